@@ -1,0 +1,109 @@
+//! The finding type every lint produces and every report format renders.
+
+use crate::source::{FileId, Span};
+use serde::Serialize;
+use std::fmt;
+
+/// How serious a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A place in a source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    pub file: FileId,
+    pub span: Span,
+}
+
+impl Location {
+    pub fn new(file: FileId, span: Span) -> Self {
+        Location { file, span }
+    }
+}
+
+/// Identifies a resource the way users name it: kind, namespace (namespaced kinds), name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ResourceRef {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A secondary location that explains a finding (the first definition of a duplicate, the
+/// earlier rule that shadows, ...).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Related {
+    pub message: String,
+    pub location: Option<Location>,
+    pub resource: Option<ResourceRef>,
+    pub pointer: Option<String>,
+}
+
+/// One problem calint reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub location: Location,
+    pub resource: Option<ResourceRef>,
+    /// JSON Pointer of the offending node inside the resource (`/spec/ingress/1`).
+    pub pointer: Option<String>,
+    pub related: Vec<Related>,
+    /// Extra explanation lines ("help: did you mean `selector`?").
+    pub notes: Vec<String>,
+}
+
+impl Finding {
+    /// Sort key: file, line (via byte offset), code, then message for full determinism.
+    pub fn sort_key(&self) -> (FileId, usize, usize, &'static str, &str) {
+        (
+            self.location.file,
+            self.location.span.start,
+            self.location.span.end,
+            self.code,
+            &self.message,
+        )
+    }
+}

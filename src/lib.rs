@@ -1,0 +1,9 @@
+//! calint: a static analyzer and linter for repositories of Calico network policy.
+//!
+//! Data flows one way: [`load`] (files → spanned documents) → [`model`] (typed resources,
+//! selector AST) → [`validate`] → [`lints`] → [`report`]. See `ARCHITECTURE.md`.
+
+pub mod finding;
+pub mod load;
+pub mod model;
+pub mod source;

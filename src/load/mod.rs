@@ -1,0 +1,4 @@
+//! Loading: discover files, parse YAML/JSON into span trees.
+
+pub mod tree;
+pub mod yaml;

@@ -1,0 +1,3 @@
+//! Typed model of the resources calint understands.
+
+pub mod selector;

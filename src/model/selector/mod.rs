@@ -1,0 +1,1 @@
+//! Calico label selectors: parser, evaluator, canonical printer (spec §3).

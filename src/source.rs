@@ -1,0 +1,156 @@
+//! Source files and byte spans.
+//!
+//! Every location calint reports is a byte range into the original file text; line and column
+//! numbers are computed only when rendering, from a per-file line index.
+
+use std::path::PathBuf;
+
+/// Index of a file in [`SourceMap`].
+pub type FileId = usize;
+
+/// A half-open byte range `start..end` into one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub const fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+
+    /// Smallest span covering both.
+    pub fn cover(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// A value together with the span of the YAML node it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// One loaded file: its path as shown to users and its full text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path as the user should see it (relative to the working directory when under it).
+    pub name: String,
+    /// Path used to read the file.
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+/// 1-based line and column (columns count Unicode scalar values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl SourceFile {
+    pub fn new(name: String, path: PathBuf, text: String) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile {
+            name,
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// Line and column of a byte offset; offsets past the end or inside a UTF-8 sequence are
+    /// clamped to the nearest valid position, so this never panics.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = self.clamp(offset);
+        let line_index = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let line_start = self.line_starts.get(line_index).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        LineCol {
+            line: line_index + 1,
+            column,
+        }
+    }
+
+    /// The largest char boundary `<= offset` within the text.
+    pub fn clamp(&self, offset: usize) -> usize {
+        let mut offset = offset.min(self.text.len());
+        while offset > 0 && !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+
+    /// A span clamped to valid char boundaries of this file.
+    pub fn clamp_span(&self, span: Span) -> Span {
+        let start = self.clamp(span.start);
+        Span::new(start, self.clamp(span.end).max(start))
+    }
+}
+
+/// All files of one run, addressed by [`FileId`].
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        self.files.len() - 1
+    }
+
+    pub fn get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id)
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate()
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_is_one_based_and_counts_chars() {
+        let f = SourceFile::new("a".into(), "a".into(), "ab\nçd: x\n".into());
+        assert_eq!(f.line_col(0), LineCol { line: 1, column: 1 });
+        assert_eq!(f.line_col(3), LineCol { line: 2, column: 1 });
+        // 'ç' is two bytes; the ':' is the third char of line 2.
+        assert_eq!(f.line_col(6), LineCol { line: 2, column: 3 });
+        // Inside a multi-byte char and past the end: clamped, no panic.
+        assert_eq!(f.line_col(4), LineCol { line: 2, column: 1 });
+        assert_eq!(f.line_col(999).line, 3);
+    }
+}
