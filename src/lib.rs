@@ -7,3 +7,4 @@ pub mod finding;
 pub mod load;
 pub mod model;
 pub mod source;
+pub mod validate;

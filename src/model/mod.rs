@@ -1,3 +1,8 @@
 //! Typed model of the resources calint understands.
 
+pub mod net;
+pub mod port;
+pub mod resource;
 pub mod selector;
+
+pub use resource::*;

@@ -1,0 +1,483 @@
+//! Typed resources with spans: what lowering produces and every later stage consumes.
+
+use crate::finding::{Location, ResourceRef};
+use crate::model::net::{Cidr, NetError};
+use crate::model::port::{Port, Protocol};
+use crate::model::selector::{Selector, SelectorError};
+use crate::source::{FileId, Span, Spanned};
+
+/// The kinds calint models. Everything else is counted as "unknown kind" and skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    NetworkPolicy,
+    GlobalNetworkPolicy,
+    StagedNetworkPolicy,
+    StagedGlobalNetworkPolicy,
+    StagedKubernetesNetworkPolicy,
+    /// `networking.k8s.io/v1` NetworkPolicy.
+    KubernetesNetworkPolicy,
+    Tier,
+    NetworkSet,
+    GlobalNetworkSet,
+    Profile,
+    HostEndpoint,
+    Namespace,
+    Pod,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    Job,
+    CronJob,
+}
+
+impl Kind {
+    /// The `kind:` value users write (the Kubernetes policy is `NetworkPolicy` too; reports
+    /// disambiguate it by apiVersion).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::NetworkPolicy | Kind::KubernetesNetworkPolicy => "NetworkPolicy",
+            Kind::GlobalNetworkPolicy => "GlobalNetworkPolicy",
+            Kind::StagedNetworkPolicy => "StagedNetworkPolicy",
+            Kind::StagedGlobalNetworkPolicy => "StagedGlobalNetworkPolicy",
+            Kind::StagedKubernetesNetworkPolicy => "StagedKubernetesNetworkPolicy",
+            Kind::Tier => "Tier",
+            Kind::NetworkSet => "NetworkSet",
+            Kind::GlobalNetworkSet => "GlobalNetworkSet",
+            Kind::Profile => "Profile",
+            Kind::HostEndpoint => "HostEndpoint",
+            Kind::Namespace => "Namespace",
+            Kind::Pod => "Pod",
+            Kind::Deployment => "Deployment",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+        }
+    }
+
+    /// Label used in summaries, unique per kind (`NetworkPolicy (k8s)` for the Kubernetes one).
+    pub fn summary_name(self) -> &'static str {
+        match self {
+            Kind::KubernetesNetworkPolicy => "NetworkPolicy (networking.k8s.io)",
+            other => other.name(),
+        }
+    }
+
+    pub fn is_namespaced(self) -> bool {
+        !matches!(
+            self,
+            Kind::GlobalNetworkPolicy
+                | Kind::StagedGlobalNetworkPolicy
+                | Kind::Tier
+                | Kind::GlobalNetworkSet
+                | Kind::Profile
+                | Kind::HostEndpoint
+                | Kind::Namespace
+        )
+    }
+
+    pub fn is_policy(self) -> bool {
+        matches!(
+            self,
+            Kind::NetworkPolicy
+                | Kind::GlobalNetworkPolicy
+                | Kind::StagedNetworkPolicy
+                | Kind::StagedGlobalNetworkPolicy
+                | Kind::StagedKubernetesNetworkPolicy
+                | Kind::KubernetesNetworkPolicy
+        )
+    }
+
+    pub fn is_calico(self) -> bool {
+        !matches!(
+            self,
+            Kind::KubernetesNetworkPolicy
+                | Kind::Namespace
+                | Kind::Pod
+                | Kind::Deployment
+                | Kind::StatefulSet
+                | Kind::DaemonSet
+                | Kind::ReplicaSet
+                | Kind::Job
+                | Kind::CronJob
+        )
+    }
+
+    pub fn is_workload(self) -> bool {
+        matches!(
+            self,
+            Kind::Pod
+                | Kind::Deployment
+                | Kind::StatefulSet
+                | Kind::DaemonSet
+                | Kind::ReplicaSet
+                | Kind::Job
+                | Kind::CronJob
+        )
+    }
+}
+
+/// One resource from one document (or one `items:` entry of a List).
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub kind: Kind,
+    pub file: FileId,
+    /// 0-based document index in the file.
+    pub document: usize,
+    /// JSON Pointer prefix of this resource inside its document: `""`, or `/items/3` for a List
+    /// entry. Pointers reported to users are relative to the resource itself.
+    pub base_pointer: String,
+    /// Span of the whole resource node.
+    pub span: Span,
+    pub api_version: Spanned<String>,
+    pub kind_span: Span,
+    pub meta: ObjectMeta,
+    pub body: Body,
+}
+
+impl Resource {
+    pub fn name(&self) -> &str {
+        self.meta.name.as_ref().map_or("", |n| n.value.as_str())
+    }
+
+    /// Namespace with Calico's defaulting: namespaced kinds without one live in `default`.
+    pub fn namespace(&self) -> Option<&str> {
+        if self.kind.is_namespaced() {
+            Some(
+                self.meta
+                    .namespace
+                    .as_ref()
+                    .map_or("default", |n| n.value.as_str()),
+            )
+        } else {
+            None
+        }
+    }
+
+    pub fn reference(&self) -> ResourceRef {
+        ResourceRef {
+            kind: self.kind.name().to_string(),
+            namespace: self.namespace().map(str::to_string),
+            name: self.name().to_string(),
+        }
+    }
+
+    pub fn location(&self, span: Span) -> Location {
+        Location::new(self.file, span)
+    }
+
+    pub fn policy(&self) -> Option<&Policy> {
+        match &self.body {
+            Body::Policy(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ObjectMeta {
+    pub span: Span,
+    pub name: Option<Spanned<String>>,
+    pub namespace: Option<Spanned<String>>,
+    pub labels: Vec<(Spanned<String>, Spanned<String>)>,
+    pub annotations: Vec<(Spanned<String>, Spanned<String>)>,
+}
+
+impl ObjectMeta {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v.value.as_str())
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&Spanned<String>> {
+        self.annotations.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Body {
+    Policy(Box<Policy>),
+    Tier(Tier),
+    NetworkSet(NetworkSet),
+    Profile(Profile),
+    HostEndpoint(HostEndpoint),
+    Namespace,
+    Workload(Workload),
+}
+
+/// A selector as written plus its parse result.
+#[derive(Clone, Debug)]
+pub struct SelectorField {
+    pub raw: Spanned<String>,
+    pub parsed: Result<Selector, SelectorError>,
+}
+
+impl SelectorField {
+    pub fn new(raw: Spanned<String>) -> Self {
+        let parsed = Selector::parse(&raw.value);
+        SelectorField { raw, parsed }
+    }
+
+    /// Empty or whitespace-only selectors mean "no constraint" in most places.
+    pub fn is_empty(&self) -> bool {
+        self.raw.value.trim_matches([' ', '\t']).is_empty()
+    }
+
+    pub fn selector(&self) -> Option<&Selector> {
+        self.parsed.as_ref().ok()
+    }
+}
+
+/// A CIDR as written plus its parse result.
+#[derive(Clone, Debug)]
+pub struct NetField {
+    pub raw: Spanned<String>,
+    pub parsed: Result<Cidr, NetError>,
+}
+
+/// NetworkPolicy, GlobalNetworkPolicy, the staged kinds, and Kubernetes NetworkPolicies
+/// converted the way Calico converts them.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub spec_span: Span,
+    pub tier: Option<Spanned<String>>,
+    pub order: Option<Spanned<f64>>,
+    pub selector: Option<SelectorField>,
+    /// GlobalNetworkPolicy only.
+    pub namespace_selector: Option<SelectorField>,
+    pub service_account_selector: Option<SelectorField>,
+    /// `types` as written; `None` when absent (Calico then defaults it, §4.5).
+    pub types: Option<Spanned<Vec<Spanned<String>>>>,
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+    /// Span of the `ingress:`/`egress:` lists (for messages about them as a whole).
+    pub ingress_span: Option<Span>,
+    pub egress_span: Option<Span>,
+    pub do_not_track: Option<Spanned<bool>>,
+    pub pre_dnat: Option<Spanned<bool>>,
+    pub apply_on_forward: Option<Spanned<bool>>,
+    pub performance_hints: Vec<Spanned<String>>,
+    pub staged_action: Option<Spanned<String>>,
+    /// For Kubernetes policies: whether `policyTypes` was written.
+    pub k8s_policy_types_written: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        }
+    }
+}
+
+impl Policy {
+    pub fn tier_name(&self) -> &str {
+        self.tier
+            .as_ref()
+            .map(|t| t.value.as_str())
+            .filter(|t| !t.is_empty())
+            .unwrap_or("default")
+    }
+
+    pub fn rules(&self, direction: Direction) -> &[Rule] {
+        match direction {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
+
+    /// The `types` Calico stores for this policy (§4.5): the written list, or the defaulted one.
+    pub fn applies_to(&self, direction: Direction) -> bool {
+        match &self.types {
+            Some(types) if !types.value.is_empty() => types
+                .value
+                .iter()
+                .any(|t| t.value == direction.type_name()),
+            _ => {
+                let (ingress, egress) = (!self.ingress.is_empty(), !self.egress.is_empty());
+                match direction {
+                    Direction::Ingress => ingress || !egress,
+                    Direction::Egress => egress,
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Allow,
+    Deny,
+    Log,
+    Pass,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "Allow" => Some(Action::Allow),
+            "Deny" => Some(Action::Deny),
+            "Log" => Some(Action::Log),
+            "Pass" => Some(Action::Pass),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "Allow",
+            Action::Deny => "Deny",
+            Action::Log => "Log",
+            Action::Pass => "Pass",
+        }
+    }
+}
+
+/// One ingress or egress rule.
+#[derive(Clone, Debug, Default)]
+pub struct Rule {
+    pub span: Span,
+    /// JSON Pointer of the rule inside its resource (`/spec/ingress/0`).
+    pub pointer: String,
+    pub action: Option<Spanned<String>>,
+    pub ip_version: Option<Spanned<i64>>,
+    pub protocol: Option<Spanned<Protocol>>,
+    pub not_protocol: Option<Spanned<Protocol>>,
+    pub icmp: Option<IcmpMatch>,
+    pub not_icmp: Option<IcmpMatch>,
+    pub source: EntityRule,
+    pub destination: EntityRule,
+    pub http: Option<HttpMatch>,
+    pub annotations: Vec<(Spanned<String>, Spanned<String>)>,
+}
+
+impl Rule {
+    pub fn action(&self) -> Option<Action> {
+        self.action.as_ref().and_then(|a| Action::parse(&a.value))
+    }
+
+    /// Span to underline when talking about the rule as a whole: its `action` when present
+    /// (one line), else the rule node.
+    pub fn head_span(&self) -> Span {
+        self.action.as_ref().map_or(self.span, |a| a.span)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct IcmpMatch {
+    pub span: Span,
+    pub icmp_type: Option<Spanned<i64>>,
+    pub code: Option<Spanned<i64>>,
+}
+
+/// `source` / `destination` of a rule.
+#[derive(Clone, Debug, Default)]
+pub struct EntityRule {
+    /// Span of the `source:`/`destination:` value; `None` when absent.
+    pub span: Option<Span>,
+    pub nets: Vec<NetField>,
+    pub not_nets: Vec<NetField>,
+    pub selector: Option<SelectorField>,
+    pub not_selector: Option<SelectorField>,
+    pub namespace_selector: Option<SelectorField>,
+    pub ports: Vec<Spanned<Port>>,
+    pub not_ports: Vec<Spanned<Port>>,
+    pub service_accounts: Option<ServiceAccountMatch>,
+    pub services: Option<ServiceMatch>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServiceAccountMatch {
+    pub span: Span,
+    pub names: Vec<Spanned<String>>,
+    pub selector: Option<SelectorField>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServiceMatch {
+    pub span: Span,
+    pub name: Option<Spanned<String>>,
+    pub namespace: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HttpMatch {
+    pub span: Span,
+    pub methods: Vec<Spanned<String>>,
+    pub paths: Vec<HttpPath>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HttpPath {
+    pub span: Span,
+    pub exact: Option<Spanned<String>>,
+    pub prefix: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Tier {
+    pub spec_span: Span,
+    pub order: Option<Spanned<f64>>,
+    pub default_action: Option<Spanned<String>>,
+}
+
+/// NetworkSet or GlobalNetworkSet (the resource kind tells which).
+#[derive(Clone, Debug, Default)]
+pub struct NetworkSet {
+    pub spec_span: Span,
+    pub nets: Vec<NetField>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    pub spec_span: Span,
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+    pub labels_to_apply: Vec<(Spanned<String>, Spanned<String>)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HostEndpoint {
+    pub spec_span: Span,
+    pub node: Option<Spanned<String>>,
+    pub interface_name: Option<Spanned<String>>,
+    pub expected_ips: Vec<NetField>,
+    pub profiles: Vec<Spanned<String>>,
+    pub ports: Vec<EndpointPort>,
+}
+
+/// A named port declared by an endpoint (HostEndpoint `spec.ports`, container ports).
+#[derive(Clone, Debug)]
+pub struct EndpointPort {
+    pub span: Span,
+    pub name: Option<Spanned<String>>,
+    pub protocol: Option<Spanned<Protocol>>,
+    pub port: Option<Spanned<i64>>,
+}
+
+/// Pod-template facts of a workload (Pod, Deployment, StatefulSet, ...).
+#[derive(Clone, Debug, Default)]
+pub struct Workload {
+    /// Labels of the pods it runs (the pod template's labels, or the Pod's own).
+    pub pod_labels: Vec<(Spanned<String>, Spanned<String>)>,
+    pub service_account: Option<Spanned<String>>,
+    pub ports: Vec<EndpointPort>,
+}
