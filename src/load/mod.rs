@@ -1,4 +1,5 @@
 //! Loading: discover files, parse YAML/JSON into span trees.
 
 pub mod tree;
+pub mod walk;
 pub mod yaml;

@@ -94,7 +94,9 @@ impl Scalar {
             }
         }
         match v {
-            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => ScalarValue::Float(f64::INFINITY),
+            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+                ScalarValue::Float(f64::INFINITY)
+            }
             "-.inf" | "-.Inf" | "-.INF" => ScalarValue::Float(f64::NEG_INFINITY),
             ".nan" | ".NaN" | ".NAN" => ScalarValue::Float(f64::NAN),
             _ => ScalarValue::Str(v),

@@ -1,0 +1,585 @@
+//! File discovery: which files under the given roots are read as manifests.
+//!
+//! Directory roots are walked with the `ignore` crate:
+//!
+//! - `.gitignore` files are honoured even outside a git repository (and so are `.ignore` files,
+//!   `.git/info/exclude` and the global git excludes file, as in ripgrep);
+//! - hidden files and directories (name starting with `.`) are skipped, and so is every
+//!   directory named `target`;
+//! - `excludes` are gitignore-style globs, matched against paths relative to each root: a pattern
+//!   without `/` matches a file or directory name at any depth (`vendor`, `*.gen.yaml`), a
+//!   pattern with `/` is anchored at the root (`deploy/old/**`), and a trailing `/` matches
+//!   directories only. An excluded directory is not entered;
+//! - only files ending in `.yaml`, `.yml` or `.json` (in any letter case) are collected;
+//! - files in the `templates/` subtree of a Helm chart (a directory holding `Chart.yaml`) are
+//!   skipped and counted: they are Go templates, not YAML. The chart's own `Chart.yaml` and
+//!   `values.yaml` are collected like any other file (later stages skip them as non-Kubernetes
+//!   objects). The chart directory may be the root's parent (`calint chart/templates`);
+//! - symbolic links are not followed unless [`WalkOptions::follow_symlinks`] is set (links are
+//!   then skipped entirely, links to files included). When following, a link loop is reported as
+//!   a [`WalkProblem`]; so are unreadable directories and broken ignore files.
+//!
+//! A root that is a file is always collected as is, whatever its name, extension, or the
+//! excludes. The result is sorted by path; a file reached twice (overlapping roots, or links
+//! when following them) is listed once, under the first of its paths in sorted order.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ignore::WalkBuilder;
+use ignore::overrides::{Override, OverrideBuilder};
+
+/// Options for [`discover`].
+#[derive(Clone, Debug, Default)]
+pub struct WalkOptions {
+    /// Gitignore-style glob patterns, matched against paths relative to each root.
+    pub excludes: Vec<String>,
+    /// Follow symbolic links (default: false).
+    pub follow_symlinks: bool,
+}
+
+/// The files found under the roots.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovered {
+    /// Files to load, sorted by path and deduplicated.
+    pub files: Vec<PathBuf>,
+    /// Number of YAML/JSON files skipped because they are Helm chart templates.
+    pub helm_templates_skipped: usize,
+    /// Problems met during the walk (unreadable directories, symlink loops, bad ignore files),
+    /// sorted by path. They do not stop the walk.
+    pub problems: Vec<WalkProblem>,
+}
+
+/// A non-fatal problem met while walking.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WalkProblem {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// A fatal problem with the arguments of [`discover`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WalkError {
+    /// A root does not exist.
+    NotFound { path: PathBuf },
+    /// A root exists but cannot be read.
+    Unreadable { path: PathBuf, message: String },
+    /// An exclude pattern is not a valid glob.
+    InvalidExclude { pattern: String, message: String },
+}
+
+impl fmt::Display for WalkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WalkError::NotFound { path } => {
+                write!(f, "{}: no such file or directory", path.display())
+            }
+            WalkError::Unreadable { path, message } => {
+                write!(f, "{}: cannot be read: {message}", path.display())
+            }
+            WalkError::InvalidExclude { pattern, message } => {
+                write!(f, "invalid exclude pattern `{pattern}`: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for WalkError {}
+
+/// Find the manifest files under `roots`. Fails only when a root is missing or unreadable, or an
+/// exclude pattern is invalid; everything else becomes a [`WalkProblem`].
+pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, WalkError> {
+    // Check the patterns once, even when every root is a file.
+    build_excludes(Path::new("."), &opts.excludes)?;
+
+    let mut walk = Walk::default();
+    for root in roots {
+        let meta = fs::metadata(root).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => WalkError::NotFound { path: root.clone() },
+            _ => WalkError::Unreadable {
+                path: root.clone(),
+                message: e.to_string(),
+            },
+        })?;
+        if meta.is_dir() {
+            fs::read_dir(root).map_err(|e| WalkError::Unreadable {
+                path: root.clone(),
+                message: e.to_string(),
+            })?;
+            walk.directory(root, opts)?;
+        } else {
+            walk.found.push(root.clone());
+        }
+    }
+    Ok(walk.finish())
+}
+
+#[derive(Default)]
+struct Walk {
+    found: Vec<PathBuf>,
+    helm: Vec<PathBuf>,
+    problems: Vec<WalkProblem>,
+    /// Whether a directory holds a `Chart.yaml`.
+    chart_dirs: HashMap<PathBuf, bool>,
+}
+
+fn build_excludes(root: &Path, excludes: &[String]) -> Result<Override, WalkError> {
+    let mut builder = OverrideBuilder::new(root);
+    for pattern in excludes {
+        builder
+            .add(&format!("!{pattern}"))
+            .map_err(|e| WalkError::InvalidExclude {
+                pattern: pattern.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    builder.build().map_err(|e| WalkError::InvalidExclude {
+        pattern: excludes.join(", "),
+        message: e.to_string(),
+    })
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["yaml", "yml", "json"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
+}
+
+/// The innermost path and a readable message for a walk error.
+fn describe(err: &ignore::Error) -> (Option<PathBuf>, String) {
+    match err {
+        ignore::Error::WithPath { path, err } => {
+            let (inner, message) = describe(err);
+            (inner.or_else(|| Some(path.clone())), message)
+        }
+        ignore::Error::WithDepth { err, .. } => describe(err),
+        ignore::Error::WithLineNumber { line, err } => {
+            let (path, message) = describe(err);
+            (path, format!("line {line}: {message}"))
+        }
+        ignore::Error::Loop { ancestor, child } => (
+            Some(child.clone()),
+            format!(
+                "symbolic link loop: it leads back to {}; not followed",
+                ancestor.display()
+            ),
+        ),
+        ignore::Error::Partial(errs) => {
+            let mut path = None;
+            let mut messages = Vec::new();
+            for e in errs {
+                let (p, m) = describe(e);
+                path = path.or(p);
+                messages.push(m);
+            }
+            (path, messages.join("; "))
+        }
+        // The walker's I/O errors repeat the path in their text; keep the OS message only.
+        ignore::Error::Io(io) => match io.raw_os_error() {
+            Some(code) => (None, std::io::Error::from_raw_os_error(code).to_string()),
+            None => (None, io.to_string()),
+        },
+        other => (None, other.to_string()),
+    }
+}
+
+impl Walk {
+    fn problem(&mut self, root: &Path, err: &ignore::Error) {
+        let (path, message) = describe(err);
+        self.problems.push(WalkProblem {
+            path: path.unwrap_or_else(|| root.to_path_buf()),
+            message,
+        });
+    }
+
+    fn directory(&mut self, root: &Path, opts: &WalkOptions) -> Result<(), WalkError> {
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .standard_filters(true)
+            .hidden(true)
+            .require_git(false)
+            .follow_links(opts.follow_symlinks)
+            .overrides(build_excludes(root, &opts.excludes)?)
+            .filter_entry(|entry| {
+                entry.depth() == 0
+                    || !(entry.file_name() == "target"
+                        && entry.file_type().is_some_and(|t| t.is_dir()))
+            });
+        for result in builder.build() {
+            let entry = match result {
+                Ok(entry) => entry,
+                Err(err) => {
+                    self.problem(root, &err);
+                    continue;
+                }
+            };
+            if let Some(err) = entry.error() {
+                self.problem(root, err);
+            }
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = entry.into_path();
+            if !has_manifest_extension(&path) {
+                continue;
+            }
+            if self.in_helm_templates(root, &path) {
+                self.helm.push(path);
+            } else {
+                self.found.push(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `path` lies in the `templates/` subtree of a Helm chart, looking at the
+    /// directories from the file up to the root.
+    fn in_helm_templates(&mut self, root: &Path, path: &Path) -> bool {
+        let Some(parent) = path.parent() else {
+            return false;
+        };
+        for dir in parent.ancestors() {
+            if !dir.starts_with(root) {
+                break;
+            }
+            if dir.file_name().is_some_and(|n| n == "templates") {
+                if let Some(chart) = dir.parent() {
+                    if self.is_chart_dir(chart) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn is_chart_dir(&mut self, dir: &Path) -> bool {
+        if let Some(&known) = self.chart_dirs.get(dir) {
+            return known;
+        }
+        let chart = dir.join("Chart.yaml").is_file();
+        self.chart_dirs.insert(dir.to_path_buf(), chart);
+        chart
+    }
+
+    fn finish(mut self) -> Discovered {
+        let files = dedup_sorted(std::mem::take(&mut self.found));
+        let helm_templates_skipped = dedup_sorted(std::mem::take(&mut self.helm)).len();
+        self.problems.sort();
+        self.problems.dedup();
+        Discovered {
+            files,
+            helm_templates_skipped,
+            problems: self.problems,
+        }
+    }
+}
+
+/// Sort paths and drop those naming a file already listed under another path.
+fn dedup_sorted(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    paths.sort();
+    paths.dedup();
+    let mut seen = HashSet::new();
+    paths.retain(|p| seen.insert(fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A scratch directory under the system temp dir, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let dir = std::env::temp_dir().join(format!(
+                "calint-walk-{name}-{}-{n}-{nanos}",
+                std::process::id()
+            ));
+            fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn path(&self, rel: &str) -> PathBuf {
+            self.0.join(rel)
+        }
+
+        fn write(&self, rel: &str) -> &Self {
+            let path = self.path(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "kind: Tier\n").unwrap();
+            self
+        }
+
+        fn write_text(&self, rel: &str, text: &str) -> &Self {
+            let path = self.path(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+            self
+        }
+
+        /// Found files as paths relative to the scratch dir, with `/` separators.
+        fn rel(&self, found: &Discovered) -> Vec<String> {
+            found
+                .files
+                .iter()
+                .map(|p| {
+                    p.strip_prefix(&self.0)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/")
+                })
+                .collect()
+        }
+
+        fn discover(&self, opts: &WalkOptions) -> Discovered {
+            discover(std::slice::from_ref(&self.0), opts).unwrap()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn excluding(patterns: &[&str]) -> WalkOptions {
+        WalkOptions {
+            excludes: patterns.iter().map(|p| p.to_string()).collect(),
+            follow_symlinks: false,
+        }
+    }
+
+    #[test]
+    fn collects_manifest_extensions_sorted() {
+        let s = Scratch::new("ext");
+        s.write("b.yaml")
+            .write("a.yml")
+            .write("c.json")
+            .write("D.YAML")
+            .write("notes.txt")
+            .write("yaml")
+            .write("sub/deep/e.yaml");
+        let found = s.discover(&WalkOptions::default());
+        assert_eq!(
+            s.rel(&found),
+            ["D.YAML", "a.yml", "b.yaml", "c.json", "sub/deep/e.yaml"]
+        );
+        assert_eq!(found.helm_templates_skipped, 0);
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+    }
+
+    #[test]
+    fn gitignore_is_honoured_without_a_git_repository() {
+        let s = Scratch::new("gitignore");
+        s.write_text(".gitignore", "ignored/\n*.skip.yaml\n")
+            .write_text("sub/.gitignore", "local.yaml\n")
+            .write("ignored/a.yaml")
+            .write("x.skip.yaml")
+            .write("keep.yaml")
+            .write("sub/local.yaml")
+            .write("sub/kept.yaml");
+        assert!(!s.path(".git").exists());
+        let found = s.discover(&WalkOptions::default());
+        assert_eq!(s.rel(&found), ["keep.yaml", "sub/kept.yaml"]);
+    }
+
+    #[test]
+    fn hidden_entries_and_target_dirs_are_skipped() {
+        let s = Scratch::new("hidden");
+        s.write(".hidden/a.yaml")
+            .write(".b.yaml")
+            .write("target/debug/c.yaml")
+            .write("nested/target/d.yaml")
+            .write("target.yaml")
+            .write("visible/e.yaml");
+        let found = s.discover(&WalkOptions::default());
+        assert_eq!(s.rel(&found), ["target.yaml", "visible/e.yaml"]);
+    }
+
+    #[test]
+    fn a_hidden_root_is_still_walked() {
+        let s = Scratch::new("hiddenroot");
+        s.write(".config/a.yaml");
+        let found = discover(&[s.path(".config")], &WalkOptions::default()).unwrap();
+        assert_eq!(s.rel(&found), [".config/a.yaml"]);
+    }
+
+    #[test]
+    fn exclude_globs_are_relative_to_the_root() {
+        let s = Scratch::new("exclude");
+        s.write("vendor/a.yaml")
+            .write("deep/vendor/b.yaml")
+            .write("deploy/old/c.yaml")
+            .write("deploy/new/d.yaml")
+            .write("other/deploy/old/e.yaml")
+            .write("f.gen.yaml")
+            .write("sub/g.gen.yaml")
+            .write("h.yaml");
+        let found = s.discover(&excluding(&["vendor", "deploy/old/**", "*.gen.yaml"]));
+        assert_eq!(
+            s.rel(&found),
+            ["deploy/new/d.yaml", "h.yaml", "other/deploy/old/e.yaml"]
+        );
+    }
+
+    #[test]
+    fn invalid_exclude_is_an_error() {
+        let s = Scratch::new("badglob");
+        s.write("a.yaml");
+        let err = discover(std::slice::from_ref(&s.0), &excluding(&["a[b"])).unwrap_err();
+        assert!(
+            matches!(&err, WalkError::InvalidExclude { pattern, .. } if pattern == "a[b"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn helm_templates_are_skipped_and_counted() {
+        let s = Scratch::new("helm");
+        s.write("chart/Chart.yaml")
+            .write("chart/values.yaml")
+            .write_text("chart/templates/np.yaml", "kind: {{ .Values.kind }}\n")
+            .write("chart/templates/sub/gnp.yml")
+            .write("chart/templates/_helpers.tpl")
+            .write("chart/charts/dep/Chart.yaml")
+            .write("chart/charts/dep/templates/c.json")
+            .write("plain/templates/kept.yaml");
+        let found = s.discover(&WalkOptions::default());
+        assert_eq!(
+            s.rel(&found),
+            [
+                "chart/Chart.yaml",
+                "chart/charts/dep/Chart.yaml",
+                "chart/values.yaml",
+                "plain/templates/kept.yaml"
+            ]
+        );
+        assert_eq!(found.helm_templates_skipped, 3);
+
+        // The chart directory may sit above the root.
+        let found = discover(&[s.path("chart/templates")], &WalkOptions::default()).unwrap();
+        assert!(found.files.is_empty(), "{:?}", found.files);
+        assert_eq!(found.helm_templates_skipped, 2);
+    }
+
+    #[test]
+    fn explicit_file_roots_are_taken_as_is() {
+        let s = Scratch::new("fileroot");
+        s.write(".hidden.txt")
+            .write("ignored.yaml")
+            .write("dir/a.yaml");
+        s.write_text(".gitignore", "ignored.yaml\n");
+        let roots = [
+            s.path(".hidden.txt"),
+            s.path("ignored.yaml"),
+            s.0.clone(),
+            s.path("dir/a.yaml"),
+        ];
+        let found = discover(&roots, &excluding(&["*.txt", "ignored.yaml"])).unwrap();
+        // dir/a.yaml is reached twice but listed once.
+        assert_eq!(s.rel(&found), [".hidden.txt", "dir/a.yaml", "ignored.yaml"]);
+    }
+
+    #[test]
+    fn overlapping_roots_are_deduplicated() {
+        let s = Scratch::new("overlap");
+        s.write("a/b/c.yaml").write("a/d.yaml");
+        let roots = [s.path("a/b"), s.0.clone(), s.path("a")];
+        let found = discover(&roots, &WalkOptions::default()).unwrap();
+        assert_eq!(s.rel(&found), ["a/b/c.yaml", "a/d.yaml"]);
+    }
+
+    #[test]
+    fn missing_root_is_an_error() {
+        let s = Scratch::new("missing");
+        let missing = s.path("nope");
+        let err = discover(&[s.0.clone(), missing.clone()], &WalkOptions::default()).unwrap_err();
+        assert_eq!(err, WalkError::NotFound { path: missing });
+        assert!(err.to_string().contains("no such file"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_not_followed_by_default() {
+        use std::os::unix::fs::symlink;
+        let s = Scratch::new("links");
+        s.write("real/a.yaml");
+        symlink(s.path("real"), s.path("linked-dir")).unwrap();
+        symlink(s.path("real/a.yaml"), s.path("linked.yaml")).unwrap();
+        let found = s.discover(&WalkOptions::default());
+        assert_eq!(s.rel(&found), ["real/a.yaml"]);
+        assert!(found.problems.is_empty());
+
+        // When following, each file is still listed once.
+        let follow = WalkOptions {
+            follow_symlinks: true,
+            ..WalkOptions::default()
+        };
+        let found = s.discover(&follow);
+        assert_eq!(s.rel(&found), ["linked-dir/a.yaml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_are_reported_not_fatal() {
+        use std::os::unix::fs::symlink;
+        let s = Scratch::new("loop");
+        s.write("dir/a.yaml").write("b.yaml");
+        symlink(s.path("dir"), s.path("dir/back")).unwrap();
+        symlink(&s.0, s.path("dir/up")).unwrap();
+        let follow = WalkOptions {
+            follow_symlinks: true,
+            ..WalkOptions::default()
+        };
+        let found = s.discover(&follow);
+        assert_eq!(s.rel(&found), ["b.yaml", "dir/a.yaml"]);
+        assert_eq!(found.problems.len(), 2, "{:?}", found.problems);
+        for p in &found.problems {
+            assert!(p.message.contains("loop"), "{p:?}");
+            assert!(p.path.starts_with(&s.0), "{p:?}");
+        }
+        // Not following: the links are simply skipped.
+        let found = s.discover(&WalkOptions::default());
+        assert_eq!(s.rel(&found), ["b.yaml", "dir/a.yaml"]);
+        assert!(found.problems.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unreadable_directories_are_problems() {
+        use std::os::unix::fs::PermissionsExt;
+        let s = Scratch::new("perm");
+        s.write("locked/a.yaml").write("open/b.yaml");
+        let locked = s.path("locked");
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+        // Permissions do not bind root (as in some containers): then there is nothing to test.
+        let enforced = fs::read_dir(&locked).is_err();
+        let found = s.discover(&WalkOptions::default());
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+        if enforced {
+            assert_eq!(s.rel(&found), ["open/b.yaml"]);
+            assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
+            assert_eq!(found.problems[0].path, locked);
+            assert!(found.problems[0].message.contains("ermission denied"));
+            // An unreadable root is fatal.
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+            let err = discover(std::slice::from_ref(&locked), &WalkOptions::default());
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+            assert!(matches!(err, Err(WalkError::Unreadable { .. })), "{err:?}");
+        } else {
+            assert_eq!(s.rel(&found), ["locked/a.yaml", "open/b.yaml"]);
+        }
+    }
+}
