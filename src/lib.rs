@@ -3,8 +3,13 @@
 //! Data flows one way: [`load`] (files → spanned documents) → [`model`] (typed resources,
 //! selector AST) → [`validate`] → [`lints`] → [`report`]. See `ARCHITECTURE.md`.
 
+pub mod analysis;
+pub mod check;
 pub mod finding;
+pub mod lints;
 pub mod load;
 pub mod model;
+pub mod project;
+pub mod report;
 pub mod source;
 pub mod validate;

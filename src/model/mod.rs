@@ -1,5 +1,6 @@
 //! Typed model of the resources calint understands.
 
+pub mod lower;
 pub mod net;
 pub mod port;
 pub mod resource;

@@ -114,10 +114,15 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, NetError> {
             "invalid CIDR `{s}`: missing prefix length (write e.g. `{s}/32`)"
         )));
     };
-    let (family, addr) =
-        parse_ip(addr).ok_or_else(|| NetError(format!("invalid CIDR `{s}`: `{addr}` is not an IP address")))?;
-    let prefix_ok = !prefix.is_empty() && prefix.len() <= 3 && prefix.bytes().all(|b| b.is_ascii_digit());
-    let prefix_len = if prefix_ok { prefix.parse::<u8>().ok() } else { None };
+    let (family, addr) = parse_ip(addr)
+        .ok_or_else(|| NetError(format!("invalid CIDR `{s}`: `{addr}` is not an IP address")))?;
+    let prefix_ok =
+        !prefix.is_empty() && prefix.len() <= 3 && prefix.bytes().all(|b| b.is_ascii_digit());
+    let prefix_len = if prefix_ok {
+        prefix.parse::<u8>().ok()
+    } else {
+        None
+    };
     match prefix_len {
         Some(p) if p <= family.bits() => Ok(Cidr {
             family,

@@ -7,7 +7,10 @@ use std::fmt;
 pub enum Port {
     /// `min..=max`; a single port has `min == max`. Decoding guarantees `min <= max`; `0` is
     /// representable (the validator rejects it).
-    Range { min: u16, max: u16 },
+    Range {
+        min: u16,
+        max: u16,
+    },
     Named(String),
 }
 
@@ -51,7 +54,8 @@ pub fn port_from_str(s: &str) -> Result<Port, String> {
         }
     }
     let name_ok = (1..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if name_ok {
         Ok(Port::Named(s.to_string()))
     } else {
@@ -65,7 +69,8 @@ pub fn port_from_str(s: &str) -> Result<Port, String> {
 /// letter, no leading/trailing `-`, no `--`.
 pub fn is_valid_port_name(s: &str) -> bool {
     (1..=15).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && s.bytes().any(|b| b.is_ascii_lowercase())
         && !s.starts_with('-')
         && !s.ends_with('-')
@@ -95,7 +100,9 @@ impl Protocol {
             .map_err(|_| format!("protocol number {n} is out of range (1-255)"))
     }
 
-    /// Strings that parse as an unsigned 8-bit number become numbers (`"6"` ≡ `6`).
+    /// Strings that parse as an unsigned 8-bit number become numbers (`"6"` ≡ `6`). Infallible,
+    /// unlike `FromStr`: unknown names are kept and rejected by validation.
+    #[allow(clippy::should_implement_trait)]
     pub fn from_str(s: &str) -> Protocol {
         match s.parse::<u8>() {
             Ok(n) if s.bytes().all(|b| b.is_ascii_digit()) => Protocol::Number(n),
@@ -149,7 +156,13 @@ mod tests {
     fn port_decoding() {
         assert_eq!(port_from_int(80), Ok(Port::Range { min: 80, max: 80 }));
         assert!(port_from_int(70000).is_err());
-        assert_eq!(port_from_str("8000:8080"), Ok(Port::Range { min: 8000, max: 8080 }));
+        assert_eq!(
+            port_from_str("8000:8080"),
+            Ok(Port::Range {
+                min: 8000,
+                max: 8080
+            })
+        );
         assert!(port_from_str("5:3").is_err());
         assert_eq!(port_from_str("http"), Ok(Port::Named("http".into())));
         // `80-90` decodes as a name and is then rejected by the port-name check.

@@ -194,7 +194,10 @@ impl ObjectMeta {
     }
 
     pub fn annotation(&self, key: &str) -> Option<&Spanned<String>> {
-        self.annotations.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+        self.annotations
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -307,10 +310,9 @@ impl Policy {
     /// The `types` Calico stores for this policy (§4.5): the written list, or the defaulted one.
     pub fn applies_to(&self, direction: Direction) -> bool {
         match &self.types {
-            Some(types) if !types.value.is_empty() => types
-                .value
-                .iter()
-                .any(|t| t.value == direction.type_name()),
+            Some(types) if !types.value.is_empty() => {
+                types.value.iter().any(|t| t.value == direction.type_name())
+            }
             _ => {
                 let (ingress, egress) = (!self.ingress.is_empty(), !self.egress.is_empty());
                 match direction {

@@ -15,7 +15,10 @@ pub struct CalicoVersion {
 }
 
 impl CalicoVersion {
-    pub const LATEST: CalicoVersion = CalicoVersion { major: 3, minor: 33 };
+    pub const LATEST: CalicoVersion = CalicoVersion {
+        major: 3,
+        minor: 33,
+    };
 
     pub fn at_least(self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)

@@ -49,3 +49,8 @@ impl Selector {
         None
     }
 }
+impl SelectorError {
+    pub fn display_with_caret(&self, src: &str) -> String {
+        format!("{src}\n{}^", " ".repeat(self.offset))
+    }
+}

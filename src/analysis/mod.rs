@@ -1,0 +1,4 @@
+//! Semantic analysis. Z3 lives behind [`solver`]; the rest of the analysis speaks in rules,
+//! endpoints and port sets.
+
+pub mod solver;

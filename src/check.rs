@@ -1,0 +1,232 @@
+//! The `check` pipeline: discover → read → parse → lower → validate → lint.
+//!
+//! Files are processed in parallel (rayon) but every result is placed by the file's position in
+//! the sorted file list, so output is identical whatever the thread count.
+
+use crate::finding::Finding;
+use crate::lints::{self, LintSettings};
+use crate::load::tree::{ParseProblem, ParsedFile};
+use crate::load::walk::{self, WalkOptions};
+use crate::load::yaml::{self, ParseLimits};
+use crate::model::lower::{Lowered, lower_file};
+use crate::project::{FileProblem, Project};
+use crate::source::{SourceFile, SourceMap, Span};
+use crate::validate::ValidateOptions;
+// TEMP until the validate branch lands.
+fn validate_resource(
+    _r: &crate::model::Resource,
+    _o: &ValidateOptions,
+) -> Vec<crate::validate::Violation> {
+    Vec::new()
+}
+use rayon::prelude::*;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Default largest file calint reads (10 MiB).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    pub paths: Vec<PathBuf>,
+    pub excludes: Vec<String>,
+    pub validate: ValidateOptions,
+    pub lints: LintSettings,
+    pub max_file_size: u64,
+    pub parse_limits: ParseLimits,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            paths: vec![PathBuf::from(".")],
+            excludes: Vec::new(),
+            validate: ValidateOptions::default(),
+            lints: LintSettings::default(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            parse_limits: ParseLimits::default(),
+        }
+    }
+}
+
+/// A problem with the paths the user gave (exit code 2).
+#[derive(Debug)]
+pub struct LoadError(pub String);
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Load, parse, lower and validate every file under `opts.paths`.
+pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
+    let walk_opts = WalkOptions {
+        excludes: opts.excludes.clone(),
+        follow_symlinks: false,
+    };
+    let discovered =
+        walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
+    let cwd = std::env::current_dir().ok();
+
+    // Read, parse and lower each file independently, in parallel; collect in file order.
+    let outcomes: Vec<FileOutcome> = discovered
+        .files
+        .par_iter()
+        .enumerate()
+        .map(|(id, path)| process_file(id, path, cwd.as_deref(), opts))
+        .collect();
+
+    let mut sources = SourceMap::default();
+    let mut file_problems = Vec::new();
+    let mut lowered = Lowered::default();
+    for outcome in outcomes {
+        let id = sources.add(outcome.source);
+        file_problems.extend(
+            outcome
+                .problems
+                .into_iter()
+                .map(|problem| FileProblem { file: id, problem }),
+        );
+        lowered.resources.extend(outcome.lowered.resources);
+        lowered.problems.extend(outcome.lowered.problems);
+        for (k, n) in outcome.lowered.unknown_kinds {
+            *lowered.unknown_kinds.entry(k).or_default() += n;
+        }
+    }
+    // Walk problems (unreadable directories, symlink loops) become file-level findings too.
+    for wp in discovered.problems {
+        let name = display_name(&wp.path, cwd.as_deref());
+        let id = sources.add(SourceFile::new(name, wp.path.clone(), String::new()));
+        file_problems.push(FileProblem {
+            file: id,
+            problem: ParseProblem {
+                span: Span::default(),
+                message: wp.message,
+                related: None,
+            },
+        });
+    }
+
+    let mut project = Project::from_lowered(sources, file_problems, lowered);
+    project.stats.helm_templates_skipped = discovered.helm_templates_skipped;
+    project.violations = project
+        .resources
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, r)| {
+            validate_resource(r, &opts.validate)
+                .into_iter()
+                .map(move |v| (i, v))
+        })
+        .collect();
+    Ok(project)
+}
+
+/// Load the tree and run every enabled lint.
+pub fn check(opts: &CheckOptions) -> Result<(Project, Vec<Finding>), LoadError> {
+    let project = load_project(opts)?;
+    let findings = lints::run(&project, &opts.lints);
+    Ok((project, findings))
+}
+
+struct FileOutcome {
+    source: SourceFile,
+    problems: Vec<ParseProblem>,
+    lowered: Lowered,
+}
+
+/// Path as users should see it: relative to the working directory when under it, no `./`.
+pub fn display_name(path: &Path, cwd: Option<&Path>) -> String {
+    let rel = cwd
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
+    let rel = rel.strip_prefix(".").unwrap_or(rel);
+    let name = rel.to_string_lossy().replace('\\', "/");
+    if name.is_empty() {
+        path.to_string_lossy().into_owned()
+    } else {
+        name
+    }
+}
+
+/// A file "looks like a manifest" when it mentions `apiVersion`: only then are its parse
+/// problems worth reporting (other YAML in a GitOps repo is not ours to lint).
+fn looks_like_manifest(text: &str) -> bool {
+    text.contains("apiVersion")
+}
+
+fn process_file(id: usize, path: &Path, cwd: Option<&Path>, opts: &CheckOptions) -> FileOutcome {
+    let name = display_name(path, cwd);
+    let problem = |message: String| ParseProblem {
+        span: Span::default(),
+        message,
+        related: None,
+    };
+    let empty = |name: String, problems: Vec<ParseProblem>| FileOutcome {
+        source: SourceFile::new(name, path.to_path_buf(), String::new()),
+        problems,
+        lowered: Lowered::default(),
+    };
+
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > opts.max_file_size => {
+            return empty(
+                name,
+                vec![problem(format!(
+                    "file is {} bytes, larger than the {}-byte limit; it was not analyzed",
+                    meta.len(),
+                    opts.max_file_size
+                ))],
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return empty(name, vec![problem(format!("cannot read file: {e}"))]),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return empty(name, vec![problem(format!("cannot read file: {e}"))]),
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let offset = e.utf8_error().valid_up_to();
+            let problems = if looks_like_manifest(&lossy) {
+                vec![ParseProblem {
+                    span: Span::new(offset, offset),
+                    message: format!("file is not valid UTF-8 (invalid byte at offset {offset})"),
+                    related: None,
+                }]
+            } else {
+                Vec::new()
+            };
+            // Keep the valid prefix as the file text so the location can be shown.
+            let prefix = String::from_utf8_lossy(e.as_bytes().get(..offset).unwrap_or_default())
+                .into_owned();
+            return FileOutcome {
+                source: SourceFile::new(name, path.to_path_buf(), prefix),
+                problems,
+                lowered: Lowered::default(),
+            };
+        }
+    };
+    let ParsedFile {
+        documents,
+        problems,
+    } = yaml::parse(&text, &opts.parse_limits);
+    let problems = if looks_like_manifest(&text) {
+        problems
+    } else {
+        Vec::new()
+    };
+    let mut lowered = Lowered::default();
+    lower_file(id, &documents, &mut lowered);
+    FileOutcome {
+        source: SourceFile::new(name, path.to_path_buf(), text),
+        problems,
+        lowered,
+    }
+}

@@ -1,0 +1,63 @@
+//! CAL004 unknown-tier: a policy names a tier that no Tier in the tree defines.
+
+use super::{Lint, LintMeta, Sink};
+use crate::finding::Severity;
+use crate::model::resource::Kind;
+use crate::project::Project;
+use std::collections::BTreeSet;
+
+pub struct UnknownTier;
+
+static META: LintMeta = LintMeta {
+    code: "CAL004",
+    name: "unknown-tier",
+    default_severity: Severity::Warning,
+    summary: "A policy names a tier that no Tier resource in the tree defines",
+    doc: include_str!("../../rules/CAL004.md"),
+};
+
+/// Tiers Calico creates itself (current and older names).
+const BUILT_IN_TIERS: &[&str] = &[
+    "default",
+    "kube-admin",
+    "kube-baseline",
+    "adminnetworkpolicy",
+    "baselineadminnetworkpolicy",
+];
+
+impl Lint for UnknownTier {
+    fn meta(&self) -> &'static LintMeta {
+        &META
+    }
+
+    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+        let defined: BTreeSet<&str> = project
+            .resources
+            .iter()
+            .filter(|r| r.kind == Kind::Tier)
+            .map(|r| r.name())
+            .collect();
+        for (_, res) in project.policies() {
+            let Some(tier) = res.policy().and_then(|p| p.tier.as_ref()) else {
+                continue;
+            };
+            let name = tier.value.as_str();
+            if name.is_empty() || BUILT_IN_TIERS.contains(&name) || defined.contains(name) {
+                continue;
+            }
+            let mut f = sink
+                .at(
+                    res.location(tier.span),
+                    format!(
+                        "tier `{name}` is not defined by any Tier in the analyzed files; Calico rejects policies in a tier that does not exist"
+                    ),
+                )
+                .in_resource(res, "/spec/tier");
+            if !defined.is_empty() {
+                let list: Vec<_> = defined.iter().map(|t| format!("`{t}`")).collect();
+                f = f.note(format!("tiers defined here: {}", list.join(", ")));
+            }
+            f.emit();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! CAL101 defaulted-types: `types` is absent, so Calico picks the policy's directions itself.
+
+use super::{Lint, LintMeta, Sink};
+use crate::finding::Severity;
+use crate::model::resource::Kind;
+use crate::project::Project;
+
+pub struct DefaultedTypes;
+
+static META: LintMeta = LintMeta {
+    code: "CAL101",
+    name: "defaulted-types",
+    default_severity: Severity::Warning,
+    summary: "`types` is not set, so Calico infers the policy's directions from its rules",
+    doc: include_str!("../../rules/CAL101.md"),
+};
+
+impl Lint for DefaultedTypes {
+    fn meta(&self) -> &'static LintMeta {
+        &META
+    }
+
+    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+        for (_, res) in project.policies() {
+            if !matches!(
+                res.kind,
+                Kind::NetworkPolicy
+                    | Kind::GlobalNetworkPolicy
+                    | Kind::StagedNetworkPolicy
+                    | Kind::StagedGlobalNetworkPolicy
+            ) {
+                continue;
+            }
+            let Some(policy) = res.policy() else { continue };
+            if policy.types.is_some() {
+                continue;
+            }
+            let (ingress, egress) = (!policy.ingress.is_empty(), !policy.egress.is_empty());
+            let (value, meaning) = match (ingress, egress) {
+                (false, false) => (
+                    "[Ingress]",
+                    "the policy has no rules, so it denies all ingress to the endpoints it selects and does not affect their egress",
+                ),
+                (true, false) => (
+                    "[Ingress]",
+                    "ingress rules only: egress from these endpoints is not affected by this policy",
+                ),
+                (false, true) => (
+                    "[Egress]",
+                    "egress rules only: ingress to these endpoints is not affected by this policy",
+                ),
+                (true, true) => (
+                    "[Ingress, Egress]",
+                    "both directions are enforced, and adding or removing all rules of one direction later silently changes that",
+                ),
+            };
+            let span = res.meta.name.as_ref().map_or(res.kind_span, |n| n.span);
+            sink.at(
+                res.location(span),
+                format!("`types` is not set: Calico will use {value}; {meaning}"),
+            )
+            .in_resource(res, "/spec/types")
+            .note(format!(
+                "help: write `types: {value}` to make the intent explicit"
+            ))
+            .emit();
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Lints: one file per lint, each declaring its code, name, default severity and doc.
+//!
+//! A lint reads the whole [`Project`] and pushes [`Finding`]s through a [`Sink`], which fills in
+//! the code, name and effective severity. Registering a lint means adding it to [`REGISTRY`];
+//! the CLI and every report format pick it up from there.
+
+mod cal001_yaml_syntax;
+mod cal002_invalid_resource;
+mod cal003_duplicate_resource;
+mod cal004_unknown_tier;
+mod cal101_defaulted_types;
+mod cal102_alp_egress;
+mod cal103_alp_action;
+
+use crate::finding::{Finding, Location, Related, ResourceRef, Severity};
+use crate::model::resource::Resource;
+use crate::project::Project;
+use std::collections::BTreeMap;
+
+/// What a lint declares about itself.
+#[derive(Debug)]
+pub struct LintMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub default_severity: Severity,
+    /// One line, for `calint rules` and SARIF short descriptions.
+    pub summary: &'static str,
+    /// The full Markdown page (`rules/<CODE>.md`), embedded.
+    pub doc: &'static str,
+}
+
+pub trait Lint: Sync {
+    fn meta(&self) -> &'static LintMeta;
+    fn check(&self, project: &Project, sink: &mut Sink<'_>);
+}
+
+/// Every lint calint knows, in code order.
+pub static REGISTRY: &[&dyn Lint] = &[
+    &cal001_yaml_syntax::YamlSyntax,
+    &cal002_invalid_resource::InvalidResource,
+    &cal003_duplicate_resource::DuplicateResource,
+    &cal004_unknown_tier::UnknownTier,
+    &cal101_defaulted_types::DefaultedTypes,
+    &cal102_alp_egress::AlpEgress,
+    &cal103_alp_action::AlpAction,
+];
+
+pub fn find(code_or_name: &str) -> Option<&'static dyn Lint> {
+    REGISTRY.iter().copied().find(|l| {
+        let m = l.meta();
+        m.code.eq_ignore_ascii_case(code_or_name) || m.name == code_or_name
+    })
+}
+
+/// Per-run lint configuration: severity overrides, `None` meaning "off".
+#[derive(Clone, Debug, Default)]
+pub struct LintSettings {
+    pub overrides: BTreeMap<String, Option<Severity>>,
+}
+
+impl LintSettings {
+    fn severity(&self, meta: &LintMeta) -> Option<Severity> {
+        match self.overrides.get(meta.code) {
+            Some(s) => *s,
+            None => Some(meta.default_severity),
+        }
+    }
+}
+
+/// Where a lint puts its findings.
+pub struct Sink<'a> {
+    meta: &'static LintMeta,
+    severity: Severity,
+    out: &'a mut Vec<Finding>,
+}
+
+impl Sink<'_> {
+    /// Start a finding at `location`; call [`FindingBuilder::emit`] to keep it.
+    pub fn at(&mut self, location: Location, message: impl Into<String>) -> FindingBuilder<'_> {
+        FindingBuilder {
+            finding: Finding {
+                code: self.meta.code,
+                name: self.meta.name,
+                severity: self.severity,
+                message: message.into(),
+                location,
+                resource: None,
+                pointer: None,
+                related: Vec::new(),
+                notes: Vec::new(),
+            },
+            out: self.out,
+        }
+    }
+}
+
+pub struct FindingBuilder<'a> {
+    finding: Finding,
+    out: &'a mut Vec<Finding>,
+}
+
+impl FindingBuilder<'_> {
+    pub fn resource(mut self, r: ResourceRef) -> Self {
+        self.finding.resource = Some(r);
+        self
+    }
+
+    /// Attach a resource and a pointer relative to it.
+    pub fn in_resource(mut self, r: &Resource, pointer: &str) -> Self {
+        self.finding.resource = Some(r.reference());
+        self.finding.pointer = Some(pointer.to_string());
+        self
+    }
+
+    pub fn pointer(mut self, p: impl Into<String>) -> Self {
+        self.finding.pointer = Some(p.into());
+        self
+    }
+
+    pub fn related(mut self, r: Related) -> Self {
+        self.finding.related.push(r);
+        self
+    }
+
+    pub fn note(mut self, n: impl Into<String>) -> Self {
+        self.finding.notes.push(n.into());
+        self
+    }
+
+    pub fn emit(self) {
+        self.out.push(self.finding);
+    }
+}
+
+/// Run every enabled lint and return findings in report order (file, position, code).
+pub fn run(project: &Project, settings: &LintSettings) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for lint in REGISTRY {
+        let meta = lint.meta();
+        let Some(severity) = settings.severity(meta) else {
+            continue;
+        };
+        let mut sink = Sink {
+            meta,
+            severity,
+            out: &mut findings,
+        };
+        lint.check(project, &mut sink);
+    }
+    sort_findings(project, &mut findings);
+    findings
+}
+
+/// Sort by file name, position, code, message; drop exact duplicates.
+pub fn sort_findings(project: &Project, findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| {
+        let name = |f: &Finding| project.sources.get(f.location.file).map(|s| s.name.clone());
+        name(a)
+            .cmp(&name(b))
+            .then_with(|| a.sort_key().cmp(&b.sort_key()))
+    });
+    findings.dedup();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lint_has_its_page_and_every_page_a_lint() {
+        let mut codes = std::collections::BTreeSet::new();
+        for lint in REGISTRY {
+            let m = lint.meta();
+            assert!(codes.insert(m.code), "duplicate code {}", m.code);
+            let title = format!("# {} {}\n", m.code, m.name);
+            assert!(
+                m.doc.starts_with(&title),
+                "rules/{}.md must start with `{title}`",
+                m.code
+            );
+            assert!(
+                m.doc.contains("## Example") && m.doc.contains("## Use instead"),
+                "{}",
+                m.code
+            );
+            let sev = format!("**Default severity:** {}", m.default_severity);
+            assert!(m.doc.contains(&sev), "rules/{}.md must say `{sev}`", m.code);
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(code) = name.strip_suffix(".md") {
+                assert!(
+                    codes.contains(code),
+                    "rules/{name} documents no registered lint"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! A loaded tree: sources, parse results, typed resources and validation results. This is the
+//! input every lint reads.
+
+use crate::load::tree::ParseProblem;
+use crate::model::lower::{LowerProblem, Lowered};
+use crate::model::resource::Resource;
+use crate::source::{FileId, SourceMap};
+use crate::validate::Violation;
+use std::collections::BTreeMap;
+
+/// A file-level problem (unreadable, too large, syntax error) of a file that looks like a
+/// Kubernetes manifest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileProblem {
+    pub file: FileId,
+    pub problem: ParseProblem,
+}
+
+#[derive(Debug, Default)]
+pub struct Project {
+    pub sources: SourceMap,
+    pub file_problems: Vec<FileProblem>,
+    pub resources: Vec<Resource>,
+    pub lower_problems: Vec<LowerProblem>,
+    /// Validation results, by index into `resources`.
+    pub violations: Vec<(usize, Violation)>,
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub files: usize,
+    pub helm_templates_skipped: usize,
+    /// Objects of kinds calint does not model, by `apiVersion/kind`.
+    pub unknown_kinds: BTreeMap<String, usize>,
+}
+
+impl Project {
+    pub fn from_lowered(
+        sources: SourceMap,
+        file_problems: Vec<FileProblem>,
+        lowered: Lowered,
+    ) -> Self {
+        Project {
+            stats: Stats {
+                files: sources.len(),
+                unknown_kinds: lowered.unknown_kinds,
+                ..Stats::default()
+            },
+            sources,
+            file_problems,
+            resources: lowered.resources,
+            lower_problems: lowered.problems,
+            violations: Vec::new(),
+        }
+    }
+
+    pub fn policies(&self) -> impl Iterator<Item = (usize, &Resource)> {
+        self.resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind.is_policy())
+    }
+
+    /// Resource counts by kind, for summaries and the corpus test.
+    pub fn counts_by_kind(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for r in &self.resources {
+            *counts.entry(r.kind.summary_name()).or_default() += 1;
+        }
+        counts
+    }
+}

@@ -1,0 +1,119 @@
+//! `--format human`: codespan-reporting snippets with the offending span underlined.
+
+use super::Summary;
+use crate::finding::{Finding, Severity};
+use crate::project::Project;
+use codespan_reporting::diagnostic::{Diagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config, Styles, StylesWriter, termcolor};
+
+pub fn render(project: &Project, findings: &[Finding], color: bool) -> String {
+    let mut files = SimpleFiles::new();
+    for (_, src) in project.sources.files() {
+        files.add(src.name.as_str(), src.text.as_str());
+    }
+    let config = Config::default();
+    let styles = Styles::default();
+    let mut out = Vec::new();
+    for finding in findings {
+        let diagnostic = to_diagnostic(project, finding);
+        let mut buffer = if color {
+            termcolor::Buffer::ansi()
+        } else {
+            termcolor::Buffer::no_color()
+        };
+        let rendered = {
+            let mut writer = StylesWriter::new(&mut buffer, &styles);
+            term::emit_to_write_style(&mut writer, &config, &files, &diagnostic)
+        };
+        if rendered.is_ok() {
+            out.extend_from_slice(buffer.as_slice());
+        }
+    }
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    text.push_str(&summary_line(&Summary::new(project, findings)));
+    text
+}
+
+fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
+    let severity = match f.severity {
+        Severity::Error => codespan_reporting::diagnostic::Severity::Error,
+        Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
+        Severity::Info => codespan_reporting::diagnostic::Severity::Note,
+    };
+    let clamp = |file: usize, span: crate::source::Span| {
+        project
+            .sources
+            .get(file)
+            .map_or(span, |s| s.clamp_span(span))
+            .range()
+    };
+    let mut labels = vec![Label::primary(
+        f.location.file,
+        clamp(f.location.file, f.location.span),
+    )];
+    for rel in &f.related {
+        if let Some(loc) = rel.location {
+            labels.push(
+                Label::secondary(loc.file, clamp(loc.file, loc.span))
+                    .with_message(rel.message.clone()),
+            );
+        }
+    }
+    let mut notes = Vec::new();
+    if let Some(r) = &f.resource {
+        match &f.pointer {
+            Some(p) if !p.is_empty() => notes.push(format!("in {r} at {p}")),
+            _ => notes.push(format!("in {r}")),
+        }
+    }
+    for rel in f.related.iter().filter(|r| r.location.is_none()) {
+        notes.push(rel.message.clone());
+    }
+    notes.extend(f.notes.iter().cloned());
+    Diagnostic::new(severity)
+        .with_code(f.code)
+        .with_message(format!("{} ({})", f.message, f.name))
+        .with_labels(labels)
+        .with_notes(notes)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+pub fn summary_line(s: &Summary) -> String {
+    let mut parts = Vec::new();
+    if s.errors > 0 {
+        parts.push(plural(s.errors, "error"));
+    }
+    if s.warnings > 0 {
+        parts.push(plural(s.warnings, "warning"));
+    }
+    if s.infos > 0 {
+        parts.push(plural(s.infos, "info"));
+    }
+    let findings = if parts.is_empty() {
+        "no findings".to_string()
+    } else {
+        format!("{} ({})", plural(s.findings, "finding"), parts.join(", "))
+    };
+    let mut line = format!(
+        "{findings} in {} ({}, {})",
+        plural(s.files, "file"),
+        plural(s.resources, "resource"),
+        plural(s.policies, "policy").replace("policys", "policies"),
+    );
+    if s.helm_templates_skipped > 0 {
+        line.push_str(&format!(
+            "; skipped {} (not YAML until rendered)",
+            plural(s.helm_templates_skipped, "Helm template")
+        ));
+    }
+    line.push('\n');
+    line
+}
