@@ -114,7 +114,11 @@ impl Reader {
                         child(ptr, key),
                         format!("unknown field `{key}` in {what}"),
                     );
-                    if let Some(suggestion) = did_you_mean(key, known) {
+                    if ENTERPRISE_FIELDS.contains(&key) {
+                        v = v.with_help(format!(
+                            "`{key}` is a Calico Enterprise field; Calico Open Source rejects it"
+                        ));
+                    } else if let Some(suggestion) = did_you_mean(key, known) {
                         v = v.with_help(format!("did you mean `{suggestion}`?"));
                     } else {
                         v = v.with_help(format!("known fields: {}", known.join(", ")));
@@ -306,6 +310,10 @@ impl Reader {
         }
     }
 }
+
+/// Fields that exist only in Calico Enterprise's API (seen in its documentation), so the
+/// "unknown field" message can say why rather than guess a typo.
+const ENTERPRISE_FIELDS: &[&str] = &["domains", "allowedEgressDomains", "headers", "egressGateway"];
 
 /// The closest known name, when it is close enough to be a plausible typo.
 pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
