@@ -135,6 +135,8 @@ pub struct Resource {
     pub kind_span: Span,
     pub meta: ObjectMeta,
     pub body: Body,
+    /// How many problems lowering reported for this resource (shape errors, unknown fields).
+    pub lowering_problems: usize,
 }
 
 impl Resource {

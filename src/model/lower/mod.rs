@@ -271,10 +271,13 @@ fn lower_resource(
         kind_span,
         meta,
         body,
+        lowering_problems: 0,
     };
     // calint reads only a few fields of Namespaces and workloads and is not a Kubernetes
     // validator: problems in them are not reported.
     let problems = if strict { r.problems } else { Vec::new() };
+    let mut resource = resource;
+    resource.lowering_problems = problems.len();
     (resource, problems)
 }
 
