@@ -2,7 +2,8 @@
 //!
 //! * `lexer` and `parser` implement the grammar of spec §3.1–§3.2 exactly as Calico's
 //!   v3.30+ tokenizer and parser accept it (with a nesting limit, [`MAX_NESTING`]);
-//! * [`Expr::eval`] implements §3.3, [`Expr::canonical`] §3.4.
+//! * [`Expr::eval`] implements §3.3, [`Expr::canonical`] §3.4;
+//! * [`Selector::label_restrictions`] is Calico's `LabelRestrictions()` (§3.8).
 //!
 //! Nothing here panics on any input string: all indexing is checked, and parse depth is
 //! bounded, which bounds every recursive walk over a parsed tree.
@@ -13,8 +14,9 @@ mod expr;
 mod labels;
 mod lexer;
 mod parser;
+mod restrict;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -23,6 +25,7 @@ pub use expr::Expr;
 pub use labels::Labels;
 pub use lexer::MAX_LABEL_LEN;
 pub use parser::MAX_NESTING;
+pub use restrict::LabelRestriction;
 
 /// A parsed selector: its expression plus the text it was parsed from.
 ///
@@ -64,6 +67,11 @@ impl Selector {
     /// True for `all()`, an empty/blank selector, or `all()` in parentheses.
     pub fn is_all(&self) -> bool {
         self.expr == Expr::All
+    }
+
+    /// Calico's `LabelRestrictions()` (spec §3.8), exactly, including its blind spots.
+    pub fn label_restrictions(&self) -> BTreeMap<String, LabelRestriction> {
+        restrict::label_restrictions(&self.expr)
     }
 
     /// Every label name `k` rewritten to `prefix + k` (Calico's `PrefixVisitor`, spec §3.7).
