@@ -3,7 +3,8 @@
 //! * `lexer` and `parser` implement the grammar of spec §3.1–§3.2 exactly as Calico's
 //!   v3.30+ tokenizer and parser accept it (with a nesting limit, [`MAX_NESTING`]);
 //! * [`Expr::eval`] implements §3.3, [`Expr::canonical`] §3.4;
-//! * [`Selector::label_restrictions`] is Calico's `LabelRestrictions()` (§3.8).
+//! * [`Selector::label_restrictions`] is Calico's `LabelRestrictions()` (§3.8), and
+//!   [`Selector::never_matches`] a stronger, still sound, unsatisfiability check.
 //!
 //! Nothing here panics on any input string: all indexing is checked, and parse depth is
 //! bounded, which bounds every recursive walk over a parsed tree.
@@ -13,6 +14,7 @@ mod error;
 mod expr;
 mod labels;
 mod lexer;
+mod never;
 mod parser;
 mod restrict;
 
@@ -72,6 +74,17 @@ impl Selector {
     /// Calico's `LabelRestrictions()` (spec §3.8), exactly, including its blind spots.
     pub fn label_restrictions(&self) -> BTreeMap<String, LabelRestriction> {
         restrict::label_restrictions(&self.expr)
+    }
+
+    /// `Some(reason)` when no label map can match this selector; never `Some` for a
+    /// selector that some label map matches.
+    ///
+    /// Catches everything [`Selector::label_restrictions`] proves unsatisfiable plus
+    /// `k in {}`, `!all()` and more (see the `never` module). The selector is analysed as a
+    /// plain expression: for fields where Calico textually rewrites `all()` (spec §3.7),
+    /// analyse the rewritten selector instead.
+    pub fn never_matches(&self) -> Option<String> {
+        never::never_matches(&self.expr)
     }
 
     /// Every label name `k` rewritten to `prefix + k` (Calico's `PrefixVisitor`, spec §3.7).
