@@ -151,3 +151,6 @@ impl FromStr for Selector {
         Selector::parse(s)
     }
 }
+
+#[cfg(test)]
+mod tests;
