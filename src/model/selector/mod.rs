@@ -1,56 +1,156 @@
 //! Calico label selectors: parser, evaluator, canonical printer (spec §3).
-//! (Placeholder API; the full implementation lands from the `selector` branch.)
+//!
+//! * `lexer` and `parser` implement the grammar of spec §3.1–§3.2 exactly as Calico's
+//!   v3.30+ tokenizer and parser accept it (with a nesting limit, [`MAX_NESTING`]);
+//! * [`Expr::eval`] implements §3.3, [`Expr::canonical`] §3.4;
+//! * [`Selector::label_restrictions`] is Calico's `LabelRestrictions()` (§3.8), and
+//!   [`Selector::never_matches`] a stronger, still sound, unsatisfiability check.
+//!
+//! Nothing here panics on any input string: all indexing is checked, and parse depth is
+//! bounded, which bounds every recursive walk over a parsed tree.
 
-use std::collections::BTreeMap;
+mod canonical;
+mod error;
+mod expr;
+mod labels;
+mod lexer;
+mod never;
+mod parser;
+mod restrict;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SelectorError {
-    pub offset: usize,
-    pub message: String,
-}
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
 
-pub trait Labels {
-    fn label(&self, key: &str) -> Option<&str>;
-}
+pub use error::SelectorError;
+pub use expr::Expr;
+pub use labels::Labels;
+pub use lexer::MAX_LABEL_LEN;
+pub use parser::MAX_NESTING;
+pub use restrict::LabelRestriction;
 
-impl Labels for BTreeMap<String, String> {
-    fn label(&self, key: &str) -> Option<&str> {
-        self.get(key).map(String::as_str)
-    }
-}
-
+/// A parsed selector: its expression plus the text it was parsed from.
+///
+/// Equality and hashing look at the expression only, so `a=='b'` equals `a == "b"`.
 #[derive(Clone, Debug)]
 pub struct Selector {
+    expr: Expr,
     source: String,
 }
 
 impl Selector {
+    /// Parses a selector. An empty or blank (spaces/tabs only) string is `all()`.
     pub fn parse(src: &str) -> Result<Selector, SelectorError> {
         Ok(Selector {
+            expr: parser::parse(src)?,
             source: src.to_string(),
         })
     }
+
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+
+    /// The text this selector was parsed from (for [`Selector::prefixed`]: its canonical form).
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// Does the selector match this label map? (spec §3.3)
+    pub fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
+        self.expr.eval(labels)
+    }
+
+    /// The canonical form (spec §3.4), as Calico prints it.
     pub fn canonical(&self) -> String {
-        self.source.clone()
+        self.expr.canonical()
     }
+
+    /// True for `all()`, an empty/blank selector, or `all()` in parentheses.
     pub fn is_all(&self) -> bool {
-        self.source.trim().is_empty()
+        self.expr == Expr::All
     }
-    pub fn contains_global(&self) -> bool {
-        false
+
+    /// Calico's `LabelRestrictions()` (spec §3.8), exactly, including its blind spots.
+    pub fn label_restrictions(&self) -> BTreeMap<String, LabelRestriction> {
+        restrict::label_restrictions(&self.expr)
     }
-    pub fn matches<L: Labels + ?Sized>(&self, _labels: &L) -> bool {
-        true
-    }
+
+    /// `Some(reason)` when no label map can match this selector; never `Some` for a
+    /// selector that some label map matches.
+    ///
+    /// Catches everything [`Selector::label_restrictions`] proves unsatisfiable plus
+    /// `k in {}`, `!all()` and more (see the `never` module). The selector is analysed as a
+    /// plain expression: for fields where Calico textually rewrites `all()` (spec §3.7),
+    /// analyse the rewritten selector instead.
     pub fn never_matches(&self) -> Option<String> {
-        None
+        never::never_matches(&self.expr)
+    }
+
+    /// Every label name `k` rewritten to `prefix + k` (Calico's `PrefixVisitor`, spec §3.7).
+    /// The result's [`Selector::source`] is its canonical form.
+    pub fn prefixed(&self, prefix: &str) -> Selector {
+        let expr = self.expr.map_labels(&|k| format!("{prefix}{k}"));
+        let source = expr.canonical();
+        Selector { expr, source }
+    }
+
+    /// Every label name the selector mentions.
+    pub fn labels_used(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        self.expr.for_each_node(|e| {
+            if let Some(k) = e.label() {
+                out.insert(k.to_string());
+            }
+        });
+        out
+    }
+
+    /// Does `global()` appear anywhere in the expression? (String literals do not count.)
+    pub fn contains_global(&self) -> bool {
+        let mut found = false;
+        self.expr.for_each_node(|e| found |= *e == Expr::Global);
+        found
     }
 }
-impl SelectorError {
-    pub fn display_with_caret(&self, src: &str) -> String {
-        format!("{src}\n{}^", " ".repeat(self.offset))
+
+impl PartialEq for Selector {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr
     }
 }
+
+impl Eq for Selector {}
+
+impl std::hash::Hash for Selector {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.expr.hash(state);
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.canonical())
+    }
+}
+
+/// The empty selector, `all()`.
+impl Default for Selector {
+    fn default() -> Self {
+        Selector {
+            expr: Expr::All,
+            source: String::new(),
+        }
+    }
+}
+
+impl FromStr for Selector {
+    type Err = SelectorError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Selector::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests;
