@@ -4,7 +4,15 @@
 //! problem. Lowering (`model::lower`) has already reported shape problems (wrong types, unknown
 //! fields, undecodable ports); validation reports what Calico's validator would reject.
 
+mod meta;
+#[cfg(test)]
+mod testutil;
+mod util;
+
+use std::fmt;
+
 use crate::finding::Related;
+use crate::model::{Kind, Resource};
 use crate::source::Span;
 
 /// The Calico release whose validator calint imitates (spec §0.1 version matrix).
@@ -15,7 +23,10 @@ pub struct CalicoVersion {
 }
 
 impl CalicoVersion {
-    pub const LATEST: CalicoVersion = CalicoVersion { major: 3, minor: 33 };
+    pub const LATEST: CalicoVersion = CalicoVersion {
+        major: 3,
+        minor: 33,
+    };
 
     pub fn at_least(self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
@@ -27,6 +38,12 @@ impl CalicoVersion {
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next()?.parse().ok()?;
         Some(CalicoVersion { major, minor })
+    }
+}
+
+impl fmt::Display for CalicoVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}.{}", self.major, self.minor)
     }
 }
 
@@ -66,5 +83,59 @@ impl Violation {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    pub fn with_related(mut self, related: Related) -> Self {
+        self.related.push(related);
+        self
+    }
+}
+
+/// Validate one resource as Calico's validator (Go validator, CRD OpenAPI limits and CEL rules
+/// of the target version) would, reporting every problem found.
+///
+/// Only checks that can be decided from this resource alone are made here; cross-resource
+/// checks (duplicates, unknown tiers, named-port declarations) are lints.
+pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violation> {
+    if !(res.kind.is_calico() || res.kind == Kind::KubernetesNetworkPolicy) {
+        // Namespaces and workloads are context for lints, not Calico resources to validate.
+        return Vec::new();
+    }
+    let mut cx = Cx::new(res, opts.target);
+    meta::check_kind_available(&mut cx);
+    meta::check_metadata(&mut cx);
+    cx.out
+}
+
+/// Validation context: the resource, the target version, and the violations found so far.
+pub(crate) struct Cx<'a> {
+    pub res: &'a Resource,
+    pub target: CalicoVersion,
+    pub out: Vec<Violation>,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(res: &'a Resource, target: CalicoVersion) -> Self {
+        Cx {
+            res,
+            target,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.res.kind
+    }
+
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        self.target.at_least(major, minor)
+    }
+
+    pub fn push(&mut self, violation: Violation) {
+        self.out.push(violation);
+    }
+
+    pub fn report(&mut self, span: Span, pointer: impl Into<String>, message: impl Into<String>) {
+        self.out.push(Violation::new(span, pointer, message));
     }
 }
