@@ -4,7 +4,11 @@
 //! problem. Lowering (`model::lower`) has already reported shape problems (wrong types, unknown
 //! fields, undecodable ports); validation reports what Calico's validator would reject.
 
+mod entity;
 mod meta;
+mod policy;
+mod rule;
+mod selectors;
 #[cfg(test)]
 mod testutil;
 mod util;
@@ -12,7 +16,7 @@ mod util;
 use std::fmt;
 
 use crate::finding::Related;
-use crate::model::{Kind, Resource};
+use crate::model::{Body, Kind, Resource};
 use crate::source::Span;
 
 /// The Calico release whose validator calint imitates (spec §0.1 version matrix).
@@ -104,7 +108,39 @@ pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violatio
     let mut cx = Cx::new(res, opts.target);
     meta::check_kind_available(&mut cx);
     meta::check_metadata(&mut cx);
-    cx.out
+    if let Body::Policy(policy) = &res.body {
+        policy::check_policy(&mut cx, policy);
+    }
+    let k8s = cx.is_k8s();
+    let mut out: Vec<Violation> = Vec::with_capacity(cx.out.len());
+    for mut v in cx.out {
+        if k8s {
+            v.pointer = k8s_rule_pointer(&v.pointer);
+        }
+        // Converted Kubernetes rules share their source rule's span: report each problem once.
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Kubernetes policies: rules are converted, so Calico paths below a rule
+/// (`/spec/ingress/0/destination/ports/0`) do not exist in the document; point at the rule.
+fn k8s_rule_pointer(pointer: &str) -> String {
+    let mut parts = pointer.splitn(5, '/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some(""), Some("spec"), Some(dir @ ("ingress" | "egress")), Some(index), Some(_)) => {
+            format!("/spec/{dir}/{index}")
+        }
+        _ => pointer.to_string(),
+    }
 }
 
 /// Validation context: the resource, the target version, and the violations found so far.
@@ -127,8 +163,30 @@ impl<'a> Cx<'a> {
         self.res.kind
     }
 
+    /// Kubernetes policies (real or staged): their Calico form is built by a converter, so
+    /// Calico-CRD-only checks (size limits, `global()` placement) do not apply.
+    pub fn is_k8s(&self) -> bool {
+        matches!(
+            self.res.kind,
+            Kind::KubernetesNetworkPolicy | Kind::StagedKubernetesNetworkPolicy
+        )
+    }
+
+    /// GlobalNetworkPolicy or its staged twin.
+    pub fn is_global_policy(&self) -> bool {
+        matches!(
+            self.res.kind,
+            Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
+        )
+    }
+
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
         self.target.at_least(major, minor)
+    }
+
+    /// CRD size limits (MaxItems/MaxLength) that v3.33 added for rules and selectors.
+    pub fn size_limits(&self) -> bool {
+        self.at_least(3, 33) && !self.is_k8s()
     }
 
     pub fn push(&mut self, violation: Violation) {
@@ -137,5 +195,89 @@ impl<'a> Cx<'a> {
 
     pub fn report(&mut self, span: Span, pointer: impl Into<String>, message: impl Into<String>) {
         self.out.push(Violation::new(span, pointer, message));
+    }
+
+    /// A related location in this resource's file.
+    pub fn related(
+        &self,
+        message: impl Into<String>,
+        span: Span,
+        pointer: impl Into<String>,
+    ) -> Related {
+        Related {
+            message: message.into(),
+            location: Some(self.res.location(span)),
+            resource: None,
+            pointer: Some(pointer.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::model::Policy;
+
+    #[test]
+    fn kubernetes_rule_pointers_stop_at_the_rule() {
+        assert_eq!(
+            k8s_rule_pointer("/spec/ingress/0/destination/ports/1"),
+            "/spec/ingress/0"
+        );
+        assert_eq!(
+            k8s_rule_pointer("/spec/egress/3/protocol"),
+            "/spec/egress/3"
+        );
+        assert_eq!(k8s_rule_pointer("/spec/egress/3"), "/spec/egress/3");
+        assert_eq!(k8s_rule_pointer("/spec/podSelector"), "/spec/podSelector");
+        assert_eq!(k8s_rule_pointer("/metadata/name"), "/metadata/name");
+    }
+
+    #[test]
+    fn converted_rules_report_once_at_the_kubernetes_rule() {
+        // One Kubernetes rule with two peers becomes two Calico rules sharing its span.
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("ICMP"));
+        r.destination.ports = vec![port(80)];
+        let p = with_ingress(vec![r.clone(), r]);
+        let res = policy_resource(Kind::KubernetesNetworkPolicy, "p", p);
+        let v = validate(&res);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].pointer, "/spec/ingress/0");
+        // Calico policies keep full pointers.
+        let mut r = rule("Allow");
+        r.destination.ports = vec![port(0)];
+        let res = policy_resource(Kind::NetworkPolicy, "p", with_ingress(vec![r]));
+        let v = validate(&res);
+        assert_eq!(
+            find(&v, "invalid port `0`").pointer,
+            "/spec/ingress/0/destination/ports/0"
+        );
+    }
+
+    #[test]
+    fn clean_resources_of_every_kind() {
+        for kind in [
+            Kind::NetworkPolicy,
+            Kind::GlobalNetworkPolicy,
+            Kind::StagedNetworkPolicy,
+            Kind::StagedGlobalNetworkPolicy,
+            Kind::StagedKubernetesNetworkPolicy,
+            Kind::KubernetesNetworkPolicy,
+        ] {
+            assert_clean(&validate(&policy_resource(kind, "p", Policy::default())));
+        }
+        assert_clean(&validate(&resource(
+            Kind::Namespace,
+            "Any_Thing",
+            Body::Namespace,
+        )));
+    }
+
+    #[test]
+    fn version_display_and_default() {
+        assert_eq!(CalicoVersion::default().to_string(), "v3.33");
+        assert_eq!(ValidateOptions::default().target, CalicoVersion::LATEST);
     }
 }

@@ -23,6 +23,11 @@ pub fn ptr(base: &str, token: &str) -> String {
     out
 }
 
+/// Append an array index to a JSON Pointer.
+pub fn ptr_i(base: &str, index: usize) -> String {
+    format!("{base}/{index}")
+}
+
 /// `value` in backticks for a message; long values are shortened (char-aware) and control
 /// characters are escaped so a message stays on one line.
 pub fn quote(value: &str) -> String {
@@ -42,6 +47,48 @@ pub fn quote(value: &str) -> String {
     }
     out.push('`');
     out
+}
+
+/// The span of `len` bytes starting at byte `offset` of a scalar's value, when the value can be
+/// located inside its source span: a plain scalar (span length == value length) or a scalar
+/// quoted on one line without escapes (span length == value length + 2). Otherwise the whole
+/// scalar span. Never extends beyond `raw.span`; offsets are moved to char boundaries.
+pub fn sub_span(raw: &Spanned<String>, offset: usize, len: usize) -> Span {
+    let value = raw.value.as_str();
+    let span_len = raw.span.end.saturating_sub(raw.span.start);
+    let base = if span_len == value.len() {
+        raw.span.start
+    } else if span_len == value.len() + 2 {
+        raw.span.start + 1
+    } else {
+        return raw.span;
+    };
+    let mut start = offset.min(value.len());
+    while start > 0 && !value.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = start.saturating_add(len).min(value.len());
+    while end < value.len() && !value.is_char_boundary(end) {
+        end += 1;
+    }
+    let start = (base + start).min(raw.span.end);
+    let end = (base + end).min(raw.span.end).max(start);
+    Span::new(start, end)
+}
+
+/// The span of the character at byte `offset` of a scalar's value (empty at the end of the
+/// value), located as in [`sub_span`].
+pub fn char_span(raw: &Spanned<String>, offset: usize) -> Span {
+    let len = raw
+        .value
+        .get(offset..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(0, char::len_utf8);
+    sub_span(
+        raw,
+        offset,
+        len.max(1).min(raw.value.len().saturating_sub(offset)),
+    )
 }
 
 /// Smallest span covering every item; `None` for an empty list.
@@ -187,9 +234,18 @@ pub fn suggest_name(s: &str, max_dots: Option<usize>) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// Count of characters (what CRD `MaxLength` limits).
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn raw(value: &str, start: usize, end: usize) -> Spanned<String> {
+        Spanned::new(value.to_string(), Span::new(start, end))
+    }
 
     #[test]
     fn pointers_escape() {
@@ -198,6 +254,7 @@ mod tests {
             "/metadata/labels/app.kubernetes.io~1name"
         );
         assert_eq!(ptr("", "a~b"), "/a~0b");
+        assert_eq!(ptr_i("/spec/types", 1), "/spec/types/1");
     }
 
     #[test]
@@ -207,6 +264,23 @@ mod tests {
         let q = quote(&long);
         assert!(q.ends_with("…`"));
         assert_eq!(q.chars().filter(|c| *c == 'é').count(), 80);
+    }
+
+    #[test]
+    fn sub_spans_stay_inside_the_scalar() {
+        // Plain scalar.
+        assert_eq!(sub_span(&raw("abc", 10, 13), 1, 1), Span::new(11, 12));
+        // Quoted on one line.
+        assert_eq!(sub_span(&raw("abc", 10, 15), 1, 1), Span::new(12, 13));
+        // Anything else: the whole scalar.
+        assert_eq!(sub_span(&raw("abc", 10, 20), 1, 1), Span::new(10, 20));
+        // Offsets past the end are clamped.
+        assert_eq!(sub_span(&raw("abc", 10, 13), 99, 5), Span::new(13, 13));
+        // Offsets inside a multi-byte char move to its start; ends to the next boundary.
+        assert_eq!(sub_span(&raw("aé", 0, 3), 2, 1), Span::new(1, 3));
+        assert_eq!(char_span(&raw("aé", 0, 3), 1), Span::new(1, 3));
+        assert_eq!(char_span(&raw("ab", 0, 2), 2), Span::new(2, 2));
+        assert_eq!(char_span(&raw("", 5, 7), 0), Span::new(6, 6));
     }
 
     #[test]
