@@ -6,6 +6,7 @@
 
 mod entity;
 mod meta;
+mod other;
 mod policy;
 mod rule;
 mod selectors;
@@ -108,8 +109,13 @@ pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violatio
     let mut cx = Cx::new(res, opts.target);
     meta::check_kind_available(&mut cx);
     meta::check_metadata(&mut cx);
-    if let Body::Policy(policy) = &res.body {
-        policy::check_policy(&mut cx, policy);
+    match &res.body {
+        Body::Policy(policy) => policy::check_policy(&mut cx, policy),
+        Body::Tier(tier) => other::check_tier(&mut cx, tier),
+        Body::NetworkSet(set) => other::check_network_set(&mut cx, set),
+        Body::Profile(profile) => other::check_profile(&mut cx, profile),
+        Body::HostEndpoint(hep) => other::check_host_endpoint(&mut cx, hep),
+        Body::Namespace | Body::Workload(_) => {}
     }
     let k8s = cx.is_k8s();
     let mut out: Vec<Violation> = Vec::with_capacity(cx.out.len());
