@@ -50,8 +50,19 @@ pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
         }
     }
 
-    for (nets, name) in [(&ent.nets, "nets"), (&ent.not_nets, "notNets")] {
-        check_net_list_limits(cx, nets, &ptr(base, name), name);
+    // `nets` became a set in v3.32, `notNets` in v3.33.
+    for (nets, name, set_since) in [
+        (&ent.nets, "nets", (3, 32)),
+        (&ent.not_nets, "notNets", (3, 33)),
+    ] {
+        let pointer = ptr(base, name);
+        check_net_list_limit(cx, nets, &pointer, name);
+        cx.check_set(
+            nets.iter().map(|n| (n.raw.value.as_str(), n.raw.span)),
+            &pointer,
+            name,
+            set_since,
+        );
     }
 
     if let Some(sa) = &ent.service_accounts {
@@ -65,21 +76,12 @@ pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
                 Place::ServiceAccounts,
             );
         }
-        if cx.at_least(3, 32) {
-            let names_ptr = ptr(&sa_ptr, "names");
-            for (i, n) in sa.names.iter().enumerate() {
-                if sa.names.iter().take(i).any(|e| e.value == n.value) {
-                    cx.report(
-                        n.span,
-                        ptr_i(&names_ptr, i),
-                        format!(
-                            "duplicate entry {} in `serviceAccounts.names` (the list is a set since Calico v3.32)",
-                            quote(&n.value)
-                        ),
-                    );
-                }
-            }
-        }
+        cx.check_set(
+            sa.names.iter().map(|n| (n.value.as_str(), n.span)),
+            &ptr(&sa_ptr, "names"),
+            "serviceAccounts.names",
+            (3, 32),
+        );
     }
 
     if let Some(svc) = &ent.services {
@@ -176,8 +178,8 @@ pub fn port_name_help(name: &str) -> Option<String> {
     })
 }
 
-/// E5 for one nets list: at most 256 entries, no duplicates (v3.33+ CRD: `listType=set`).
-fn check_net_list_limits(cx: &mut Cx, nets: &[NetField], pointer: &str, name: &str) {
+/// E5 for one nets list: at most 256 entries (v3.33+).
+fn check_net_list_limit(cx: &mut Cx, nets: &[NetField], pointer: &str, name: &str) {
     if !cx.size_limits() {
         return;
     }
@@ -191,18 +193,6 @@ fn check_net_list_limits(cx: &mut Cx, nets: &[NetField], pointer: &str, name: &s
                 nets.len()
             ),
         );
-    }
-    for (i, n) in nets.iter().enumerate() {
-        if nets.iter().take(i).any(|e| e.raw.value == n.raw.value) {
-            cx.report(
-                n.raw.span,
-                ptr_i(pointer, i),
-                format!(
-                    "duplicate entry {} in `{name}` (the list is a set since Calico v3.33)",
-                    quote(&n.raw.value)
-                ),
-            );
-        }
     }
 }
 
@@ -616,6 +606,19 @@ mod tests {
             "/spec/ingress/0/destination/notNets/1"
         );
         assert_clean(&validate_rule_at(r, V3_32));
+        // `nets` is a set from v3.32.
+        let mut r = rule("Allow");
+        r.source.nets = vec![net("10.0.0.0/8"), net("10.1.0.0/16"), net("10.0.0.0/8")];
+        let v = validate_rule_at(r.clone(), V3_32);
+        let f = find(
+            &v,
+            "duplicate entry `10.0.0.0/8` in `nets` (the list is a set since Calico v3.32)",
+        );
+        assert_eq!(f.pointer, "/spec/ingress/0/source/nets/2");
+        assert_clean(&validate_rule_at(r.clone(), V3_31));
+        // Not for converted Kubernetes rules.
+        let res = policy_resource(Kind::KubernetesNetworkPolicy, "p", with_ingress(vec![r]));
+        assert_clean(&validate(&res));
     }
 
     #[test]

@@ -203,6 +203,37 @@ impl<'a> Cx<'a> {
         self.out.push(Violation::new(span, pointer, message));
     }
 
+    /// Report repeated entries of a list the CRD declares `listType=set` (rejected by the API
+    /// server from Calico `since`). `field` names the list in messages.
+    pub fn check_set<'v>(
+        &mut self,
+        items: impl IntoIterator<Item = (&'v str, Span)>,
+        pointer: &str,
+        field: &str,
+        since: (u32, u32),
+    ) {
+        if !self.at_least(since.0, since.1) || self.is_k8s() {
+            return;
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, (value, span)) in items.into_iter().enumerate() {
+            if seen.contains(&value) {
+                self.report(
+                    span,
+                    util::ptr_i(pointer, i),
+                    format!(
+                        "duplicate entry {} in `{field}` (the list is a set since Calico v{}.{})",
+                        util::quote(value),
+                        since.0,
+                        since.1
+                    ),
+                );
+            } else {
+                seen.push(value);
+            }
+        }
+    }
+
     /// A related location in this resource's file.
     pub fn related(
         &self,

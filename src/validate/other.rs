@@ -113,6 +113,12 @@ pub fn check_network_set(cx: &mut Cx, set: &NetworkSet) {
             cx.report(n.raw.span, ptr_i("/spec/nets", i), e.0);
         }
     }
+    cx.check_set(
+        set.nets.iter().map(|n| (n.raw.value.as_str(), n.raw.span)),
+        "/spec/nets",
+        "nets",
+        (3, 32),
+    );
 }
 
 pub fn check_profile(cx: &mut Cx, profile: &Profile) {
@@ -190,6 +196,21 @@ pub fn check_host_endpoint(cx: &mut Cx, hep: &HostEndpoint) {
         }
         cx.push(v);
     }
+
+    cx.check_set(
+        hep.expected_ips
+            .iter()
+            .map(|n| (n.raw.value.as_str(), n.raw.span)),
+        "/spec/expectedIPs",
+        "expectedIPs",
+        (3, 32),
+    );
+    cx.check_set(
+        hep.profiles.iter().map(|p| (p.value.as_str(), p.span)),
+        "/spec/profiles",
+        "profiles",
+        (3, 32),
+    );
 
     for (i, profile) in hep.profiles.iter().enumerate() {
         if !is_subdomain_fmt(&profile.value) {
@@ -400,6 +421,13 @@ mod tests {
             Kind::NetworkSet,
             vec!["10.0.0.1/8", "10.1.2.3", "fd00::1"],
         )));
+        let dup = set(Kind::NetworkSet, vec!["10.0.0.0/8", "10.0.0.0/8"]);
+        let v = validate(&dup);
+        assert_eq!(
+            find(&v, "duplicate entry `10.0.0.0/8` in `nets`").pointer,
+            "/spec/nets/1"
+        );
+        assert_clean(&validate_at(&dup, V3_31));
         let v = validate(&set(
             Kind::GlobalNetworkSet,
             vec!["10.0.0.0/8", "10.0.0.300", "1.2.3.4/40"],
@@ -514,6 +542,15 @@ mod tests {
         );
         find(&v, "invalid IP address `nope`");
         assert_eq!(find(&v, "invalid profile name").pointer, "/spec/profiles/1");
+        let dups = hep(|h| {
+            h.expected_ips = vec![set_net("10.0.0.1"), set_net("10.0.0.1")];
+            h.profiles = vec![s("a"), s("a")];
+        });
+        let v = validate(&dups);
+        assert_eq!(v.len(), 2, "{v:#?}");
+        assert_eq!(find(&v, "in `expectedIPs`").pointer, "/spec/expectedIPs/1");
+        assert_eq!(find(&v, "in `profiles`").pointer, "/spec/profiles/1");
+        assert_clean(&validate_at(&dups, V3_31));
     }
 
     #[test]
