@@ -1,0 +1,768 @@
+//! EntityRule checks (spec §2.2, §2.3, §2.6, §2.9; checklist E1–E5, R5, R9, R10, R12): selectors,
+//! nets, ports, services and serviceAccounts of a rule's `source` / `destination`.
+
+use super::selectors::{Place, check_selector};
+use super::util::{cover, is_subdomain_fmt, ptr, ptr_i, quote};
+use super::{Cx, Violation};
+use crate::model::net::{Cidr, IpFamily, parse_cidr};
+use crate::model::port::{Port, is_valid_port_name};
+use crate::model::{EntityRule, NetField, Rule, ServiceMatch};
+use crate::source::{Span, Spanned};
+
+/// CRD `MaxItems` of `nets` / `notNets` (v3.33+).
+pub const MAX_NETS: usize = 256;
+/// CRD `MaxItems` of `ports` / `notPorts` (v3.33+).
+pub const MAX_PORTS: usize = 50;
+/// CRD `MaxLength` of `services.name` / `services.namespace` (v3.33+).
+pub const MAX_SERVICE_NAME: usize = 253;
+
+/// Checks of one `source` / `destination` (whose JSON Pointer is `base`).
+pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
+    let selectors = [
+        (&ent.selector, "selector", Place::EntitySelector),
+        (&ent.not_selector, "notSelector", Place::EntityNotSelector),
+        (
+            &ent.namespace_selector,
+            "namespaceSelector",
+            Place::EntityNamespaceSelector,
+        ),
+    ];
+    for (field, name, place) in selectors {
+        if let Some(f) = field {
+            check_selector(cx, f, &ptr(base, name), name, place);
+        }
+    }
+
+    for (ports, name) in [(&ent.ports, "ports"), (&ent.not_ports, "notPorts")] {
+        let list_ptr = ptr(base, name);
+        for (i, p) in ports.iter().enumerate() {
+            check_port(cx, p, &ptr_i(&list_ptr, i));
+        }
+        if cx.size_limits() && ports.len() > MAX_PORTS {
+            cx.report(
+                cover(ports).unwrap_or_default(),
+                list_ptr,
+                format!(
+                    "too many entries in `{name}`: {} (at most {MAX_PORTS} since Calico v3.33)",
+                    ports.len()
+                ),
+            );
+        }
+    }
+
+    // `nets` became a set in v3.32, `notNets` in v3.33.
+    for (nets, name, set_since) in [
+        (&ent.nets, "nets", (3, 32)),
+        (&ent.not_nets, "notNets", (3, 33)),
+    ] {
+        let pointer = ptr(base, name);
+        check_net_list_limit(cx, nets, &pointer, name);
+        cx.check_set(
+            nets.iter().map(|n| (n.raw.value.as_str(), n.raw.span)),
+            &pointer,
+            name,
+            set_since,
+        );
+    }
+
+    if let Some(sa) = &ent.service_accounts {
+        let sa_ptr = ptr(base, "serviceAccounts");
+        if let Some(f) = &sa.selector {
+            check_selector(
+                cx,
+                f,
+                &ptr(&sa_ptr, "selector"),
+                "serviceAccounts.selector",
+                Place::ServiceAccounts,
+            );
+        }
+        cx.check_set(
+            sa.names.iter().map(|n| (n.value.as_str(), n.span)),
+            &ptr(&sa_ptr, "names"),
+            "serviceAccounts.names",
+            (3, 32),
+        );
+    }
+
+    if let Some(svc) = &ent.services {
+        check_services(cx, ent, svc, base);
+    }
+}
+
+/// R5: a port is 1-65535 (ranges too), or a valid IANA port name.
+fn check_port(cx: &mut Cx, p: &Spanned<Port>, pointer: &str) {
+    match &p.value {
+        Port::Range { min, max } => {
+            if *min > *max {
+                cx.report(
+                    p.span,
+                    pointer,
+                    format!(
+                        "invalid port range `{min}:{max}`: minimum port number ({min}) is greater than maximum port number ({max})"
+                    ),
+                );
+            } else if *min == 0 {
+                let what = if min == max {
+                    "port `0`".to_string()
+                } else {
+                    format!("port range `{min}:{max}`")
+                };
+                cx.report(
+                    p.span,
+                    pointer,
+                    format!(
+                        "invalid {what}: port range invalid, port number must be between 1 and 65535"
+                    ),
+                );
+            }
+        }
+        Port::Named(name) => {
+            if is_valid_port_name(name) {
+                return;
+            }
+            let mut v = Violation::new(
+                p.span,
+                pointer,
+                format!(
+                    "invalid port name {}: {}",
+                    quote(name),
+                    port_name_problem(name)
+                ),
+            );
+            if let Some(help) = port_name_help(name) {
+                v = v.with_help(help);
+            }
+            cx.push(v);
+        }
+    }
+}
+
+/// Why `name` is not an IANA service name (Kubernetes `IsValidPortName`).
+pub fn port_name_problem(name: &str) -> &'static str {
+    if name.len() > 15 {
+        "port names are at most 15 characters"
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        "port names may only contain lower-case letters, digits and `-`"
+    } else if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+        "port names must contain at least one letter"
+    } else {
+        "port names must not start or end with `-` or contain `--`"
+    }
+}
+
+pub fn port_name_help(name: &str) -> Option<String> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some((a, b)) = name.split_once('-') {
+        if digits(a) && digits(b) {
+            return Some(format!("use `{a}:{b}` for a range"));
+        }
+    }
+    if digits(name) {
+        return None;
+    }
+    let candidate: String = name
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-') => c,
+            _ => '-',
+        })
+        .collect();
+    (candidate != name && is_valid_port_name(&candidate)).then(|| {
+        format!(
+            "write {} (the name must match the port name declared by the pod or HostEndpoint)",
+            quote(&candidate)
+        )
+    })
+}
+
+/// E5 for one nets list: at most 256 entries (v3.33+).
+fn check_net_list_limit(cx: &mut Cx, nets: &[NetField], pointer: &str, name: &str) {
+    if !cx.size_limits() {
+        return;
+    }
+    if nets.len() > MAX_NETS {
+        let spans: Vec<Spanned<()>> = nets.iter().map(|n| Spanned::new((), n.raw.span)).collect();
+        cx.report(
+            cover(&spans).unwrap_or_default(),
+            pointer,
+            format!(
+                "too many entries in `{name}`: {} (at most {MAX_NETS} since Calico v3.33)",
+                nets.len()
+            ),
+        );
+    }
+}
+
+/// R9 / R10: strict CIDRs, one IP family per rule, consistent with `ipVersion`, no catch-all in
+/// `notNets` (v3.29+ patch releases and v3.31+).
+pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
+    let base = rule.pointer.as_str();
+    let ip_version = rule
+        .ip_version
+        .as_ref()
+        .filter(|v| v.value == 4 || v.value == 6);
+    let lists = [
+        (&rule.source.nets, "source/nets", false),
+        (&rule.source.not_nets, "source/notNets", true),
+        (&rule.destination.nets, "destination/nets", false),
+        (&rule.destination.not_nets, "destination/notNets", true),
+    ];
+    let mut first: Option<(Cidr, Span, String, &str)> = None;
+    let mut mixed_reported = false;
+    let mut version_reported = false;
+    for (nets, rel, negated) in lists {
+        for (i, n) in nets.iter().enumerate() {
+            let pointer = format!("{base}/{rel}/{i}");
+            // Rules parse CIDR-only, whatever the lowering stored.
+            let cidr = match parse_cidr(&n.raw.value) {
+                Ok(c) => c,
+                Err(e) => {
+                    cx.report(n.raw.span, pointer, e.0);
+                    continue;
+                }
+            };
+            if cidr.has_host_bits() && !cx.is_k8s() {
+                let network = cidr.network();
+                cx.push(
+                    Violation::new(
+                        n.raw.span,
+                        pointer.as_str(),
+                        format!(
+                            "invalid CIDR {}: host bits are set (Calico requires a network address; did you mean `{network}`?)",
+                            quote(&n.raw.value)
+                        ),
+                    )
+                    .with_help(format!("write `{network}`")),
+                );
+            }
+            if negated && cx.at_least(3, 29) && is_catch_all(&cidr, &n.raw.value) {
+                cx.push(
+                    Violation::new(
+                        n.raw.span,
+                        pointer.as_str(),
+                        format!(
+                            "catch-all CIDR in negation creates logical contradiction (matches no traffic): {} excludes every address",
+                            quote(&n.raw.value)
+                        ),
+                    )
+                    .with_help("remove it from `notNets`; to match nothing, remove the rule"),
+                );
+            }
+            match &first {
+                None => first = Some((cidr, n.raw.span, pointer.clone(), n.raw.value.as_str())),
+                Some((f, span, fptr, fval)) if f.family != cidr.family && !mixed_reported => {
+                    mixed_reported = true;
+                    let v = Violation::new(
+                        n.raw.span,
+                        pointer.as_str(),
+                        format!(
+                            "rule contains both IPv4 and IPv6 CIDRs ({} is IPv{}, {} is IPv{})",
+                            quote(&n.raw.value),
+                            cidr.family.version(),
+                            quote(fval),
+                            f.family.version()
+                        ),
+                    )
+                    .with_help("split the rule into one rule per IP family")
+                    .with_related(cx.related(
+                        format!("IPv{} CIDR here", f.family.version()),
+                        *span,
+                        fptr.as_str(),
+                    ));
+                    cx.push(v);
+                }
+                Some(_) => {}
+            }
+            if let Some(ipv) = ip_version {
+                if i64::from(cidr.family.version()) != ipv.value && !version_reported {
+                    version_reported = true;
+                    let v = Violation::new(
+                        n.raw.span,
+                        pointer.as_str(),
+                        format!(
+                            "rule IP version doesn't match CIDR version: {} is IPv{} but ipVersion is {}",
+                            quote(&n.raw.value),
+                            cidr.family.version(),
+                            ipv.value
+                        ),
+                    )
+                    .with_related(cx.related("ipVersion set here", ipv.span, ptr(base, "ipVersion")));
+                    cx.push(v);
+                }
+            }
+        }
+    }
+}
+
+/// Calico's catch-all test: the literal `0.0.0.0/0`, or any IPv6 spelling of `::/0`.
+fn is_catch_all(cidr: &Cidr, raw: &str) -> bool {
+    match cidr.family {
+        IpFamily::V4 => raw == "0.0.0.0/0",
+        IpFamily::V6 => cidr.prefix == 0,
+    }
+}
+
+/// R12: a destination Service match excludes destination ports / notPorts.
+pub fn check_service_ports(cx: &mut Cx, rule: &Rule) {
+    let dst = &rule.destination;
+    let Some(svc) = &dst.services else {
+        return;
+    };
+    let base = format!("{}/destination", rule.pointer);
+    let first = dst
+        .ports
+        .first()
+        .map(|p| (p.span, format!("{base}/ports/0")))
+        .or_else(|| {
+            dst.not_ports
+                .first()
+                .map(|p| (p.span, format!("{base}/notPorts/0")))
+        });
+    if let Some((span, pointer)) = first {
+        let v = Violation::new(span, pointer, "ports and notPorts cannot be specified with services")
+            .with_help("a destination Service match already matches the Service's ports; remove `ports` / `notPorts`")
+            .with_related(cx.related("services match here", svc.span, format!("{base}/services")));
+        cx.push(v);
+    }
+}
+
+/// E4: services need a name, valid names, and exclude other peer criteria.
+fn check_services(cx: &mut Cx, ent: &EntityRule, svc: &ServiceMatch, base: &str) {
+    let svc_ptr = ptr(base, "services");
+    match &svc.name {
+        Some(name) if !name.value.is_empty() => {
+            check_service_name(cx, name, &ptr(&svc_ptr, "name"), "service name");
+        }
+        Some(name) => cx.report(
+            name.span,
+            ptr(&svc_ptr, "name"),
+            "services must specify a service name",
+        ),
+        None => cx.report(
+            svc.span,
+            svc_ptr.as_str(),
+            "services must specify a service name",
+        ),
+    }
+    if let Some(ns) = svc.namespace.as_ref().filter(|n| !n.value.is_empty()) {
+        check_service_name(cx, ns, &ptr(&svc_ptr, "namespace"), "service namespace");
+    }
+
+    let non_empty = |f: &Option<crate::model::SelectorField>| {
+        f.as_ref()
+            .filter(|f| !f.raw.value.is_empty())
+            .map(|f| f.raw.span)
+    };
+    let mut conflicts: Vec<(Span, String, &str)> = Vec::new();
+    if let Some(span) = non_empty(&ent.namespace_selector) {
+        conflicts.push((
+            span,
+            ptr(base, "namespaceSelector"),
+            "cannot specify NamespaceSelector and Services on the same rule",
+        ));
+    }
+    let selector = non_empty(&ent.selector)
+        .map(|s| (s, "selector"))
+        .or_else(|| non_empty(&ent.not_selector).map(|s| (s, "notSelector")));
+    if let Some((span, field)) = selector {
+        conflicts.push((
+            span,
+            ptr(base, field),
+            "cannot specify Selector/NotSelector and Services on the same rule",
+        ));
+    }
+    if let Some(sa) = &ent.service_accounts {
+        conflicts.push((
+            sa.span,
+            ptr(base, "serviceAccounts"),
+            "cannot specify ServiceAccounts and Services on the same rule",
+        ));
+    }
+    let net = ent
+        .nets
+        .first()
+        .map(|n| (n.raw.span, ptr_i(&ptr(base, "nets"), 0)))
+        .or_else(|| {
+            ent.not_nets
+                .first()
+                .map(|n| (n.raw.span, ptr_i(&ptr(base, "notNets"), 0)))
+        });
+    if let Some((span, pointer)) = net {
+        conflicts.push((
+            span,
+            pointer,
+            "cannot specify Nets/NotNets and Services on the same rule",
+        ));
+    }
+    for (span, pointer, message) in conflicts {
+        let v = Violation::new(span, pointer, message)
+            .with_help("a Service match identifies the peer by itself; move other criteria to a separate rule")
+            .with_related(cx.related("services match here", svc.span, svc_ptr.as_str()));
+        cx.push(v);
+    }
+}
+
+/// `services.name` / `services.namespace`: DNS subdomains (length limited from v3.33).
+fn check_service_name(cx: &mut Cx, name: &Spanned<String>, pointer: &str, what: &str) {
+    if !is_subdomain_fmt(&name.value) {
+        cx.report(
+            name.span,
+            pointer,
+            format!(
+                "invalid {what} {}: must consist of lower-case alphanumeric characters, `-` or `.`, and start and end with an alphanumeric character",
+                quote(&name.value)
+            ),
+        );
+    }
+    if cx.size_limits() && name.value.chars().count() > MAX_SERVICE_NAME {
+        cx.report(
+            name.span,
+            pointer,
+            format!(
+                "{what} is too long (at most {MAX_SERVICE_NAME} characters since Calico v3.33)"
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, ServiceAccountMatch};
+    use crate::validate::testutil::*;
+
+    #[test]
+    fn ports_are_valid() {
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("TCP"));
+        r.destination.ports = vec![
+            port(1),
+            port(65535),
+            port_range(8000, 8080),
+            named_port("http"),
+            named_port("metrics-1"),
+        ];
+        assert_clean(&validate_rule(r.clone()));
+        r.destination.ports = vec![
+            port(0),
+            port_range(0, 10),
+            named_port("80-90"),
+            named_port("HTTP"),
+            named_port("http-alternative-1"),
+            named_port("my_port"),
+            named_port("--a"),
+        ];
+        let v = validate_rule(r);
+        assert_eq!(v.len(), 7, "{v:#?}");
+        let f = find(&v, "invalid port `0`");
+        assert_eq!(f.pointer, "/spec/ingress/0/destination/ports/0");
+        assert!(
+            f.message
+                .contains("port number must be between 1 and 65535")
+        );
+        find(&v, "invalid port range `0:10`");
+        let f = find(&v, "invalid port name `80-90`");
+        assert_eq!(
+            (f.pointer.as_str(), f.help.as_deref()),
+            (
+                "/spec/ingress/0/destination/ports/2",
+                Some("use `80:90` for a range")
+            )
+        );
+        assert!(
+            find(&v, "`HTTP`")
+                .help
+                .as_deref()
+                .is_some_and(|h| h.starts_with("write `http`"))
+        );
+        find(&v, "at most 15 characters");
+        assert!(
+            find(&v, "`my_port`")
+                .help
+                .as_deref()
+                .is_some_and(|h| h.starts_with("write `my-port`"))
+        );
+        find(&v, "must not start or end with `-`");
+    }
+
+    #[test]
+    fn port_list_limits() {
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("TCP"));
+        r.source.not_ports = (1..=51).map(port).collect();
+        let v = validate_rule(r.clone());
+        assert_eq!(
+            find(&v, "too many entries in `notPorts`: 51").pointer,
+            "/spec/ingress/0/source/notPorts"
+        );
+        assert_clean(&validate_rule_at(r.clone(), V3_32));
+        r.source.not_ports.pop();
+        assert_clean(&validate_rule(r));
+    }
+
+    #[test]
+    fn nets_strict_cidrs() {
+        let mut r = rule("Allow");
+        r.destination.nets = vec![
+            net_at("10.0.0.1/8", 40),
+            net("10.0.0.1"),
+            net("10.0.0.0/33"),
+            net("10.1.0.0/16"),
+        ];
+        let v = validate_rule(r);
+        assert_eq!(v.len(), 3, "{v:#?}");
+        let f = find(&v, "host bits are set");
+        assert_eq!(
+            f.message,
+            "invalid CIDR `10.0.0.1/8`: host bits are set (Calico requires a network address; did you mean `10.0.0.0/8`?)"
+        );
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress/0/destination/nets/0", Span::new(40, 50))
+        );
+        assert_eq!(f.help.as_deref(), Some("write `10.0.0.0/8`"));
+        assert_eq!(
+            find(&v, "missing prefix length").pointer,
+            "/spec/ingress/0/destination/nets/1"
+        );
+        find(&v, "prefix length must be 0-32");
+    }
+
+    #[test]
+    fn kubernetes_ip_blocks_are_normalised_by_the_converter() {
+        let mut r = rule("Allow");
+        r.source.nets = vec![net("10.0.0.1/8")];
+        let res = policy_resource(Kind::KubernetesNetworkPolicy, "p", with_ingress(vec![r]));
+        assert_clean(&validate(&res));
+    }
+
+    #[test]
+    fn nets_one_family_and_ip_version() {
+        let mut r = rule("Allow");
+        r.source.nets = vec![net("10.0.0.0/8")];
+        r.destination.not_nets = vec![net("fd00::/8"), net("fe80::/10")];
+        let v = validate_rule(r.clone());
+        assert_eq!(v.len(), 1);
+        let f = find(&v, "rule contains both IPv4 and IPv6 CIDRs");
+        assert_eq!(f.pointer, "/spec/ingress/0/destination/notNets/0");
+        assert_eq!(
+            f.related[0].pointer.as_deref(),
+            Some("/spec/ingress/0/source/nets/0")
+        );
+
+        r.destination.not_nets = vec![net("10.1.0.0/16")];
+        r.ip_version = Some(sp(6));
+        let v = validate_rule(r.clone());
+        assert_eq!(v.len(), 1);
+        let f = find(&v, "rule IP version doesn't match CIDR version");
+        assert_eq!(f.pointer, "/spec/ingress/0/source/nets/0");
+        r.ip_version = Some(sp(4));
+        assert_clean(&validate_rule(r));
+    }
+
+    #[test]
+    fn not_nets_catch_all() {
+        for bad in ["0.0.0.0/0", "::/0", "::0/0", "0:0:0::/0"] {
+            let mut r = rule("Deny");
+            r.source.not_nets = vec![net(bad)];
+            let v = validate_rule(r.clone());
+            let f = find(
+                &v,
+                "catch-all CIDR in negation creates logical contradiction (matches no traffic)",
+            );
+            assert_eq!(f.pointer, "/spec/ingress/0/source/notNets/0");
+            find(&validate_rule_at(r.clone(), V3_29), "catch-all");
+            assert_clean(&validate_rule_at(r, V3_28));
+        }
+        // Positive nets and non-catch-all notNets are fine.
+        let mut r = rule("Deny");
+        r.source.nets = vec![net("0.0.0.0/0")];
+        r.destination.not_nets = vec![net("0.0.0.0/1")];
+        assert_clean(&validate_rule(r));
+    }
+
+    #[test]
+    fn net_list_limits_and_duplicates() {
+        let mut r = rule("Allow");
+        r.source.nets = (0..257)
+            .map(|i| net(&format!("10.{}.{}.0/24", i / 256, i % 256)))
+            .collect();
+        let v = validate_rule(r.clone());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(
+            find(&v, "too many entries in `nets`: 257").pointer,
+            "/spec/ingress/0/source/nets"
+        );
+        assert_clean(&validate_rule_at(r, V3_32));
+
+        let mut r = rule("Allow");
+        r.destination.not_nets = vec![net("10.0.0.0/8"), net("10.0.0.0/8")];
+        let v = validate_rule(r.clone());
+        assert_eq!(
+            find(&v, "duplicate entry `10.0.0.0/8` in `notNets`").pointer,
+            "/spec/ingress/0/destination/notNets/1"
+        );
+        assert_clean(&validate_rule_at(r, V3_32));
+        // `nets` is a set from v3.32.
+        let mut r = rule("Allow");
+        r.source.nets = vec![net("10.0.0.0/8"), net("10.1.0.0/16"), net("10.0.0.0/8")];
+        let v = validate_rule_at(r.clone(), V3_32);
+        let f = find(
+            &v,
+            "duplicate entry `10.0.0.0/8` in `nets` (the list is a set since Calico v3.32)",
+        );
+        assert_eq!(f.pointer, "/spec/ingress/0/source/nets/2");
+        assert_clean(&validate_rule_at(r.clone(), V3_31));
+        // Not for converted Kubernetes rules.
+        let res = policy_resource(Kind::KubernetesNetworkPolicy, "p", with_ingress(vec![r]));
+        assert_clean(&validate(&res));
+    }
+
+    #[test]
+    fn entity_selectors() {
+        let mut r = rule("Allow");
+        r.source.selector = Some(sel("global()"));
+        r.source.not_selector = Some(sel("global()"));
+        r.source.namespace_selector = Some(sel("global() && a == 'b'"));
+        r.destination.namespace_selector = Some(sel("global()"));
+        r.destination.service_accounts = Some(ServiceAccountMatch {
+            span: Span::new(900, 950),
+            names: vec![],
+            selector: Some(sel("global()")),
+        });
+        let v = validate_rule(r);
+        let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/spec/ingress/0/source/selector",
+                "/spec/ingress/0/source/namespaceSelector"
+            ]
+        );
+
+        let mut r = rule("Allow");
+        r.destination.service_accounts = Some(ServiceAccountMatch {
+            span: Span::new(900, 950),
+            names: vec![],
+            selector: Some(sel("a == 'b'\n")),
+        });
+        let v = validate_rule(r);
+        assert_eq!(
+            find(&v, "newline").pointer,
+            "/spec/ingress/0/destination/serviceAccounts/selector"
+        );
+    }
+
+    #[test]
+    fn service_account_names_are_a_set() {
+        let mut r = rule("Allow");
+        r.source.service_accounts = Some(ServiceAccountMatch {
+            span: Span::new(900, 950),
+            names: vec![s("a"), s("b"), s("a")],
+            selector: None,
+        });
+        let v = validate_rule(r.clone());
+        assert_eq!(
+            find(&v, "duplicate entry `a`").pointer,
+            "/spec/ingress/0/source/serviceAccounts/names/2"
+        );
+        assert_clean(&validate_rule_at(r, V3_31));
+    }
+
+    fn svc(name: Option<&str>) -> Option<ServiceMatch> {
+        Some(ServiceMatch {
+            span: Span::new(900, 950),
+            name: name.map(s),
+            namespace: Some(s("ns")),
+        })
+    }
+
+    #[test]
+    fn services_need_a_valid_name() {
+        let mut r = rule("Allow");
+        r.source.services = svc(None);
+        let v = validate_rule(r.clone());
+        let f = find(&v, "services must specify a service name");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress/0/source/services", Span::new(900, 950))
+        );
+        r.source.services = svc(Some(""));
+        assert_eq!(
+            find(&validate_rule(r.clone()), "must specify a service name").pointer,
+            "/spec/ingress/0/source/services/name"
+        );
+        r.source.services = svc(Some("Web_1"));
+        assert_eq!(
+            find(&validate_rule(r.clone()), "invalid service name `Web_1`").pointer,
+            "/spec/ingress/0/source/services/name"
+        );
+        let long = "a".repeat(254);
+        r.source.services = svc(Some(&long));
+        find(&validate_rule(r.clone()), "service name is too long");
+        assert_clean(&validate_rule_at(r.clone(), V3_32));
+        r.source.services = svc(Some("web.frontend"));
+        assert_clean(&validate_rule(r));
+    }
+
+    #[test]
+    fn services_are_exclusive() {
+        let mut r = rule("Allow");
+        r.source.services = svc(Some("web"));
+        r.source.namespace_selector = Some(sel("a == 'b'"));
+        r.source.not_selector = Some(sel("has(x)"));
+        r.source.service_accounts = Some(ServiceAccountMatch::default());
+        r.source.not_nets = vec![net("10.0.0.0/8")];
+        let v = validate_rule(r.clone());
+        assert_eq!(v.len(), 4, "{v:#?}");
+        assert_eq!(
+            find(&v, "NamespaceSelector and Services").pointer,
+            "/spec/ingress/0/source/namespaceSelector"
+        );
+        assert_eq!(
+            find(&v, "Selector/NotSelector and Services").pointer,
+            "/spec/ingress/0/source/notSelector"
+        );
+        assert_eq!(
+            find(&v, "ServiceAccounts and Services").pointer,
+            "/spec/ingress/0/source/serviceAccounts"
+        );
+        assert_eq!(
+            find(&v, "Nets/NotNets and Services").pointer,
+            "/spec/ingress/0/source/notNets/0"
+        );
+        // Empty selectors do not conflict; ports on the same side are fine for sources.
+        let mut r = rule("Allow");
+        r.source.services = svc(Some("web"));
+        r.source.selector = Some(sel(""));
+        r.protocol = Some(proto("TCP"));
+        r.source.ports = vec![port(80)];
+        r.destination.ports = vec![port(80)];
+        assert_clean(&validate_rule(r));
+    }
+
+    #[test]
+    fn destination_services_exclude_ports() {
+        let mut r = rule_at("Allow", "/spec/egress/0");
+        r.protocol = Some(proto("TCP"));
+        r.destination.services = svc(Some("web"));
+        r.destination.not_ports = vec![port(80)];
+        let p = crate::model::Policy {
+            egress: vec![r.clone()],
+            ..Default::default()
+        };
+        let v = validate(&policy_resource(Kind::NetworkPolicy, "p", p));
+        assert_eq!(v.len(), 1, "{v:#?}");
+        let f = find(&v, "ports and notPorts cannot be specified with services");
+        assert_eq!(f.pointer, "/spec/egress/0/destination/notPorts/0");
+        r.destination.not_ports = vec![];
+        let p = crate::model::Policy {
+            egress: vec![r],
+            ..Default::default()
+        };
+        assert_clean(&validate(&policy_resource(Kind::NetworkPolicy, "p", p)));
+    }
+}

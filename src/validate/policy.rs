@@ -1,0 +1,968 @@
+//! Policy spec checks (spec §1.4–§1.6, §1.11; checklist P1–P9): tier, order, policy-level
+//! selectors, `types`, GlobalNetworkPolicy flags, performance hints, staged actions, rule counts
+//! and rule placement (services / http per direction).
+
+use super::rule::check_rule;
+use super::selectors::{Place, check_selector};
+use super::util::{cover, is_dns_label, ptr, ptr_i, quote, suggest_name};
+use super::{Cx, Violation};
+use crate::model::{Direction, Kind, Policy, Rule};
+use crate::source::{Span, Spanned};
+
+/// CRD `MaxItems` of `ingress` / `egress` (v3.33+).
+pub const MAX_RULES: usize = 1024;
+
+/// Name prefixes exempt from the v3.29–v3.31 tier-prefix rule.
+const TIER_PREFIX_EXEMPT: [&str; 4] = [
+    "knp.default.",
+    "kanp.adminnetworkpolicy.",
+    "kbanp.baselineadminnetworkpolicy.",
+    "ossg.",
+];
+
+/// The selector the Kubernetes converter produces for an empty `podSelector`.
+const K8S_EMPTY_POD_SELECTOR: &str = "projectcalico.org/orchestrator == 'k8s'";
+
+const STAGED_ACTIONS: [&str; 4] = ["Set", "Delete", "Learn", "Ignore"];
+
+const PERFORMANCE_HINTS: [&str; 1] = ["AssumeNeededOnEveryNode"];
+
+pub fn check_policy(cx: &mut Cx, p: &Policy) {
+    check_tier_field(cx, p);
+    check_tiered_name(cx, p);
+    if let Some(order) = &p.order {
+        check_order(cx, order, "/spec/order");
+    }
+    check_policy_selectors(cx, p);
+    check_types(cx, p);
+    check_rule_count(
+        cx,
+        &p.ingress,
+        p.ingress_span.unwrap_or(p.spec_span),
+        Direction::Ingress,
+    );
+    check_rule_count(
+        cx,
+        &p.egress,
+        p.egress_span.unwrap_or(p.spec_span),
+        Direction::Egress,
+    );
+    if cx.is_global_policy() {
+        check_gnp_flags(cx, p);
+    }
+    check_performance_hints(cx, p);
+    check_staged(cx, p);
+    for (direction, rules) in [
+        (Direction::Ingress, &p.ingress),
+        (Direction::Egress, &p.egress),
+    ] {
+        for rule in rules {
+            check_rule(cx, rule);
+            check_rule_placement(cx, rule, direction);
+        }
+    }
+}
+
+/// `order` must be a finite number (YAML `.nan` / `.inf` have no JSON form).
+pub fn check_order(cx: &mut Cx, order: &Spanned<f64>, pointer: &str) {
+    if !order.value.is_finite() {
+        cx.report(
+            order.span,
+            pointer,
+            format!("order must be a finite number (got `{}`)", order.value),
+        );
+    }
+}
+
+/// E5 (rules): at most 1024 rules per direction from v3.33.
+pub fn check_rule_count(cx: &mut Cx, rules: &[Rule], span: Span, direction: Direction) {
+    if cx.size_limits() && rules.len() > MAX_RULES {
+        cx.report(
+            span,
+            format!("/spec/{}", direction.as_str()),
+            format!(
+                "too many {} rules: {} (at most {MAX_RULES} since Calico v3.33)",
+                direction.as_str(),
+                rules.len()
+            ),
+        );
+    }
+}
+
+/// P8 (tier): `spec.tier` exists only from v3.29 and names a tier (a DNS label).
+fn check_tier_field(cx: &mut Cx, p: &Policy) {
+    let Some(tier) = &p.tier else {
+        return;
+    };
+    let pointer = "/spec/tier";
+    if !cx.at_least(3, 29) {
+        let message = format!(
+            "`spec.tier` requires Calico v3.29 or later (target is {}): Calico OSS has no tiers before v3.29",
+            cx.target
+        );
+        cx.report(tier.span, pointer, message);
+        return;
+    }
+    if tier.value.is_empty() || is_dns_label(&tier.value) {
+        return;
+    }
+    let mut v = Violation::new(
+        tier.span,
+        pointer,
+        format!(
+            "invalid tier name {}: tier names are lower-case DNS labels (at most 63 alphanumeric characters or `-`, no `.`)",
+            quote(&tier.value)
+        ),
+    );
+    if let Some(s) = suggest_name(&tier.value, Some(0)).filter(|s| is_dns_label(s)) {
+        v = v.with_help(format!("try {}", quote(&s)));
+    }
+    cx.push(v);
+}
+
+/// P8 (≤v3.31 tier prefix): in v3.29–v3.31 a policy outside tier `default` must be named
+/// `<tier>.<name>`, and a dotted name must start with its tier.
+fn check_tiered_name(cx: &mut Cx, p: &Policy) {
+    if !cx.at_least(3, 29) || cx.at_least(3, 32) {
+        return;
+    }
+    if !matches!(
+        cx.kind(),
+        Kind::NetworkPolicy
+            | Kind::GlobalNetworkPolicy
+            | Kind::StagedNetworkPolicy
+            | Kind::StagedGlobalNetworkPolicy
+    ) {
+        return;
+    }
+    let Some(name) = &cx.res.meta.name else {
+        return;
+    };
+    if name.value.is_empty() || TIER_PREFIX_EXEMPT.iter().any(|x| name.value.starts_with(x)) {
+        return;
+    }
+    let tier = p.tier_name();
+    let (ok, base) = match name.value.split_once('.') {
+        None => (tier == "default", name.value.as_str()),
+        Some((prefix, rest)) => (prefix == tier, rest),
+    };
+    if ok {
+        return;
+    }
+    let suggestion = format!("{tier}.{}", base.replace('.', "-"));
+    let mut v = Violation::new(
+        name.span,
+        "/metadata/name",
+        format!(
+            "policy name {} is incorrectly formatted for tier `{tier}`: Calico {} requires policies outside tier `default` to be named `<tier>.<name>`, and dotted names to start with their tier",
+            quote(&name.value),
+            cx.target
+        ),
+    )
+    .with_help(format!(
+        "rename it to {} (Calico v3.32 and later drop this requirement)",
+        quote(&suggestion)
+    ));
+    if let Some(t) = &p.tier {
+        v = v.with_related(cx.related("tier set here", t.span, "/spec/tier"));
+    }
+    cx.push(v);
+}
+
+/// P4 / E1 / E5 on `selector`, `serviceAccountSelector` and GNP `namespaceSelector`.
+fn check_policy_selectors(cx: &mut Cx, p: &Policy) {
+    let k8s = cx.is_k8s();
+    if let Some(f) = &p.selector {
+        let (pointer, name) = if k8s {
+            ("/spec/podSelector", "podSelector")
+        } else {
+            ("/spec/selector", "selector")
+        };
+        check_selector(cx, f, pointer, name, Place::PolicyLevel);
+    }
+    if let Some(f) = &p.service_account_selector {
+        check_selector(
+            cx,
+            f,
+            "/spec/serviceAccountSelector",
+            "serviceAccountSelector",
+            Place::PolicyLevel,
+        );
+    }
+    if let (Some(f), true) = (&p.namespace_selector, cx.is_global_policy()) {
+        check_selector(
+            cx,
+            f,
+            "/spec/namespaceSelector",
+            "namespaceSelector",
+            Place::PolicyLevel,
+        );
+    }
+}
+
+/// P6: `types` values are exactly `Ingress`/`Egress`, unique, and (v3.32+ CRD) not empty.
+fn check_types(cx: &mut Cx, p: &Policy) {
+    let Some(types) = &p.types else {
+        return;
+    };
+    let (base, field) = if cx.is_k8s() {
+        ("/spec/policyTypes", "policyTypes")
+    } else {
+        ("/spec/types", "types")
+    };
+    if types.value.is_empty() && cx.at_least(3, 32) && cx.kind() != Kind::KubernetesNetworkPolicy {
+        cx.push(
+            Violation::new(
+                types.span,
+                base,
+                format!("`{field}` must list at least one of `Ingress`, `Egress` (an empty list is rejected since Calico v3.32)"),
+            )
+            .with_help(format!(
+                "list the directions the policy applies to, or omit `{field}`"
+            )),
+        );
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, t) in types.value.iter().enumerate() {
+        let pointer = ptr_i(base, i);
+        let value = t.value.as_str();
+        if value != "Ingress" && value != "Egress" {
+            let mut v = Violation::new(
+                t.span,
+                pointer,
+                format!(
+                    "invalid policy type {}: must be `Ingress` or `Egress`",
+                    quote(value)
+                ),
+            );
+            if let Some(fix) = ["Ingress", "Egress"]
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(value))
+            {
+                v = v.with_help(format!("write `{fix}`"));
+            }
+            cx.push(v);
+        } else if seen.contains(&value) {
+            cx.report(
+                t.span,
+                pointer,
+                format!("'{value}' type specified more than once"),
+            );
+        } else {
+            seen.push(value);
+        }
+    }
+}
+
+/// P5: GlobalNetworkPolicy `doNotTrack` / `preDNAT` / `applyOnForward` rules.
+fn check_gnp_flags(cx: &mut Cx, p: &Policy) {
+    let set = |flag: &Option<Spanned<bool>>| flag.as_ref().filter(|b| b.value).map(|b| b.span);
+    let dnt = set(&p.do_not_track);
+    let pre = set(&p.pre_dnat);
+    let aof = set(&p.apply_on_forward).is_some();
+
+    if let (Some(dnt), Some(pre)) = (dnt, pre) {
+        let v = Violation::new(
+            pre,
+            "/spec/preDNAT",
+            "preDNAT and doNotTrack cannot both be true",
+        )
+        .with_related(cx.related("doNotTrack set here", dnt, "/spec/doNotTrack"));
+        cx.push(v);
+    }
+    if let Some(pre) = pre {
+        if !p.egress.is_empty() {
+            let v = Violation::new(
+                p.egress_span.unwrap_or(p.spec_span),
+                "/spec/egress",
+                "preDNAT policy cannot have any egress rules",
+            )
+            .with_help("pre-DNAT policy applies to ingress traffic only; move the egress rules to another policy")
+            .with_related(cx.related("preDNAT set here", pre, "/spec/preDNAT"));
+            cx.push(v);
+        }
+        if let Some(types) = &p.types {
+            for (i, t) in types.value.iter().enumerate() {
+                if t.value == "Egress" {
+                    cx.push(
+                        Violation::new(
+                            t.span,
+                            ptr_i("/spec/types", i),
+                            "preDNAT policy cannot have 'Egress' type",
+                        )
+                        .with_related(cx.related(
+                            "preDNAT set here",
+                            pre,
+                            "/spec/preDNAT",
+                        )),
+                    );
+                }
+            }
+        }
+    }
+    if !aof {
+        let trigger = dnt
+            .map(|s| (s, "/spec/doNotTrack"))
+            .or(pre.map(|s| (s, "/spec/preDNAT")));
+        if let Some((span, pointer)) = trigger {
+            let (span, pointer) = match &p.apply_on_forward {
+                Some(a) => (a.span, "/spec/applyOnForward"),
+                None => (span, pointer),
+            };
+            cx.push(
+                Violation::new(
+                    span,
+                    pointer,
+                    "applyOnForward must be true if either preDNAT or doNotTrack is true",
+                )
+                .with_help("set `applyOnForward: true`"),
+            );
+        }
+    }
+}
+
+/// P7: `performanceHints` ⊆ {AssumeNeededOnEveryNode}, unique.
+fn check_performance_hints(cx: &mut Cx, p: &Policy) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, hint) in p.performance_hints.iter().enumerate() {
+        let pointer = ptr_i("/spec/performanceHints", i);
+        let value = hint.value.as_str();
+        if !PERFORMANCE_HINTS.contains(&value) {
+            let mut v = Violation::new(
+                hint.span,
+                pointer,
+                format!(
+                    "invalid performance hint {}: the only supported hint is `AssumeNeededOnEveryNode`",
+                    quote(value)
+                ),
+            );
+            if PERFORMANCE_HINTS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(value))
+            {
+                v = v.with_help("write `AssumeNeededOnEveryNode`");
+            }
+            cx.push(v);
+        } else if seen.contains(&value) {
+            cx.report(
+                hint.span,
+                pointer,
+                format!("performance hint {} is listed more than once", quote(value)),
+            );
+        } else {
+            seen.push(value);
+        }
+    }
+}
+
+/// `stagedAction` values and P9 (Delete ⇒ zero spec).
+fn check_staged(cx: &mut Cx, p: &Policy) {
+    let Some(action) = &p.staged_action else {
+        return;
+    };
+    let value = action.value.as_str();
+    if !value.is_empty() && !STAGED_ACTIONS.contains(&value) {
+        let mut v = Violation::new(
+            action.span,
+            "/spec/stagedAction",
+            format!(
+                "invalid stagedAction {}: must be one of Set, Delete, Learn, Ignore",
+                quote(value)
+            ),
+        );
+        if let Some(fix) = STAGED_ACTIONS
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(value))
+        {
+            v = v.with_help(format!("write `{fix}`"));
+        }
+        cx.push(v);
+    }
+    if value == "Delete" {
+        check_staged_delete(cx, p, action.span);
+    }
+}
+
+fn check_staged_delete(cx: &mut Cx, p: &Policy, action_span: Span) {
+    let non_empty = |f: &Option<crate::model::SelectorField>| {
+        f.as_ref()
+            .filter(|f| !f.raw.value.is_empty())
+            .map(|f| f.raw.span)
+    };
+    let spec = p.spec_span;
+    let mut fields: Vec<(Span, &str, &str)> = Vec::new();
+    let reason;
+    if cx.kind() == Kind::StagedKubernetesNetworkPolicy {
+        reason = "Spec fields should all be zero-value if stagedAction is Delete";
+        if let Some(f) = &p.selector {
+            let v = f.raw.value.as_str();
+            if !v.is_empty() && v != K8S_EMPTY_POD_SELECTOR {
+                fields.push((f.raw.span, "/spec/podSelector", "podSelector"));
+            }
+        }
+        if p.k8s_policy_types_written {
+            let span = p.types.as_ref().map_or(spec, |t| t.span);
+            fields.push((span, "/spec/policyTypes", "policyTypes"));
+        }
+    } else {
+        reason = "Spec fields, except Tier, should all be zero-value if stagedAction is Delete";
+        if let Some(o) = &p.order {
+            fields.push((o.span, "/spec/order", "order"));
+        }
+        if let Some(s) = non_empty(&p.selector) {
+            fields.push((s, "/spec/selector", "selector"));
+        }
+        if let Some(s) = non_empty(&p.service_account_selector) {
+            fields.push((s, "/spec/serviceAccountSelector", "serviceAccountSelector"));
+        }
+        if let Some(s) = non_empty(&p.namespace_selector) {
+            fields.push((s, "/spec/namespaceSelector", "namespaceSelector"));
+        }
+        let flags = [
+            (&p.do_not_track, "/spec/doNotTrack", "doNotTrack"),
+            (&p.pre_dnat, "/spec/preDNAT", "preDNAT"),
+            (
+                &p.apply_on_forward,
+                "/spec/applyOnForward",
+                "applyOnForward",
+            ),
+        ];
+        for (flag, pointer, name) in flags {
+            if let Some(b) = flag.as_ref().filter(|b| b.value) {
+                fields.push((b.span, pointer, name));
+            }
+        }
+        if let Some(span) = cover(&p.performance_hints) {
+            fields.push((span, "/spec/performanceHints", "performanceHints"));
+        }
+    }
+    if !p.ingress.is_empty() {
+        fields.push((p.ingress_span.unwrap_or(spec), "/spec/ingress", "ingress"));
+    }
+    if !p.egress.is_empty() {
+        fields.push((p.egress_span.unwrap_or(spec), "/spec/egress", "egress"));
+    }
+    for (span, pointer, name) in fields {
+        let v = Violation::new(
+            span,
+            pointer,
+            format!("`{name}` must not be set when stagedAction is Delete ({reason})"),
+        )
+        .with_help("a staged Delete only previews removing the policy; leave the spec empty")
+        .with_related(cx.related(
+            "stagedAction is Delete here",
+            action_span,
+            "/spec/stagedAction",
+        ));
+        cx.push(v);
+    }
+}
+
+/// P1–P3: services and http placement per direction; GlobalNetworkPolicy services need a
+/// namespace.
+fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
+    let base = rule.pointer.as_str();
+    match direction {
+        Direction::Egress => {
+            if let Some(svc) = &rule.source.services {
+                cx.push(
+                    Violation::new(
+                        svc.span,
+                        format!("{base}/source/services"),
+                        "services are not allowed in egress rule source",
+                    )
+                    .with_help("egress rules match a Service with `destination.services`"),
+                );
+            }
+            if let Some(http) = &rule.http {
+                cx.push(
+                    Violation::new(
+                        http.span,
+                        ptr(base, "http"),
+                        "HTTP match is not allowed in egress rules",
+                    )
+                    .with_help("HTTP matches apply to ingress traffic only"),
+                );
+            }
+        }
+        Direction::Ingress => {
+            if let Some(svc) = &rule.destination.services {
+                cx.push(
+                    Violation::new(
+                        svc.span,
+                        format!("{base}/destination/services"),
+                        "services are not allowed in ingress rule destination",
+                    )
+                    .with_help("ingress rules match a Service with `source.services`"),
+                );
+            }
+        }
+    }
+    if cx.is_global_policy() {
+        let (svc, side) = match direction {
+            Direction::Egress => (&rule.destination.services, "destination"),
+            Direction::Ingress => (&rule.source.services, "source"),
+        };
+        if let Some(svc) = svc {
+            if svc.namespace.as_ref().is_none_or(|n| n.value.is_empty()) {
+                let span = svc.namespace.as_ref().map_or(svc.span, |n| n.span);
+                cx.push(
+                    Violation::new(
+                        span,
+                        format!("{base}/{side}/services"),
+                        "services match must specify a namespace in a GlobalNetworkPolicy",
+                    )
+                    .with_help("add `namespace:` with the Service's namespace"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{HttpMatch, ServiceMatch};
+    use crate::validate::Violation;
+    use crate::validate::testutil::*;
+
+    fn policy(kind: Kind, name: &str, p: Policy) -> crate::model::Resource {
+        policy_resource(kind, name, p)
+    }
+
+    fn types(values: &[&str]) -> Option<Spanned<Vec<Spanned<String>>>> {
+        Some(Spanned::new(
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| s_at(v, 300 + 20 * i))
+                .collect(),
+            Span::new(290, 400),
+        ))
+    }
+
+    fn egress_policy(rules: Vec<Rule>) -> Policy {
+        Policy {
+            spec_span: Span::new(90, 4000),
+            egress_span: Some(Span::new(3000, 3900)),
+            egress: rules,
+            ..Default::default()
+        }
+    }
+
+    fn run(kind: Kind, p: Policy) -> Vec<Violation> {
+        validate(&policy(kind, "p", p))
+    }
+
+    #[test]
+    fn tier_field() {
+        let p = Policy {
+            tier: Some(s_at("security", 200)),
+            ..Default::default()
+        };
+        let v = validate_at(&policy(Kind::NetworkPolicy, "security.p", p.clone()), V3_28);
+        let f = find(&v, "`spec.tier` requires Calico v3.29");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/tier", Span::new(200, 208))
+        );
+        assert_clean(&validate(&policy(Kind::NetworkPolicy, "p", p)));
+        let bad = Policy {
+            tier: Some(s("Sec.urity")),
+            ..Default::default()
+        };
+        let v = run(Kind::NetworkPolicy, bad);
+        assert_eq!(
+            find(&v, "invalid tier name `Sec.urity`").help.as_deref(),
+            Some("try `sec-urity`")
+        );
+    }
+
+    #[test]
+    fn tier_prefix_naming_only_in_3_29_to_3_31() {
+        let p = Policy {
+            tier: Some(s("security")),
+            ..Default::default()
+        };
+        let res = policy(Kind::NetworkPolicy, "foo", p.clone());
+        for t in [V3_29, V3_30, V3_31] {
+            let v = validate_at(&res, t);
+            let f = find(&v, "incorrectly formatted for tier `security`");
+            assert_eq!(f.pointer, "/metadata/name");
+            assert!(
+                f.help
+                    .as_deref()
+                    .is_some_and(|h| h.contains("`security.foo`"))
+            );
+            assert_eq!(f.related.len(), 1);
+        }
+        assert_clean(&validate_at(&res, V3_32));
+        assert_clean(&validate_at(&res, V3_33));
+        // Correct prefix, default tier, exempt prefixes.
+        assert_clean(&validate_at(
+            &policy(Kind::GlobalNetworkPolicy, "security.foo", p.clone()),
+            V3_31,
+        ));
+        find(
+            &validate_at(
+                &policy(Kind::GlobalNetworkPolicy, "other.foo", p.clone()),
+                V3_31,
+            ),
+            "incorrectly formatted",
+        );
+        assert_clean(&validate_at(
+            &policy(Kind::NetworkPolicy, "knp.default.foo", p),
+            V3_31,
+        ));
+        let default = Policy::default();
+        assert_clean(&validate_at(
+            &policy(Kind::NetworkPolicy, "foo", default.clone()),
+            V3_31,
+        ));
+        assert_clean(&validate_at(
+            &policy(Kind::NetworkPolicy, "default.foo", default.clone()),
+            V3_31,
+        ));
+        find(
+            &validate_at(
+                &policy(Kind::NetworkPolicy, "foo.bar", default.clone()),
+                V3_31,
+            ),
+            "for tier `default`",
+        );
+        // Kubernetes policies are exempt.
+        assert_clean(&validate_at(
+            &policy(Kind::KubernetesNetworkPolicy, "foo.bar", default),
+            V3_31,
+        ));
+    }
+
+    #[test]
+    fn order_must_be_finite() {
+        let p = Policy {
+            order: Some(sp(f64::NAN)),
+            ..Default::default()
+        };
+        assert_eq!(
+            find(&run(Kind::NetworkPolicy, p), "finite").pointer,
+            "/spec/order"
+        );
+        let p = Policy {
+            order: Some(sp(-12.5)),
+            ..Default::default()
+        };
+        assert_clean(&run(Kind::NetworkPolicy, p));
+    }
+
+    #[test]
+    fn policy_selectors() {
+        let p = Policy {
+            selector: Some(sel("global()")),
+            service_account_selector: Some(sel("all() && global()")),
+            namespace_selector: Some(sel("global()")),
+            ..Default::default()
+        };
+        let v = run(Kind::GlobalNetworkPolicy, p.clone());
+        let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/spec/selector",
+                "/spec/serviceAccountSelector",
+                "/spec/namespaceSelector"
+            ]
+        );
+        // A NetworkPolicy has no namespaceSelector (lowering reports it as unknown).
+        assert_eq!(run(Kind::NetworkPolicy, p).len(), 2);
+        let ok = Policy {
+            selector: Some(sel("app == 'x'")),
+            service_account_selector: Some(sel("")),
+            namespace_selector: Some(sel("has(x)")),
+            ..Default::default()
+        };
+        assert_clean(&run(Kind::GlobalNetworkPolicy, ok));
+        // Kubernetes policies report selector problems at podSelector.
+        let k = Policy {
+            selector: Some(sel("a == 'b'\n")),
+            ..Default::default()
+        };
+        assert_eq!(
+            run(Kind::KubernetesNetworkPolicy, k)[0].pointer,
+            "/spec/podSelector"
+        );
+    }
+
+    #[test]
+    fn types_checks() {
+        let p = |t: &[&str]| Policy {
+            types: types(t),
+            ..Default::default()
+        };
+        assert_clean(&run(Kind::NetworkPolicy, p(&["Ingress", "Egress"])));
+        let v = run(Kind::NetworkPolicy, p(&["Ingress", "ingress", "Ingress"]));
+        assert_eq!(v.len(), 2, "{v:#?}");
+        let f = find(&v, "invalid policy type `ingress`");
+        assert_eq!(
+            (f.pointer.as_str(), f.help.as_deref()),
+            ("/spec/types/1", Some("write `Ingress`"))
+        );
+        let f = find(&v, "'Ingress' type specified more than once");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/types/2", Span::new(340, 347))
+        );
+        // Empty list: rejected from v3.32 (CRD MinItems=1).
+        let v = run(Kind::GlobalNetworkPolicy, p(&[]));
+        let f = find(&v, "must list at least one");
+        assert_eq!(f.pointer, "/spec/types");
+        assert_clean(&validate_at(
+            &policy(Kind::NetworkPolicy, "p", p(&[])),
+            V3_31,
+        ));
+        assert_clean(&run(Kind::KubernetesNetworkPolicy, p(&[])));
+        // Kubernetes kinds report at policyTypes.
+        let v = run(
+            Kind::StagedKubernetesNetworkPolicy,
+            p(&["Egress", "Egress"]),
+        );
+        assert_eq!(v[0].pointer, "/spec/policyTypes/1");
+    }
+
+    #[test]
+    fn rule_count_limit_from_3_33() {
+        let p = with_ingress(
+            (0..1025)
+                .map(|i| rule_at("Allow", &format!("/spec/ingress/{i}")))
+                .collect(),
+        );
+        let v = run(Kind::NetworkPolicy, p.clone());
+        let f = find(&v, "too many ingress rules: 1025");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress", Span::new(100, 3000))
+        );
+        assert_clean(&validate_at(&policy(Kind::NetworkPolicy, "p", p), V3_32));
+        let p = with_ingress((0..1024).map(|_| rule("Allow")).collect());
+        assert_clean(&run(Kind::NetworkPolicy, p));
+    }
+
+    #[test]
+    fn gnp_flags() {
+        let flags = |dnt: Option<bool>, pre: Option<bool>, aof: Option<bool>| Policy {
+            do_not_track: dnt.map(|b| sp_at(b, 10)),
+            pre_dnat: pre.map(|b| sp_at(b, 20)),
+            apply_on_forward: aof.map(|b| sp_at(b, 30)),
+            ..Default::default()
+        };
+        let v = run(
+            Kind::GlobalNetworkPolicy,
+            flags(Some(true), Some(true), Some(true)),
+        );
+        assert_eq!(v.len(), 1);
+        let f = find(&v, "preDNAT and doNotTrack cannot both be true");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/preDNAT", Span::new(20, 21))
+        );
+
+        let v = run(
+            Kind::GlobalNetworkPolicy,
+            flags(Some(true), None, Some(false)),
+        );
+        let f = find(
+            &v,
+            "applyOnForward must be true if either preDNAT or doNotTrack is true",
+        );
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/applyOnForward", Span::new(30, 31))
+        );
+        let v = run(
+            Kind::StagedGlobalNetworkPolicy,
+            flags(None, Some(true), None),
+        );
+        assert_eq!(
+            find(&v, "applyOnForward must be true").pointer,
+            "/spec/preDNAT"
+        );
+        assert_clean(&run(
+            Kind::GlobalNetworkPolicy,
+            flags(Some(true), Some(false), Some(true)),
+        ));
+        assert_clean(&run(
+            Kind::GlobalNetworkPolicy,
+            flags(Some(false), Some(false), None),
+        ));
+
+        let mut p = egress_policy(vec![rule_at("Allow", "/spec/egress/0")]);
+        p.pre_dnat = Some(sp(true));
+        p.apply_on_forward = Some(sp(true));
+        p.types = types(&["Ingress", "Egress"]);
+        let v = run(Kind::GlobalNetworkPolicy, p);
+        assert_eq!(v.len(), 2, "{v:#?}");
+        let f = find(&v, "preDNAT policy cannot have any egress rules");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/egress", Span::new(3000, 3900))
+        );
+        assert_eq!(
+            find(&v, "cannot have 'Egress' type").pointer,
+            "/spec/types/1"
+        );
+    }
+
+    #[test]
+    fn performance_hints() {
+        let p = Policy {
+            performance_hints: vec![
+                s("AssumeNeededOnEveryNode"),
+                s("assumeneededoneverynode"),
+                s("AssumeNeededOnEveryNode"),
+            ],
+            ..Default::default()
+        };
+        let v = run(Kind::NetworkPolicy, p);
+        assert_eq!(v.len(), 2);
+        let f = find(&v, "invalid performance hint");
+        assert_eq!(
+            (f.pointer.as_str(), f.help.as_deref()),
+            (
+                "/spec/performanceHints/1",
+                Some("write `AssumeNeededOnEveryNode`")
+            )
+        );
+        assert_eq!(
+            find(&v, "more than once").pointer,
+            "/spec/performanceHints/2"
+        );
+    }
+
+    #[test]
+    fn staged_action_values() {
+        for ok in ["Set", "Learn", "Ignore", "Delete", ""] {
+            let p = Policy {
+                staged_action: Some(s(ok)),
+                ..Default::default()
+            };
+            assert_clean(&run(Kind::StagedNetworkPolicy, p));
+        }
+        let p = Policy {
+            staged_action: Some(s("delete")),
+            ..Default::default()
+        };
+        let v = run(Kind::StagedNetworkPolicy, p);
+        let f = find(&v, "invalid stagedAction `delete`");
+        assert_eq!(
+            (f.pointer.as_str(), f.help.as_deref()),
+            ("/spec/stagedAction", Some("write `Delete`"))
+        );
+    }
+
+    #[test]
+    fn staged_delete_requires_an_empty_spec() {
+        let p = Policy {
+            staged_action: Some(s_at("Delete", 50)),
+            tier: Some(s("default")),
+            selector: Some(sel("")),
+            types: types(&["Ingress"]),
+            ..Default::default()
+        };
+        assert_clean(&run(Kind::StagedNetworkPolicy, p.clone()));
+        let full = Policy {
+            order: Some(sp(10.0)),
+            selector: Some(sel("a == 'b'")),
+            pre_dnat: Some(sp(false)),
+            apply_on_forward: Some(sp(true)),
+            ingress: vec![rule("Allow")],
+            ingress_span: Some(Span::new(100, 200)),
+            ..p
+        };
+        let v = run(Kind::StagedGlobalNetworkPolicy, full);
+        let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/spec/order",
+                "/spec/selector",
+                "/spec/applyOnForward",
+                "/spec/ingress"
+            ]
+        );
+        assert!(
+            v[0].message
+                .contains("Spec fields, except Tier, should all be zero-value")
+        );
+        assert_eq!(
+            v[0].related[0].pointer.as_deref(),
+            Some("/spec/stagedAction")
+        );
+
+        // Kubernetes staged: the converted empty podSelector is fine; policyTypes is not.
+        let k = Policy {
+            staged_action: Some(s("Delete")),
+            selector: Some(sel(K8S_EMPTY_POD_SELECTOR)),
+            ..Default::default()
+        };
+        assert_clean(&run(Kind::StagedKubernetesNetworkPolicy, k.clone()));
+        let k = Policy {
+            k8s_policy_types_written: true,
+            selector: Some(sel("projectcalico.org/orchestrator == 'k8s' && a == 'b'")),
+            ..k
+        };
+        let v = run(Kind::StagedKubernetesNetworkPolicy, k);
+        let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/spec/podSelector", "/spec/policyTypes"]);
+    }
+
+    #[test]
+    fn services_and_http_placement() {
+        let svc = |ns: Option<&str>| ServiceMatch {
+            span: Span::new(900, 950),
+            name: Some(s("web")),
+            namespace: ns.map(s),
+        };
+        // Egress: source services and http rejected; destination services fine.
+        let mut r = rule_at("Allow", "/spec/egress/0");
+        r.source.services = Some(svc(Some("ns")));
+        r.http = Some(HttpMatch {
+            span: Span::new(960, 990),
+            ..Default::default()
+        });
+        r.destination.services = Some(svc(Some("ns")));
+        let v = run(Kind::NetworkPolicy, egress_policy(vec![r]));
+        assert_eq!(v.len(), 2, "{v:#?}");
+        assert_eq!(
+            find(&v, "not allowed in egress rule source").pointer,
+            "/spec/egress/0/source/services"
+        );
+        assert_eq!(
+            find(&v, "HTTP match is not allowed in egress rules").pointer,
+            "/spec/egress/0/http"
+        );
+
+        // Ingress: destination services rejected.
+        let mut r = rule("Allow");
+        r.destination.services = Some(svc(Some("ns")));
+        r.source.services = Some(svc(Some("ns")));
+        let v = run(Kind::NetworkPolicy, with_ingress(vec![r]));
+        assert_eq!(v.len(), 1);
+        find(&v, "not allowed in ingress rule destination");
+
+        // GNP: namespace required where services are allowed.
+        let mut r = rule("Allow");
+        r.source.services = Some(svc(None));
+        let v = run(Kind::GlobalNetworkPolicy, with_ingress(vec![r.clone()]));
+        let f = find(&v, "must specify a namespace");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress/0/source/services", Span::new(900, 950))
+        );
+        assert_clean(&run(Kind::NetworkPolicy, with_ingress(vec![r])));
+        let mut r = rule_at("Allow", "/spec/egress/0");
+        r.destination.services = Some(svc(Some("")));
+        find(
+            &run(Kind::StagedGlobalNetworkPolicy, egress_policy(vec![r])),
+            "must specify a namespace",
+        );
+    }
+}

@@ -1,0 +1,904 @@
+//! Rule checks (spec §2.1–§2.8; checklist R1–R13). Entity-level checks (nets, ports, selectors,
+//! services) live in `entity`.
+
+use super::entity::{check_entity, check_rule_nets, check_service_ports};
+use super::meta::check_annotations;
+use super::util::{char_len, cover, ptr, ptr_i, quote};
+use super::{Cx, Violation};
+use crate::model::port::{PROTOCOL_NAMES, Port, Protocol};
+use crate::model::{Action, IcmpMatch, Rule};
+use crate::source::Spanned;
+
+/// Calico's message when a rule's ports need a port-capable protocol (≤v3.31, or a set
+/// protocol that cannot carry ports).
+pub const PROTOCOL_PORTS_MSG: &str =
+    "rules that specify ports must set protocol to TCP or UDP or SCTP";
+
+/// v3.32+: numeric ports without a protocol.
+pub const PROTOCOL_NUMERIC_PORTS_MSG: &str =
+    "rules with numeric port or port range must set protocol to TCP or UDP or SCTP";
+
+/// HTTP match limits (v3.32+ CRD).
+pub const MAX_HTTP_METHODS: usize = 20;
+pub const MAX_HTTP_PATHS: usize = 20;
+pub const MAX_HTTP_PATH_CHARS: usize = 1024;
+
+/// Largest ICMP type / code.
+pub const MAX_ICMP_TYPE: i64 = 254;
+pub const MAX_ICMP_CODE: i64 = 255;
+
+/// Validate one rule (ingress or egress of any policy kind, or a Profile rule).
+pub fn check_rule(cx: &mut Cx, rule: &Rule) {
+    check_action(cx, rule);
+    check_ip_version(cx, rule);
+    check_protocols(cx, rule);
+    check_port_protocol(cx, rule);
+    check_icmp_protocol(cx, rule);
+    check_icmp_ip_version(cx, rule);
+    if let Some(icmp) = &rule.icmp {
+        check_icmp_fields(cx, icmp, &ptr(&rule.pointer, "icmp"));
+    }
+    if let Some(icmp) = &rule.not_icmp {
+        check_icmp_fields(cx, icmp, &ptr(&rule.pointer, "notICMP"));
+    }
+    check_rule_nets(cx, rule);
+    check_http(cx, rule);
+    check_service_ports(cx, rule);
+    check_annotations(
+        cx,
+        &rule.annotations,
+        &format!("{}/metadata/annotations", rule.pointer),
+    );
+    check_entity(cx, &rule.source, &ptr(&rule.pointer, "source"));
+    check_entity(cx, &rule.destination, &ptr(&rule.pointer, "destination"));
+}
+
+/// R1: `action` is required and one of Allow, Deny, Log, Pass (case-sensitive).
+fn check_action(cx: &mut Cx, rule: &Rule) {
+    match &rule.action {
+        None => cx.push(
+            Violation::new(
+                rule.span,
+                rule.pointer.as_str(),
+                "rule is missing `action` (one of Allow, Deny, Log, Pass)",
+            )
+            .with_help("add e.g. `action: Allow`"),
+        ),
+        Some(a) if Action::parse(&a.value).is_none() => {
+            let mut v = Violation::new(
+                a.span,
+                ptr(&rule.pointer, "action"),
+                format!(
+                    "invalid action {}: must be one of Allow, Deny, Log, Pass",
+                    quote(&a.value)
+                ),
+            );
+            if let Some(fix) = ["Allow", "Deny", "Log", "Pass"]
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(a.value.trim()))
+            {
+                v = v.with_help(format!("write `{fix}` (actions are case-sensitive)"));
+            }
+            cx.push(v);
+        }
+        Some(_) => {}
+    }
+}
+
+/// R2: `ipVersion` is 4 or 6.
+fn check_ip_version(cx: &mut Cx, rule: &Rule) {
+    if let Some(v) = &rule.ip_version {
+        if v.value != 4 && v.value != 6 {
+            cx.report(
+                v.span,
+                ptr(&rule.pointer, "ipVersion"),
+                format!("invalid ipVersion `{}`: must be 4 or 6", v.value),
+            );
+        }
+    }
+}
+
+/// R3: `protocol` / `notProtocol` is a number 1-255 or an exact protocol name.
+fn check_protocols(cx: &mut Cx, rule: &Rule) {
+    for (field, proto) in [
+        ("protocol", &rule.protocol),
+        ("notProtocol", &rule.not_protocol),
+    ] {
+        let Some(p) = proto else {
+            continue;
+        };
+        if p.value.is_valid() {
+            continue;
+        }
+        let pointer = ptr(&rule.pointer, field);
+        match &p.value {
+            Protocol::Number(n) => cx.report(
+                p.span,
+                pointer,
+                format!("invalid {field} `{n}`: protocol numbers must be between 1 and 255"),
+            ),
+            Protocol::Name(name) => {
+                let mut v = Violation::new(
+                    p.span,
+                    pointer,
+                    format!(
+                        "invalid {field} {}: must be one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite, or a number 1-255",
+                        quote(name)
+                    ),
+                );
+                if let Some((fix, _)) = PROTOCOL_NAMES
+                    .iter()
+                    .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))
+                {
+                    v = v.with_help(format!("write `{fix}` (protocol names are case-sensitive)"));
+                }
+                cx.push(v);
+            }
+        }
+    }
+}
+
+/// The four port lists of a rule with their JSON Pointers.
+fn port_lists(rule: &Rule) -> [(&[Spanned<Port>], String); 4] {
+    let base = rule.pointer.as_str();
+    [
+        (rule.source.ports.as_slice(), format!("{base}/source/ports")),
+        (
+            rule.source.not_ports.as_slice(),
+            format!("{base}/source/notPorts"),
+        ),
+        (
+            rule.destination.ports.as_slice(),
+            format!("{base}/destination/ports"),
+        ),
+        (
+            rule.destination.not_ports.as_slice(),
+            format!("{base}/destination/notPorts"),
+        ),
+    ]
+}
+
+/// R4: ports need a port-capable protocol (≤v3.31: always; v3.32+: named ports may go without
+/// a protocol).
+fn check_port_protocol(cx: &mut Cx, rule: &Rule) {
+    let lists = port_lists(rule);
+    let first_port = lists.iter().find_map(|(ports, pointer)| {
+        ports
+            .first()
+            .map(|p| (p.span, ptr_i(pointer, 0), p.value.to_string()))
+    });
+    let Some((port_span, port_pointer, port_text)) = first_port else {
+        return;
+    };
+    match &rule.protocol {
+        Some(p) => {
+            if !p.value.is_valid() || p.value.supports_ports() {
+                return;
+            }
+            let help = if p.value.number() == Some(136) {
+                "UDPLite is a valid protocol, but Calico does not allow ports with it; use TCP, UDP or SCTP, or drop the ports"
+            } else {
+                "use protocol TCP, UDP or SCTP, or drop the ports"
+            };
+            let v = Violation::new(
+                p.span,
+                ptr(&rule.pointer, "protocol"),
+                format!("{PROTOCOL_PORTS_MSG} (protocol is `{}`)", p.value),
+            )
+            .with_help(help)
+            .with_related(cx.related(
+                format!("port `{port_text}` specified here"),
+                port_span,
+                port_pointer,
+            ));
+            cx.push(v);
+        }
+        None if cx.at_least(3, 32) => {
+            let numeric = lists.iter().find_map(|(ports, pointer)| {
+                ports.iter().enumerate().find_map(|(i, p)| match p.value {
+                    Port::Range { .. } => Some((p.span, ptr_i(pointer, i), p.value.to_string())),
+                    Port::Named(_) => None,
+                })
+            });
+            if let Some((span, pointer, text)) = numeric {
+                cx.push(
+                    Violation::new(
+                        span,
+                        pointer,
+                        format!("{PROTOCOL_NUMERIC_PORTS_MSG} (port `{text}` is used without a protocol)"),
+                    )
+                    .with_help("add `protocol: TCP` (or UDP / SCTP) to the rule"),
+                );
+            }
+        }
+        None => {
+            cx.push(
+                Violation::new(
+                    port_span,
+                    port_pointer,
+                    format!("{PROTOCOL_PORTS_MSG} (protocol is not set)"),
+                )
+                .with_help(format!(
+                    "add `protocol: TCP` (or UDP / SCTP) to the rule; Calico {} requires it even for named ports",
+                    cx.target
+                )),
+            );
+        }
+    }
+}
+
+/// ICMP (v4) protocol as the target version's validator recognises it.
+fn is_icmp_v4(cx: &Cx, p: &Protocol) -> bool {
+    p.is_name("ICMP") || (cx.at_least(3, 33) && *p == Protocol::Number(1))
+}
+
+fn is_icmp_v6(cx: &Cx, p: &Protocol) -> bool {
+    p.is_name("ICMPv6") || (cx.at_least(3, 33) && *p == Protocol::Number(58))
+}
+
+/// R6: `icmp` requires protocol ICMP / ICMPv6 (numbers 1 / 58 accepted from v3.33).
+fn check_icmp_protocol(cx: &mut Cx, rule: &Rule) {
+    let Some(icmp) = &rule.icmp else {
+        return;
+    };
+    if rule.protocol.as_ref().is_some_and(|p| !p.value.is_valid()) {
+        return; // R3 reports the protocol itself.
+    }
+    let ok = rule
+        .protocol
+        .as_ref()
+        .is_some_and(|p| is_icmp_v4(cx, &p.value) || is_icmp_v6(cx, &p.value));
+    if ok {
+        return;
+    }
+    let message = if cx.at_least(3, 33) {
+        "ICMP fields require protocol to be ICMP or ICMPv6"
+    } else {
+        "rules that specify ICMP fields must set protocol to ICMP"
+    };
+    let help = match rule.protocol.as_ref().map(|p| &p.value) {
+        Some(Protocol::Number(1)) => format!(
+            "Calico {} only accepts the protocol name here: write `protocol: ICMP`",
+            cx.target
+        ),
+        Some(Protocol::Number(58)) => format!(
+            "Calico {} only accepts the protocol name here: write `protocol: ICMPv6`",
+            cx.target
+        ),
+        _ => "add `protocol: ICMP` (or `ICMPv6`) to the rule".to_string(),
+    };
+    let (span, detail) = match &rule.protocol {
+        Some(p) => (p.span, format!(" (protocol is `{}`)", p.value)),
+        None => (icmp.span, " (protocol is not set)".to_string()),
+    };
+    let pointer = if rule.protocol.is_some() {
+        ptr(&rule.pointer, "protocol")
+    } else {
+        ptr(&rule.pointer, "icmp")
+    };
+    cx.push(Violation::new(span, pointer, format!("{message}{detail}")).with_help(help));
+}
+
+/// R7: protocol / notProtocol ICMP ⇒ ipVersion 4; ICMPv6 ⇒ ipVersion 6 (when set).
+fn check_icmp_ip_version(cx: &mut Cx, rule: &Rule) {
+    let Some(ipv) = &rule.ip_version else {
+        return;
+    };
+    if ipv.value != 4 && ipv.value != 6 {
+        return; // R2 reports it.
+    }
+    let mut reported = false;
+    for p in [&rule.protocol, &rule.not_protocol].into_iter().flatten() {
+        let (needs, name) = if is_icmp_v4(cx, &p.value) {
+            (4, "ICMP")
+        } else if is_icmp_v6(cx, &p.value) {
+            (6, "ICMPv6")
+        } else {
+            continue;
+        };
+        if ipv.value != needs && !reported {
+            reported = true;
+            let v = Violation::new(
+                ipv.span,
+                ptr(&rule.pointer, "ipVersion"),
+                format!(
+                    "protocol {name} requires ipVersion {needs} (ipVersion is {})",
+                    ipv.value
+                ),
+            )
+            .with_help(if needs == 4 {
+                "use protocol ICMPv6 for IPv6, or set `ipVersion: 4`"
+            } else {
+                "use protocol ICMP for IPv4, or set `ipVersion: 6`"
+            });
+            cx.push(v);
+        }
+    }
+}
+
+/// R8: ICMP type 0-254, code 0-255, code only with a type (`icmp` and `notICMP`).
+fn check_icmp_fields(cx: &mut Cx, icmp: &IcmpMatch, base: &str) {
+    if let Some(t) = &icmp.icmp_type {
+        if !(0..=MAX_ICMP_TYPE).contains(&t.value) {
+            cx.report(
+                t.span,
+                ptr(base, "type"),
+                format!(
+                    "invalid ICMP type `{}`: must be between 0 and {MAX_ICMP_TYPE}",
+                    t.value
+                ),
+            );
+        }
+    }
+    if let Some(c) = &icmp.code {
+        if !(0..=MAX_ICMP_CODE).contains(&c.value) {
+            cx.report(
+                c.span,
+                ptr(base, "code"),
+                format!(
+                    "invalid ICMP code `{}`: must be between 0 and {MAX_ICMP_CODE}",
+                    c.value
+                ),
+            );
+        }
+        if icmp.icmp_type.is_none() {
+            cx.push(
+                Violation::new(c.span, base, "ICMP code specified without an ICMP type")
+                    .with_help("add the ICMP `type` the code belongs to"),
+            );
+        }
+    }
+}
+
+/// R11: HTTP match rules (Allow only, TCP or no protocol, methods unique, paths well-formed,
+/// v3.32+ size limits).
+fn check_http(cx: &mut Cx, rule: &Rule) {
+    let Some(http) = &rule.http else {
+        return;
+    };
+    let base = ptr(&rule.pointer, "http");
+    if let Some(a) = &rule.action {
+        if Action::parse(&a.value).is_some_and(|a| a != Action::Allow) {
+            cx.push(
+                Violation::new(
+                    a.span,
+                    ptr(&rule.pointer, "action"),
+                    format!(
+                        "HTTP match is only valid on Allow rules (action is `{}`)",
+                        a.value
+                    ),
+                )
+                .with_related(cx.related(
+                    "HTTP match here",
+                    http.span,
+                    base.as_str(),
+                )),
+            );
+        }
+    }
+    if let Some(p) = &rule.protocol {
+        let tcp = p.value.is_name("TCP") || (cx.at_least(3, 33) && p.value == Protocol::Number(6));
+        if !tcp {
+            let message = if cx.at_least(3, 33) {
+                "rules with HTTP match must have protocol TCP or unset"
+            } else {
+                "rules that specify HTTP fields must set protocol to TCP or empty"
+            };
+            let mut v = Violation::new(
+                p.span,
+                ptr(&rule.pointer, "protocol"),
+                format!("{message} (protocol is `{}`)", p.value),
+            );
+            if p.value == Protocol::Number(6) {
+                v = v.with_help(format!(
+                    "Calico {} only accepts the protocol name here: write `protocol: TCP`",
+                    cx.target
+                ));
+            }
+            cx.push(v);
+        }
+    }
+
+    let limits = cx.at_least(3, 32);
+    let methods_ptr = format!("{base}/methods");
+    if limits && http.methods.len() > MAX_HTTP_METHODS {
+        cx.report(
+            cover(&http.methods).unwrap_or(http.span),
+            methods_ptr.as_str(),
+            format!(
+                "too many HTTP methods: {} (at most {MAX_HTTP_METHODS} since Calico v3.32)",
+                http.methods.len()
+            ),
+        );
+    }
+    for (i, m) in http.methods.iter().enumerate() {
+        let earlier = http.methods.iter().take(i).any(|e| e.value == m.value);
+        if earlier {
+            cx.report(
+                m.span,
+                ptr_i(&methods_ptr, i),
+                format!(
+                    "Invalid methods (duplicates): {} is listed more than once",
+                    quote(&m.value)
+                ),
+            );
+        }
+    }
+
+    let paths_ptr = format!("{base}/paths");
+    if limits && http.paths.len() > MAX_HTTP_PATHS {
+        let spans: Vec<Spanned<()>> = http
+            .paths
+            .iter()
+            .map(|p| Spanned::new((), p.span))
+            .collect();
+        cx.report(
+            cover(&spans).unwrap_or(http.span),
+            paths_ptr.as_str(),
+            format!(
+                "too many HTTP paths: {} (at most {MAX_HTTP_PATHS} since Calico v3.32)",
+                http.paths.len()
+            ),
+        );
+    }
+    for (i, path) in http.paths.iter().enumerate() {
+        let path_ptr = ptr_i(&paths_ptr, i);
+        let exact = path.exact.as_ref().filter(|e| !e.value.is_empty());
+        let prefix = path.prefix.as_ref().filter(|e| !e.value.is_empty());
+        let (value, field) = match (exact, prefix) {
+            (Some(_), Some(_)) => {
+                cx.push(
+                    Violation::new(
+                        path.span,
+                        path_ptr,
+                        "Invalid path match. Both 'exact' and 'prefix' are set",
+                    )
+                    .with_help(
+                        "keep one of `exact` / `prefix`; use two path entries to match both",
+                    ),
+                );
+                continue;
+            }
+            (None, None) => {
+                cx.report(
+                    path.span,
+                    path_ptr,
+                    "Invalid path match. Either 'exact' or 'prefix' must be set",
+                );
+                continue;
+            }
+            (Some(e), None) => (e, "exact"),
+            (None, Some(p)) => (p, "prefix"),
+        };
+        let value_ptr = ptr(&path_ptr, field);
+        let text = value.value.as_str();
+        if !text.starts_with('/') || text.contains(['?', '#', ' ']) {
+            let mut v = Violation::new(
+                value.span,
+                value_ptr.as_str(),
+                format!(
+                    "invalid HTTP path {}: must start with `/` and not contain `?`, `#` or a space",
+                    quote(text)
+                ),
+            );
+            if let Some(stripped) = text
+                .split(['?', '#'])
+                .next()
+                .filter(|s| s.starts_with('/') && !s.contains(' '))
+            {
+                if stripped != text {
+                    v = v.with_help(format!(
+                        "paths are matched without query or fragment; write {}",
+                        quote(stripped)
+                    ));
+                }
+            } else if !text.starts_with('/') && !text.contains(['?', '#', ' ']) {
+                v = v.with_help(format!("write {}", quote(&format!("/{text}"))));
+            }
+            cx.push(v);
+        }
+        let len = char_len(text);
+        if limits && len > MAX_HTTP_PATH_CHARS {
+            cx.report(
+                value.span,
+                value_ptr,
+                format!(
+                    "HTTP path is too long: {len} characters (at most {MAX_HTTP_PATH_CHARS} since Calico v3.32)"
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{HttpMatch, HttpPath};
+    use crate::source::Span;
+    use crate::validate::testutil::*;
+
+    #[test]
+    fn action() {
+        assert_clean(&validate_rule(rule("Log")));
+        let v = validate_rule(rule("allow"));
+        let f = find(&v, "invalid action `allow`");
+        assert_eq!(f.pointer, "/spec/ingress/0/action");
+        assert_eq!(f.span, Span::new(510, 515));
+        assert_eq!(
+            f.help.as_deref(),
+            Some("write `Allow` (actions are case-sensitive)")
+        );
+        let v = validate_rule(rule("allowfoo"));
+        assert_eq!(find(&v, "invalid action").help, None);
+        let mut r = rule("Allow");
+        r.action = None;
+        let v = validate_rule(r);
+        let f = find(&v, "rule is missing `action`");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress/0", Span::new(500, 600))
+        );
+    }
+
+    #[test]
+    fn ip_version() {
+        for ok in [4, 6] {
+            let mut r = rule("Allow");
+            r.ip_version = Some(sp(ok));
+            assert_clean(&validate_rule(r));
+        }
+        for bad in [0, 5, -4] {
+            let mut r = rule("Allow");
+            r.ip_version = Some(sp(bad));
+            let v = validate_rule(r);
+            assert_eq!(
+                find(&v, "invalid ipVersion").pointer,
+                "/spec/ingress/0/ipVersion"
+            );
+        }
+    }
+
+    #[test]
+    fn protocols() {
+        for ok in [
+            "TCP", "UDP", "ICMP", "ICMPv6", "SCTP", "UDPLite", "6", "255",
+        ] {
+            let mut r = rule("Allow");
+            r.protocol = Some(proto(ok));
+            r.not_protocol = Some(proto(ok));
+            assert_clean(&validate_rule(r));
+        }
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("tcp"));
+        r.not_protocol = Some(proto_num(0));
+        let v = validate_rule(r);
+        assert_eq!(v.len(), 2);
+        let f = find(&v, "invalid protocol `tcp`");
+        assert_eq!(
+            (f.pointer.as_str(), f.help.as_deref()),
+            (
+                "/spec/ingress/0/protocol",
+                Some("write `TCP` (protocol names are case-sensitive)")
+            )
+        );
+        assert_eq!(
+            find(&v, "invalid notProtocol `0`").pointer,
+            "/spec/ingress/0/notProtocol"
+        );
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("icmpv6"));
+        assert!(
+            find(&validate_rule(r), "invalid protocol")
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("`ICMPv6`"))
+        );
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("tcpfoo"));
+        assert_eq!(find(&validate_rule(r), "invalid protocol").help, None);
+    }
+
+    #[test]
+    fn ports_need_a_port_protocol() {
+        // Protocol set but not port-capable: every version.
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("UDPLite"));
+        r.destination.ports = vec![port(80)];
+        for t in [V3_31, V3_33] {
+            let v = validate_rule_at(r.clone(), t);
+            let f = find(&v, PROTOCOL_PORTS_MSG);
+            assert_eq!(f.pointer, "/spec/ingress/0/protocol");
+            assert!(f.help.as_deref().is_some_and(|h| h.contains("UDPLite")));
+            assert_eq!(
+                f.related[0].pointer.as_deref(),
+                Some("/spec/ingress/0/destination/ports/0")
+            );
+        }
+        r.protocol = Some(proto("ICMP"));
+        find(&validate_rule(r.clone()), "(protocol is `ICMP`)");
+        for ok in ["TCP", "UDP", "SCTP", "6", "17", "132"] {
+            r.protocol = Some(proto(ok));
+            assert_clean(&validate_rule(r.clone()));
+        }
+        // No protocol, numeric port: all versions (message differs).
+        r.protocol = None;
+        r.destination.ports = vec![named_port("http"), port(443)];
+        let v = validate_rule_at(r.clone(), V3_32);
+        let f = find(&v, PROTOCOL_NUMERIC_PORTS_MSG);
+        assert_eq!(f.pointer, "/spec/ingress/0/destination/ports/1");
+        let v = validate_rule_at(r.clone(), V3_31);
+        assert_eq!(
+            find(&v, PROTOCOL_PORTS_MSG).pointer,
+            "/spec/ingress/0/destination/ports/0"
+        );
+        // No protocol, only named ports: fine from v3.32.
+        r.destination.ports = vec![];
+        r.source.not_ports = vec![named_port("metrics")];
+        assert_clean(&validate_rule_at(r.clone(), V3_32));
+        let v = validate_rule_at(r, V3_31);
+        assert_eq!(
+            find(&v, "(protocol is not set)").pointer,
+            "/spec/ingress/0/source/notPorts/0"
+        );
+    }
+
+    #[test]
+    fn icmp_requires_icmp_protocol() {
+        let mut r = rule("Allow");
+        r.icmp = Some(IcmpMatch {
+            span: Span::new(650, 660),
+            icmp_type: Some(sp(8)),
+            code: None,
+        });
+        let v = validate_rule(r.clone());
+        let f = find(&v, "ICMP fields require protocol to be ICMP or ICMPv6");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress/0/icmp", Span::new(650, 660))
+        );
+        find(
+            &validate_rule_at(r.clone(), V3_32),
+            "rules that specify ICMP fields must set protocol to ICMP",
+        );
+        r.protocol = Some(proto("ICMP"));
+        assert_clean(&validate_rule_at(r.clone(), V3_28));
+        r.protocol = Some(proto("ICMPv6"));
+        assert_clean(&validate_rule_at(r.clone(), V3_28));
+        r.protocol = Some(proto("TCP"));
+        assert_eq!(
+            find(&validate_rule(r.clone()), "ICMP fields").pointer,
+            "/spec/ingress/0/protocol"
+        );
+        // Numeric forms only from v3.33.
+        for n in [1, 58] {
+            r.protocol = Some(proto_num(n));
+            assert_clean(&validate_rule_at(r.clone(), V3_33));
+            let v = validate_rule_at(r.clone(), V3_32);
+            assert!(
+                find(&v, "must set protocol to ICMP")
+                    .help
+                    .as_deref()
+                    .is_some_and(|h| h.contains("only accepts the protocol name"))
+            );
+        }
+    }
+
+    #[test]
+    fn icmp_and_ip_version() {
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("ICMP"));
+        r.ip_version = Some(sp_at(6, 640));
+        let v = validate_rule(r.clone());
+        let f = find(&v, "protocol ICMP requires ipVersion 4");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress/0/ipVersion", Span::new(640, 641))
+        );
+        r.ip_version = Some(sp(4));
+        assert_clean(&validate_rule(r.clone()));
+        r.protocol = None;
+        r.not_protocol = Some(proto("ICMPv6"));
+        find(
+            &validate_rule(r.clone()),
+            "protocol ICMPv6 requires ipVersion 6",
+        );
+        // Numeric 58 counts as ICMPv6 only from v3.33.
+        r.not_protocol = Some(proto_num(58));
+        find(
+            &validate_rule_at(r.clone(), V3_33),
+            "protocol ICMPv6 requires ipVersion 6",
+        );
+        assert_clean(&validate_rule_at(r.clone(), V3_32));
+        r.ip_version = None;
+        assert_clean(&validate_rule(r));
+    }
+
+    #[test]
+    fn icmp_fields() {
+        let mut r = rule("Allow");
+        r.protocol = Some(proto("ICMP"));
+        r.icmp = Some(IcmpMatch {
+            span: Span::new(650, 660),
+            icmp_type: Some(sp(255)),
+            code: Some(sp(256)),
+        });
+        r.not_icmp = Some(IcmpMatch {
+            span: Span::new(670, 680),
+            icmp_type: None,
+            code: Some(sp(0)),
+        });
+        let v = validate_rule(r.clone());
+        assert_eq!(v.len(), 3, "{v:#?}");
+        assert_eq!(
+            find(&v, "invalid ICMP type `255`").pointer,
+            "/spec/ingress/0/icmp/type"
+        );
+        assert_eq!(
+            find(&v, "invalid ICMP code `256`").pointer,
+            "/spec/ingress/0/icmp/code"
+        );
+        assert_eq!(
+            find(&v, "ICMP code specified without an ICMP type").pointer,
+            "/spec/ingress/0/notICMP"
+        );
+        r.icmp = Some(IcmpMatch {
+            span: Span::new(650, 660),
+            icmp_type: Some(sp(254)),
+            code: Some(sp(255)),
+        });
+        r.not_icmp = Some(IcmpMatch {
+            span: Span::new(670, 680),
+            icmp_type: Some(sp(0)),
+            code: Some(sp(0)),
+        });
+        assert_clean(&validate_rule(r));
+    }
+
+    fn http(methods: &[&str], paths: Vec<HttpPath>) -> Option<HttpMatch> {
+        Some(HttpMatch {
+            span: Span::new(800, 900),
+            methods: methods.iter().map(|m| s(m)).collect(),
+            paths,
+        })
+    }
+
+    fn exact(p: &str) -> HttpPath {
+        HttpPath {
+            span: Span::new(850, 860),
+            exact: Some(s(p)),
+            prefix: None,
+        }
+    }
+
+    fn prefix(p: &str) -> HttpPath {
+        HttpPath {
+            span: Span::new(850, 860),
+            exact: None,
+            prefix: Some(s(p)),
+        }
+    }
+
+    #[test]
+    fn http_rule_level() {
+        let mut r = rule("Allow");
+        r.http = http(&["GET"], vec![exact("/a"), prefix("/b/")]);
+        r.protocol = Some(proto("TCP"));
+        assert_clean(&validate_rule(r.clone()));
+        r.protocol = None;
+        assert_clean(&validate_rule(r.clone()));
+
+        let mut deny = r.clone();
+        deny.action = Some(s("Deny"));
+        let v = validate_rule(deny);
+        let f = find(&v, "HTTP match is only valid on Allow rules");
+        assert_eq!(f.pointer, "/spec/ingress/0/action");
+
+        r.protocol = Some(proto("UDP"));
+        let v = validate_rule(r.clone());
+        assert_eq!(
+            find(&v, "rules with HTTP match must have protocol TCP or unset").pointer,
+            "/spec/ingress/0/protocol"
+        );
+        find(
+            &validate_rule_at(r.clone(), V3_32),
+            "rules that specify HTTP fields must set protocol to TCP or empty",
+        );
+        r.protocol = Some(proto_num(6));
+        assert_clean(&validate_rule_at(r.clone(), V3_33));
+        find(
+            &validate_rule_at(r, V3_32),
+            "must set protocol to TCP or empty",
+        );
+    }
+
+    #[test]
+    fn http_methods_and_paths() {
+        let mut r = rule("Allow");
+        r.http = http(
+            &["GET", "POST", "GET"],
+            vec![
+                exact("/ok"),
+                HttpPath {
+                    span: Span::new(861, 870),
+                    exact: Some(s("/a")),
+                    prefix: Some(s("/b")),
+                },
+                HttpPath {
+                    span: Span::new(871, 880),
+                    exact: Some(s("")),
+                    prefix: None,
+                },
+                prefix("api"),
+                exact("/x?y=1"),
+                exact("/a b"),
+            ],
+        );
+        let v = validate_rule(r);
+        assert_eq!(v.len(), 6, "{v:#?}");
+        assert_eq!(
+            find(&v, "Invalid methods (duplicates): `GET`").pointer,
+            "/spec/ingress/0/http/methods/2"
+        );
+        let f = find(&v, "Both 'exact' and 'prefix' are set");
+        assert_eq!(
+            (f.pointer.as_str(), f.span),
+            ("/spec/ingress/0/http/paths/1", Span::new(861, 870))
+        );
+        assert_eq!(
+            find(&v, "Either 'exact' or 'prefix' must be set").pointer,
+            "/spec/ingress/0/http/paths/2"
+        );
+        let f = find(&v, "invalid HTTP path `api`");
+        assert_eq!(
+            (f.pointer.as_str(), f.help.as_deref()),
+            ("/spec/ingress/0/http/paths/3/prefix", Some("write `/api`"))
+        );
+        let f = find(&v, "invalid HTTP path `/x?y=1`");
+        assert_eq!(f.pointer, "/spec/ingress/0/http/paths/4/exact");
+        assert!(f.help.as_deref().is_some_and(|h| h.contains("`/x`")));
+        find(&v, "invalid HTTP path `/a b`");
+    }
+
+    #[test]
+    fn http_limits_from_3_32() {
+        let many: Vec<String> = (0..21).map(|i| format!("M{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let long = format!("/{}", "a".repeat(1024));
+        let mut r = rule("Allow");
+        r.http = http(
+            &many,
+            (0..21).map(|_| exact("/p")).chain([exact(&long)]).collect(),
+        );
+        let v = validate_rule_at(r.clone(), V3_32);
+        assert_eq!(
+            find(&v, "too many HTTP methods: 21").pointer,
+            "/spec/ingress/0/http/methods"
+        );
+        assert_eq!(
+            find(&v, "too many HTTP paths: 22").pointer,
+            "/spec/ingress/0/http/paths"
+        );
+        assert_eq!(
+            find(&v, "HTTP path is too long: 1025").pointer,
+            "/spec/ingress/0/http/paths/21/exact"
+        );
+        assert_clean(&validate_rule_at(r, V3_31));
+    }
+
+    #[test]
+    fn rule_annotations() {
+        let mut r = rule("Allow");
+        r.annotations = vec![
+            (s("..."), s("x")),
+            (s("Team/Owner"), s("y")),
+            (s("ok"), s("z")),
+        ];
+        let v = validate_rule(r);
+        // `Team/Owner` is lower-cased before the check; `...` is rejected.
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(
+            find(&v, "invalid annotation key `...`").pointer,
+            "/spec/ingress/0/metadata/annotations/..."
+        );
+    }
+}
