@@ -11,14 +11,7 @@ use crate::load::yaml::{self, ParseLimits};
 use crate::model::lower::{Lowered, lower_file};
 use crate::project::{FileProblem, Project};
 use crate::source::{SourceFile, SourceMap, Span};
-use crate::validate::ValidateOptions;
-// TEMP until the validate branch lands.
-fn validate_resource(
-    _r: &crate::model::Resource,
-    _o: &ValidateOptions,
-) -> Vec<crate::validate::Violation> {
-    Vec::new()
-}
+use crate::validate::{ValidateOptions, validate_resource};
 use rayon::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};

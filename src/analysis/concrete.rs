@@ -91,7 +91,10 @@ pub fn entity_matches(e: &Entity, side: &Side, pkt: &Packet) -> bool {
     if !e.ports.is_empty() && !e.ports.iter().any(|p| port_matches(p, side, pkt.protocol)) {
         return false;
     }
-    if e.not_ports.iter().any(|p| port_matches(p, side, pkt.protocol)) {
+    if e.not_ports
+        .iter()
+        .any(|p| port_matches(p, side, pkt.protocol))
+    {
         return false;
     }
     if let Some(svc) = &e.service {
@@ -123,8 +126,10 @@ fn http_matches(h: &Http, pkt: &Packet) -> bool {
     pkt.protocol == 6
         && (h.methods.is_empty() || h.methods.iter().any(|m| m == "*" || *m == pkt.http_method))
         && ((h.exact_paths.is_empty() && h.prefix_paths.is_empty())
-            || h.exact_paths.iter().any(|p| *p == pkt.http_path)
-            || h.prefix_paths.iter().any(|p| path_prefix_matches(p, &pkt.http_path)))
+            || h.exact_paths.contains(&pkt.http_path)
+            || h.prefix_paths
+                .iter()
+                .any(|p| path_prefix_matches(p, &pkt.http_path)))
 }
 
 /// Whether `rule` matches `pkt` (independently of which endpoint's policy it is in).
@@ -149,7 +154,11 @@ pub fn policy_selects(p: &CompiledPolicy, d: Direction, pkt: &Packet) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// An Allow or Deny rule decided: (policy index in the set, rule index).
-    Rule { action: Action, policy: usize, rule: usize },
+    Rule {
+        action: Action,
+        policy: usize,
+        rule: usize,
+    },
     /// A tier applied, nothing decided, and its default action is Deny.
     EndOfTierDeny { tier: String },
     /// No tier decided: the endpoint's profiles decide (allow for Kubernetes pods).
@@ -158,7 +167,13 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn allowed(&self) -> bool {
-        matches!(self, Outcome::Rule { action: Action::Allow, .. } | Outcome::Profiles)
+        matches!(
+            self,
+            Outcome::Rule {
+                action: Action::Allow,
+                ..
+            } | Outcome::Profiles
+        )
     }
 }
 
@@ -167,7 +182,12 @@ pub type Reached = (usize, usize);
 
 /// Evaluate direction `d` for `pkt`; `visit` is called for every (policy, rule) reached, in
 /// order, before its match is tested.
-pub fn evaluate(set: &PolicySet, d: Direction, pkt: &Packet, mut visit: impl FnMut(Reached)) -> Outcome {
+pub fn evaluate(
+    set: &PolicySet,
+    d: Direction,
+    pkt: &Packet,
+    mut visit: impl FnMut(Reached),
+) -> Outcome {
     for tier in &set.tiers {
         let applying: Vec<usize> = set
             .policies
@@ -181,7 +201,9 @@ pub fn evaluate(set: &PolicySet, d: Direction, pkt: &Packet, mut visit: impl FnM
         }
         let mut passed = false;
         'policies: for &pi in &applying {
-            let Some(policy) = set.policies.get(pi) else { continue };
+            let Some(policy) = set.policies.get(pi) else {
+                continue;
+            };
             for rule in policy.rules(d) {
                 visit((pi, rule.index));
                 if !rule_matches(rule, pkt) {

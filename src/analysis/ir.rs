@@ -119,7 +119,12 @@ impl CompiledPolicy {
             Kind::KubernetesNetworkPolicy => "KubernetesNetworkPolicy",
             k => k.name(),
         };
-        format!("{}/{}/{}", self.name, self.namespace.as_deref().unwrap_or(""), kind)
+        format!(
+            "{}/{}/{}",
+            self.name,
+            self.namespace.as_deref().unwrap_or(""),
+            kind
+        )
     }
 }
 
@@ -287,10 +292,18 @@ fn families(rule: &Rule, src: &Entity, dst: &Entity) -> (bool, bool) {
         Some(4) => v6 = false,
         Some(6) => v4 = false,
         _ => {
-            if rule.protocol.as_ref().is_some_and(|p| p.value.is_name("ICMP")) {
+            if rule
+                .protocol
+                .as_ref()
+                .is_some_and(|p| p.value.is_name("ICMP"))
+            {
                 v6 = false;
             }
-            if rule.protocol.as_ref().is_some_and(|p| p.value.is_name("ICMPv6")) {
+            if rule
+                .protocol
+                .as_ref()
+                .is_some_and(|p| p.value.is_name("ICMPv6"))
+            {
                 v4 = false;
             }
         }
@@ -314,15 +327,29 @@ fn families(rule: &Rule, src: &Entity, dst: &Entity) -> (bool, bool) {
 }
 
 /// Compile one rule; `None` when it has invalid fields (CAL002 reports them).
-pub fn compile_rule(rule: &Rule, index: usize, ns: Option<&str>) -> Result<CompiledRule, NotCompiled> {
+pub fn compile_rule(
+    rule: &Rule,
+    index: usize,
+    ns: Option<&str>,
+) -> Result<CompiledRule, NotCompiled> {
     let action = rule.action().ok_or(NotCompiled)?;
     let source = entity(&rule.source, ns)?;
     let destination = entity(&rule.destination, ns)?;
     let (v4, v6) = families(rule, &source, &destination);
     let http = rule.http.as_ref().map(|h| Http {
         methods: h.methods.iter().map(|m| m.value.clone()).collect(),
-        exact_paths: h.paths.iter().filter_map(|p| p.exact.as_ref()).map(|p| p.value.clone()).collect(),
-        prefix_paths: h.paths.iter().filter_map(|p| p.prefix.as_ref()).map(|p| p.value.clone()).collect(),
+        exact_paths: h
+            .paths
+            .iter()
+            .filter_map(|p| p.exact.as_ref())
+            .map(|p| p.value.clone())
+            .collect(),
+        prefix_paths: h
+            .paths
+            .iter()
+            .filter_map(|p| p.prefix.as_ref())
+            .map(|p| p.value.clone())
+            .collect(),
     });
     Ok(CompiledRule {
         index,
@@ -346,7 +373,10 @@ fn policy_selector(kind: Kind, ns: Option<&str>, p: &Policy) -> Result<Expr, Not
         Some(f) => f.selector().ok_or(NotCompiled)?.expr().clone(),
         None => Expr::All,
     };
-    let global = matches!(kind, Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy);
+    let global = matches!(
+        kind,
+        Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
+    );
     if !global {
         let mut parts = vec![base];
         if let Some(ns) = ns {
@@ -375,11 +405,16 @@ pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, No
     let p = res.policy().ok_or(NotCompiled)?;
     let ns = res.namespace();
     let rules = |list: &[Rule]| -> Result<Vec<CompiledRule>, NotCompiled> {
-        list.iter().enumerate().map(|(i, r)| compile_rule(r, i, ns)).collect()
+        list.iter()
+            .enumerate()
+            .map(|(i, r)| compile_rule(r, i, ns))
+            .collect()
     };
     let staged = matches!(
         res.kind,
-        Kind::StagedNetworkPolicy | Kind::StagedGlobalNetworkPolicy | Kind::StagedKubernetesNetworkPolicy
+        Kind::StagedNetworkPolicy
+            | Kind::StagedGlobalNetworkPolicy
+            | Kind::StagedKubernetesNetworkPolicy
     );
     Ok(CompiledPolicy {
         resource: index,
@@ -406,11 +441,8 @@ pub struct PolicySet {
 
 impl PolicySet {
     pub fn from_project(project: &Project) -> PolicySet {
-        let invalid: std::collections::HashSet<usize> = project
-            .violations
-            .iter()
-            .map(|(i, _)| *i)
-            .collect();
+        let invalid: std::collections::HashSet<usize> =
+            project.violations.iter().map(|(i, _)| *i).collect();
         let mut set = PolicySet::default();
         for (i, res) in project.policies() {
             if invalid.contains(&i) || res.lowering_problems > 0 {
@@ -436,15 +468,29 @@ impl PolicySet {
 
     /// Add built-in and referenced tiers, then sort tiers and policies as Felix does.
     pub fn finish(&mut self) {
-        let builtin = [("default", 1_000_000.0, false), ("kube-admin", 1000.0, true), ("kube-baseline", 10_000_000.0, true)];
+        let builtin = [
+            ("default", 1_000_000.0, false),
+            ("kube-admin", 1000.0, true),
+            ("kube-baseline", 10_000_000.0, true),
+        ];
         for (name, order, pass) in builtin {
             if !self.tiers.iter().any(|t| t.name == name) {
-                self.tiers.push(CompiledTier { name: name.into(), order: Some(order), defined: true, default_pass: pass });
+                self.tiers.push(CompiledTier {
+                    name: name.into(),
+                    order: Some(order),
+                    defined: true,
+                    default_pass: pass,
+                });
             }
         }
         for p in &self.policies {
             if !self.tiers.iter().any(|t| t.name == p.tier) {
-                self.tiers.push(CompiledTier { name: p.tier.clone(), order: None, defined: false, default_pass: false });
+                self.tiers.push(CompiledTier {
+                    name: p.tier.clone(),
+                    order: None,
+                    defined: false,
+                    default_pass: false,
+                });
             }
         }
         self.tiers.sort_by(crate::analysis::order::tier_cmp);
@@ -452,7 +498,8 @@ impl PolicySet {
         self.policies.sort_by(|a, b| {
             let ta = self.tiers.iter().position(|t| t.name == a.tier);
             let tb = self.tiers.iter().position(|t| t.name == b.tier);
-            ta.cmp(&tb).then_with(|| crate::analysis::order::policy_cmp(a, b))
+            ta.cmp(&tb)
+                .then_with(|| crate::analysis::order::policy_cmp(a, b))
         });
     }
 

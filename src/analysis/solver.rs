@@ -60,7 +60,9 @@ fn visit_expr(e: &Expr, values: &mut BTreeMap<String, (BTreeSet<String>, bool)>)
             Expr::Has(k) => note(k, &[], false),
             Expr::Eq(k, v) | Expr::Ne(k, v) => note(k, &[v], false),
             Expr::In(k, vs) | Expr::NotIn(k, vs) => note(k, &vs.iter().collect::<Vec<_>>(), false),
-            Expr::Contains(k, v) | Expr::StartsWith(k, v) | Expr::EndsWith(k, v) => note(k, &[v], true),
+            Expr::Contains(k, v) | Expr::StartsWith(k, v) | Expr::EndsWith(k, v) => {
+                note(k, &[v], true)
+            }
             Expr::Not(inner) => stack.push(inner),
             Expr::And(items) | Expr::Or(items) => stack.extend(items),
             Expr::All | Expr::Global => {}
@@ -99,7 +101,14 @@ impl Universe {
             .into_iter()
             .map(|(k, (vs, strings))| {
                 let vs: Vec<String> = vs.into_iter().collect();
-                (k, if strings { KeyDomain::Strings(vs) } else { KeyDomain::Finite(vs) })
+                (
+                    k,
+                    if strings {
+                        KeyDomain::Strings(vs)
+                    } else {
+                        KeyDomain::Finite(vs)
+                    },
+                )
             })
             .collect();
         u
@@ -108,11 +117,19 @@ impl Universe {
     /// A value of `key` mentioned nowhere, for witnesses.
     fn other_value(&self, key: &str) -> String {
         let used: BTreeSet<&str> = match self.keys.get(key) {
-            Some(KeyDomain::Finite(v) | KeyDomain::Strings(v)) => v.iter().map(String::as_str).collect(),
+            Some(KeyDomain::Finite(v) | KeyDomain::Strings(v)) => {
+                v.iter().map(String::as_str).collect()
+            }
             None => BTreeSet::new(),
         };
         (0..)
-            .map(|i| if i == 0 { "other".to_string() } else { format!("other-{i}") })
+            .map(|i| {
+                if i == 0 {
+                    "other".to_string()
+                } else {
+                    format!("other-{i}")
+                }
+            })
             .find(|c| !used.contains(c.as_str()))
             .unwrap_or_default()
     }
@@ -120,7 +137,9 @@ impl Universe {
 
 /// Injective, alignment-safe encoding of a string as ASCII for Z3: `x` + 6 hex digits per char.
 fn encode(s: &str) -> String {
-    s.chars().map(|c| format!("x{:06x}", u32::from(c))).collect()
+    s.chars()
+        .map(|c| format!("x{:06x}", u32::from(c)))
+        .collect()
 }
 
 fn decode(s: &str) -> Option<String> {
@@ -199,8 +218,12 @@ impl SideVars {
         for (k, dom) in &u.keys {
             has.insert(k.clone(), Bool::new_const(format!("{name}.has[{k}]")));
             let v = match dom {
-                KeyDomain::Finite(_) => LabelValue::Index(Int::new_const(format!("{name}.val[{k}]"))),
-                KeyDomain::Strings(_) => LabelValue::Str(ZString::new_const(format!("{name}.str[{k}]"))),
+                KeyDomain::Finite(_) => {
+                    LabelValue::Index(Int::new_const(format!("{name}.val[{k}]")))
+                }
+                KeyDomain::Strings(_) => {
+                    LabelValue::Str(ZString::new_const(format!("{name}.str[{k}]")))
+                }
             };
             value.insert(k.clone(), v);
         }
@@ -238,7 +261,8 @@ impl SideVars {
     fn domain(&self, u: &Universe, v6: &Bool) -> Vec<Bool> {
         let mut out = Vec::new();
         for (k, dom) in &u.keys {
-            if let (KeyDomain::Finite(vals), Some(LabelValue::Index(i))) = (dom, self.value.get(k)) {
+            if let (KeyDomain::Finite(vals), Some(LabelValue::Index(i))) = (dom, self.value.get(k))
+            {
                 out.push(i.ge(Int::from_u64(0)));
                 out.push(i.le(Int::from_u64(vals.len() as u64)));
             }
@@ -288,19 +312,29 @@ impl<'u> Encoder<'u> {
     }
 
     fn label_eq(&self, side: &SideVars, k: &str, v: &str) -> Bool {
-        let Some(has) = side.has.get(k) else { return f() };
+        let Some(has) = side.has.get(k) else {
+            return f();
+        };
         let eq = match (self.u.keys.get(k), side.value.get(k)) {
-            (Some(KeyDomain::Finite(vals)), Some(LabelValue::Index(i))) => match vals.iter().position(|x| x == v) {
-                Some(idx) => i.eq(Int::from_u64(idx as u64)),
-                None => f(),
-            },
+            (Some(KeyDomain::Finite(vals)), Some(LabelValue::Index(i))) => {
+                match vals.iter().position(|x| x == v) {
+                    Some(idx) => i.eq(Int::from_u64(idx as u64)),
+                    None => f(),
+                }
+            }
             (_, Some(LabelValue::Str(s))) => s.eq(ZString::from(encode(v))),
             _ => f(),
         };
         Bool::and(&[has.clone(), eq])
     }
 
-    fn string_op(&self, side: &SideVars, k: &str, needle: &str, op: fn(&ZString, &ZString) -> Bool) -> Bool {
+    fn string_op(
+        &self,
+        side: &SideVars,
+        k: &str,
+        needle: &str,
+        op: fn(&ZString, &ZString) -> Bool,
+    ) -> Bool {
         let (Some(has), Some(LabelValue::Str(s))) = (side.has.get(k), side.value.get(k)) else {
             return f();
         };
@@ -309,7 +343,7 @@ impl<'u> Encoder<'u> {
 
     /// A selector over the labels of one side. Recursion depth is bounded by the selector
     /// parser's nesting limit.
-    pub fn selector(&self, e: &Expr, side: &SideVars) -> Bool {
+    fn selector(&self, e: &Expr, side: &SideVars) -> Bool {
         match e {
             Expr::All | Expr::Global => t(),
             Expr::Has(k) => side.has.get(k).cloned().unwrap_or_else(f),
@@ -364,7 +398,10 @@ impl<'u> Encoder<'u> {
         let side = self.side(which);
         let name = which.name();
         if let Some(s) = &e.selector {
-            out.push((format!("{name}.selector"), Bool::and(&[side.is_entity.clone(), self.selector(s, side)])));
+            out.push((
+                format!("{name}.selector"),
+                Bool::and(&[side.is_entity.clone(), self.selector(s, side)]),
+            ));
         }
         if let Some(s) = &e.not_selector {
             out.push((
@@ -373,25 +410,44 @@ impl<'u> Encoder<'u> {
             ));
         }
         if !e.nets.is_empty() {
-            out.push((format!("{name}.nets"), any(e.nets.iter().map(|c| self.in_cidr(c, &side.ip)).collect())));
+            out.push((
+                format!("{name}.nets"),
+                any(e.nets.iter().map(|c| self.in_cidr(c, &side.ip)).collect()),
+            ));
         }
         if !e.not_nets.is_empty() {
             out.push((
                 format!("{name}.notNets"),
-                any(e.not_nets.iter().map(|c| self.in_cidr(c, &side.ip)).collect()).not(),
+                any(e
+                    .not_nets
+                    .iter()
+                    .map(|c| self.in_cidr(c, &side.ip))
+                    .collect())
+                .not(),
             ));
         }
         if !e.ports.is_empty() {
-            out.push((format!("{name}.ports"), any(e.ports.iter().map(|p| self.port_match(p, side)).collect())));
+            out.push((
+                format!("{name}.ports"),
+                any(e.ports.iter().map(|p| self.port_match(p, side)).collect()),
+            ));
         }
         if !e.not_ports.is_empty() {
             out.push((
                 format!("{name}.notPorts"),
-                any(e.not_ports.iter().map(|p| self.port_match(p, side)).collect()).not(),
+                any(e
+                    .not_ports
+                    .iter()
+                    .map(|p| self.port_match(p, side))
+                    .collect())
+                .not(),
             ));
         }
         if let Some(s) = &e.service {
-            out.push((format!("{name}.services"), side.services.get(s).cloned().unwrap_or_else(f)));
+            out.push((
+                format!("{name}.services"),
+                side.services.get(s).cloned().unwrap_or_else(f),
+            ));
         }
     }
 
@@ -412,20 +468,30 @@ impl<'u> Encoder<'u> {
         let v = &self.vars;
         let mut c = vec![v.protocol.eq(bv(6, 8))];
         if !h.methods.is_empty() && !h.methods.iter().any(|m| m == "*") {
-            c.push(any(
-                h.methods
-                    .iter()
-                    .filter_map(|m| self.u.methods.iter().position(|x| x == m))
-                    .map(|i| v.method.eq(Int::from_u64(i as u64)))
-                    .collect(),
-            ));
+            c.push(any(h
+                .methods
+                .iter()
+                .filter_map(|m| self.u.methods.iter().position(|x| x == m))
+                .map(|i| v.method.eq(Int::from_u64(i as u64)))
+                .collect()));
         }
         if !h.exact_paths.is_empty() || !h.prefix_paths.is_empty() {
-            let mut paths: Vec<Bool> = h.exact_paths.iter().map(|p| v.path.eq(ZString::from(encode(p)))).collect();
+            let mut paths: Vec<Bool> = h
+                .exact_paths
+                .iter()
+                .map(|p| v.path.eq(ZString::from(encode(p))))
+                .collect();
             for p in &h.prefix_paths {
                 let exact = v.path.eq(ZString::from(encode(p)));
-                let boundary = if p.ends_with('/') { p.clone() } else { format!("{p}/") };
-                paths.push(Bool::or(&[exact, ZString::from(encode(&boundary)).prefix(&v.path)]));
+                let boundary = if p.ends_with('/') {
+                    p.clone()
+                } else {
+                    format!("{p}/")
+                };
+                paths.push(Bool::or(&[
+                    exact,
+                    ZString::from(encode(&boundary)).prefix(&v.path),
+                ]));
             }
             c.push(any(paths));
         }
@@ -443,13 +509,19 @@ impl<'u> Encoder<'u> {
             (false, false) => Some(f()),
         };
         if let Some(fam) = family {
-            parts.push(("IP family (ipVersion, CIDR families, ICMP protocol)".to_string(), fam));
+            parts.push((
+                "IP family (ipVersion, CIDR families, ICMP protocol)".to_string(),
+                fam,
+            ));
         }
         if let Some(p) = r.protocol {
             parts.push(("protocol".into(), v.protocol.eq(bv(u128::from(p), 8))));
         }
         if let Some(p) = r.not_protocol {
-            parts.push(("notProtocol".into(), v.protocol.eq(bv(u128::from(p), 8)).not()));
+            parts.push((
+                "notProtocol".into(),
+                v.protocol.eq(bv(u128::from(p), 8)).not(),
+            ));
         }
         if let Some(m) = &r.icmp {
             parts.push(("icmp".into(), self.icmp(m)));
@@ -479,7 +551,12 @@ impl<'u> Encoder<'u> {
     }
 
     /// No terminal rule of `p` (before `before`, if given) matches.
-    pub fn no_terminal_match(&self, p: &CompiledPolicy, d: Direction, before: Option<usize>) -> Bool {
+    pub fn no_terminal_match(
+        &self,
+        p: &CompiledPolicy,
+        d: Direction,
+        before: Option<usize>,
+    ) -> Bool {
         all(p
             .rules(d)
             .iter()
@@ -492,7 +569,12 @@ impl<'u> Encoder<'u> {
     /// Evaluation of tier `policies` (sorted, enforced, in one tier) continues past the tier:
     /// no policy applies, or the first terminal match is a Pass, or nothing matches and the
     /// tier's default action is Pass.
-    pub fn tier_continues(&self, policies: &[&CompiledPolicy], d: Direction, default_pass: bool) -> Bool {
+    pub fn tier_continues(
+        &self,
+        policies: &[&CompiledPolicy],
+        d: Direction,
+        default_pass: bool,
+    ) -> Bool {
         let applies = any(policies.iter().map(|p| self.selects(p, d)).collect());
         // Walk the (policy, rule) chain backwards: `pass` = first terminal match is Pass,
         // `none` = no terminal match at all.
@@ -506,7 +588,11 @@ impl<'u> Encoder<'u> {
                 none = Bool::and(&[m.not(), none]);
             }
         }
-        let continues = if default_pass { Bool::or(&[pass, none]) } else { pass };
+        let continues = if default_pass {
+            Bool::or(&[pass, none])
+        } else {
+            pass
+        };
         Bool::or(&[applies.not(), continues])
     }
 
@@ -514,11 +600,22 @@ impl<'u> Encoder<'u> {
         let v = &self.vars;
         let bits = |b: &BV| model.eval(b, true).and_then(|x| x.as_u64()).unwrap_or(0);
         let big = |b: &BV| -> u128 {
-            let hi = model.eval(&b.extract(127, 64), true).and_then(|x| x.as_u64()).unwrap_or(0);
-            let lo = model.eval(&b.extract(63, 0), true).and_then(|x| x.as_u64()).unwrap_or(0);
+            let hi = model
+                .eval(&b.extract(127, 64), true)
+                .and_then(|x| x.as_u64())
+                .unwrap_or(0);
+            let lo = model
+                .eval(&b.extract(63, 0), true)
+                .and_then(|x| x.as_u64())
+                .unwrap_or(0);
             (u128::from(hi) << 64) | u128::from(lo)
         };
-        let boolean = |b: &Bool| model.eval(b, true).and_then(|x| x.as_bool()).unwrap_or(false);
+        let boolean = |b: &Bool| {
+            model
+                .eval(b, true)
+                .and_then(|x| x.as_bool())
+                .unwrap_or(false)
+        };
         let side = |s: &SideVars| -> Side {
             let mut labels = BTreeMap::new();
             for (k, has) in &s.has {
@@ -527,8 +624,11 @@ impl<'u> Encoder<'u> {
                 }
                 let value = match (self.u.keys.get(k), s.value.get(k)) {
                     (Some(KeyDomain::Finite(vals)), Some(LabelValue::Index(i))) => {
-                        let idx = model.eval(i, true).and_then(|x| x.as_u64()).unwrap_or(0) as usize;
-                        vals.get(idx).cloned().unwrap_or_else(|| self.u.other_value(k))
+                        let idx =
+                            model.eval(i, true).and_then(|x| x.as_u64()).unwrap_or(0) as usize;
+                        vals.get(idx)
+                            .cloned()
+                            .unwrap_or_else(|| self.u.other_value(k))
                     }
                     (_, Some(LabelValue::Str(z))) => model
                         .eval(z, true)
@@ -551,10 +651,18 @@ impl<'u> Encoder<'u> {
                 ip: big(&s.ip),
                 port: bits(&s.port) as u16,
                 named_ports,
-                services: s.services.iter().filter(|(_, b)| boolean(b)).map(|(n, _)| n.clone()).collect(),
+                services: s
+                    .services
+                    .iter()
+                    .filter(|(_, b)| boolean(b))
+                    .map(|(n, _)| n.clone())
+                    .collect(),
             }
         };
-        let method_idx = model.eval(&v.method, true).and_then(|x| x.as_u64()).unwrap_or(0) as usize;
+        let method_idx = model
+            .eval(&v.method, true)
+            .and_then(|x| x.as_u64())
+            .unwrap_or(0) as usize;
         Packet {
             v6: boolean(&v.v6),
             protocol: bits(&v.protocol) as u8,
@@ -562,7 +670,12 @@ impl<'u> Encoder<'u> {
             icmp_code: bits(&v.icmp_code) as u8,
             src: side(&v.src),
             dst: side(&v.dst),
-            http_method: self.u.methods.get(method_idx).cloned().unwrap_or_else(|| "OTHER".into()),
+            http_method: self
+                .u
+                .methods
+                .get(method_idx)
+                .cloned()
+                .unwrap_or_else(|| "OTHER".into()),
             http_path: model
                 .eval(&v.path, true)
                 .and_then(|x| x.as_string())
@@ -657,7 +770,9 @@ impl<'u> Session<'u> {
         self.solver.push();
         self.solver.assert(&self.domain);
         self.solver.assert(base);
-        let lits: Vec<Bool> = (0..parts.len()).map(|i| Bool::new_const(format!("part{i}"))).collect();
+        let lits: Vec<Bool> = (0..parts.len())
+            .map(|i| Bool::new_const(format!("part{i}")))
+            .collect();
         for (lit, part) in lits.iter().zip(parts) {
             self.solver.assert(lit.implies(part));
         }
@@ -710,7 +825,10 @@ pub fn smoke_check() -> Result<(), String> {
         return Err("Z3 did not find the only model".into());
     }
     let model = solver.get_model().ok_or("no model")?;
-    let value = model.eval(&port, true).and_then(|v| v.as_u64()).ok_or("model has no value for port")?;
+    let value = model
+        .eval(&port, true)
+        .and_then(|v| v.as_u64())
+        .ok_or("model has no value for port")?;
     if value != 81 {
         return Err(format!("Z3 answered port = {value}, expected 81"));
     }
@@ -730,7 +848,11 @@ pub fn smoke_check() -> Result<(), String> {
         return Err("Z3 string constraints unexpectedly unsatisfiable".into());
     }
     let m = solver.get_model().ok_or("no model")?;
-    let text = m.eval(&s, true).and_then(|v| v.as_string()).and_then(|v| decode(&v)).ok_or("no string value")?;
+    let text = m
+        .eval(&s, true)
+        .and_then(|v| v.as_string())
+        .and_then(|v| decode(&v))
+        .ok_or("no string value")?;
     if !(text.starts_with("ab") && text.ends_with("yz") && text.contains('m')) {
         return Err(format!("Z3 string model `{text}` is wrong"));
     }

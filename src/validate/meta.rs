@@ -55,7 +55,7 @@ pub fn check_metadata(cx: &mut Cx) {
                     key.span,
                     ptr("/metadata/labels", &key.value),
                     format!(
-                        "label `{NAMESPACE_LABEL}` is reserved on {} resources ({NAMESPACE_LABEL} is not a valid label name)",
+                        "label `{NAMESPACE_LABEL}` is reserved on {} resources (Calico rejects it as \"not a valid label name\")",
                         cx.kind().name()
                     ),
                 )

@@ -4,7 +4,7 @@
 
 use super::rule::check_rule;
 use super::selectors::{Place, check_selector};
-use super::util::{cover, is_dns_label, ptr, ptr_i, quote, suggest_name};
+use super::util::{cover, is_dns_label, ptr_i, quote, suggest_name};
 use super::{Cx, Violation};
 use crate::model::{Direction, Kind, Policy, Rule};
 use crate::source::{Span, Spanned};
@@ -474,16 +474,7 @@ fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
                     .with_help("egress rules match a Service with `destination.services`"),
                 );
             }
-            if let Some(http) = &rule.http {
-                cx.push(
-                    Violation::new(
-                        http.span,
-                        ptr(base, "http"),
-                        "HTTP match is not allowed in egress rules",
-                    )
-                    .with_help("HTTP matches apply to ingress traffic only"),
-                );
-            }
+            // HTTP in egress rules is CAL102 (alp-egress), not repeated here.
         }
         Direction::Ingress => {
             if let Some(svc) = &rule.destination.services {
@@ -930,14 +921,10 @@ mod tests {
         });
         r.destination.services = Some(svc(Some("ns")));
         let v = run(Kind::NetworkPolicy, egress_policy(vec![r]));
-        assert_eq!(v.len(), 2, "{v:#?}");
+        assert_eq!(v.len(), 1, "{v:#?}");
         assert_eq!(
             find(&v, "not allowed in egress rule source").pointer,
             "/spec/egress/0/source/services"
-        );
-        assert_eq!(
-            find(&v, "HTTP match is not allowed in egress rules").pointer,
-            "/spec/egress/0/http"
         );
 
         // Ingress: destination services rejected.

@@ -357,25 +357,7 @@ fn check_http(cx: &mut Cx, rule: &Rule) {
         return;
     };
     let base = ptr(&rule.pointer, "http");
-    if let Some(a) = &rule.action {
-        if Action::parse(&a.value).is_some_and(|a| a != Action::Allow) {
-            cx.push(
-                Violation::new(
-                    a.span,
-                    ptr(&rule.pointer, "action"),
-                    format!(
-                        "HTTP match is only valid on Allow rules (action is `{}`)",
-                        a.value
-                    ),
-                )
-                .with_related(cx.related(
-                    "HTTP match here",
-                    http.span,
-                    base.as_str(),
-                )),
-            );
-        }
-    }
+    // HTTP on a non-Allow rule is CAL103 (alp-action), not repeated here.
     if let Some(p) = &rule.protocol {
         let tcp = p.value.is_name("TCP") || (cx.at_least(3, 33) && p.value == Protocol::Number(6));
         if !tcp {
@@ -790,8 +772,10 @@ mod tests {
         let mut deny = r.clone();
         deny.action = Some(s("Deny"));
         let v = validate_rule(deny);
-        let f = find(&v, "HTTP match is only valid on Allow rules");
-        assert_eq!(f.pointer, "/spec/ingress/0/action");
+        assert!(
+            v.iter().all(|v| !v.message.contains("Allow")),
+            "CAL103 owns this: {v:#?}"
+        );
 
         r.protocol = Some(proto("UDP"));
         let v = validate_rule(r.clone());

@@ -147,6 +147,7 @@ pub fn resource(kind: Kind, name: &str, body: Body) -> Resource {
         kind_span: Span::new(5, 10),
         meta: meta(name),
         body,
+        lowering_problems: 0,
     }
 }
 

@@ -313,7 +313,12 @@ impl Reader {
 
 /// Fields that exist only in Calico Enterprise's API (seen in its documentation), so the
 /// "unknown field" message can say why rather than guess a typo.
-const ENTERPRISE_FIELDS: &[&str] = &["domains", "allowedEgressDomains", "headers", "egressGateway"];
+const ENTERPRISE_FIELDS: &[&str] = &[
+    "domains",
+    "allowedEgressDomains",
+    "headers",
+    "egressGateway",
+];
 
 /// The closest known name, when it is close enough to be a plausible typo.
 pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
