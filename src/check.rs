@@ -3,6 +3,7 @@
 //! Files are processed in parallel (rayon) but every result is placed by the file's position in
 //! the sorted file list, so output is identical whatever the thread count.
 
+use crate::analysis::{AnalysisOptions, analyze};
 use crate::finding::Finding;
 use crate::lints::{self, LintSettings};
 use crate::load::tree::{ParseProblem, ParsedFile};
@@ -27,6 +28,8 @@ pub struct CheckOptions {
     pub lints: LintSettings,
     pub max_file_size: u64,
     pub parse_limits: ParseLimits,
+    /// Run the semantic (Z3) analysis; `None` skips it.
+    pub analysis: Option<AnalysisOptions>,
 }
 
 impl Default for CheckOptions {
@@ -38,6 +41,7 @@ impl Default for CheckOptions {
             lints: LintSettings::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             parse_limits: ParseLimits::default(),
+            analysis: Some(AnalysisOptions::default()),
         }
     }
 }
@@ -120,7 +124,10 @@ pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
 
 /// Load the tree and run every enabled lint.
 pub fn check(opts: &CheckOptions) -> Result<(Project, Vec<Finding>), LoadError> {
-    let project = load_project(opts)?;
+    let mut project = load_project(opts)?;
+    if let Some(a) = &opts.analysis {
+        project.analysis = Some(analyze(&project, a));
+    }
     let findings = lints::run(&project, &opts.lints);
     Ok((project, findings))
 }

@@ -93,6 +93,8 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// Extra explanation lines ("help: did you mean `selector`?").
     pub notes: Vec<String>,
+    /// Evidence for semantic findings: a witness packet, as JSON.
+    pub witness: Option<serde_json::Value>,
 }
 
 impl Finding {

@@ -25,6 +25,8 @@ pub struct Project {
     /// Validation results, by index into `resources`.
     pub violations: Vec<(usize, Violation)>,
     pub stats: Stats,
+    /// Results of the semantic (Z3) analysis, when it ran.
+    pub analysis: Option<crate::analysis::Analysis>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,6 +54,7 @@ impl Project {
             resources: lowered.resources,
             lower_problems: lowered.problems,
             violations: Vec::new(),
+            analysis: None,
         }
     }
 

@@ -509,10 +509,7 @@ impl<'u> Encoder<'u> {
             (false, false) => Some(f()),
         };
         if let Some(fam) = family {
-            parts.push((
-                "IP family (ipVersion, CIDR families, ICMP protocol)".to_string(),
-                fam,
-            ));
+            parts.push(("IP family".to_string(), fam));
         }
         if let Some(p) = r.protocol {
             parts.push(("protocol".into(), v.protocol.eq(bv(u128::from(p), 8))));
@@ -547,6 +544,12 @@ impl<'u> Encoder<'u> {
             return f();
         }
         let local = self.side(Side2::local(d));
+        Bool::and(&[local.is_entity.clone(), self.selector(&p.selector, local)])
+    }
+
+    /// Some endpoint matches the policy's selector (whatever the direction).
+    pub fn selects_any(&self, p: &CompiledPolicy) -> Bool {
+        let local = &self.vars.dst;
         Bool::and(&[local.is_entity.clone(), self.selector(&p.selector, local)])
     }
 

@@ -11,6 +11,12 @@ mod cal004_unknown_tier;
 mod cal101_defaulted_types;
 mod cal102_alp_egress;
 mod cal103_alp_action;
+mod cal110_unsatisfiable_rule;
+mod cal111_unsatisfiable_selector;
+mod cal201_shadowed_rule;
+mod cal202_shadowed_by_policy;
+mod cal203_order_conflict;
+mod semantic;
 
 use crate::finding::{Finding, Location, Related, ResourceRef, Severity};
 use crate::model::resource::Resource;
@@ -43,6 +49,11 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal101_defaulted_types::DefaultedTypes,
     &cal102_alp_egress::AlpEgress,
     &cal103_alp_action::AlpAction,
+    &cal110_unsatisfiable_rule::UnsatisfiableRule,
+    &cal111_unsatisfiable_selector::UnsatisfiableSelector,
+    &cal201_shadowed_rule::ShadowedRule,
+    &cal202_shadowed_by_policy::ShadowedByPolicy,
+    &cal203_order_conflict::OrderConflict,
 ];
 
 pub fn find(code_or_name: &str) -> Option<&'static dyn Lint> {
@@ -56,6 +67,8 @@ pub fn find(code_or_name: &str) -> Option<&'static dyn Lint> {
 #[derive(Clone, Debug, Default)]
 pub struct LintSettings {
     pub overrides: BTreeMap<String, Option<Severity>>,
+    /// Add detailed evidence (covering rules, full witness packets) to findings' notes.
+    pub explain: bool,
 }
 
 impl LintSettings {
@@ -71,10 +84,16 @@ impl LintSettings {
 pub struct Sink<'a> {
     meta: &'static LintMeta,
     severity: Severity,
+    explain: bool,
     out: &'a mut Vec<Finding>,
 }
 
 impl Sink<'_> {
+    /// Whether findings should carry detailed evidence (`--explain`).
+    pub fn explain(&self) -> bool {
+        self.explain
+    }
+
     /// Start a finding at `location`; call [`FindingBuilder::emit`] to keep it.
     pub fn at(&mut self, location: Location, message: impl Into<String>) -> FindingBuilder<'_> {
         FindingBuilder {
@@ -88,6 +107,7 @@ impl Sink<'_> {
                 pointer: None,
                 related: Vec::new(),
                 notes: Vec::new(),
+                witness: None,
             },
             out: self.out,
         }
@@ -127,6 +147,11 @@ impl FindingBuilder<'_> {
         self
     }
 
+    pub fn witness(mut self, w: serde_json::Value) -> Self {
+        self.finding.witness = Some(w);
+        self
+    }
+
     pub fn emit(self) {
         self.out.push(self.finding);
     }
@@ -143,6 +168,7 @@ pub fn run(project: &Project, settings: &LintSettings) -> Vec<Finding> {
         let mut sink = Sink {
             meta,
             severity,
+            explain: settings.explain,
             out: &mut findings,
         };
         lint.check(project, &mut sink);

@@ -110,9 +110,13 @@ pub fn parse_ip(s: &str) -> Option<(IpFamily, u128)> {
 /// [`Cidr::has_host_bits`]); callers decide whether they are an error.
 pub fn parse_cidr(s: &str) -> Result<Cidr, NetError> {
     let Some((addr, prefix)) = s.split_once('/') else {
-        return Err(NetError(format!(
-            "invalid CIDR `{s}`: missing prefix length (write e.g. `{s}/32`)"
-        )));
+        return Err(NetError(match parse_ip(s) {
+            Some((family, _)) => format!(
+                "invalid CIDR `{s}`: missing prefix length (a single address is `{s}/{}`)",
+                family.bits()
+            ),
+            None => format!("invalid CIDR `{s}`: not an address with a prefix length"),
+        }));
     };
     let (family, addr) = parse_ip(addr)
         .ok_or_else(|| NetError(format!("invalid CIDR `{s}`: `{addr}` is not an IP address")))?;

@@ -26,6 +26,8 @@ struct JsonFinding<'a> {
     related: Vec<JsonRelated<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    witness: Option<&'a serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +66,7 @@ pub fn render(project: &Project, findings: &[Finding]) -> String {
                     })
                     .collect(),
                 notes: &f.notes,
+                witness: f.witness.as_ref(),
             })
             .collect(),
     };
