@@ -421,7 +421,11 @@ pub(crate) fn conflict_formula(
 
 /// Run the whole analysis over the project's valid policies.
 pub fn analyze(project: &Project, opts: &AnalysisOptions) -> Analysis {
-    let set = PolicySet::from_project(project);
+    analyze_set(PolicySet::from_project(project), opts)
+}
+
+/// Run the whole analysis over a compiled policy set (sorted, see [`PolicySet::finish`]).
+pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
     let universe = Universe::new(&set);
     let cx = Context::new(&set);
     let timeout = opts.solver_timeout_ms;
