@@ -125,6 +125,11 @@ struct PolicyResults {
 pub(crate) struct Context<'a> {
     set: &'a PolicySet,
     restrictions: Vec<Restrictions>,
+    /// Policies whose selector pins the namespace label, by namespace; and the rest. Two
+    /// policies pinned to different namespaces never share an endpoint, so candidates for
+    /// overlap are looked up here instead of scanning every policy.
+    by_namespace: std::collections::HashMap<String, Vec<usize>>,
+    unpinned: Vec<usize>,
 }
 
 /// Earlier tiers (name, overlapping policies, default Pass) and earlier same-tier policies
@@ -138,17 +143,49 @@ const DIRECTIONS: [Direction; 2] = [Direction::Ingress, Direction::Egress];
 
 impl<'a> Context<'a> {
     pub(crate) fn new(set: &'a PolicySet) -> Context<'a> {
+        let restrictions: Vec<Restrictions> = set
+            .policies
+            .iter()
+            .map(|p| Restrictions::of(&p.selector))
+            .collect();
+        let mut by_namespace: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        let mut unpinned = Vec::new();
+        for (i, r) in restrictions.iter().enumerate() {
+            match r.single_value(ir::NAMESPACE_LABEL) {
+                Some(ns) => by_namespace.entry(ns.to_string()).or_default().push(i),
+                None => unpinned.push(i),
+            }
+        }
         Context {
             set,
-            restrictions: set
-                .policies
-                .iter()
-                .map(|p| Restrictions::of(&p.selector))
-                .collect(),
+            restrictions,
+            by_namespace,
+            unpinned,
         }
     }
 
+    /// Policies that may share an endpoint with `p` (a superset, sorted).
+    fn candidates(&self, p: usize) -> Vec<usize> {
+        let pinned = self
+            .restrictions
+            .get(p)
+            .and_then(|r| r.single_value(ir::NAMESPACE_LABEL));
+        let mut out = match pinned {
+            Some(ns) => {
+                let mut v = self.by_namespace.get(ns).cloned().unwrap_or_default();
+                v.extend_from_slice(&self.unpinned);
+                v
+            }
+            None => (0..self.set.policies.len()).collect(),
+        };
+        out.sort_unstable();
+        out.retain(|&q| self.may_overlap(p, q));
+        out
+    }
+
     pub(crate) fn precedents(&self, pi: usize, d: Direction) -> Precedents {
+        let candidates = self.candidates(pi);
         let tier = self.policy(pi).map(|p| p.tier.as_str()).unwrap_or_default();
         let tier_pos = self
             .set
@@ -162,12 +199,12 @@ impl<'a> Context<'a> {
             .iter()
             .take(tier_pos)
             .filter_map(|t| {
-                let peers = self.tier_peers(&t.name, d, pi);
+                let peers = self.tier_peers(&candidates, &t.name, d);
                 (!peers.is_empty()).then(|| (t.name.clone(), peers, t.default_pass))
             })
             .collect();
         let policies = self
-            .tier_peers(tier, d, pi)
+            .tier_peers(&candidates, tier, d)
             .into_iter()
             .filter(|&q| q < pi)
             .collect();
@@ -185,19 +222,20 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Enforced policies of tier `tier` that apply in `d` and may overlap policy `p`, in order.
-    fn tier_peers(&self, tier: &str, d: Direction, p: usize) -> Vec<usize> {
-        (0..self.set.policies.len())
+    /// Enforced policies of tier `tier` among `candidates` that apply in `d`, in order.
+    fn tier_peers(&self, candidates: &[usize], tier: &str, d: Direction) -> Vec<usize> {
+        candidates
+            .iter()
+            .copied()
             .filter(|&q| {
                 self.policy(q)
                     .is_some_and(|qp| qp.tier == tier && !qp.staged && qp.applies(d))
-                    && self.may_overlap(p, q)
             })
             .collect()
     }
 }
 
-fn rule_of<'a>(set: &'a PolicySet, id: RuleId) -> Option<&'a CompiledRule> {
+fn rule_of(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
     set.policies
         .get(id.policy)?
         .rules(id.direction)
@@ -246,110 +284,36 @@ fn analyze_direction(
     let pre = cx.precedents(pi, d);
     let (earlier_tiers, earlier_policies) = (&pre.tiers, &pre.policies);
 
+    // Reach conditions (earlier tiers and policies) are shared by every rule of the policy:
+    // asserted once, in a frame around the per-rule frames.
+    let check_reach = !p.staged && (!earlier_tiers.is_empty() || !earlier_policies.is_empty());
+    s.open();
+    let (reach_deciders, reach_lits) = if check_reach {
+        let (deciders, conds) = reach_parts(s, cx, d, &pre);
+        let lits = s.guard(&conds);
+        (deciders, lits)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     for r in rules {
         let id = RuleId {
             policy: pi,
             direction: d,
             rule: r.index,
         };
-        // CAL110: the rule itself (within the policy's scope).
-        let named = s.enc.rule_parts(r);
-        let mut parts: Vec<Bool> = vec![scope.clone()];
-        parts.extend(named.iter().map(|(_, b)| b.clone()));
-        match s.unsat_core(&Bool::from_bool(true), &parts) {
-            Answer::Known(Some(core)) => {
-                let mut names: Vec<String> = core
-                    .iter()
-                    .map(|&i| match i {
-                        0 => "policy selector".to_string(),
-                        i => named.get(i - 1).map(|(n, _)| n.clone()).unwrap_or_default(),
-                    })
-                    .collect();
-                names.sort();
-                out.unsat_rules.push(UnsatRule {
-                    rule: id,
-                    parts: names,
-                });
-                continue;
-            }
-            Answer::Undecided => continue,
-            Answer::Known(None) => {}
-        }
-        let matched = Bool::and(&[scope.clone(), s.enc.rule(r)]);
-
-        // CAL201: covered by earlier terminal rules of the same policy.
-        let earlier: Vec<&CompiledRule> = rules
-            .iter()
-            .take(r.index)
-            .filter(|e| e.is_terminal())
-            .collect();
-        if !earlier.is_empty() {
-            let negs: Vec<Bool> = earlier.iter().map(|e| s.enc.rule(e).not()).collect();
-            match s.unsat_core(&matched, &negs) {
-                Answer::Known(Some(core)) => {
-                    let mut cover: Vec<usize> = core
-                        .iter()
-                        .filter_map(|&i| earlier.get(i).map(|e| e.index))
-                        .collect();
-                    cover.sort_unstable();
-                    out.shadowed.push(Shadowed { rule: id, cover });
-                    continue;
-                }
-                Answer::Undecided => continue,
-                Answer::Known(None) => {}
-            }
-        }
-
-        // CAL202: decided before the rule is reached (staged policies are never reached).
-        if p.staged || (earlier_tiers.is_empty() && earlier_policies.is_empty()) {
-            continue;
-        }
-        let mut deciders = Vec::new();
-        let mut conds = Vec::new();
-        for (name, peers, default_pass) in earlier_tiers {
-            let pols: Vec<&CompiledPolicy> = peers.iter().filter_map(|&q| cx.policy(q)).collect();
-            deciders.push(Decider::Tier(name.clone()));
-            conds.push(s.enc.tier_continues(&pols, d, *default_pass));
-        }
-        for &q in earlier_policies {
-            if let Some(qp) = cx.policy(q) {
-                deciders.push(Decider::Policy(q));
-                conds.push(Bool::or(&[
-                    s.enc.selects(qp, d).not(),
-                    s.enc.no_terminal_match(qp, d, None),
-                ]));
-            }
-        }
-        for e in &earlier {
-            deciders.push(Decider::Rule(e.index));
-            conds.push(s.enc.rule(e).not());
-        }
-        if let Answer::Known(Some(core)) = s.unsat_core(&matched, &conds) {
-            let mut chosen: Vec<Decider> = core
-                .iter()
-                .filter_map(|&i| deciders.get(i).cloned())
-                .collect();
-            chosen.sort();
-            if chosen.iter().any(|c| !matches!(c, Decider::Rule(_))) {
-                out.shadowed_by_policy.push(ShadowedByPolicy {
-                    rule: id,
-                    deciders: chosen,
-                });
-            }
-        }
+        s.open();
+        analyze_rule(s, p, r, id, &scope, (&reach_deciders, &reach_lits), out);
+        s.close();
     }
+    s.close();
 
     // CAL203 candidates: later same-tier policies whose order ties with this one.
     if p.staged {
         return;
     }
-    for q in (pi + 1)..cx.set.policies.len() {
+    for q in cx.candidates(pi).into_iter().filter(|&q| q > pi) {
         let Some(qp) = cx.policy(q) else { continue };
-        if qp.staged
-            || !qp.applies(d)
-            || !order::ordered_by_name_only(p, qp)
-            || !cx.may_overlap(pi, q)
-        {
+        if qp.staged || !qp.applies(d) || !order::ordered_by_name_only(p, qp) {
             continue;
         }
         for r1 in rules.iter().filter(|r| r.is_terminal()) {
@@ -376,6 +340,130 @@ fn analyze_direction(
             }
         }
     }
+}
+
+/// CAL110, CAL201 and CAL202 for one rule, in one solver frame.
+fn analyze_rule(
+    s: &mut Session<'_>,
+    p: &CompiledPolicy,
+    r: &CompiledRule,
+    id: RuleId,
+    scope: &Bool,
+    (reach_deciders, reach_lits): (&[Decider], &[Bool]),
+    out: &mut PolicyResults,
+) {
+    // CAL110: the rule itself, within the policy's scope.
+    let named = s.enc.rule_parts(r);
+    let mut parts: Vec<Bool> = vec![scope.clone()];
+    parts.extend(named.iter().map(|(_, b)| b.clone()));
+    let part_lits = s.guard(&parts);
+    let earlier: Vec<&CompiledRule> = p
+        .rules(id.direction)
+        .iter()
+        .take(r.index)
+        .filter(|e| e.is_terminal())
+        .collect();
+    let negs: Vec<Bool> = earlier.iter().map(|e| s.enc.rule(e).not()).collect();
+    let earlier_lits = s.guard(&negs);
+    // Common case first: some packet matches the rule and reaches it. One call settles
+    // CAL110, CAL201 and CAL202 at once; only an unsatisfiable answer needs the detail.
+    let everything: Vec<Bool> = part_lits
+        .iter()
+        .chain(reach_lits)
+        .chain(&earlier_lits)
+        .cloned()
+        .collect();
+    match s.holds(&everything) {
+        Some(true) | None => return,
+        Some(false) => {}
+    }
+    match s.core(&[], &part_lits) {
+        Answer::Known(Some(core)) => {
+            let mut names: Vec<String> = core
+                .iter()
+                .map(|&i| match i {
+                    0 => "policy selector".to_string(),
+                    i => named.get(i - 1).map(|(n, _)| n.clone()).unwrap_or_default(),
+                })
+                .collect();
+            names.sort();
+            out.unsat_rules.push(UnsatRule {
+                rule: id,
+                parts: names,
+            });
+            return;
+        }
+        Answer::Undecided => return,
+        Answer::Known(None) => {}
+    }
+
+    // CAL201: covered by earlier terminal rules of the same policy.
+    if !earlier.is_empty() {
+        match s.core(&part_lits, &earlier_lits) {
+            Answer::Known(Some(core)) => {
+                let mut cover: Vec<usize> = core
+                    .iter()
+                    .filter_map(|&i| earlier.get(i).map(|e| e.index))
+                    .collect();
+                cover.sort_unstable();
+                out.shadowed.push(Shadowed { rule: id, cover });
+                return;
+            }
+            Answer::Undecided => return,
+            Answer::Known(None) => {}
+        }
+    }
+
+    // CAL202: decided before the rule is reached.
+    if reach_lits.is_empty() {
+        return;
+    }
+    let optional: Vec<Bool> = reach_lits.iter().chain(&earlier_lits).cloned().collect();
+    if let Answer::Known(Some(core)) = s.core(&part_lits, &optional) {
+        let mut chosen: Vec<Decider> = core
+            .iter()
+            .filter_map(|&i| match reach_deciders.get(i) {
+                Some(d) => Some(d.clone()),
+                None => earlier
+                    .get(i - reach_deciders.len())
+                    .map(|e| Decider::Rule(e.index)),
+            })
+            .collect();
+        chosen.sort();
+        if chosen.iter().any(|c| !matches!(c, Decider::Rule(_))) {
+            out.shadowed_by_policy.push(ShadowedByPolicy {
+                rule: id,
+                deciders: chosen,
+            });
+        }
+    }
+}
+
+/// What must hold for evaluation to get past earlier tiers and earlier same-tier policies,
+/// one named condition each.
+fn reach_parts(
+    s: &Session<'_>,
+    cx: &Context<'_>,
+    d: Direction,
+    pre: &Precedents,
+) -> (Vec<Decider>, Vec<Bool>) {
+    let mut deciders = Vec::new();
+    let mut conds = Vec::new();
+    for (name, peers, default_pass) in &pre.tiers {
+        let pols: Vec<&CompiledPolicy> = peers.iter().filter_map(|&q| cx.policy(q)).collect();
+        deciders.push(Decider::Tier(name.clone()));
+        conds.push(s.enc.tier_continues(&pols, d, *default_pass));
+    }
+    for &q in &pre.policies {
+        if let Some(qp) = cx.policy(q) {
+            deciders.push(Decider::Policy(q));
+            conds.push(Bool::or(&[
+                s.enc.selects(qp, d).not(),
+                s.enc.no_terminal_match(qp, d, None),
+            ]));
+        }
+    }
+    (deciders, conds)
 }
 
 fn disjoint_protocols(a: &CompiledRule, b: &CompiledRule) -> bool {

@@ -123,6 +123,16 @@ impl Restrictions {
         }
     }
 
+    /// The one value `key` must have, when the selector pins it (e.g. the namespace label of
+    /// a namespaced policy).
+    pub fn single_value(&self, key: &str) -> Option<&str> {
+        let r = self.0.as_ref()?.get(key)?;
+        match &r.values {
+            Some(v) if v.len() == 1 => v.iter().next().map(String::as_str),
+            _ => None,
+        }
+    }
+
     pub fn may_match(&self) -> bool {
         self.0.is_some()
     }

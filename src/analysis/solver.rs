@@ -276,12 +276,17 @@ impl SideVars {
 pub struct Encoder<'u> {
     u: &'u Universe,
     vars: PacketVars,
+    /// Terms already built, keyed by the address of the IR node (the policy set is borrowed
+    /// immutably for the whole analysis, so addresses are stable): each rule and policy
+    /// selector is translated once per worker, however many queries mention it.
+    memo: std::cell::RefCell<std::collections::HashMap<(usize, u8), Bool>>,
 }
 
 impl<'u> Encoder<'u> {
     pub fn new(u: &'u Universe) -> Encoder<'u> {
         Encoder {
             u,
+            memo: std::cell::RefCell::default(),
             vars: PacketVars {
                 v6: Bool::new_const("v6"),
                 protocol: BV::new_const("protocol", 8),
@@ -534,8 +539,19 @@ impl<'u> Encoder<'u> {
         parts
     }
 
+    fn memoized(&self, key: (usize, u8), build: impl FnOnce() -> Bool) -> Bool {
+        if let Some(b) = self.memo.borrow().get(&key) {
+            return b.clone();
+        }
+        let b = build();
+        self.memo.borrow_mut().insert(key, b.clone());
+        b
+    }
+
     pub fn rule(&self, r: &CompiledRule) -> Bool {
-        all(self.rule_parts(r).into_iter().map(|(_, b)| b).collect())
+        self.memoized((r as *const CompiledRule as usize, 0), || {
+            all(self.rule_parts(r).into_iter().map(|(_, b)| b).collect())
+        })
     }
 
     /// The policy applies to the packet's local endpoint in direction `d`.
@@ -543,8 +559,14 @@ impl<'u> Encoder<'u> {
         if !p.applies(d) {
             return f();
         }
-        let local = self.side(Side2::local(d));
-        Bool::and(&[local.is_entity.clone(), self.selector(&p.selector, local)])
+        let tag = match d {
+            Direction::Ingress => 1,
+            Direction::Egress => 2,
+        };
+        self.memoized((p as *const CompiledPolicy as usize, tag), || {
+            let local = self.side(Side2::local(d));
+            Bool::and(&[local.is_entity.clone(), self.selector(&p.selector, local)])
+        })
     }
 
     /// Some endpoint matches the policy's selector (whatever the direction).
@@ -718,13 +740,17 @@ pub enum Answer<T> {
 }
 
 /// A solver session for one thread: one Z3 solver reused with push/pop.
+///
+/// Queries are made of *frames* (push/pop) holding named conditions guarded by fresh
+/// literals, checked under assumptions: many related questions about one rule share a frame
+/// and the solver's learned state.
 pub struct Session<'u> {
     pub enc: Encoder<'u>,
     solver: Solver,
-    domain: Bool,
     /// Solver calls made and how many were undecided.
     pub calls: usize,
     pub undecided: usize,
+    guards: usize,
 }
 
 impl<'u> Session<'u> {
@@ -734,23 +760,109 @@ impl<'u> Session<'u> {
         params.set_u32("timeout", timeout_ms);
         solver.set_params(&params);
         let enc = Encoder::new(u);
-        let domain = enc.domain();
+        // Domain facts hold in every query: asserted once, below every frame.
+        solver.assert(enc.domain());
         Session {
             enc,
             solver,
-            domain,
             calls: 0,
             undecided: 0,
+            guards: 0,
         }
+    }
+
+    pub fn open(&mut self) {
+        self.solver.push();
+    }
+
+    pub fn close(&mut self) {
+        self.solver.pop(1);
+    }
+
+    /// Assert each condition behind a fresh literal (in the current frame); returns the
+    /// literals, to be passed as assumptions.
+    pub fn guard(&mut self, conds: &[Bool]) -> Vec<Bool> {
+        conds
+            .iter()
+            .map(|c| {
+                self.guards += 1;
+                let lit = Bool::new_const(format!("guard{}", self.guards));
+                self.solver.assert(lit.implies(c));
+                lit
+            })
+            .collect()
+    }
+
+    /// Satisfiable under these assumptions? `None` when undecided.
+    pub fn holds(&mut self, assumptions: &[Bool]) -> Option<bool> {
+        match self.check(assumptions) {
+            SatResult::Sat => Some(true),
+            SatResult::Unsat => Some(false),
+            SatResult::Unknown => None,
+        }
+    }
+
+    fn check(&mut self, assumptions: &[Bool]) -> SatResult {
+        self.calls += 1;
+        let r = self.solver.check_assumptions(assumptions);
+        if r == SatResult::Unknown {
+            self.undecided += 1;
+        }
+        r
+    }
+
+    /// Are `fixed` and `optional` satisfiable together? `Known(None)` when they are;
+    /// otherwise a minimal subset of `optional` (indexes) that is unsatisfiable with `fixed`.
+    /// Minimisation is deletion-based in index order, so the result does not depend on which
+    /// core the solver happened to return.
+    pub fn core(&mut self, fixed: &[Bool], optional: &[Bool]) -> Answer<Option<Vec<usize>>> {
+        let with = |keep: &[usize]| -> Vec<Bool> {
+            fixed
+                .iter()
+                .cloned()
+                .chain(keep.iter().filter_map(|&i| optional.get(i).cloned()))
+                .collect()
+        };
+        let mut keep: Vec<usize> = (0..optional.len()).collect();
+        match self.check(&with(&keep)) {
+            SatResult::Sat => return Answer::Known(None),
+            SatResult::Unknown => return Answer::Undecided,
+            SatResult::Unsat => {}
+        }
+        let mut core = self.core_indexes(optional);
+        let mut i = 0;
+        while i < keep.len() {
+            let Some(&k) = keep.get(i) else { break };
+            if !core.contains(&k) {
+                // The current core does not use `k`: dropping it keeps the set unsatisfiable.
+                keep.remove(i);
+                continue;
+            }
+            let trial: Vec<usize> = keep.iter().copied().filter(|&j| j != k).collect();
+            match self.check(&with(&trial)) {
+                SatResult::Unsat => {
+                    core = self.core_indexes(optional);
+                    keep = trial;
+                }
+                SatResult::Sat => i += 1,
+                SatResult::Unknown => return Answer::Undecided,
+            }
+        }
+        Answer::Known(Some(keep))
+    }
+
+    fn core_indexes(&self, optional: &[Bool]) -> Vec<usize> {
+        let core = self.solver.get_unsat_core();
+        (0..optional.len())
+            .filter(|&i| optional.get(i).is_some_and(|l| core.contains(l)))
+            .collect()
     }
 
     /// Is `formula` satisfiable? With `Some`, returns a witness packet.
     pub fn sat(&mut self, formula: &Bool) -> Answer<Option<Packet>> {
-        self.calls += 1;
-        self.solver.push();
-        self.solver.assert(&self.domain);
+        self.open();
         self.solver.assert(formula);
-        let result = match self.solver.check() {
+        let result = match self.check(&[]) {
             SatResult::Sat => match self.solver.get_model() {
                 Some(m) => Answer::Known(Some(self.enc.read_packet(&m))),
                 None => Answer::Undecided,
@@ -758,61 +870,8 @@ impl<'u> Session<'u> {
             SatResult::Unsat => Answer::Known(None),
             SatResult::Unknown => Answer::Undecided,
         };
-        self.solver.pop(1);
-        if result == Answer::Undecided {
-            self.undecided += 1;
-        }
+        self.close();
         result
-    }
-
-    /// Check `base` together with named `parts`. `Known(None)` when satisfiable; otherwise
-    /// `Known(Some(core))`: a minimal subset of the parts' indexes that is contradictory with
-    /// `base` (minimised by deletion).
-    pub fn unsat_core(&mut self, base: &Bool, parts: &[Bool]) -> Answer<Option<Vec<usize>>> {
-        self.calls += 1;
-        self.solver.push();
-        self.solver.assert(&self.domain);
-        self.solver.assert(base);
-        let lits: Vec<Bool> = (0..parts.len())
-            .map(|i| Bool::new_const(format!("part{i}")))
-            .collect();
-        for (lit, part) in lits.iter().zip(parts) {
-            self.solver.assert(lit.implies(part));
-        }
-        let outcome = match self.solver.check_assumptions(&lits) {
-            SatResult::Sat => Answer::Known(None),
-            SatResult::Unknown => Answer::Undecided,
-            SatResult::Unsat => {
-                let core: Vec<usize> = self
-                    .solver
-                    .get_unsat_core()
-                    .iter()
-                    .filter_map(|c| lits.iter().position(|l| l == c))
-                    .collect();
-                let mut keep = core;
-                let mut i = 0;
-                while i < keep.len() {
-                    let trial: Vec<Bool> = keep
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != i)
-                        .filter_map(|(_, k)| lits.get(*k).cloned())
-                        .collect();
-                    self.calls += 1;
-                    if self.solver.check_assumptions(&trial) == SatResult::Unsat {
-                        keep.remove(i);
-                    } else {
-                        i += 1;
-                    }
-                }
-                Answer::Known(Some(keep))
-            }
-        };
-        self.solver.pop(1);
-        if outcome == Answer::Undecided {
-            self.undecided += 1;
-        }
-        outcome
     }
 }
 

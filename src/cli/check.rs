@@ -51,6 +51,16 @@ pub struct CheckArgs {
     /// Calico version whose validator to imitate (e.g. 3.31).
     #[arg(long, value_name = "X.Y", value_parser = parse_version)]
     calico_version: Option<CalicoVersion>,
+    /// Per-query solver timeout in milliseconds; a query that times out is counted as
+    /// undecided and never becomes a finding.
+    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
+    solver_timeout: u32,
+    /// Skip the semantic (Z3) analysis: validation lints only.
+    #[arg(long)]
+    no_analysis: bool,
+    /// Show the evidence behind semantic findings (full witness packets).
+    #[arg(long)]
+    explain: bool,
 }
 
 fn parse_version(s: &str) -> Result<CalicoVersion, String> {
@@ -66,6 +76,10 @@ pub fn run(args: CheckArgs) -> u8 {
     if let Some(v) = args.calico_version {
         opts.validate.target = v;
     }
+    opts.analysis = (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
+        solver_timeout_ms: args.solver_timeout,
+    });
+    opts.lints.explain = args.explain;
     let (project, findings) = match check(&opts) {
         Ok(r) => r,
         Err(e) => {

@@ -114,6 +114,12 @@ pub fn summary_line(s: &Summary) -> String {
             plural(s.helm_templates_skipped, "Helm template")
         ));
     }
+    if s.undecided > 0 {
+        line.push_str(&format!(
+            "; {} undecided (solver timeout; raise --solver-timeout)",
+            plural(s.undecided, "query").replace("querys", "queries")
+        ));
+    }
     line.push('\n');
     line
 }

@@ -20,6 +20,11 @@ pub struct Summary {
     pub helm_templates_skipped: usize,
     /// Objects of kinds calint does not model, by `apiVersion/kind`.
     pub unknown_kinds: std::collections::BTreeMap<String, usize>,
+    /// Policies the semantic analysis reasoned about (valid specs only).
+    pub policies_analyzed: usize,
+    /// Solver queries made, and how many timed out ("undecided": never turned into findings).
+    pub solver_calls: usize,
+    pub undecided: usize,
 }
 
 impl Summary {
@@ -35,6 +40,12 @@ impl Summary {
             infos: count(Severity::Info),
             helm_templates_skipped: project.stats.helm_templates_skipped,
             unknown_kinds: project.stats.unknown_kinds.clone(),
+            policies_analyzed: project
+                .analysis
+                .as_ref()
+                .map_or(0, |a| a.set.policies.len()),
+            solver_calls: project.analysis.as_ref().map_or(0, |a| a.solver_calls),
+            undecided: project.analysis.as_ref().map_or(0, |a| a.undecided),
         }
     }
 }
