@@ -404,6 +404,15 @@ fn policy_selector(kind: Kind, ns: Option<&str>, p: &Policy) -> Result<Expr, Not
 pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, NotCompiled> {
     let p = res.policy().ok_or(NotCompiled)?;
     let ns = res.namespace();
+    // Application-layer criteria Calico rejects (CAL102, CAL103): the policy is not applied.
+    let alp_rejected = p.egress.iter().any(|r| r.http.is_some())
+        || p.ingress
+            .iter()
+            .chain(&p.egress)
+            .any(|r| r.http.is_some() && r.action().is_some_and(|a| a != Action::Allow));
+    if alp_rejected && res.kind != Kind::Profile {
+        return Err(NotCompiled);
+    }
     let rules = |list: &[Rule]| -> Result<Vec<CompiledRule>, NotCompiled> {
         list.iter()
             .enumerate()

@@ -11,6 +11,7 @@ pub mod concrete;
 pub mod ir;
 pub mod order;
 pub mod prefilter;
+pub mod reach;
 pub mod solver;
 pub mod witness;
 

@@ -18,6 +18,7 @@
 
 use super::concrete::{Packet, Side};
 use super::ir::{CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicySet, PortMatch};
+use super::reach::{Group, Identity, Member};
 use crate::model::net::{Cidr, IpFamily};
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;
@@ -72,7 +73,15 @@ fn visit_expr(e: &Expr, values: &mut BTreeMap<String, (BTreeSet<String>, bool)>)
 
 impl Universe {
     pub fn new(set: &PolicySet) -> Universe {
+        Universe::with_extra(set, &[])
+    }
+
+    /// The vocabulary of `set` plus extra selectors (reachability group selectors).
+    pub fn with_extra(set: &PolicySet, extra: &[&Expr]) -> Universe {
         let mut values: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
+        for e in extra {
+            visit_expr(e, &mut values);
+        }
         let mut u = Universe::default();
         let mut methods = BTreeSet::new();
         for p in &set.policies {
@@ -300,10 +309,56 @@ impl<'u> Encoder<'u> {
         }
     }
 
+    /// Labels Calico derives from one another agree (§3.7.3): the namespace name is both
+    /// `projectcalico.org/namespace` and the inherited `pcns.projectcalico.org/name`; the
+    /// service account label, when present, matches `pcsa.projectcalico.org/name`.
+    fn derived_label_consistency(&self, side: &SideVars) -> Vec<Bool> {
+        let mut out = Vec::new();
+        let pairs = [
+            (
+                super::ir::NAMESPACE_LABEL,
+                "pcns.projectcalico.org/name",
+                true,
+            ),
+            (
+                super::ir::SERVICE_ACCOUNT_LABEL,
+                "pcsa.projectcalico.org/name",
+                false,
+            ),
+        ];
+        for (a, b, both_ways) in pairs {
+            let (Some(has_a), Some(has_b)) = (side.has.get(a), side.has.get(b)) else {
+                continue;
+            };
+            let values: BTreeSet<&String> = [a, b]
+                .iter()
+                .filter_map(|k| match self.u.keys.get(*k) {
+                    Some(KeyDomain::Finite(v) | KeyDomain::Strings(v)) => Some(v.iter()),
+                    None => None,
+                })
+                .flatten()
+                .collect();
+            if both_ways {
+                out.push(has_a.iff(has_b));
+            } else {
+                out.push(has_a.implies(has_b));
+            }
+            for v in values {
+                let same = self
+                    .fixed_label(side, a, v)
+                    .iff(self.fixed_label(side, b, v));
+                out.push(Bool::and(&[has_a.clone(), has_b.clone()]).implies(&same));
+            }
+        }
+        out
+    }
+
     fn domain(&self) -> Bool {
         let v = &self.vars;
         let mut c = v.src.domain(self.u, &v.v6);
         c.extend(v.dst.domain(self.u, &v.v6));
+        c.extend(self.derived_label_consistency(&v.src));
+        c.extend(self.derived_label_consistency(&v.dst));
         c.push(v.method.ge(Int::from_u64(0)));
         c.push(v.method.le(Int::from_u64(self.u.methods.len() as u64)));
         all(c)
@@ -621,6 +676,123 @@ impl<'u> Encoder<'u> {
         Bool::or(&[applies.not(), continues])
     }
 
+    /// `side`'s label `k` equals `v`, also for values no selector mentions.
+    fn fixed_label(&self, side: &SideVars, k: &str, v: &str) -> Bool {
+        let Some(has) = side.has.get(k) else {
+            return t();
+        };
+        let eq = match (self.u.keys.get(k), side.value.get(k)) {
+            (Some(KeyDomain::Finite(vals)), Some(LabelValue::Index(i))) => {
+                let idx = vals.iter().position(|x| x == v).unwrap_or(vals.len());
+                i.eq(Int::from_u64(idx as u64))
+            }
+            (_, Some(LabelValue::Str(z))) => z.eq(ZString::from(encode(v))),
+            _ => t(),
+        };
+        Bool::and(&[has.clone(), eq])
+    }
+
+    fn identity(&self, side: &SideVars, id: &Identity) -> Bool {
+        if !id.entity {
+            return side.is_entity.not();
+        }
+        let mut c = vec![side.is_entity.clone()];
+        for (k, has) in &side.has {
+            if let Some(v) = id.fixed.get(k) {
+                c.push(self.fixed_label(side, k, v));
+            } else {
+                let open = id.open_prefixes.iter().any(|p| k.starts_with(p.as_str()));
+                let closed = id.closed_prefixes.iter().any(|p| k.starts_with(p.as_str()));
+                if (id.closed && !open) || closed {
+                    c.push(has.not());
+                }
+            }
+        }
+        if let Some(e) = &id.selector {
+            c.push(self.selector(e, side));
+        }
+        all(c)
+    }
+
+    fn member(&self, side: &SideVars, m: &Member) -> Bool {
+        let mut c = vec![self.identity(side, &m.identity)];
+        if !m.nets.is_empty() {
+            c.push(any(m
+                .nets
+                .iter()
+                .map(|n| self.in_cidr(n, &side.ip))
+                .collect()));
+        }
+        if !m.not_nets.is_empty() {
+            c.push(
+                any(m
+                    .not_nets
+                    .iter()
+                    .map(|n| self.in_cidr(n, &side.ip))
+                    .collect())
+                .not(),
+            );
+        }
+        if let Some(ports) = &m.named_ports {
+            for (name, (decl, proto, port)) in &side.named {
+                c.push(match ports.get(name) {
+                    Some((pr, po)) => Bool::and(&[
+                        decl.clone(),
+                        proto.eq(bv(u128::from(*pr), 8)),
+                        port.eq(bv(u128::from(*po), 16)),
+                    ]),
+                    None => decl.not(),
+                });
+            }
+        }
+        all(c)
+    }
+
+    fn group(&self, which: Side2, g: &Group) -> Bool {
+        let side = self.side(which);
+        any(g.members.iter().map(|m| self.member(side, m)).collect())
+    }
+
+    /// The verdict of direction `d` is allow: tiers in order, Pass to the next tier, the
+    /// end-of-tier deny, and "no policy selects the endpoint" allowing (§4.3, §4.6). Only
+    /// policies with `keep[i]` take part (the others cannot select the endpoint).
+    fn allowed(&self, set: &PolicySet, keep: &[bool], d: Direction) -> Bool {
+        let mut acc = t();
+        for tier in set.tiers.iter().rev() {
+            let pols: Vec<&CompiledPolicy> = set
+                .policies
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| {
+                    p.tier == tier.name
+                        && !p.staged
+                        && p.applies(d)
+                        && keep.get(*i).copied().unwrap_or(false)
+                })
+                .map(|(_, p)| p)
+                .collect();
+            if pols.is_empty() {
+                continue;
+            }
+            let applies = any(pols.iter().map(|p| self.selects(p, d)).collect());
+            let mut chain = if tier.default_pass { acc.clone() } else { f() };
+            for p in pols.iter().rev() {
+                let sel = self.selects(p, d);
+                for r in p.rules(d).iter().rev().filter(|r| r.is_terminal()) {
+                    let m = Bool::and(&[sel.clone(), self.rule(r)]);
+                    let outcome = match r.action {
+                        Action::Allow => t(),
+                        Action::Pass => acc.clone(),
+                        _ => f(),
+                    };
+                    chain = m.ite(&outcome, &chain);
+                }
+            }
+            acc = applies.ite(&chain, &acc);
+        }
+        acc
+    }
+
     pub fn read_packet(&self, model: &z3::Model) -> Packet {
         let v = &self.vars;
         let bits = |b: &BV| model.eval(b, true).and_then(|x| x.as_u64()).unwrap_or(0);
@@ -670,6 +842,21 @@ impl<'u> Encoder<'u> {
                 .filter(|(_, (decl, _, _))| boolean(decl))
                 .map(|(n, (_, proto, port))| (n.clone(), (bits(proto) as u8, bits(port) as u16)))
                 .collect();
+            // A derived label whose value no selector mentions reads as "other": show the
+            // value it must equal instead.
+            for (a, b) in [
+                (super::ir::NAMESPACE_LABEL, "pcns.projectcalico.org/name"),
+                (
+                    super::ir::SERVICE_ACCOUNT_LABEL,
+                    "pcsa.projectcalico.org/name",
+                ),
+            ] {
+                if let (Some(va), Some(vb)) = (labels.get(a).cloned(), labels.get(b).cloned()) {
+                    if vb == self.u.other_value(b) {
+                        labels.insert(b.to_string(), va);
+                    }
+                }
+            }
             Side {
                 is_entity: boolean(&s.is_entity),
                 labels,
@@ -730,6 +917,44 @@ impl Side2 {
             Direction::Egress => Side2::Src,
         }
     }
+}
+
+/// Which protocols a flow question is about.
+#[derive(Clone, Copy, Debug)]
+pub enum ProtocolClass<'a> {
+    Any,
+    Is(u8),
+    /// Any protocol except these.
+    Other(&'a [u8]),
+}
+
+/// A reachability question in domain terms.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowQuestion<'a> {
+    pub from: &'a Group,
+    pub to: &'a Group,
+    pub protocol: ProtocolClass<'a>,
+    /// Destination ports (inclusive range).
+    pub dst_ports: Option<(u16, u16)>,
+    /// Look for an allowed packet (true) or a denied one (false).
+    pub allowed: bool,
+    /// Only IPv4 packets (examples read better).
+    pub ipv4_only: bool,
+}
+
+/// Run `f` with a session in a fresh Z3 context: answers (and witnesses) then depend only on
+/// the questions asked, not on what the thread solved before.
+pub fn with_fresh_session<R: Send + Sync>(
+    u: &Universe,
+    timeout_ms: u32,
+    f: impl FnOnce(&mut Session<'_>) -> R + Send + Sync,
+) -> R {
+    let mut cfg = z3::Config::new();
+    cfg.set_timeout_msec(u64::from(timeout_ms));
+    z3::with_z3_config(&cfg, || {
+        let mut s = Session::new(u, timeout_ms);
+        f(&mut s)
+    })
 }
 
 /// A solver answer that may be "undecided" (timeout or unknown).
@@ -856,6 +1081,45 @@ impl<'u> Session<'u> {
         (0..optional.len())
             .filter(|&i| optional.get(i).is_some_and(|l| core.contains(l)))
             .collect()
+    }
+
+    /// Is there a packet from `from` to `to` with these properties whose verdict is
+    /// `q.allowed`? With `Some`, a witness packet.
+    pub fn flow(&mut self, set: &PolicySet, q: &FlowQuestion<'_>) -> Answer<Option<Packet>> {
+        let e = &self.enc;
+        let mut c = vec![e.group(Side2::Src, q.from), e.group(Side2::Dst, q.to)];
+        match q.protocol {
+            ProtocolClass::Any => {}
+            ProtocolClass::Is(p) => c.push(e.vars.protocol.eq(bv(u128::from(p), 8))),
+            ProtocolClass::Other(known) => {
+                for p in known {
+                    c.push(e.vars.protocol.eq(bv(u128::from(*p), 8)).not());
+                }
+            }
+        }
+        if q.ipv4_only {
+            c.push(e.vars.v6.not());
+        }
+        if let Some((lo, hi)) = q.dst_ports {
+            c.push(e.vars.dst.port.bvuge(bv(u128::from(lo), 16)));
+            c.push(e.vars.dst.port.bvule(bv(u128::from(hi), 16)));
+        }
+        let keep = |g: &Group| -> Vec<bool> {
+            set.policies
+                .iter()
+                .map(|p| g.may_be_selected_by(p))
+                .collect()
+        };
+        let mut verdict = Vec::new();
+        if q.from.policed {
+            verdict.push(e.allowed(set, &keep(q.from), Direction::Egress));
+        }
+        if q.to.policed {
+            verdict.push(e.allowed(set, &keep(q.to), Direction::Ingress));
+        }
+        let allowed = all(verdict);
+        c.push(if q.allowed { allowed } else { allowed.not() });
+        self.sat(&all(c))
     }
 
     /// Is `formula` satisfiable? With `Some`, returns a witness packet.

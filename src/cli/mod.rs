@@ -2,6 +2,8 @@
 //! severity (or a selector that does not match), 2 usage or I/O error.
 
 mod check;
+mod graph;
+mod reach;
 mod rules;
 mod selector;
 
@@ -28,6 +30,10 @@ enum Command {
     Selector(selector::SelectorArgs),
     /// List the lint codes, or print one rule's documentation.
     Rules(rules::RulesArgs),
+    /// Can one group reach another, on what, and which rule decides?
+    Reach(reach::ReachArgs),
+    /// Draw who can reach whom: every workload, network set and the world.
+    Graph(graph::GraphArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -70,6 +76,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Selector(args) => selector::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Reach(args) => reach::run(args),
+        Command::Graph(args) => graph::run(args),
     };
     ExitCode::from(code)
 }

@@ -1,7 +1,9 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
+pub mod graph;
 pub mod human;
 pub mod json;
+pub mod reach;
 
 use crate::finding::{Finding, Location, Severity};
 use crate::project::Project;

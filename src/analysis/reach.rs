@@ -1,0 +1,875 @@
+//! Reachability between groups of endpoints: "can A reach B, on what, and which rule
+//! decides?" (spec §4.1: a flow needs the sender's egress and the receiver's ingress).
+//!
+//! Groups are described in domain terms ([`Group`], [`Member`], [`Identity`]); the solver
+//! module turns them into constraints. Discovered workloads have known labels (evaluated as
+//! facts); selector groups stand for every endpoint the selector matches (symbolic).
+
+use super::concrete::{self, Outcome, Packet};
+use super::ir::{
+    CompiledPolicy, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet, SERVICE_ACCOUNT_LABEL,
+    SERVICE_ACCOUNT_PREFIX,
+};
+use super::prefilter::Restrictions;
+use crate::model::net::Cidr;
+use crate::model::resource::{Action, Body, Direction, Kind, Resource};
+use crate::model::selector::Expr;
+use crate::project::Project;
+use std::collections::BTreeMap;
+
+pub const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
+pub const NAME_LABEL: &str = "projectcalico.org/name";
+
+/// What is known about the labels of a group member.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identity {
+    /// Whether the address belongs to a labeled Calico entity at all.
+    pub entity: bool,
+    /// Labels known to be present with these values.
+    pub fixed: BTreeMap<String, String>,
+    /// Every label not in `fixed` is known to be absent, except those under `open_prefixes`.
+    pub closed: bool,
+    pub open_prefixes: Vec<String>,
+    /// Labels under these prefixes that are not in `fixed` are absent (even if not `closed`).
+    pub closed_prefixes: Vec<String>,
+    /// Additionally, the labels satisfy this selector.
+    pub selector: Option<Expr>,
+}
+
+impl Identity {
+    fn outside() -> Identity {
+        Identity {
+            entity: false,
+            fixed: BTreeMap::new(),
+            closed: true,
+            open_prefixes: Vec::new(),
+            closed_prefixes: Vec::new(),
+            selector: None,
+        }
+    }
+
+    /// A selector over-approximating the identity, for the overlap prefilter.
+    fn as_expr(&self) -> Expr {
+        let mut terms: Vec<Expr> = self
+            .fixed
+            .iter()
+            .map(|(k, v)| Expr::Eq(k.clone(), v.clone()))
+            .collect();
+        terms.extend(self.selector.clone());
+        Expr::And(terms)
+    }
+}
+
+/// One way to be a member of a group: an identity, an address range, named ports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    pub identity: Identity,
+    /// The address is in one of these (any address when empty).
+    pub nets: Vec<Cidr>,
+    /// The address is in none of these.
+    pub not_nets: Vec<Cidr>,
+    /// Named ports the member declares (`None`: unknown, any).
+    pub named_ports: Option<BTreeMap<String, (u8, u16)>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupKind {
+    Workload,
+    Selector,
+    NetworkSet,
+    Net,
+    World,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub name: String,
+    pub kind: GroupKind,
+    /// Endpoints whose policies are evaluated (workloads, selector groups); network sets and
+    /// outside addresses are not policed at their end.
+    pub policed: bool,
+    /// Labels fully known (discovered workloads, network sets) rather than symbolic.
+    pub concrete: bool,
+    pub members: Vec<Member>,
+    /// The resource the group was discovered from.
+    pub resource: Option<usize>,
+}
+
+impl Group {
+    /// Policies that may apply to some member (sound over-approximation).
+    pub fn may_be_selected_by(&self, p: &CompiledPolicy) -> bool {
+        let pr = Restrictions::of(&p.selector);
+        self.members
+            .iter()
+            .any(|m| m.identity.entity && pr.may_overlap(&Restrictions::of(&m.identity.as_expr())))
+    }
+}
+
+/// Labels of the namespaces defined in the tree.
+fn namespace_labels(project: &Project) -> BTreeMap<String, BTreeMap<String, String>> {
+    project
+        .resources
+        .iter()
+        .filter(|r| r.kind == Kind::Namespace)
+        .map(|r| {
+            let labels = r
+                .meta
+                .labels
+                .iter()
+                .map(|(k, v)| (k.value.clone(), v.value.clone()))
+                .collect();
+            (r.name().to_string(), labels)
+        })
+        .collect()
+}
+
+/// Labels Calico attaches to everything in namespace `ns` (§3.7.3): the namespace label and,
+/// when the Namespace is in the tree, its labels under `pcns.`.
+fn namespace_facts(
+    ns: &str,
+    known: &BTreeMap<String, BTreeMap<String, String>>,
+) -> (BTreeMap<String, String>, bool) {
+    let mut fixed = BTreeMap::new();
+    fixed.insert(NAMESPACE_LABEL.to_string(), ns.to_string());
+    fixed.insert(format!("{NAMESPACE_PREFIX}{NAME_LABEL}"), ns.to_string());
+    let Some(labels) = known.get(ns) else {
+        return (fixed, false);
+    };
+    for (k, v) in labels {
+        fixed.insert(format!("{NAMESPACE_PREFIX}{k}"), v.clone());
+    }
+    (fixed, true)
+}
+
+fn workload_group(
+    i: usize,
+    r: &Resource,
+    namespaces: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Option<Group> {
+    let Body::Workload(w) = &r.body else {
+        return None;
+    };
+    let ns = r.namespace().unwrap_or("default");
+    let (mut fixed, ns_known) = namespace_facts(ns, namespaces);
+    fixed.insert(ORCHESTRATOR_LABEL.to_string(), "k8s".to_string());
+    let sa = w
+        .service_account
+        .as_ref()
+        .map_or("default", |s| s.value.as_str());
+    // Pods get the service-account label only when the name is shorter than 63 characters.
+    if sa.len() < 63 {
+        fixed.insert(SERVICE_ACCOUNT_LABEL.to_string(), sa.to_string());
+    }
+    fixed.insert(
+        format!("{SERVICE_ACCOUNT_PREFIX}{NAME_LABEL}"),
+        sa.to_string(),
+    );
+    // The pod's own labels win over inherited ones.
+    for (k, v) in &w.pod_labels {
+        fixed.insert(k.value.clone(), v.value.clone());
+    }
+    let mut open_prefixes = vec![SERVICE_ACCOUNT_PREFIX.to_string()];
+    if !ns_known {
+        open_prefixes.push(NAMESPACE_PREFIX.to_string());
+    }
+    let named_ports = w
+        .ports
+        .iter()
+        .filter_map(|p| {
+            let name = p.name.as_ref()?.value.clone();
+            let proto = p
+                .protocol
+                .as_ref()
+                .map_or(Some(6), |pr| pr.value.number())?;
+            let port = u16::try_from(p.port.as_ref()?.value).ok()?;
+            Some((name, (proto, port)))
+        })
+        .collect();
+    Some(Group {
+        name: format!("{}/{}", ns, r.name()),
+        kind: GroupKind::Workload,
+        policed: true,
+        concrete: ns_known,
+        members: vec![Member {
+            identity: Identity {
+                entity: true,
+                fixed,
+                closed: true,
+                open_prefixes,
+                closed_prefixes: Vec::new(),
+                selector: None,
+            },
+            nets: Vec::new(),
+            not_nets: Vec::new(),
+            named_ports: Some(named_ports),
+        }],
+        resource: Some(i),
+    })
+}
+
+fn set_nets(r: &Resource) -> Vec<Cidr> {
+    match &r.body {
+        Body::NetworkSet(s) => s
+            .nets
+            .iter()
+            .filter_map(|n| n.parsed.clone().ok())
+            .map(Cidr::network)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn set_group(
+    i: usize,
+    r: &Resource,
+    namespaces: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Option<Group> {
+    let nets = set_nets(r);
+    let mut fixed = BTreeMap::new();
+    let mut name = r.name().to_string();
+    if r.kind == Kind::NetworkSet {
+        let ns = r.namespace().unwrap_or("default");
+        fixed = namespace_facts(ns, namespaces).0;
+        name = format!("{ns}/{name}");
+    }
+    for (k, v) in &r.meta.labels {
+        fixed.insert(k.value.clone(), v.value.clone());
+    }
+    Some(Group {
+        name: format!("set:{name}"),
+        kind: GroupKind::NetworkSet,
+        policed: false,
+        concrete: true,
+        members: vec![Member {
+            identity: Identity {
+                entity: true,
+                fixed,
+                closed: true,
+                open_prefixes: Vec::new(),
+                closed_prefixes: Vec::new(),
+                selector: None,
+            },
+            nets,
+            not_nets: Vec::new(),
+            named_ports: Some(BTreeMap::new()),
+        }],
+        resource: Some(i),
+    })
+}
+
+/// Every address range a (Global)NetworkSet of the tree claims.
+fn all_set_nets(project: &Project) -> Vec<Cidr> {
+    project
+        .resources
+        .iter()
+        .filter(|r| matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet))
+        .flat_map(set_nets)
+        .collect()
+}
+
+/// Addresses outside every known network set, belonging to no Calico entity.
+pub fn world(project: &Project) -> Group {
+    Group {
+        name: "world".into(),
+        kind: GroupKind::World,
+        policed: false,
+        concrete: true,
+        members: vec![Member {
+            identity: Identity::outside(),
+            nets: Vec::new(),
+            not_nets: all_set_nets(project),
+            named_ports: Some(BTreeMap::new()),
+        }],
+        resource: None,
+    }
+}
+
+/// The default groups: every workload, every network set, and the world (in that order,
+/// each sorted by name).
+pub fn discover(project: &Project) -> Vec<Group> {
+    let namespaces = namespace_labels(project);
+    let mut workloads: Vec<Group> = project
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind.is_workload())
+        .filter_map(|(i, r)| workload_group(i, r, &namespaces))
+        .collect();
+    workloads.sort_by(|a, b| a.name.cmp(&b.name));
+    workloads.dedup_by(|a, b| a.name == b.name);
+    let mut sets: Vec<Group> = project
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet))
+        .filter_map(|(i, r)| set_group(i, r, &namespaces))
+        .collect();
+    sets.sort_by(|a, b| a.name.cmp(&b.name));
+    sets.dedup_by(|a, b| a.name == b.name);
+    workloads.extend(sets);
+    workloads.push(world(project));
+    workloads
+}
+
+/// Parse a group argument: `world`, `net:CIDR`, `set:NAME` / `set:NAMESPACE/NAME`,
+/// `workload:NAMESPACE/NAME`, a discovered group's name, or `[NAMESPACE/]SELECTOR`.
+pub fn resolve(project: &Project, text: &str) -> Result<Group, String> {
+    let text = text.trim();
+    let discovered = discover(project);
+    if let Some(g) = discovered.iter().find(|g| g.name == text) {
+        return Ok(g.clone());
+    }
+    if let Some(rest) = text.strip_prefix("workload:") {
+        return discovered
+            .iter()
+            .find(|g| g.kind == GroupKind::Workload && g.name == rest)
+            .cloned()
+            .ok_or_else(|| format!("no workload `{rest}` in the tree (use NAMESPACE/NAME)"));
+    }
+    if let Some(rest) = text.strip_prefix("set:") {
+        let name = format!("set:{rest}");
+        return discovered
+            .iter()
+            .find(|g| g.kind == GroupKind::NetworkSet && g.name == name)
+            .cloned()
+            .ok_or_else(|| format!("no NetworkSet or GlobalNetworkSet `{rest}` in the tree"));
+    }
+    if let Some(rest) = text.strip_prefix("net:") {
+        let cidr = crate::model::net::parse_ip_or_cidr(rest).map_err(|e| e.to_string())?;
+        return Ok(net_group(project, cidr.network()));
+    }
+    let namespaces = namespace_labels(project);
+    let (ns, selector_text) = match text.split_once('/') {
+        Some((ns, sel))
+            if is_dns_label(ns) && crate::model::selector::Selector::parse(sel).is_ok() =>
+        {
+            (Some(ns), sel)
+        }
+        _ => (None, text),
+    };
+    let sel = crate::model::selector::Selector::parse(selector_text)
+        .map_err(|e| format!("invalid group `{text}`: {}", e.message))?;
+    let mut identity = Identity {
+        entity: true,
+        fixed: BTreeMap::new(),
+        closed: false,
+        open_prefixes: Vec::new(),
+        closed_prefixes: Vec::new(),
+        selector: Some(sel.expr().clone()),
+    };
+    if let Some(ns) = ns {
+        let (fixed, known) = namespace_facts(ns, &namespaces);
+        identity.fixed = fixed;
+        if known {
+            identity.closed_prefixes.push(NAMESPACE_PREFIX.to_string());
+        }
+    }
+    Ok(Group {
+        name: text.to_string(),
+        kind: GroupKind::Selector,
+        policed: true,
+        concrete: false,
+        members: vec![Member {
+            identity,
+            nets: Vec::new(),
+            not_nets: Vec::new(),
+            named_ports: None,
+        }],
+        resource: None,
+    })
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Addresses in `cidr`: members of a network set when a set claims them (any set that
+/// does), outside addresses otherwise.
+fn net_group(project: &Project, cidr: Cidr) -> Group {
+    let namespaces = namespace_labels(project);
+    let mut members = Vec::new();
+    let mut claimed = Vec::new();
+    for (i, r) in project.resources.iter().enumerate() {
+        if !matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet) {
+            continue;
+        }
+        let nets: Vec<Cidr> = set_nets(r)
+            .into_iter()
+            .filter(|n| n.family == cidr.family && (n.contains(cidr) || cidr.contains(*n)))
+            .collect();
+        if nets.is_empty() {
+            continue;
+        }
+        claimed.extend(nets.iter().copied());
+        if let Some(mut g) = set_group(i, r, &namespaces) {
+            for m in &mut g.members {
+                m.nets = nets
+                    .iter()
+                    .map(|n| if n.contains(cidr) { cidr } else { *n })
+                    .collect();
+            }
+            members.extend(g.members);
+        }
+    }
+    members.push(Member {
+        identity: Identity::outside(),
+        nets: vec![cidr],
+        not_nets: claimed,
+        named_ports: Some(BTreeMap::new()),
+    });
+    Group {
+        name: format!("net:{cidr}"),
+        kind: GroupKind::Net,
+        policed: false,
+        concrete: true,
+        members,
+        resource: None,
+    }
+}
+
+/// A protocol on which some packet is allowed, with its allowed destination port ranges
+/// (`None` for protocols without ports; protocol `0` stands for every unnamed protocol).
+pub type AllowedProtocol = (u8, Option<Vec<(u16, u16)>>);
+
+/// The answer to "can `from` reach `to`?".
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReachResult {
+    pub verdict: Verdict,
+    /// Allowed protocols with their destination ports (`None`: no ports for the protocol).
+    pub allowed: Vec<AllowedProtocol>,
+    pub allowed_example: Option<Packet>,
+    pub denied_example: Option<Packet>,
+    pub decisions: Vec<Decision>,
+    /// Queries that timed out (the verdict may then be incomplete).
+    pub undecided: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Denied,
+    Partial,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Denied => "denied",
+            Verdict::Partial => "partial",
+        }
+    }
+}
+
+/// A rule (or implicit behaviour) that decided an example packet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub direction: Direction,
+    /// `Allow`, `Deny`, `Pass`, `end-of-tier-deny` or `no-policy-allow`.
+    pub action: String,
+    /// (policy index in the set, rule index) for rule decisions.
+    pub rule: Option<(usize, usize)>,
+    /// The tier, for end-of-tier decisions.
+    pub tier: Option<String>,
+    /// Which example packet it explains.
+    pub example: &'static str,
+}
+
+/// The rules that decided `pkt` in direction `d`: Pass rules on the way, then the final
+/// decision.
+pub fn decisions_for(
+    set: &PolicySet,
+    d: Direction,
+    pkt: &Packet,
+    example: &'static str,
+) -> Vec<Decision> {
+    let mut passes = Vec::new();
+    let outcome = concrete::evaluate(set, d, pkt, |(pi, ri)| {
+        if let Some(r) = set.policies.get(pi).and_then(|p| p.rules(d).get(ri)) {
+            if r.action == Action::Pass && concrete::rule_matches(r, pkt) {
+                passes.push((pi, ri));
+            }
+        }
+    });
+    let mut out: Vec<Decision> = passes
+        .into_iter()
+        .map(|r| Decision {
+            direction: d,
+            action: "Pass".into(),
+            rule: Some(r),
+            tier: None,
+            example,
+        })
+        .collect();
+    out.push(match outcome {
+        Outcome::Rule {
+            action,
+            policy,
+            rule,
+        } => Decision {
+            direction: d,
+            action: action.as_str().into(),
+            rule: Some((policy, rule)),
+            tier: None,
+            example,
+        },
+        Outcome::EndOfTierDeny { tier } => Decision {
+            direction: d,
+            action: "end-of-tier-deny".into(),
+            rule: None,
+            tier: Some(tier),
+            example,
+        },
+        Outcome::Profiles => Decision {
+            direction: d,
+            action: "no-policy-allow".into(),
+            rule: None,
+            tier: None,
+            example,
+        },
+    });
+    out
+}
+
+/// Options of one reachability query.
+#[derive(Clone, Copy, Debug)]
+pub struct ReachOptions {
+    pub protocol: Option<u8>,
+    pub port: Option<u16>,
+    pub timeout_ms: u32,
+}
+
+/// Protocols reported one by one; every other protocol is reported together.
+pub const NAMED_PROTOCOLS: [u8; 5] = [6, 17, 132, 1, 58];
+const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
+
+/// Port boundaries where some rule's verdict can change.
+fn port_classes(set: &PolicySet, groups: &[&Group], within: (u16, u16)) -> Vec<(u16, u16)> {
+    let mut cuts: std::collections::BTreeSet<u32> =
+        [u32::from(within.0), u32::from(within.1) + 1].into();
+    let mut add = |lo: u16, hi: u16| {
+        cuts.insert(u32::from(lo));
+        cuts.insert(u32::from(hi) + 1);
+    };
+    for p in &set.policies {
+        for r in p.ingress.iter().chain(&p.egress) {
+            for pm in [&r.source, &r.destination]
+                .iter()
+                .flat_map(|e| e.ports.iter().chain(&e.not_ports))
+            {
+                if let super::ir::PortMatch::Range(lo, hi) = pm {
+                    add(*lo, *hi);
+                }
+            }
+        }
+    }
+    for g in groups {
+        for m in &g.members {
+            for (_, port) in m.named_ports.iter().flat_map(|p| p.values()) {
+                add(*port, *port);
+            }
+        }
+    }
+    let cuts: Vec<u32> = cuts
+        .into_iter()
+        .filter(|c| *c >= u32::from(within.0) && *c <= u32::from(within.1) + 1)
+        .collect();
+    cuts.windows(2)
+        .filter_map(|w| match w {
+            [a, b] if b > a => Some((u16::try_from(*a).ok()?, u16::try_from(b - 1).ok()?)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn merge(ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+    let mut out: Vec<(u16, u16)> = Vec::new();
+    for (lo, hi) in ranges {
+        match out.last_mut() {
+            Some(last) if u32::from(last.1) + 1 >= u32::from(lo) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+/// Answer "can `from` reach `to`?" over every packet matching the options.
+pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> ReachResult {
+    use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
+    let extra: Vec<&Expr> = [from, to]
+        .iter()
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| m.identity.selector.as_ref())
+        })
+        .collect();
+    let universe = Universe::with_extra(set, &extra);
+    // A port without a protocol means TCP.
+    let protocol = match (opts.protocol, opts.port) {
+        (Some(p), _) => Some(p),
+        (None, Some(_)) => Some(6),
+        (None, None) => None,
+    };
+    let ports = opts.port.map(|p| (p, p));
+    let base = match protocol {
+        Some(p) => ProtocolClass::Is(p),
+        None => ProtocolClass::Any,
+    };
+    with_fresh_session(&universe, opts.timeout_ms, |s| {
+        let mut undecided = 0;
+        let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, allowed| {
+            let q = FlowQuestion {
+                from,
+                to,
+                protocol,
+                dst_ports,
+                allowed,
+                ipv4_only: false,
+            };
+            match s.flow(set, &q) {
+                Answer::Known(x) => x,
+                Answer::Undecided => {
+                    undecided += 1;
+                    None
+                }
+            }
+        };
+        let allowed_example = ask(s, base, ports, true);
+        let denied_example = ask(s, base, ports, false);
+        // Examples read better as IPv4 TCP (or UDP) when such a packet exists.
+        let nicer = |s: &mut super::solver::Session<'_>,
+                     found: &Option<Packet>,
+                     allowed: bool|
+         -> Option<Packet> {
+            found.as_ref()?;
+            let preferred: Vec<ProtocolClass<'_>> = match base {
+                ProtocolClass::Any => vec![ProtocolClass::Is(6), ProtocolClass::Is(17), base],
+                other => vec![other],
+            };
+            preferred
+                .into_iter()
+                .find_map(|protocol| {
+                    let q = FlowQuestion {
+                        from,
+                        to,
+                        protocol,
+                        dst_ports: ports,
+                        allowed,
+                        ipv4_only: true,
+                    };
+                    match s.flow(set, &q) {
+                        super::solver::Answer::Known(Some(p)) => Some(p),
+                        _ => None,
+                    }
+                })
+                .or_else(|| found.clone())
+        };
+        let allowed_example =
+            nicer(s, &allowed_example, true).map(|p| with_known_labels(p, from, to));
+        let denied_example =
+            nicer(s, &denied_example, false).map(|p| with_known_labels(p, from, to));
+        let verdict = match (&allowed_example, &denied_example) {
+            (Some(_), None) => Verdict::Allowed,
+            (None, _) => Verdict::Denied,
+            (Some(_), Some(_)) => Verdict::Partial,
+        };
+        let allowed = if allowed_example.is_some() {
+            let (list, und) = allowed_list(s, set, from, to, protocol, ports);
+            undecided += und;
+            list
+        } else {
+            Vec::new()
+        };
+        let mut decisions = Vec::new();
+        for (example, name) in [(&allowed_example, "allowed"), (&denied_example, "denied")] {
+            let Some(pkt) = example else { continue };
+            if from.policed {
+                decisions.extend(decisions_for(set, Direction::Egress, pkt, name));
+            }
+            if to.policed {
+                decisions.extend(decisions_for(set, Direction::Ingress, pkt, name));
+            }
+        }
+        ReachResult {
+            verdict,
+            allowed,
+            allowed_example,
+            denied_example,
+            decisions,
+            undecided,
+        }
+    })
+}
+
+/// Protocols (and destination port ranges for TCP/UDP/SCTP) on which some packet from
+/// `from` to `to` is allowed; protocol `0` stands for every protocol without a name.
+pub fn allowed_list(
+    s: &mut super::solver::Session<'_>,
+    set: &PolicySet,
+    from: &Group,
+    to: &Group,
+    protocol: Option<u8>,
+    ports: Option<(u16, u16)>,
+) -> (Vec<AllowedProtocol>, usize) {
+    use super::solver::{Answer, FlowQuestion, ProtocolClass};
+    let mut undecided = 0;
+    let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports| {
+        let q = FlowQuestion {
+            from,
+            to,
+            protocol,
+            dst_ports,
+            allowed: true,
+            ipv4_only: false,
+        };
+        match s.flow(set, &q) {
+            Answer::Known(x) => x.is_some(),
+            Answer::Undecided => {
+                undecided += 1;
+                false
+            }
+        }
+    };
+    let mut allowed = Vec::new();
+    let protocols: Vec<u8> = match protocol {
+        Some(p) => vec![p],
+        None => NAMED_PROTOCOLS.to_vec(),
+    };
+    for p in protocols {
+        if PORT_PROTOCOLS.contains(&p) {
+            if !ask(s, ProtocolClass::Is(p), ports) {
+                continue;
+            }
+            let classes = port_classes(set, &[from, to], ports.unwrap_or((0, 65535)));
+            let open: Vec<(u16, u16)> = classes
+                .into_iter()
+                .filter(|c| ask(s, ProtocolClass::Is(p), Some(*c)))
+                .collect();
+            if !open.is_empty() {
+                allowed.push((p, Some(merge(open))));
+            }
+        } else if ask(s, ProtocolClass::Is(p), None) {
+            allowed.push((p, None));
+        }
+    }
+    if protocol.is_none() && ask(s, ProtocolClass::Other(&NAMED_PROTOCOLS), None) {
+        allowed.push((0, None));
+    }
+    (allowed, undecided)
+}
+
+/// One edge of the reachability graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edge {
+    pub from: usize,
+    pub to: usize,
+    pub verdict: Verdict,
+    pub allowed: Vec<AllowedProtocol>,
+}
+
+/// Every allowed (or partially allowed) pair of distinct groups, in (from, to) order.
+pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, usize) {
+    use super::solver::{Answer, FlowQuestion, ProtocolClass, Session, Universe};
+    use rayon::prelude::*;
+    let extra: Vec<&Expr> = groups
+        .iter()
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| m.identity.selector.as_ref())
+        })
+        .collect();
+    let universe = Universe::with_extra(set, &extra);
+    // Flows between two unpoliced ends (network sets, the world) never cross a Calico
+    // endpoint: no policy can say anything about them.
+    let policed = |i: usize| groups.get(i).is_some_and(|g| g.policed);
+    let pairs: Vec<(usize, usize)> = (0..groups.len())
+        .flat_map(|a| {
+            (0..groups.len())
+                .filter(move |&b| b != a)
+                .map(move |b| (a, b))
+        })
+        .filter(|&(a, b)| policed(a) || policed(b))
+        .collect();
+    // Verdicts and port classes are yes/no answers, identical whatever a worker solved
+    // before, so thread-local sessions are safe here (no witnesses are shown).
+    let results: Vec<(Option<Edge>, usize)> = pairs
+        .par_iter()
+        .map_init(
+            || Session::new(&universe, timeout_ms),
+            |s, &(a, b)| {
+                let (Some(from), Some(to)) = (groups.get(a), groups.get(b)) else {
+                    return (None, 0);
+                };
+                let mut q = FlowQuestion {
+                    from,
+                    to,
+                    protocol: ProtocolClass::Any,
+                    dst_ports: None,
+                    allowed: true,
+                    ipv4_only: false,
+                };
+                let some_allowed = s.flow(set, &q);
+                let Answer::Known(Some(_)) = some_allowed else {
+                    return (None, usize::from(some_allowed == Answer::Undecided));
+                };
+                q.allowed = false;
+                let verdict = match s.flow(set, &q) {
+                    Answer::Known(None) => Verdict::Allowed,
+                    _ => Verdict::Partial,
+                };
+                let (allowed, und) = allowed_list(s, set, from, to, None, None);
+                (
+                    Some(Edge {
+                        from: a,
+                        to: b,
+                        verdict,
+                        allowed,
+                    }),
+                    und,
+                )
+            },
+        )
+        .collect();
+    let undecided = results.iter().map(|(_, u)| u).sum();
+    (
+        results.into_iter().filter_map(|(e, _)| e).collect(),
+        undecided,
+    )
+}
+
+/// Show the full known label set of concrete members (the solver only models the labels
+/// some selector mentions).
+fn with_known_labels(mut p: Packet, from: &Group, to: &Group) -> Packet {
+    for (side, g) in [(&mut p.src, from), (&mut p.dst, to)] {
+        if let [m] = g.members.as_slice() {
+            if m.identity.entity && m.identity.closed {
+                for (k, v) in &m.identity.fixed {
+                    side.labels.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    p
+}
+
+/// "80,443,8000-8080".
+pub fn format_ports(ranges: &[(u16, u16)]) -> String {
+    ranges
+        .iter()
+        .map(|(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -1,0 +1,72 @@
+//! `calint graph [PATH...] [--format json|dot|mermaid|html]`.
+
+use super::{EXIT_CLEAN, EXIT_ERROR, print};
+use calint::analysis::ir::PolicySet;
+use calint::analysis::reach::{discover, graph};
+use calint::check::{CheckOptions, load_project};
+use calint::report;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Dot,
+    Mermaid,
+    Html,
+}
+
+#[derive(Args)]
+pub struct GraphArgs {
+    /// Files or directories holding the policies and workloads.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Dot)]
+    format: Format,
+    /// Write the graph to this file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Per-query solver timeout in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
+    solver_timeout: u32,
+}
+
+pub fn run(args: GraphArgs) -> u8 {
+    let opts = CheckOptions {
+        paths: args.paths,
+        analysis: None,
+        ..CheckOptions::default()
+    };
+    let project = match load_project(&opts) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let set = PolicySet::from_project(&project);
+    let groups = discover(&project);
+    let (edges, undecided) = graph(&set, &groups, args.solver_timeout);
+    let text = match args.format {
+        Format::Json => report::graph::json(&groups, &edges, undecided),
+        Format::Dot => report::graph::dot(&groups, &edges),
+        Format::Mermaid => report::graph::mermaid(&groups, &edges),
+        Format::Html => report::graph::html(&groups, &edges),
+    };
+    if undecided > 0 {
+        eprintln!("warning: {undecided} solver queries timed out; some edges may be missing");
+    }
+    match args.output {
+        Some(path) => match std::fs::write(&path, text) {
+            Ok(()) => EXIT_CLEAN,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                EXIT_ERROR
+            }
+        },
+        None => {
+            print(&text);
+            EXIT_CLEAN
+        }
+    }
+}

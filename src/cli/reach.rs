@@ -1,0 +1,113 @@
+//! `calint reach [PATH...] --from G --to G [--protocol P] [--port N] [--expect allowed|denied]`.
+
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
+use calint::analysis::ir::PolicySet;
+use calint::analysis::reach::{ReachOptions, reach, resolve};
+use calint::check::{CheckOptions, load_project};
+use calint::model::port::Protocol;
+use calint::report;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Expect {
+    Allowed,
+    Denied,
+    Partial,
+}
+
+#[derive(Args)]
+pub struct ReachArgs {
+    /// Files or directories holding the policies.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Source group: `[NAMESPACE/]SELECTOR`, `NAMESPACE/WORKLOAD`, `net:CIDR`,
+    /// `set:[NAMESPACE/]NAME`, or `world`.
+    #[arg(long)]
+    from: String,
+    /// Destination group (same forms as --from).
+    #[arg(long)]
+    to: String,
+    /// Protocol name or number (TCP, UDP, ICMP, 6, ...).
+    #[arg(long)]
+    protocol: Option<String>,
+    /// Destination port (TCP unless --protocol says otherwise).
+    #[arg(long)]
+    port: Option<u16>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exit with 1 when the verdict is not this one.
+    #[arg(long, value_enum)]
+    expect: Option<Expect>,
+    /// Per-query solver timeout in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
+    solver_timeout: u32,
+}
+
+pub fn run(args: ReachArgs) -> u8 {
+    let protocol = match args.protocol.as_deref().map(Protocol::from_str) {
+        None => None,
+        Some(p) if p.is_valid() => p.number(),
+        Some(p) => {
+            eprintln!(
+                "error: unknown protocol `{p}` (use TCP, UDP, SCTP, ICMP, ICMPv6, UDPLite or 1-255)"
+            );
+            return EXIT_ERROR;
+        }
+    };
+    let opts = CheckOptions {
+        paths: args.paths,
+        analysis: None,
+        ..CheckOptions::default()
+    };
+    let project = match load_project(&opts) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let (from, to) = match (resolve(&project, &args.from), resolve(&project, &args.to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let set = PolicySet::from_project(&project);
+    let result = reach(
+        &set,
+        &from,
+        &to,
+        &ReachOptions {
+            protocol,
+            port: args.port,
+            timeout_ms: args.solver_timeout,
+        },
+    );
+    let text = match args.format {
+        Format::Human => report::reach::render_human(&project, &set, &from, &to, &result),
+        Format::Json => report::reach::render_json(&project, &set, &from, &to, &result),
+    };
+    print(&text);
+    match args.expect {
+        Some(e) if e.as_str() != result.verdict.as_str() => EXIT_FINDINGS,
+        _ => EXIT_CLEAN,
+    }
+}
+
+impl Expect {
+    fn as_str(self) -> &'static str {
+        match self {
+            Expect::Allowed => "allowed",
+            Expect::Denied => "denied",
+            Expect::Partial => "partial",
+        }
+    }
+}

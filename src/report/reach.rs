@@ -1,0 +1,195 @@
+//! Rendering of `calint reach` answers.
+
+use super::line_location;
+use crate::analysis::concrete::{Packet, Side};
+use crate::analysis::ir::PolicySet;
+use crate::analysis::reach::{Decision, Group, ReachResult, format_ports};
+use crate::analysis::witness::{protocol_name, to_json};
+use crate::model::resource::Direction;
+use crate::project::Project;
+use serde_json::{Value, json};
+
+fn protocol_label(p: u8) -> String {
+    if p == 0 {
+        "other".into()
+    } else {
+        protocol_name(p)
+    }
+}
+
+fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
+    let mut v = json!({
+        "direction": d.direction.as_str(),
+        "action": d.action,
+        "example": d.example,
+    });
+    if let (Some((pi, ri)), Some(obj)) = (d.rule, v.as_object_mut()) {
+        if let Some(res) = set
+            .policies
+            .get(pi)
+            .and_then(|p| project.resources.get(p.resource))
+        {
+            obj.insert("resource".into(), json!(res.reference()));
+            if let Some(rule) = res.policy().and_then(|p| p.rules(d.direction).get(ri)) {
+                obj.insert("pointer".into(), json!(rule.pointer));
+                if let Some(loc) = line_location(project, res.location(rule.head_span())) {
+                    obj.insert("location".into(), json!(loc));
+                }
+            }
+        }
+    }
+    if let (Some(t), Some(obj)) = (&d.tier, v.as_object_mut()) {
+        obj.insert("tier".into(), json!(t));
+    }
+    v
+}
+
+fn example_json(pkt: &Option<Packet>) -> Value {
+    pkt.as_ref()
+        .map_or(Value::Null, |p| to_json(p, Direction::Ingress))
+}
+
+pub fn render_json(
+    project: &Project,
+    set: &PolicySet,
+    from: &Group,
+    to: &Group,
+    r: &ReachResult,
+) -> String {
+    let allowed: Vec<Value> = r
+        .allowed
+        .iter()
+        .map(|(p, ports)| json!({"protocol": protocol_label(*p), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
+        .collect();
+    let doc = json!({
+        "version": 1,
+        "from": {"group": from.name, "evaluation": if from.concrete { "concrete" } else { "symbolic" }},
+        "to": {"group": to.name, "evaluation": if to.concrete { "concrete" } else { "symbolic" }},
+        "verdict": r.verdict.as_str(),
+        "allowed": allowed,
+        "allowed_example": example_json(&r.allowed_example),
+        "denied_example": example_json(&r.denied_example),
+        "decisions": r.decisions.iter().map(|d| decision_json(project, set, d)).collect::<Vec<_>>(),
+        "undecided": r.undecided,
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn side_text(s: &Side, v6: bool) -> String {
+    let ip = if v6 {
+        std::net::Ipv6Addr::from(s.ip).to_string()
+    } else {
+        std::net::Ipv4Addr::from(s.ip as u32).to_string()
+    };
+    if s.is_entity {
+        let labels: Vec<String> = s
+            .labels
+            .iter()
+            .filter(|(k, _)| !k.starts_with("pcns.") && !k.starts_with("pcsa."))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!("{{{}}} {ip}:{}", labels.join(", "), s.port)
+    } else {
+        format!("{ip}:{}", s.port)
+    }
+}
+
+fn example_text(p: &Packet) -> String {
+    format!(
+        "{} {} -> {}",
+        protocol_name(p.protocol),
+        side_text(&p.src, p.v6),
+        side_text(&p.dst, p.v6)
+    )
+}
+
+pub fn render_human(
+    project: &Project,
+    set: &PolicySet,
+    from: &Group,
+    to: &Group,
+    r: &ReachResult,
+) -> String {
+    let mode = |g: &Group| {
+        if g.concrete {
+            "known labels"
+        } else {
+            "every matching endpoint"
+        }
+    };
+    let mut out = format!(
+        "{} -> {}: {}\n  from: {} ({})\n  to:   {} ({})\n",
+        from.name,
+        to.name,
+        r.verdict.as_str(),
+        from.name,
+        mode(from),
+        to.name,
+        mode(to)
+    );
+    if !r.allowed.is_empty() {
+        out.push_str("  allowed:\n");
+        for (p, ports) in &r.allowed {
+            match ports {
+                Some(ports) => out.push_str(&format!(
+                    "    {} {}\n",
+                    protocol_label(*p),
+                    format_ports(ports)
+                )),
+                None => out.push_str(&format!("    {}\n", protocol_label(*p))),
+            }
+        }
+    }
+    for (name, ex) in [
+        ("allowed", &r.allowed_example),
+        ("denied", &r.denied_example),
+    ] {
+        if let Some(p) = ex {
+            out.push_str(&format!("  {name} example: {}\n", example_text(p)));
+        }
+    }
+    if !r.decisions.is_empty() {
+        out.push_str("  decided by:\n");
+        for d in &r.decisions {
+            let what = match d.rule {
+                Some((pi, ri)) => set
+                    .policies
+                    .get(pi)
+                    .and_then(|p| project.resources.get(p.resource))
+                    .and_then(|res| {
+                        let rule = res.policy()?.rules(d.direction).get(ri)?;
+                        let loc = line_location(project, res.location(rule.head_span()))?;
+                        Some(format!(
+                            "{} {} ({}:{})",
+                            res.reference(),
+                            rule.pointer,
+                            loc.file,
+                            loc.line
+                        ))
+                    })
+                    .unwrap_or_default(),
+                None => d
+                    .tier
+                    .as_ref()
+                    .map(|t| format!("tier `{t}`"))
+                    .unwrap_or_default(),
+            };
+            out.push_str(&format!(
+                "    [{}] {} {}: {}\n",
+                d.example,
+                d.direction.as_str(),
+                d.action,
+                what
+            ));
+        }
+    }
+    if r.undecided > 0 {
+        out.push_str(&format!(
+            "  note: {} solver queries timed out; the answer may be incomplete\n",
+            r.undecided
+        ));
+    }
+    out
+}
