@@ -30,6 +30,8 @@ struct Args {
     namespaces: usize,
     out: PathBuf,
     seed: u64,
+    /// Write at most this many Deployments (reachability groups), spread over namespaces.
+    workloads: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -38,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
         namespaces: 50,
         out: PathBuf::from("generated-tree"),
         seed: 1,
+        workloads: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +52,12 @@ fn parse_args() -> Result<Args, String> {
             }
             "--out" => a.out = PathBuf::from(value),
             "--seed" => a.seed = value.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--workloads" => {
+                a.workloads = Some(value.parse().map_err(|e| format!("--workloads: {e}"))?)
+            }
+            "--workloads" => {
+                a.workloads = Some(value.parse().map_err(|e| format!("--workloads: {e}"))?)
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -87,6 +96,7 @@ fn main() -> Result<(), String> {
 
     let per_ns = args.policies.saturating_sub(2).div_ceil(ns_count).max(2);
     let mut written = 2;
+    let per_ns_workloads = args.workloads.map(|w| w.div_ceil(ns_count));
     for n in 0..ns_count {
         let ns = format!("team-{n:03}");
         let dir = args.out.join(&ns);
@@ -121,11 +131,14 @@ fn main() -> Result<(), String> {
                 format!("app{}", a - 1)
             };
             let back = format!("app{}", a + 1);
-            let _ = write!(
-                work,
-                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels: {{app: {app}, version: v{}}}\n    spec:\n      containers:\n        - name: main\n          ports:\n            - {{name: http, containerPort: {port}}}\n---\n",
-                rng.below(3)
-            );
+            let version = rng.below(3);
+            if per_ns_workloads.is_none_or(|max| a < max) {
+                let _ = write!(
+                    work,
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels: {{app: {app}, version: v{}}}\n    spec:\n      containers:\n        - name: main\n          ports:\n            - {{name: http, containerPort: {port}}}\n---\n",
+                    version
+                );
+            }
             if rng.below(10) == 0 {
                 // A Kubernetes NetworkPolicy instead of a Calico one.
                 let _ = write!(
