@@ -9,12 +9,14 @@ use crate::load::tree::{ParseProblem, ParsedFile};
 use crate::load::walk::{self, WalkOptions};
 use crate::load::yaml::{self, ParseLimits};
 use crate::model::lower::{Lowered, lower_file};
+use crate::progress::{NoProgress, Progress};
 use crate::project::{FileProblem, Project};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::validate::{ValidateOptions, validate_resource};
 use rayon::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Default largest file calint reads (10 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -56,6 +58,17 @@ impl std::error::Error for LoadError {}
 
 /// Load, parse, lower and validate every file under `opts.paths`.
 pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
+    load_project_with(opts, &NoProgress)
+}
+
+/// [`load_project`], reporting progress and recording stage timings in `Project::timings`.
+pub fn load_project_with(
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Result<Project, LoadError> {
+    let mut timings = Vec::new();
+    let started = Instant::now();
+    progress.stage("discover", 0);
     let walk_opts = WalkOptions {
         excludes: opts.excludes.clone(),
         follow_symlinks: false,
@@ -63,13 +76,20 @@ pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
     let discovered =
         walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
     let cwd = std::env::current_dir().ok();
+    timings.push(("discover".to_string(), started.elapsed()));
 
     // Read, parse and lower each file independently, in parallel; collect in file order.
+    let started = Instant::now();
+    progress.stage("parse", discovered.files.len());
     let outcomes: Vec<FileOutcome> = discovered
         .files
         .par_iter()
         .enumerate()
-        .map(|(id, path)| process_file(id, path, cwd.as_deref(), opts))
+        .map(|(id, path)| {
+            let outcome = process_file(id, path, cwd.as_deref(), opts);
+            progress.advance(1);
+            outcome
+        })
         .collect();
 
     let mut sources = SourceMap::default();
@@ -105,24 +125,48 @@ pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
 
     let mut project = Project::from_lowered(sources, file_problems, lowered);
     project.stats.helm_templates_skipped = discovered.helm_templates_skipped;
+    timings.push(("parse and lower".to_string(), started.elapsed()));
+    let started = Instant::now();
+    progress.stage("validate", project.resources.len());
     project.violations = project
         .resources
         .par_iter()
         .enumerate()
         .flat_map_iter(|(i, r)| {
-            validate_resource(r, &opts.validate)
-                .into_iter()
-                .map(move |v| (i, v))
+            let violations = validate_resource(r, &opts.validate);
+            progress.advance(1);
+            violations.into_iter().map(move |v| (i, v))
         })
         .collect();
+    timings.push(("validate".to_string(), started.elapsed()));
+    project.timings = timings;
     Ok(project)
 }
 
 /// Load the tree and run every enabled lint.
 pub fn check(opts: &CheckOptions) -> Result<(Project, Vec<Finding>), LoadError> {
-    let project = load_project(opts)?;
-    let findings = lints::run(&project, &opts.lints);
-    Ok((project, findings))
+    check_with(opts, &NoProgress)
+}
+
+/// [`check`], reporting progress; `Project::timings` gets every stage and lint, and
+/// `Project::stats.suppressed` the number of suppressed findings.
+pub fn check_with(
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Result<(Project, Vec<Finding>), LoadError> {
+    let mut project = load_project_with(opts, progress)?;
+    let started = Instant::now();
+    let run = lints::run_all(&project, &opts.lints, progress);
+    project.stats.suppressed = run.suppressed;
+    project
+        .timings
+        .push(("lint".to_string(), started.elapsed()));
+    project.timings.extend(
+        run.timings
+            .into_iter()
+            .map(|(code, t)| (format!("lint {code}"), t)),
+    );
+    Ok((project, run.findings))
 }
 
 struct FileOutcome {

@@ -9,6 +9,7 @@ pub mod finding;
 pub mod lints;
 pub mod load;
 pub mod model;
+pub mod progress;
 pub mod project;
 pub mod report;
 pub mod source;

@@ -7,6 +7,7 @@ use crate::model::resource::Resource;
 use crate::source::{FileId, SourceMap};
 use crate::validate::Violation;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// A file-level problem (unreadable, too large, syntax error) of a file that looks like a
 /// Kubernetes manifest.
@@ -25,6 +26,9 @@ pub struct Project {
     /// Validation results, by index into `resources`.
     pub violations: Vec<(usize, Violation)>,
     pub stats: Stats,
+    /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
+    /// a report (it would break byte-identical output).
+    pub timings: Vec<(String, Duration)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,6 +37,8 @@ pub struct Stats {
     pub helm_templates_skipped: usize,
     /// Objects of kinds calint does not model, by `apiVersion/kind`.
     pub unknown_kinds: BTreeMap<String, usize>,
+    /// Findings removed by `calint.io/ignore` annotations (set once lints ran).
+    pub suppressed: usize,
 }
 
 impl Project {
@@ -52,6 +58,7 @@ impl Project {
             resources: lowered.resources,
             lower_problems: lowered.problems,
             violations: Vec::new(),
+            timings: Vec::new(),
         }
     }
 

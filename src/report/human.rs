@@ -108,6 +108,12 @@ pub fn summary_line(s: &Summary) -> String {
         plural(s.resources, "resource"),
         plural(s.policies, "policy").replace("policys", "policies"),
     );
+    if s.suppressed > 0 {
+        line.push_str(&format!(
+            "; {} suppressed by annotations",
+            plural(s.suppressed, "finding")
+        ));
+    }
     if s.helm_templates_skipped > 0 {
         line.push_str(&format!(
             "; skipped {} (not YAML until rendered)",

@@ -17,6 +17,8 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
+    /// Findings suppressed by `calint.io/ignore` annotations (not counted in `findings`).
+    pub suppressed: usize,
     pub helm_templates_skipped: usize,
     /// Objects of kinds calint does not model, by `apiVersion/kind`.
     pub unknown_kinds: std::collections::BTreeMap<String, usize>,
@@ -33,6 +35,7 @@ impl Summary {
             errors: count(Severity::Error),
             warnings: count(Severity::Warning),
             infos: count(Severity::Info),
+            suppressed: project.stats.suppressed,
             helm_templates_skipped: project.stats.helm_templates_skipped,
             unknown_kinds: project.stats.unknown_kinds.clone(),
         }
