@@ -24,7 +24,10 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
     pub paths: Vec<PathBuf>,
+    /// Gitignore-style globs matched relative to each path (the command line's `--exclude`).
     pub excludes: Vec<String>,
+    /// Gitignore-style globs matched relative to a base directory (the config file's `exclude`).
+    pub anchored_excludes: Option<AnchoredExcludes>,
     pub validate: ValidateOptions,
     pub lints: LintSettings,
     pub max_file_size: u64,
@@ -36,11 +39,55 @@ impl Default for CheckOptions {
         CheckOptions {
             paths: vec![PathBuf::from(".")],
             excludes: Vec::new(),
+            anchored_excludes: None,
             validate: ValidateOptions::default(),
             lints: LintSettings::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             parse_limits: ParseLimits::default(),
         }
+    }
+}
+
+/// Exclude patterns anchored at one directory, as `.calint.yaml` writes them: `deploy/old/**`
+/// means the same files whichever PATH calint is given.
+#[derive(Clone, Debug)]
+pub struct AnchoredExcludes {
+    /// Absolute, normalized directory the patterns are relative to.
+    pub base: PathBuf,
+    pub patterns: Vec<String>,
+}
+
+impl AnchoredExcludes {
+    /// Drop the files the patterns match (a pattern matching a parent directory excludes
+    /// everything below it, as in `.gitignore`). Files outside `base`, and files named as a
+    /// root on the command line (as the walker does for `--exclude`), are kept.
+    fn filter(
+        &self,
+        files: &mut Vec<PathBuf>,
+        roots: &[PathBuf],
+        cwd: Option<&Path>,
+    ) -> Result<(), LoadError> {
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(&self.base);
+        for p in &self.patterns {
+            builder
+                .add_line(None, p)
+                .map_err(|e| LoadError(format!("invalid exclude pattern `{p}`: {e}")))?;
+        }
+        let matcher = builder
+            .build()
+            .map_err(|e| LoadError(format!("invalid exclude patterns: {e}")))?;
+        let cwd = cwd.unwrap_or(Path::new("/"));
+        files.retain(|f| {
+            if roots.contains(f) {
+                return true;
+            }
+            let abs = crate::config::absolute(f, cwd);
+            match abs.strip_prefix(&self.base) {
+                Ok(rel) => !matcher.matched_path_or_any_parents(rel, false).is_ignore(),
+                Err(_) => true,
+            }
+        });
+        Ok(())
     }
 }
 
@@ -73,9 +120,12 @@ pub fn load_project_with(
         excludes: opts.excludes.clone(),
         follow_symlinks: false,
     };
-    let discovered =
+    let mut discovered =
         walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
     let cwd = std::env::current_dir().ok();
+    if let Some(anchored) = &opts.anchored_excludes {
+        anchored.filter(&mut discovered.files, &opts.paths, cwd.as_deref())?;
+    }
     timings.push(("discover".to_string(), started.elapsed()));
 
     // Read, parse and lower each file independently, in parallel; collect in file order.

@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod check;
+pub mod config;
 pub mod finding;
 pub mod lints;
 pub mod load;
