@@ -80,6 +80,42 @@ pub fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Location;
+    use crate::source::{SourceFile, Span};
+
+    fn finding(span: Span, severity: Severity) -> Finding {
+        Finding {
+            code: "CAL999",
+            name: "test-lint",
+            severity,
+            message: "100% broken:\nsecond line".to_string(),
+            location: Location::new(0, span),
+            resource: None,
+            pointer: None,
+            related: Vec::new(),
+            notes: vec!["help: fix it".to_string()],
+        }
+    }
+
+    #[test]
+    fn columns_only_on_single_line_findings() {
+        let mut project = Project::default();
+        project.sources.add(SourceFile::new(
+            "dir,x/a:b.yaml".into(),
+            "a".into(),
+            "key: value\nnext: line\n".into(),
+        ));
+        let one_line = command(&project, &finding(Span::new(5, 10), Severity::Warning));
+        assert_eq!(
+            one_line,
+            "::warning file=dir%2Cx/a%3Ab.yaml,line=1,endLine=1,col=6,endColumn=11,title=CAL999 test-lint::100%25 broken:%0Asecond line%0Ahelp: fix it"
+        );
+        let two_lines = command(&project, &finding(Span::new(5, 15), Severity::Info));
+        assert!(
+            two_lines.starts_with("::notice file=dir%2Cx/a%3Ab.yaml,line=1,endLine=2,title="),
+            "{two_lines}"
+        );
+    }
 
     #[test]
     fn escaping() {
