@@ -87,5 +87,5 @@ fn action_yml_declares_and_uses_every_input() {
         std::fs::read_to_string(root().join("scripts/action-install.sh")).expect("install script");
     assert!(install.contains("cargo install --path \"${GITHUB_ACTION_PATH:?}\" --locked"));
     assert!(install.contains("libz3-dev"));
-    assert!(text.contains("uses: actions/cache@v4"));
+    assert!(text.contains("uses: actions/cache@v5"));
 }
