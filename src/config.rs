@@ -314,6 +314,7 @@ fn scalar_text(node: &Node) -> Option<&str> {
 }
 
 const LEVELS: &[&str] = &["off", "info", "warning", "error"];
+const SEVERITIES: &[&str] = &["info", "warning", "error"];
 
 /// `off|info|warning|error` (`off` only when `allow_off`); `value: None` means off.
 fn read_level(
@@ -323,7 +324,7 @@ fn read_level(
     problems: &mut Vec<ConfigProblem>,
     allow_off: bool,
 ) -> Option<Spanned<Option<Severity>>> {
-    let allowed = if allow_off { LEVELS } else { &LEVELS[1..] };
+    let allowed = if allow_off { LEVELS } else { SEVERITIES };
     let Some(text) = scalar_text(node) else {
         r.report(
             node.span,
