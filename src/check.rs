@@ -10,12 +10,14 @@ use crate::load::tree::{ParseProblem, ParsedFile};
 use crate::load::walk::{self, WalkOptions};
 use crate::load::yaml::{self, ParseLimits};
 use crate::model::lower::{Lowered, lower_file};
+use crate::progress::{NoProgress, Progress};
 use crate::project::{FileProblem, Project};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::validate::{ValidateOptions, validate_resource};
 use rayon::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Default largest file calint reads (10 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -23,7 +25,10 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
     pub paths: Vec<PathBuf>,
+    /// Gitignore-style globs matched relative to each path (the command line's `--exclude`).
     pub excludes: Vec<String>,
+    /// Gitignore-style globs matched relative to a base directory (the config file's `exclude`).
+    pub anchored_excludes: Option<AnchoredExcludes>,
     pub validate: ValidateOptions,
     pub lints: LintSettings,
     pub max_file_size: u64,
@@ -37,12 +42,56 @@ impl Default for CheckOptions {
         CheckOptions {
             paths: vec![PathBuf::from(".")],
             excludes: Vec::new(),
+            anchored_excludes: None,
             validate: ValidateOptions::default(),
             lints: LintSettings::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             parse_limits: ParseLimits::default(),
             analysis: Some(AnalysisOptions::default()),
         }
+    }
+}
+
+/// Exclude patterns anchored at one directory, as `.calint.yaml` writes them: `deploy/old/**`
+/// means the same files whichever PATH calint is given.
+#[derive(Clone, Debug)]
+pub struct AnchoredExcludes {
+    /// Absolute, normalized directory the patterns are relative to.
+    pub base: PathBuf,
+    pub patterns: Vec<String>,
+}
+
+impl AnchoredExcludes {
+    /// Drop the files the patterns match (a pattern matching a parent directory excludes
+    /// everything below it, as in `.gitignore`). Files outside `base`, and files named as a
+    /// root on the command line (as the walker does for `--exclude`), are kept.
+    fn filter(
+        &self,
+        files: &mut Vec<PathBuf>,
+        roots: &[PathBuf],
+        cwd: Option<&Path>,
+    ) -> Result<(), LoadError> {
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(&self.base);
+        for p in &self.patterns {
+            builder
+                .add_line(None, p)
+                .map_err(|e| LoadError(format!("invalid exclude pattern `{p}`: {e}")))?;
+        }
+        let matcher = builder
+            .build()
+            .map_err(|e| LoadError(format!("invalid exclude patterns: {e}")))?;
+        let cwd = cwd.unwrap_or(Path::new("/"));
+        files.retain(|f| {
+            if roots.contains(f) {
+                return true;
+            }
+            let abs = crate::config::absolute(f, cwd);
+            match abs.strip_prefix(&self.base) {
+                Ok(rel) => !matcher.matched_path_or_any_parents(rel, false).is_ignore(),
+                Err(_) => true,
+            }
+        });
+        Ok(())
     }
 }
 
@@ -60,20 +109,41 @@ impl std::error::Error for LoadError {}
 
 /// Load, parse, lower and validate every file under `opts.paths`.
 pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
+    load_project_with(opts, &NoProgress)
+}
+
+/// [`load_project`], reporting progress and recording stage timings in `Project::timings`.
+pub fn load_project_with(
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Result<Project, LoadError> {
+    let mut timings = Vec::new();
+    let started = Instant::now();
+    progress.stage("discover", 0);
     let walk_opts = WalkOptions {
         excludes: opts.excludes.clone(),
         follow_symlinks: false,
     };
-    let discovered =
+    let mut discovered =
         walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
     let cwd = std::env::current_dir().ok();
+    if let Some(anchored) = &opts.anchored_excludes {
+        anchored.filter(&mut discovered.files, &opts.paths, cwd.as_deref())?;
+    }
+    timings.push(("discover".to_string(), started.elapsed()));
 
     // Read, parse and lower each file independently, in parallel; collect in file order.
+    let started = Instant::now();
+    progress.stage("parse", discovered.files.len());
     let outcomes: Vec<FileOutcome> = discovered
         .files
         .par_iter()
         .enumerate()
-        .map(|(id, path)| process_file(id, path, cwd.as_deref(), opts))
+        .map(|(id, path)| {
+            let outcome = process_file(id, path, cwd.as_deref(), opts);
+            progress.advance(1);
+            outcome
+        })
         .collect();
 
     let mut sources = SourceMap::default();
@@ -109,27 +179,55 @@ pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
 
     let mut project = Project::from_lowered(sources, file_problems, lowered);
     project.stats.helm_templates_skipped = discovered.helm_templates_skipped;
+    timings.push(("parse and lower".to_string(), started.elapsed()));
+    let started = Instant::now();
+    progress.stage("validate", project.resources.len());
     project.violations = project
         .resources
         .par_iter()
         .enumerate()
         .flat_map_iter(|(i, r)| {
-            validate_resource(r, &opts.validate)
-                .into_iter()
-                .map(move |v| (i, v))
+            let violations = validate_resource(r, &opts.validate);
+            progress.advance(1);
+            violations.into_iter().map(move |v| (i, v))
         })
         .collect();
+    timings.push(("validate".to_string(), started.elapsed()));
+    project.timings = timings;
     Ok(project)
 }
 
 /// Load the tree and run every enabled lint.
 pub fn check(opts: &CheckOptions) -> Result<(Project, Vec<Finding>), LoadError> {
-    let mut project = load_project(opts)?;
+    check_with(opts, &NoProgress)
+}
+
+/// [`check`], reporting progress; `Project::timings` gets every stage and lint, and
+/// `Project::stats.suppressed` the number of suppressed findings.
+pub fn check_with(
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Result<(Project, Vec<Finding>), LoadError> {
+    let mut project = load_project_with(opts, progress)?;
     if let Some(a) = &opts.analysis {
+        let started = Instant::now();
         project.analysis = Some(analyze(&project, a));
+        project
+            .timings
+            .push(("analysis".to_string(), started.elapsed()));
     }
-    let findings = lints::run(&project, &opts.lints);
-    Ok((project, findings))
+    let started = Instant::now();
+    let run = lints::run_all(&project, &opts.lints, progress);
+    project.stats.suppressed = run.suppressed;
+    project
+        .timings
+        .push(("lint".to_string(), started.elapsed()));
+    project.timings.extend(
+        run.timings
+            .into_iter()
+            .map(|(code, t)| (format!("lint {code}"), t)),
+    );
+    Ok((project, run.findings))
 }
 
 struct FileOutcome {

@@ -5,10 +5,12 @@
 
 pub mod analysis;
 pub mod check;
+pub mod config;
 pub mod finding;
 pub mod lints;
 pub mod load;
 pub mod model;
+pub mod progress;
 pub mod project;
 pub mod report;
 pub mod source;

@@ -7,6 +7,7 @@ use crate::model::resource::Resource;
 use crate::source::{FileId, SourceMap};
 use crate::validate::Violation;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// A file-level problem (unreadable, too large, syntax error) of a file that looks like a
 /// Kubernetes manifest.
@@ -27,6 +28,9 @@ pub struct Project {
     pub stats: Stats,
     /// Results of the semantic (Z3) analysis, when it ran.
     pub analysis: Option<crate::analysis::Analysis>,
+    /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
+    /// a report (it would break byte-identical output).
+    pub timings: Vec<(String, Duration)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,6 +39,8 @@ pub struct Stats {
     pub helm_templates_skipped: usize,
     /// Objects of kinds calint does not model, by `apiVersion/kind`.
     pub unknown_kinds: BTreeMap<String, usize>,
+    /// Findings removed by `calint.io/ignore` annotations (set once lints ran).
+    pub suppressed: usize,
 }
 
 impl Project {
@@ -55,6 +61,7 @@ impl Project {
             lower_problems: lowered.problems,
             violations: Vec::new(),
             analysis: None,
+            timings: Vec::new(),
         }
     }
 

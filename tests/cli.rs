@@ -70,3 +70,141 @@ fn rules_command_lists_and_explains() {
     let (code, _, _) = calint(&["rules", "CAL999"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn github_format_emits_escaped_workflow_commands() {
+    let (code, out, _) = calint(&["check", "examples", "--format", "github"]);
+    assert_eq!(code, 1);
+    let commands: Vec<&str> = out.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(commands.len(), 10, "{out}");
+    let dup = commands
+        .iter()
+        .find(|c| c.contains("CAL003"))
+        .expect("CAL003 annotation");
+    assert!(
+        dup.starts_with(
+            "::error file=examples/policies/shop/legacy.yaml,line=5,endLine=5,col=9,endColumn=17,title=CAL003 duplicate-resource::"
+        ),
+        "{dup}"
+    );
+    // Newlines in the message are escaped; `:` and `,` stay as they are in the message part.
+    assert!(
+        dup.contains("%0Aexamples/policies/shop/frontend.yaml:4: first defined here"),
+        "{dup}"
+    );
+    assert!(commands.iter().any(|c| c.starts_with("::warning ")));
+    assert!(
+        out.ends_with(
+            "10 findings (6 errors, 4 warnings) in 19 files (24 resources, 14 policies)\n"
+        )
+    );
+    let (_, quiet, _) = calint(&["check", "examples", "--format", "github", "--quiet"]);
+    assert!(quiet.lines().all(|l| l.starts_with("::")), "{quiet}");
+    let (_, info, _) = calint(&["check", "fixtures/CAL006/fires", "--format", "github"]);
+    assert!(
+        info.lines().any(|l| l.starts_with("::notice ")),
+        "info → notice: {info}"
+    );
+}
+
+/// A fresh directory for one test's output files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+#[test]
+fn output_and_extra_reports_come_from_one_run() {
+    let dir = scratch("cli-output");
+    let sarif = dir.join("out.sarif");
+    let json = dir.join("out.json");
+    let md = dir.join("summary.md");
+    let (code, stdout, err) = calint(&[
+        "check",
+        "examples",
+        "--format",
+        "sarif",
+        "--output",
+        &sarif.to_string_lossy(),
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        &format!("markdown={}", md.display()),
+        "--link-base",
+        "https://example.com/repo/blob/abc/",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(stdout, "", "--output leaves stdout empty");
+    let (_, direct, _) = calint(&["check", "examples", "--format", "sarif"]);
+    assert_eq!(std::fs::read_to_string(&sarif).unwrap_or_default(), direct);
+    let (_, direct, _) = calint(&["check", "examples", "--format", "json"]);
+    assert_eq!(std::fs::read_to_string(&json).unwrap_or_default(), direct);
+    let summary = std::fs::read_to_string(&md).unwrap_or_default();
+    assert!(summary.starts_with("## calint\n"), "{summary}");
+    assert!(
+        summary.contains("[examples/policies/shop/database-replica.yaml:15](https://example.com/repo/blob/abc/examples/policies/shop/database-replica.yaml#L15)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| CAL002 | invalid-resource | error | 3 |"),
+        "{summary}"
+    );
+
+    let (code, _, err) = calint(&["check", "examples", "--output", "/nonexistent/dir/x"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = calint(&["check", "examples", "--report", "yaml=x"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn quiet_and_verbose() {
+    let (_, out, _) = calint(&["check", "examples", "--quiet", "--color", "never"]);
+    assert!(!out.contains("10 findings"), "--quiet drops the summary");
+    assert!(out.contains("error[CAL002]"));
+    let (_, clean, _) = calint(&["check", "fixtures/CAL101/clean", "--quiet"]);
+    assert_eq!(clean, "", "nothing at all when clean and quiet");
+    let (code, out, err) = calint(&["check", "examples", "--verbose", "--color", "never"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("10 findings"));
+    for stage in [
+        "configuration:",
+        "19 files",
+        "discover",
+        "parse and lower",
+        "validate",
+        "lint CAL002",
+        "render",
+    ] {
+        assert!(
+            err.contains(stage),
+            "--verbose should mention {stage}:\n{err}"
+        );
+    }
+    let (code, _, _) = calint(&["check", "examples", "--quiet", "--verbose"]);
+    assert_eq!(code, 2, "--quiet and --verbose conflict");
+}
+
+#[test]
+fn version_and_completions() {
+    let (code, out, _) = calint(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("calint {}\n", env!("CARGO_PKG_VERSION")));
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let (code, out, _) = calint(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(out.contains("calint") && out.contains("fail-on"), "{shell}");
+    }
+    let (code, _, _) = calint(&["completions", "tcsh"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn progress_bar_never_reaches_pipes() {
+    // stderr is a pipe here, so no bar, whatever the format and however long the run.
+    for format in ["human", "json", "sarif", "github", "markdown"] {
+        let (_, _, err) = calint(&["check", "examples", "--format", format]);
+        assert_eq!(err, "", "{format}: {err}");
+    }
+}

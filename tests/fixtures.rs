@@ -90,3 +90,21 @@ fn example_tree() {
     insta::assert_snapshot!("examples_human", human);
     insta::assert_snapshot!("examples_json", json);
 }
+
+#[test]
+fn suppressions_apply_to_every_lint_of_the_annotated_resource_only() {
+    let (human, json, codes) = run(Path::new("fixtures/suppressions"));
+    // legacy-db's CAL002 and CAL101 and the set's CAL002 are suppressed; the same problems
+    // elsewhere are not.
+    assert_eq!(codes, vec!["CAL101", "CAL002"], "{human}");
+    assert!(human.contains("NetworkPolicy shop/unsuppressed"), "{human}");
+    assert!(!human.contains("legacy-db"), "{human}");
+    assert!(
+        human.ends_with("; 3 findings suppressed by annotations\n"),
+        "{human}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(v["summary"]["suppressed"], 3);
+    insta::assert_snapshot!("suppressions_human", human);
+    insta::assert_snapshot!("suppressions_json", json);
+}

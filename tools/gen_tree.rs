@@ -55,9 +55,6 @@ fn parse_args() -> Result<Args, String> {
             "--workloads" => {
                 a.workloads = Some(value.parse().map_err(|e| format!("--workloads: {e}"))?)
             }
-            "--workloads" => {
-                a.workloads = Some(value.parse().map_err(|e| format!("--workloads: {e}"))?)
-            }
             other => return Err(format!("unknown flag {other}")),
         }
     }

@@ -1,14 +1,19 @@
 //! Argument parsing and dispatch. Exit codes: 0 clean, 1 findings at or above the failing
-//! severity (or a selector that does not match), 2 usage or I/O error.
+//! severity (or a selector that does not match), 2 usage, configuration or I/O error.
 
 mod check;
+mod completions;
+mod config;
 mod graph;
+mod progress;
 mod reach;
 mod rules;
 mod selector;
+mod settings;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -17,7 +22,7 @@ use std::process::ExitCode;
     version,
     about = "Static analyzer and linter for Calico network policy"
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +31,8 @@ struct Cli {
 enum Command {
     /// Lint a tree of Calico (and Kubernetes) manifests.
     Check(check::CheckArgs),
+    /// Check the configuration file, or print the effective configuration.
+    Config(config::ConfigArgs),
     /// Parse a Calico selector, print its normalized form, optionally match it against labels.
     Selector(selector::SelectorArgs),
     /// List the lint codes, or print one rule's documentation.
@@ -34,6 +41,8 @@ enum Command {
     Reach(reach::ReachArgs),
     /// Draw who can reach whom: every workload, network set and the world.
     Graph(graph::GraphArgs),
+    /// Print a shell completion script (e.g. `calint completions bash > /etc/bash_completion.d/calint`).
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -44,13 +53,21 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
+    /// Colour for text going to stdout.
     pub fn enabled(self) -> bool {
+        self.enabled_for(std::io::stdout().is_terminal())
+    }
+
+    /// Colour for text going to stderr.
+    pub fn enabled_on_stderr(self) -> bool {
+        self.enabled_for(std::io::stderr().is_terminal())
+    }
+
+    fn enabled_for(self, terminal: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
         }
     }
 }
@@ -74,10 +91,12 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Config(args) => config::run(args),
         Command::Selector(args) => selector::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Reach(args) => reach::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     ExitCode::from(code)
 }
@@ -86,4 +105,12 @@ pub fn main() -> ExitCode {
 pub fn print(text: &str) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Write a report to `path`; on failure say so on stderr and return the exit code.
+pub fn write_file(path: &Path, text: &str) -> Result<(), u8> {
+    std::fs::write(path, text).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        EXIT_ERROR
+    })
 }

@@ -17,8 +17,11 @@ pub fn run(args: RulesArgs) -> u8 {
             for lint in REGISTRY {
                 let m = lint.meta();
                 out.push_str(&format!(
-                    "{:<7} {:<22} {:<8} {}\n",
-                    m.code, m.name, m.default_severity, m.summary
+                    "{:<7} {:<27} {:<8} {}\n",
+                    m.code,
+                    m.name,
+                    m.default_severity.as_str(),
+                    m.summary
                 ));
             }
             print(&out);

@@ -3,11 +3,17 @@
 //! A lint reads the whole [`Project`] and pushes [`Finding`]s through a [`Sink`], which fills in
 //! the code, name and effective severity. Registering a lint means adding it to [`REGISTRY`];
 //! the CLI and every report format pick it up from there.
+//!
+//! [`run_all`] runs in two phases: every lint's [`Lint::check`], then the `calint.io/ignore`
+//! suppressions are applied to all those findings ([`suppress`]), then
+//! [`Lint::check_suppressions`] lets CAL005/CAL006 report on the suppressions themselves.
 
 mod cal001_yaml_syntax;
 mod cal002_invalid_resource;
 mod cal003_duplicate_resource;
 mod cal004_unknown_tier;
+mod cal005_suppression_without_reason;
+mod cal006_unused_suppression;
 mod cal101_defaulted_types;
 mod cal102_alp_egress;
 mod cal103_alp_action;
@@ -17,11 +23,15 @@ mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
 mod semantic;
+pub mod suppress;
 
 use crate::finding::{Finding, Location, Related, ResourceRef, Severity};
 use crate::model::resource::Resource;
+use crate::progress::{NoProgress, Progress};
 use crate::project::Project;
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use suppress::Suppressions;
 
 /// What a lint declares about itself.
 #[derive(Debug)]
@@ -38,6 +48,16 @@ pub struct LintMeta {
 pub trait Lint: Sync {
     fn meta(&self) -> &'static LintMeta;
     fn check(&self, project: &Project, sink: &mut Sink<'_>);
+
+    /// Second phase, after suppressions were applied to every finding of the first: lints
+    /// about the suppression annotations themselves (which ones were used) implement this.
+    fn check_suppressions(
+        &self,
+        _project: &Project,
+        _suppressions: &Suppressions,
+        _sink: &mut Sink<'_>,
+    ) {
+    }
 }
 
 /// Every lint calint knows, in code order.
@@ -46,6 +66,8 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal002_invalid_resource::InvalidResource,
     &cal003_duplicate_resource::DuplicateResource,
     &cal004_unknown_tier::UnknownTier,
+    &cal005_suppression_without_reason::SuppressionWithoutReason,
+    &cal006_unused_suppression::UnusedSuppression,
     &cal101_defaulted_types::DefaultedTypes,
     &cal102_alp_egress::AlpEgress,
     &cal103_alp_action::AlpAction,
@@ -72,7 +94,8 @@ pub struct LintSettings {
 }
 
 impl LintSettings {
-    fn severity(&self, meta: &LintMeta) -> Option<Severity> {
+    /// The severity a lint reports at in this run; `None` when it is off.
+    pub fn severity(&self, meta: &LintMeta) -> Option<Severity> {
         match self.overrides.get(meta.code) {
             Some(s) => *s,
             None => Some(meta.default_severity),
@@ -157,24 +180,64 @@ impl FindingBuilder<'_> {
     }
 }
 
+/// What one lint run produced.
+#[derive(Debug, Default)]
+pub struct LintRun {
+    /// Findings in report order (file, position, code), suppressed ones removed.
+    pub findings: Vec<Finding>,
+    /// How many findings `calint.io/ignore` annotations suppressed.
+    pub suppressed: usize,
+    /// Time spent in each lint (both phases), in registry order.
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
 /// Run every enabled lint and return findings in report order (file, position, code).
 pub fn run(project: &Project, settings: &LintSettings) -> Vec<Finding> {
+    run_all(project, settings, &NoProgress).findings
+}
+
+/// Run every enabled lint, apply suppressions, then run the suppression lints.
+pub fn run_all(project: &Project, settings: &LintSettings, progress: &dyn Progress) -> LintRun {
+    let enabled: Vec<(&dyn Lint, Severity)> = REGISTRY
+        .iter()
+        .filter_map(|lint| Some((*lint, settings.severity(lint.meta())?)))
+        .collect();
+    progress.stage("lint", enabled.len());
+    let mut timings = Vec::new();
     let mut findings = Vec::new();
-    for lint in REGISTRY {
-        let meta = lint.meta();
-        let Some(severity) = settings.severity(meta) else {
-            continue;
-        };
+    for (lint, severity) in &enabled {
+        let start = Instant::now();
         let mut sink = Sink {
-            meta,
-            severity,
+            meta: lint.meta(),
+            severity: *severity,
             explain: settings.explain,
             out: &mut findings,
         };
         lint.check(project, &mut sink);
+        timings.push((lint.meta().code, start.elapsed()));
+        progress.advance(1);
+    }
+    // Deduplicate before suppressing so the suppressed count counts distinct findings.
+    sort_findings(project, &mut findings);
+    let mut suppressions = suppress::collect(project, settings);
+    let (mut findings, suppressed) = suppress::apply(&mut suppressions, findings);
+    for ((lint, severity), timing) in enabled.iter().zip(timings.iter_mut()) {
+        let start = Instant::now();
+        let mut sink = Sink {
+            meta: lint.meta(),
+            severity: *severity,
+            explain: settings.explain,
+            out: &mut findings,
+        };
+        lint.check_suppressions(project, &suppressions, &mut sink);
+        timing.1 += start.elapsed();
     }
     sort_findings(project, &mut findings);
-    findings
+    LintRun {
+        findings,
+        suppressed,
+        timings,
+    }
 }
 
 /// Sort by file name, position, code, message; drop exact duplicates.

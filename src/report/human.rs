@@ -1,6 +1,7 @@
 //! `--format human`: codespan-reporting snippets with the offending span underlined.
 
 use super::Summary;
+use crate::config::ConfigError;
 use crate::finding::{Finding, Severity};
 use crate::project::Project;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
@@ -8,15 +9,63 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config, Styles, StylesWriter, termcolor};
 
 pub fn render(project: &Project, findings: &[Finding], color: bool) -> String {
+    render_with(project, findings, color, true)
+}
+
+/// [`render`], with the summary line only when `summary` is set (`--quiet` leaves it out).
+pub fn render_with(project: &Project, findings: &[Finding], color: bool, summary: bool) -> String {
     let mut files = SimpleFiles::new();
     for (_, src) in project.sources.files() {
         files.add(src.name.as_str(), src.text.as_str());
     }
+    let diagnostics: Vec<_> = findings.iter().map(|f| to_diagnostic(project, f)).collect();
+    let mut text = emit(&files, &diagnostics, color);
+    if summary {
+        text.push_str(&summary_line(&Summary::new(project, findings)));
+    }
+    text
+}
+
+/// A configuration error, rendered like findings: one diagnostic per problem, with the
+/// offending part of `.calint.yaml` underlined.
+pub fn render_config_error(err: &ConfigError, color: bool) -> String {
+    let mut files = SimpleFiles::new();
+    let file = files.add(err.source.name.as_str(), err.source.text.as_str());
+    let diagnostics: Vec<_> = err
+        .problems
+        .iter()
+        .map(|p| {
+            let mut d = Diagnostic::error().with_message(p.message.clone());
+            match p.span {
+                Some(span) => {
+                    d = d.with_labels(vec![Label::primary(
+                        file,
+                        err.source.clamp_span(span).range(),
+                    )]);
+                }
+                None => d = d.with_notes(vec![format!("in {}", err.source.name)]),
+            }
+            if let Some(help) = &p.help {
+                d.notes.push(format!("help: {help}"));
+            }
+            d
+        })
+        .collect();
+    let mut text = emit(&files, &diagnostics, color);
+    let n = err.problems.len();
+    text.push_str(&format!(
+        "{} in {}; fix the configuration (or run with --no-config)\n",
+        plural(n, "error"),
+        err.source.name
+    ));
+    text
+}
+
+fn emit(files: &SimpleFiles<&str, &str>, diagnostics: &[Diagnostic<usize>], color: bool) -> String {
     let config = Config::default();
     let styles = Styles::default();
     let mut out = Vec::new();
-    for finding in findings {
-        let diagnostic = to_diagnostic(project, finding);
+    for diagnostic in diagnostics {
         let mut buffer = if color {
             termcolor::Buffer::ansi()
         } else {
@@ -24,15 +73,13 @@ pub fn render(project: &Project, findings: &[Finding], color: bool) -> String {
         };
         let rendered = {
             let mut writer = StylesWriter::new(&mut buffer, &styles);
-            term::emit_to_write_style(&mut writer, &config, &files, &diagnostic)
+            term::emit_to_write_style(&mut writer, &config, files, diagnostic)
         };
         if rendered.is_ok() {
             out.extend_from_slice(buffer.as_slice());
         }
     }
-    let mut text = String::from_utf8_lossy(&out).into_owned();
-    text.push_str(&summary_line(&Summary::new(project, findings)));
-    text
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
@@ -108,6 +155,12 @@ pub fn summary_line(s: &Summary) -> String {
         plural(s.resources, "resource"),
         plural(s.policies, "policy").replace("policys", "policies"),
     );
+    if s.suppressed > 0 {
+        line.push_str(&format!(
+            "; {} suppressed by annotations",
+            plural(s.suppressed, "finding")
+        ));
+    }
     if s.helm_templates_skipped > 0 {
         line.push_str(&format!(
             "; skipped {} (not YAML until rendered)",

@@ -1,9 +1,13 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
+pub mod fingerprint;
+pub mod github;
 pub mod graph;
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod reach;
+pub mod sarif;
 
 use crate::finding::{Finding, Location, Severity};
 use crate::project::Project;
@@ -19,6 +23,8 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
+    /// Findings suppressed by `calint.io/ignore` annotations (not counted in `findings`).
+    pub suppressed: usize,
     pub helm_templates_skipped: usize,
     /// Objects of kinds calint does not model, by `apiVersion/kind`.
     pub unknown_kinds: std::collections::BTreeMap<String, usize>,
@@ -40,6 +46,7 @@ impl Summary {
             errors: count(Severity::Error),
             warnings: count(Severity::Warning),
             infos: count(Severity::Info),
+            suppressed: project.stats.suppressed,
             helm_templates_skipped: project.stats.helm_templates_skipped,
             unknown_kinds: project.stats.unknown_kinds.clone(),
             policies_analyzed: project
@@ -73,4 +80,59 @@ pub fn line_location(project: &Project, loc: Location) -> Option<LineLocation> {
         end_line: end.line,
         end_column: end.column,
     })
+}
+
+/// The report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Source snippets with the offending span underlined.
+    Human,
+    /// The stable JSON document (version 1).
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// A Markdown summary for CI job pages.
+    Markdown,
+}
+
+/// Options some formats read.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// ANSI colour (human format only).
+    pub color: bool,
+    /// Leave out the summary line (human and github formats).
+    pub quiet: bool,
+    /// Prefix of rule help URLs in SARIF.
+    pub sarif_help_base: String,
+    /// Prefix that turns file paths into links (markdown format).
+    pub link_base: Option<String>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            quiet: false,
+            sarif_help_base: sarif::DEFAULT_HELP_BASE.to_string(),
+            link_base: None,
+        }
+    }
+}
+
+/// Render `findings` in `format`.
+pub fn render(
+    format: Format,
+    project: &Project,
+    findings: &[Finding],
+    opts: &RenderOptions,
+) -> String {
+    match format {
+        Format::Human => human::render_with(project, findings, opts.color, !opts.quiet),
+        Format::Json => json::render(project, findings),
+        Format::Sarif => sarif::render(project, findings, &opts.sarif_help_base),
+        Format::Github => github::render(project, findings, opts.quiet),
+        Format::Markdown => markdown::render(project, findings, opts.link_base.as_deref()),
+    }
 }

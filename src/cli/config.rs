@@ -1,0 +1,174 @@
+//! `calint config [PATH] [--print]`: check the configuration that applies to PATH, or print
+//! the effective configuration (file, defaults and flags combined) and where it came from.
+
+use super::settings::{SettingsArgs, describe_origin};
+use super::{ColorChoice, EXIT_CLEAN, print};
+use calint::config::Effective;
+use calint::load::tree::{Node, NodeKind, ScalarValue};
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrintFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Args)]
+pub struct ConfigArgs {
+    /// The path whose configuration to show (the search for .calint.yaml starts here).
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Print the effective configuration.
+    #[arg(long)]
+    print: bool,
+    /// Format of --print.
+    #[arg(long, value_enum, default_value_t = PrintFormat::Yaml)]
+    format: PrintFormat,
+    /// Colour in error messages.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+pub fn run(args: ConfigArgs) -> u8 {
+    let effective = match args
+        .settings
+        .resolve(std::slice::from_ref(&args.path), args.color)
+    {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let cwd = std::env::current_dir().ok();
+    let origin = describe_origin(&effective.config.origin, cwd.as_deref());
+    if !args.print {
+        print(&format!("configuration: {origin}: ok\n"));
+        return EXIT_CLEAN;
+    }
+    let value = to_json(&effective, &origin);
+    let text = match args.format {
+        PrintFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&value).unwrap_or_default();
+            t.push('\n');
+            t
+        }
+        PrintFormat::Yaml => to_yaml(&effective, &origin),
+    };
+    print(&text);
+    EXIT_CLEAN
+}
+
+fn to_json(e: &Effective, origin: &str) -> Value {
+    let mut rules = Map::new();
+    for (meta, level, source) in &e.rules {
+        rules.insert(
+            meta.code.to_string(),
+            json!({
+                "name": meta.name,
+                "level": level.map_or("off", |s| s.as_str()),
+                "default": meta.default_severity.as_str(),
+                "from": source.as_str(),
+            }),
+        );
+    }
+    json!({
+        "source": origin,
+        "fail-on": {"value": e.fail_on.0.as_str(), "from": e.fail_on.1.as_str()},
+        "calico-version": {"value": version(e), "from": e.calico_version.1.as_str()},
+        "exclude": e.config_exclude,
+        "exclude-command-line": e.cli_exclude,
+        "rules": rules,
+        "groups": e.config.groups.as_ref().map_or(Value::Null, node_value),
+        "assertions": e.config.assertions.as_ref().map_or(Value::Null, node_value),
+    })
+}
+
+fn version(e: &Effective) -> String {
+    let v = e.calico_version.0;
+    format!("{}.{}", v.major, v.minor)
+}
+
+/// YAML that reads like the file itself: strings JSON-quoted (valid YAML), where each value came
+/// from in a comment.
+fn to_yaml(e: &Effective, origin: &str) -> String {
+    let q = |s: &str| Value::from(s).to_string();
+    let mut out = String::from("# effective calint configuration\n");
+    out.push_str(&format!("# source: {origin}\n"));
+    out.push_str("exclude:");
+    if e.config_exclude.is_empty() {
+        out.push_str(" []");
+    }
+    out.push_str("  # relative to the configuration file's directory\n");
+    for g in &e.config_exclude {
+        out.push_str(&format!("  - {}\n", q(g)));
+    }
+    if !e.cli_exclude.is_empty() {
+        out.push_str("# --exclude (relative to each PATH):\n");
+        for g in &e.cli_exclude {
+            out.push_str(&format!("#   - {}\n", q(g)));
+        }
+    }
+    out.push_str("rules:\n");
+    for (meta, level, source) in &e.rules {
+        let level = level.map_or("off", |s| s.as_str());
+        out.push_str(&format!(
+            "  {}: {level:<8} # {}; {}",
+            meta.code,
+            meta.name,
+            source.as_str()
+        ));
+        if level != meta.default_severity.as_str() {
+            out.push_str(&format!(" (default: {})", meta.default_severity));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "fail-on: {}  # {}\n",
+        e.fail_on.0,
+        e.fail_on.1.as_str()
+    ));
+    out.push_str(&format!(
+        "calico-version: {}  # {}\n",
+        q(&version(e)),
+        e.calico_version.1.as_str()
+    ));
+    for (key, node) in [
+        ("groups", &e.config.groups),
+        ("assertions", &e.config.assertions),
+    ] {
+        if let Some(node) = node {
+            out.push_str(&format!(
+                "{key}: {}  # reserved for reachability queries; not used yet\n",
+                node_value(node)
+            ));
+        }
+    }
+    out
+}
+
+/// A span-tree node as JSON (for printing the reserved keys as written).
+fn node_value(node: &Node) -> Value {
+    match &node.kind {
+        NodeKind::Scalar(s) => match s.typed() {
+            ScalarValue::Null => Value::Null,
+            ScalarValue::Bool(b) => Value::Bool(b),
+            ScalarValue::Int(i) => Value::from(i),
+            ScalarValue::Float(f) => {
+                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+            }
+            ScalarValue::Str(t) => Value::from(t),
+        },
+        NodeKind::Seq(items) => Value::Array(items.iter().map(node_value).collect()),
+        NodeKind::Map(entries) => {
+            let mut map = Map::new();
+            for e in entries {
+                let key = e.key.scalar_str().unwrap_or("?").to_string();
+                map.insert(key, node_value(&e.value));
+            }
+            Value::Object(map)
+        }
+        NodeKind::Alias(name) => Value::from(format!("*{name}")),
+    }
+}

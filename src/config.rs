@@ -1,0 +1,501 @@
+//! `.calint.yaml`: per-repository configuration.
+//!
+//! ```yaml
+//! exclude: ["vendor/**", "*.gen.yaml"]   # gitignore-style, relative to this file's directory
+//! rules:                                 # code or lint name → off | info | warning | error
+//!   CAL101: off
+//!   unknown-tier: error
+//! fail-on: error                         # info | warning | error
+//! calico-version: "3.31"
+//! groups: {}                             # reserved for reachability queries (a mapping)
+//! assertions: []                         # reserved for reachability queries (a list)
+//! ```
+//!
+//! The file is read with calint's own span-tree parser and the lowering [`Reader`], so every
+//! problem has a file:line:col and unknown keys get a "did you mean". Parsing collects every
+//! problem and fails as a whole only at the end: a config that is partly wrong is not used.
+
+use crate::finding::Severity;
+use crate::lints::{self, LintMeta};
+use crate::load::tree::{Node, NodeKind};
+use crate::load::yaml::{self, ParseLimits};
+use crate::model::lower::reader::{Reader, child, did_you_mean};
+use crate::source::{SourceFile, Span, Spanned};
+use crate::validate::CalicoVersion;
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+mod effective;
+pub use effective::{DEFAULT_FAIL_ON, Effective, Overrides, SettingSource};
+
+/// The file name looked for in each directory.
+pub const FILE_NAME: &str = ".calint.yaml";
+
+/// Top-level keys, in the order `config --print` shows them.
+pub const KEYS: &[&str] = &[
+    "exclude",
+    "rules",
+    "fail-on",
+    "calico-version",
+    "groups",
+    "assertions",
+];
+
+/// Where the configuration came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// No file: built-in defaults.
+    #[default]
+    Defaults,
+    /// Found by walking up from the first path.
+    Discovered(PathBuf),
+    /// Named with `--config`.
+    Explicit(PathBuf),
+}
+
+impl Origin {
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Origin::Defaults => None,
+            Origin::Discovered(p) | Origin::Explicit(p) => Some(p),
+        }
+    }
+}
+
+/// One `rules:` entry.
+#[derive(Clone, Debug)]
+pub struct RuleSetting {
+    /// The key as written (a code or a lint name).
+    pub key: Spanned<String>,
+    pub lint: &'static LintMeta,
+    /// `None` is `off`.
+    pub level: Option<Severity>,
+}
+
+/// A parsed configuration file (or the defaults).
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub origin: Origin,
+    pub exclude: Vec<Spanned<String>>,
+    pub rules: Vec<RuleSetting>,
+    pub fail_on: Option<Spanned<Severity>>,
+    pub calico_version: Option<Spanned<CalicoVersion>>,
+    /// Reserved for reachability groups: kept as written (a mapping), not interpreted yet.
+    pub groups: Option<Node>,
+    /// Reserved for reachability assertions: kept as written (a list), not interpreted yet.
+    pub assertions: Option<Node>,
+}
+
+impl Config {
+    /// Directory the file's relative paths (`exclude`) are resolved against.
+    pub fn base_dir(&self) -> Option<&Path> {
+        self.origin.path().and_then(Path::parent)
+    }
+}
+
+/// One problem in a configuration file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigProblem {
+    /// `None` for problems with the file as a whole (cannot be read).
+    pub span: Option<Span>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// A configuration that cannot be used; rendered with source snippets by the CLI.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub source: SourceFile,
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.problems {
+            match p.span {
+                Some(span) => {
+                    let at = self.source.line_col(span.start);
+                    writeln!(
+                        f,
+                        "{}:{}:{}: {}",
+                        self.source.name, at.line, at.column, p.message
+                    )?;
+                }
+                None => writeln!(f, "{}: {}", self.source.name, p.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The directory to start looking for `.calint.yaml` from: the first path when it is a
+/// directory, else its parent directory, else (a bare file name) the working directory.
+pub fn start_dir(paths: &[PathBuf], cwd: &Path) -> PathBuf {
+    let Some(first) = paths.first() else {
+        return cwd.to_path_buf();
+    };
+    let abs = absolute(first, cwd);
+    if abs.is_dir() {
+        return abs;
+    }
+    match abs.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => cwd.to_path_buf(),
+    }
+}
+
+/// The nearest `.calint.yaml` in `start` or one of its ancestors, up to the filesystem root.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `path` made absolute against `cwd` and lexically normalized (`.` dropped, `..` applied), so
+/// paths from the command line and from discovery compare by prefix.
+pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Read and parse a configuration file. `name` is how messages show the path.
+pub fn load(path: &Path, name: String, origin: Origin) -> Result<Config, ConfigError> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => parse(SourceFile::new(name, path.to_path_buf(), text), origin),
+            Err(_) => Err(whole_file_error(
+                name,
+                path,
+                "the configuration file is not valid UTF-8".to_string(),
+            )),
+        },
+        Err(e) => Err(whole_file_error(
+            name,
+            path,
+            format!("cannot read the configuration file: {e}"),
+        )),
+    }
+}
+
+fn whole_file_error(name: String, path: &Path, message: String) -> ConfigError {
+    ConfigError {
+        source: SourceFile::new(name, path.to_path_buf(), String::new()),
+        problems: vec![ConfigProblem {
+            span: None,
+            message,
+            help: None,
+        }],
+    }
+}
+
+/// Parse configuration text (held by `source`).
+pub fn parse(source: SourceFile, origin: Origin) -> Result<Config, ConfigError> {
+    let parsed = yaml::parse(&source.text, &ParseLimits::default());
+    let mut problems: Vec<ConfigProblem> = parsed
+        .problems
+        .iter()
+        .map(|p| ConfigProblem {
+            span: Some(p.span),
+            message: p.message.clone(),
+            help: None,
+        })
+        .collect();
+    let mut config = Config {
+        origin,
+        ..Config::default()
+    };
+    if let Some(extra) = parsed.documents.get(1) {
+        problems.push(ConfigProblem {
+            span: Some(Span::new(extra.root.span.start, extra.root.span.start)),
+            message: "the configuration must be a single YAML document".to_string(),
+            help: Some("remove the `---` and everything after it".to_string()),
+        });
+    }
+    if let Some(doc) = parsed.documents.first() {
+        let mut reader = Reader::new(true);
+        read_root(&doc.root, &mut reader, &mut config, &mut problems);
+        problems.extend(reader.problems.into_iter().map(|v| ConfigProblem {
+            span: Some(v.span),
+            message: v.message,
+            help: v.help,
+        }));
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        problems.sort_by_key(|p| p.span.map(|s| (s.start, s.end)));
+        Err(ConfigError { source, problems })
+    }
+}
+
+fn problem(span: Span, message: String, help: Option<String>) -> ConfigProblem {
+    ConfigProblem {
+        span: Some(span),
+        message,
+        help,
+    }
+}
+
+fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Vec<ConfigProblem>) {
+    if root.is_null() {
+        return; // an empty file (or only comments): the defaults
+    }
+    let Some(fields) = r.fields(root, "", FILE_NAME, KEYS) else {
+        return;
+    };
+    config.exclude = r.string_list(&fields, "exclude");
+    for glob in &config.exclude {
+        if let Err(e) = globset::Glob::new(&glob.value) {
+            problems.push(problem(
+                glob.span,
+                format!("`{}` is not a valid glob: {}", glob.value, e.kind()),
+                None,
+            ));
+        }
+    }
+    if let Some((node, _)) = fields.get("rules") {
+        config.rules = read_rules(node, r, problems);
+    }
+    if let Some((node, ptr)) = fields.get("fail-on") {
+        config.fail_on = read_level(node, &ptr, r, problems, false)
+            .and_then(|l| l.value.map(|s| Spanned::new(s, l.span)));
+    }
+    if let Some((node, _)) = fields.get("calico-version") {
+        config.calico_version = read_version(node, problems);
+    }
+    if let Some((node, _)) = fields.get("groups") {
+        if node.as_map().is_some() {
+            config.groups = Some(node.clone());
+        } else {
+            problems.push(problem(
+                node.span,
+                format!("`groups` must be a mapping, found {}", node.describe()),
+                Some(
+                    "`groups` is reserved for reachability queries: `groups: {name: selector}`"
+                        .to_string(),
+                ),
+            ));
+        }
+    }
+    if let Some((node, _)) = fields.get("assertions") {
+        if node.as_seq().is_some() {
+            config.assertions = Some(node.clone());
+        } else {
+            problems.push(problem(
+                node.span,
+                format!("`assertions` must be a list, found {}", node.describe()),
+                Some("`assertions` is reserved for reachability queries".to_string()),
+            ));
+        }
+    }
+}
+
+/// The raw text of a scalar: `off` and `3.30` must not go through YAML typing (which reads a
+/// boolean and the number 3.3).
+fn scalar_text(node: &Node) -> Option<&str> {
+    match &node.kind {
+        NodeKind::Scalar(s) => Some(s.value.as_str()),
+        _ => None,
+    }
+}
+
+const LEVELS: &[&str] = &["off", "info", "warning", "error"];
+const SEVERITIES: &[&str] = &["info", "warning", "error"];
+
+/// `off|info|warning|error` (`off` only when `allow_off`); `value: None` means off.
+fn read_level(
+    node: &Node,
+    ptr: &str,
+    r: &mut Reader,
+    problems: &mut Vec<ConfigProblem>,
+    allow_off: bool,
+) -> Option<Spanned<Option<Severity>>> {
+    let allowed = if allow_off { LEVELS } else { SEVERITIES };
+    let Some(text) = scalar_text(node) else {
+        r.report(
+            node.span,
+            ptr,
+            format!(
+                "expected one of {}, found {}",
+                allowed.join(", "),
+                node.describe()
+            ),
+        );
+        return None;
+    };
+    if allow_off && text == "off" {
+        return Some(Spanned::new(None, node.span));
+    }
+    match Severity::parse(text) {
+        Some(s) => Some(Spanned::new(Some(s), node.span)),
+        None => {
+            let help = did_you_mean(text, allowed).map(|s| format!("did you mean `{s}`?"));
+            problems.push(problem(
+                node.span,
+                format!("`{text}` is not one of {}", allowed.join(", ")),
+                help,
+            ));
+            None
+        }
+    }
+}
+
+fn read_rules(node: &Node, r: &mut Reader, problems: &mut Vec<ConfigProblem>) -> Vec<RuleSetting> {
+    let Some(entries) = node.as_map() else {
+        problems.push(problem(
+            node.span,
+            format!(
+                "`rules` must be a mapping of lint codes to levels, found {}",
+                node.describe()
+            ),
+            Some("for example `rules: {CAL101: off, unknown-tier: error}`".to_string()),
+        ));
+        return Vec::new();
+    };
+    let known = lints::suppress::known_names();
+    let mut out: Vec<RuleSetting> = Vec::new();
+    for entry in entries {
+        let Some(key) = scalar_text(&entry.key) else {
+            problems.push(problem(
+                entry.key.span,
+                "rule keys must be lint codes or names".to_string(),
+                None,
+            ));
+            continue;
+        };
+        let Some(lint) = lints::find(key) else {
+            let help = match did_you_mean(key, &known) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "`calint rules` lists the codes and names".to_string(),
+            };
+            problems.push(problem(
+                entry.key.span,
+                format!("`{key}` is not a calint lint code or name"),
+                Some(help),
+            ));
+            continue;
+        };
+        let meta = lint.meta();
+        if let Some(earlier) = out.iter().find(|s| s.lint.code == meta.code) {
+            problems.push(problem(
+                entry.key.span,
+                format!(
+                    "{} ({}) is configured twice (also as `{}`)",
+                    meta.code, meta.name, earlier.key.value
+                ),
+                None,
+            ));
+            continue;
+        }
+        let ptr = child("/rules", key);
+        if let Some(level) = read_level(&entry.value, &ptr, r, problems, true) {
+            out.push(RuleSetting {
+                key: Spanned::new(key.to_string(), entry.key.span),
+                lint: meta,
+                level: level.value,
+            });
+        }
+    }
+    out
+}
+
+fn read_version(node: &Node, problems: &mut Vec<ConfigProblem>) -> Option<Spanned<CalicoVersion>> {
+    let parsed = scalar_text(node).and_then(|t| CalicoVersion::parse(t.trim()));
+    if parsed.is_none() {
+        problems.push(problem(
+            node.span,
+            format!(
+                "`calico-version` must be a Calico release like \"3.31\", found {}",
+                scalar_text(node).map_or_else(|| node.describe().to_string(), |t| format!("`{t}`"))
+            ),
+            Some(
+                "for example `calico-version: \"3.31\"` (major.minor; a patch level is ignored)"
+                    .to_string(),
+            ),
+        ));
+    }
+    parsed.map(|v| Spanned::new(v, node.span))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse(
+            SourceFile::new(FILE_NAME.into(), FILE_NAME.into(), text.into()),
+            Origin::Defaults,
+        )
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        match parse_str(text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.into_iter().map(|p| p.message).collect(),
+        }
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let c = parse_str(
+            "exclude: [vendor/**]\nrules:\n  CAL101: off\n  unknown-tier: error\nfail-on: error\ncalico-version: 3.30\ngroups: {web: app == 'web'}\nassertions: []\n",
+        )
+        .map_err(|e| e.to_string())
+        .unwrap_or_default();
+        assert_eq!(c.exclude.len(), 1);
+        assert_eq!(c.rules.len(), 2);
+        assert_eq!(c.rules.first().map(|r| r.level), Some(None));
+        assert_eq!(c.fail_on.map(|s| s.value), Some(Severity::Error));
+        assert_eq!(
+            c.calico_version.map(|v| v.value),
+            CalicoVersion::parse("3.30")
+        );
+        assert!(c.groups.is_some() && c.assertions.is_some());
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        assert!(parse_str("").is_ok());
+        assert!(parse_str("# nothing yet\n").is_ok());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let m = messages(
+            "exlude: [a]\nrules:\n  CAL999: off\n  CAL101: loud\nfail-on: off\ncalico-version: three\ngroups: [a]\nassertions: {}\n",
+        );
+        assert_eq!(m.len(), 7, "{m:#?}");
+        assert!(m.iter().any(|s| s.contains("unknown field `exlude`")));
+        assert!(
+            m.iter()
+                .any(|s| s.contains("`off` is not one of info, warning, error"))
+        );
+    }
+
+    #[test]
+    fn absolute_normalizes() {
+        let cwd = Path::new("/a/b");
+        assert_eq!(
+            absolute(Path::new("../c/./d"), cwd),
+            PathBuf::from("/a/c/d")
+        );
+        assert_eq!(absolute(Path::new("/x/y"), cwd), PathBuf::from("/x/y"));
+    }
+}
