@@ -277,6 +277,14 @@ impl SideVars {
             }
         }
         out.push(v6.not().implies(self.ip.extract(127, 32).eq(bv(0, 96))));
+        // A declared named port is a real port (1-65535) of a port protocol.
+        for (decl, proto, port) in self.named.values() {
+            let port_protocol = any([6u128, 17, 132]
+                .iter()
+                .map(|p| proto.eq(bv(*p, 8)))
+                .collect());
+            out.push(decl.implies(&Bool::and(&[port.bvuge(bv(1, 16)), port_protocol])));
+        }
         out
     }
 }
@@ -1055,21 +1063,24 @@ impl<'u> Session<'u> {
             SatResult::Unsat => {}
         }
         let mut core = self.core_indexes(optional);
-        let mut i = 0;
-        while i < keep.len() {
-            let Some(&k) = keep.get(i) else { break };
-            if !core.contains(&k) {
-                // The current core does not use `k`: dropping it keeps the set unsatisfiable.
-                keep.remove(i);
+        // Delete from the last index to the first: the earliest parts (earlier rules,
+        // earlier tiers and policies, which decide first) are the ones kept.
+        for k in (0..optional.len()).rev() {
+            if !keep.contains(&k) {
                 continue;
             }
             let trial: Vec<usize> = keep.iter().copied().filter(|&j| j != k).collect();
+            if !core.contains(&k) {
+                // The current core does not use `k`: dropping it keeps the set unsatisfiable.
+                keep = trial;
+                continue;
+            }
             match self.check(&with(&trial)) {
                 SatResult::Unsat => {
                     core = self.core_indexes(optional);
                     keep = trial;
                 }
-                SatResult::Sat => i += 1,
+                SatResult::Sat => {}
                 SatResult::Unknown => return Answer::Undecided,
             }
         }
