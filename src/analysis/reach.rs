@@ -103,6 +103,23 @@ impl Group {
             .iter()
             .any(|m| m.identity.entity && pr.may_overlap(&Restrictions::of(&m.identity.as_expr())))
     }
+
+    /// For each policy of `set`: may it select a member of this group?
+    pub fn selectable(&self, set: &PolicySet) -> Vec<bool> {
+        let members: Vec<Restrictions> = self
+            .members
+            .iter()
+            .filter(|m| m.identity.entity)
+            .map(|m| Restrictions::of(&m.identity.as_expr()))
+            .collect();
+        set.policies
+            .iter()
+            .map(|p| {
+                let pr = Restrictions::of(&p.selector);
+                members.iter().any(|m| pr.may_overlap(m))
+            })
+            .collect()
+    }
 }
 
 /// Labels of the namespaces defined in the tree.
@@ -621,6 +638,8 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         Some(p) => ProtocolClass::Is(p),
         None => ProtocolClass::Any,
     };
+    let (from_policies, to_policies) = (from.selectable(set), to.selectable(set));
+    let (fp, tp) = (&from_policies[..], &to_policies[..]);
     with_fresh_session(&universe, opts.timeout_ms, |s| {
         let mut undecided = 0;
         let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, allowed| {
@@ -631,6 +650,8 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                 dst_ports,
                 allowed,
                 ipv4_only: false,
+                from_policies: fp,
+                to_policies: tp,
             };
             match s.flow(set, &q) {
                 Answer::Known(x) => x,
@@ -662,6 +683,8 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                         dst_ports: ports,
                         allowed,
                         ipv4_only: true,
+                        from_policies: fp,
+                        to_policies: tp,
                     };
                     match s.flow(set, &q) {
                         super::solver::Answer::Known(Some(p)) => Some(p),
@@ -680,7 +703,7 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             (Some(_), Some(_)) => Verdict::Partial,
         };
         let allowed = if allowed_example.is_some() {
-            let (list, und) = allowed_list(s, set, from, to, protocol, ports);
+            let (list, und) = allowed_list(s, set, (from, fp), (to, tp), protocol, ports);
             undecided += und;
             list
         } else {
@@ -712,8 +735,8 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
 pub fn allowed_list(
     s: &mut super::solver::Session<'_>,
     set: &PolicySet,
-    from: &Group,
-    to: &Group,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
     protocol: Option<u8>,
     ports: Option<(u16, u16)>,
 ) -> (Vec<AllowedProtocol>, usize) {
@@ -727,6 +750,8 @@ pub fn allowed_list(
             dst_ports,
             allowed: true,
             ipv4_only: false,
+            from_policies: fp,
+            to_policies: tp,
         };
         match s.flow(set, &q) {
             Answer::Known(x) => x.is_some(),
@@ -799,12 +824,18 @@ pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, 
         .collect();
     // Verdicts and port classes are yes/no answers, identical whatever a worker solved
     // before, so thread-local sessions are safe here (no witnesses are shown).
+    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable(set)).collect();
     let results: Vec<(Option<Edge>, usize)> = pairs
         .par_iter()
         .map_init(
             || Session::new(&universe, timeout_ms),
             |s, &(a, b)| {
-                let (Some(from), Some(to)) = (groups.get(a), groups.get(b)) else {
+                let (Some(from), Some(to), Some(fp), Some(tp)) = (
+                    groups.get(a),
+                    groups.get(b),
+                    selectable.get(a),
+                    selectable.get(b),
+                ) else {
                     return (None, 0);
                 };
                 let mut q = FlowQuestion {
@@ -814,6 +845,8 @@ pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, 
                     dst_ports: None,
                     allowed: true,
                     ipv4_only: false,
+                    from_policies: fp,
+                    to_policies: tp,
                 };
                 let some_allowed = s.flow(set, &q);
                 let Answer::Known(Some(_)) = some_allowed else {
@@ -824,7 +857,7 @@ pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, 
                     Answer::Known(None) => Verdict::Allowed,
                     _ => Verdict::Partial,
                 };
-                let (allowed, und) = allowed_list(s, set, from, to, None, None);
+                let (allowed, und) = allowed_list(s, set, (from, fp), (to, tp), None, None);
                 (
                     Some(Edge {
                         from: a,

@@ -948,6 +948,10 @@ pub struct FlowQuestion<'a> {
     pub allowed: bool,
     /// Only IPv4 packets (examples read better).
     pub ipv4_only: bool,
+    /// Which policies may select members of `from` / `to` (see [`Group::may_be_selected_by`]),
+    /// computed once per group by the caller.
+    pub from_policies: &'a [bool],
+    pub to_policies: &'a [bool],
 }
 
 /// Run `f` with a session in a fresh Z3 context: answers (and witnesses) then depend only on
@@ -984,6 +988,7 @@ pub struct Session<'u> {
     pub calls: usize,
     pub undecided: usize,
     guards: usize,
+    allowed_cache: std::collections::HashMap<(usize, usize, Direction), Bool>,
 }
 
 impl<'u> Session<'u> {
@@ -1001,6 +1006,7 @@ impl<'u> Session<'u> {
             calls: 0,
             undecided: 0,
             guards: 0,
+            allowed_cache: std::collections::HashMap::new(),
         }
     }
 
@@ -1115,22 +1121,28 @@ impl<'u> Session<'u> {
             c.push(e.vars.dst.port.bvuge(bv(u128::from(lo), 16)));
             c.push(e.vars.dst.port.bvule(bv(u128::from(hi), 16)));
         }
-        let keep = |g: &Group| -> Vec<bool> {
-            set.policies
-                .iter()
-                .map(|p| g.may_be_selected_by(p))
-                .collect()
-        };
         let mut verdict = Vec::new();
         if q.from.policed {
-            verdict.push(e.allowed(set, &keep(q.from), Direction::Egress));
+            verdict.push(self.allowed_memo(set, q.from_policies, Direction::Egress));
         }
         if q.to.policed {
-            verdict.push(e.allowed(set, &keep(q.to), Direction::Ingress));
+            verdict.push(self.allowed_memo(set, q.to_policies, Direction::Ingress));
         }
         let allowed = all(verdict);
         c.push(if q.allowed { allowed } else { allowed.not() });
         self.sat(&all(c))
+    }
+
+    /// The allow verdict formula for one policy subset and direction, built once: the subset
+    /// is identified by the address of the caller's slice, stable while the caller holds it.
+    fn allowed_memo(&mut self, set: &PolicySet, keep: &[bool], d: Direction) -> Bool {
+        let key = (keep.as_ptr() as usize, keep.len(), d);
+        if let Some(b) = self.allowed_cache.get(&key) {
+            return b.clone();
+        }
+        let b = self.enc.allowed(set, keep, d);
+        self.allowed_cache.insert(key, b.clone());
+        b
     }
 
     /// Is `formula` satisfiable? With `Some`, returns a witness packet.
