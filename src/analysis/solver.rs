@@ -283,7 +283,7 @@ impl SideVars {
                 .iter()
                 .map(|p| proto.eq(bv(*p, 8)))
                 .collect());
-            out.push(decl.implies(&Bool::and(&[port.bvuge(bv(1, 16)), port_protocol])));
+            out.push(decl.implies(Bool::and(&[port.bvuge(bv(1, 16)), port_protocol])));
         }
         out
     }
