@@ -47,6 +47,31 @@ pub struct Universe {
     methods: Vec<String>,
     named_ports: BTreeSet<String>,
     services: BTreeSet<String>,
+    /// One representative HTTP path per class of paths the rules can tell apart.
+    paths: Vec<String>,
+}
+
+/// HTTP paths are only compared for equality and for segment-boundary prefixes, so one
+/// representative per class of equivalent paths is exact: each exact path, each prefix, a
+/// path one fresh segment below each prefix, and a path matching nothing.
+fn path_representatives(exact: &BTreeSet<String>, prefixes: &BTreeSet<String>) -> Vec<String> {
+    if exact.is_empty() && prefixes.is_empty() {
+        return Vec::new();
+    }
+    // A segment no pattern contains, so it creates no extra prefix relation.
+    let fresh = (0..)
+        .map(|i| format!("calint-{i}"))
+        .find(|f| !exact.iter().chain(prefixes).any(|p| p.contains(f.as_str())))
+        .unwrap_or_default();
+    let mut reps: BTreeSet<String> = exact.iter().chain(prefixes).cloned().collect();
+    for p in prefixes {
+        let sep = if p.ends_with('/') { "" } else { "/" };
+        reps.insert(format!("{p}{sep}{fresh}"));
+    }
+    reps.insert(format!("/{fresh}-unmatched"));
+    // Not even under `/` (a request target such as `*`).
+    reps.insert(String::new());
+    reps.into_iter().collect()
 }
 
 fn visit_expr(e: &Expr, values: &mut BTreeMap<String, (BTreeSet<String>, bool)>) {
@@ -84,6 +109,8 @@ impl Universe {
         }
         let mut u = Universe::default();
         let mut methods = BTreeSet::new();
+        let mut exact_paths = BTreeSet::new();
+        let mut prefix_paths = BTreeSet::new();
         for p in &set.policies {
             visit_expr(&p.selector, &mut values);
             for r in p.ingress.iter().chain(&p.egress) {
@@ -102,10 +129,13 @@ impl Universe {
                 }
                 if let Some(h) = &r.http {
                     methods.extend(h.methods.iter().filter(|m| *m != "*").cloned());
+                    exact_paths.extend(h.exact_paths.iter().cloned());
+                    prefix_paths.extend(h.prefix_paths.iter().cloned());
                 }
             }
         }
         u.methods = methods.into_iter().collect();
+        u.paths = path_representatives(&exact_paths, &prefix_paths);
         u.keys = values
             .into_iter()
             .map(|(k, (vs, strings))| {
@@ -185,7 +215,8 @@ struct PacketVars {
     src: SideVars,
     dst: SideVars,
     method: Int,
-    path: ZString,
+    /// Index into `Universe::paths`.
+    path: Int,
 }
 
 fn t() -> Bool {
@@ -312,7 +343,7 @@ impl<'u> Encoder<'u> {
                 src: SideVars::new(u, "src"),
                 dst: SideVars::new(u, "dst"),
                 method: Int::new_const("http.method"),
-                path: ZString::new_const("http.path"),
+                path: Int::new_const("http.path"),
             },
         }
     }
@@ -369,6 +400,11 @@ impl<'u> Encoder<'u> {
         c.extend(self.derived_label_consistency(&v.dst));
         c.push(v.method.ge(Int::from_u64(0)));
         c.push(v.method.le(Int::from_u64(self.u.methods.len() as u64)));
+        c.push(v.path.ge(Int::from_u64(0)));
+        c.push(
+            v.path
+                .le(Int::from_u64(self.u.paths.len().saturating_sub(1) as u64)),
+        );
         all(c)
     }
 
@@ -544,24 +580,20 @@ impl<'u> Encoder<'u> {
                 .collect()));
         }
         if !h.exact_paths.is_empty() || !h.prefix_paths.is_empty() {
-            let mut paths: Vec<Bool> = h
-                .exact_paths
+            let classes: Vec<Bool> = self
+                .u
+                .paths
                 .iter()
-                .map(|p| v.path.eq(ZString::from(encode(p))))
+                .enumerate()
+                .filter(|(_, rep)| {
+                    h.exact_paths.contains(rep)
+                        || h.prefix_paths
+                            .iter()
+                            .any(|p| super::concrete::path_prefix_matches(p, rep))
+                })
+                .map(|(i, _)| v.path.eq(Int::from_u64(i as u64)))
                 .collect();
-            for p in &h.prefix_paths {
-                let exact = v.path.eq(ZString::from(encode(p)));
-                let boundary = if p.ends_with('/') {
-                    p.clone()
-                } else {
-                    format!("{p}/")
-                };
-                paths.push(Bool::or(&[
-                    exact,
-                    ZString::from(encode(&boundary)).prefix(&v.path),
-                ]));
-            }
-            c.push(any(paths));
+            c.push(any(classes));
         }
         all(c)
     }
@@ -898,8 +930,8 @@ impl<'u> Encoder<'u> {
                 .unwrap_or_else(|| "OTHER".into()),
             http_path: model
                 .eval(&v.path, true)
-                .and_then(|x| x.as_string())
-                .and_then(|x| decode(&x))
+                .and_then(|x| x.as_u64())
+                .and_then(|i| self.u.paths.get(i as usize).cloned())
                 .unwrap_or_default(),
         }
     }
@@ -1220,6 +1252,41 @@ mod tests {
     fn linked_z3_answers_bit_vector_and_string_queries() {
         assert_eq!(smoke_check(), Ok(()));
         assert!(!z3_version().is_empty());
+    }
+
+    /// Every path's truth assignment over the patterns is the assignment of some
+    /// representative, so the finite path domain is exact.
+    #[test]
+    fn path_representatives_cover_every_class() {
+        use super::super::concrete::path_prefix_matches;
+        let exact: BTreeSet<String> = ["/a/b", "/pub", "/x/"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let prefixes: BTreeSet<String> = ["/a", "/a/b", "/pub", "/x/", "/"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let reps = path_representatives(&exact, &prefixes);
+        let signature = |path: &str| -> Vec<bool> {
+            exact
+                .iter()
+                .map(|e| e == path)
+                .chain(prefixes.iter().map(|p| path_prefix_matches(p, path)))
+                .collect()
+        };
+        let rep_sigs: Vec<Vec<bool>> = reps.iter().map(|r| signature(r)).collect();
+        let probes = [
+            "/", "/a", "/a/", "/a/b", "/a/b/", "/a/b/c", "/a/bc", "/ab", "/pub", "/public",
+            "/pub/x", "/x", "/x/", "/x/y", "/y", "", "a", "/a//b",
+        ];
+        for p in probes {
+            assert!(
+                rep_sigs.contains(&signature(p)),
+                "no representative for {p:?}"
+            );
+        }
+        assert!(path_representatives(&BTreeSet::new(), &BTreeSet::new()).is_empty());
     }
 
     #[test]
