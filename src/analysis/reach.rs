@@ -686,7 +686,7 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                         from_policies: fp,
                         to_policies: tp,
                     };
-                    match s.flow(set, &q) {
+                    match s.flow_example(set, &q) {
                         super::solver::Answer::Known(Some(p)) => Some(p),
                         _ => None,
                     }

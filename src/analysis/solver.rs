@@ -1135,6 +1135,42 @@ impl<'u> Session<'u> {
     /// Is there a packet from `from` to `to` with these properties whose verdict is
     /// `q.allowed`? With `Some`, a witness packet.
     pub fn flow(&mut self, set: &PolicySet, q: &FlowQuestion<'_>) -> Answer<Option<Packet>> {
+        let f = self.flow_formula(set, q);
+        self.sat(&f)
+    }
+
+    /// Like [`Session::flow`], but the witness has the smallest destination port, then the
+    /// smallest source port: examples stay the same when unrelated parts of the encoding
+    /// change.
+    pub fn flow_example(
+        &mut self,
+        set: &PolicySet,
+        q: &FlowQuestion<'_>,
+    ) -> Answer<Option<Packet>> {
+        let mut f = self.flow_formula(set, q);
+        if !matches!(self.sat(&f), Answer::Known(Some(_))) {
+            return self.sat(&f);
+        }
+        for port in [
+            self.enc.vars.dst.port.clone(),
+            self.enc.vars.src.port.clone(),
+        ] {
+            let (mut lo, mut hi) = (0u64, 65535u64);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let bounded = Bool::and(&[f.clone(), port.bvule(BV::from_u64(mid, 16))]);
+                match self.sat(&bounded) {
+                    Answer::Known(Some(_)) => hi = mid,
+                    Answer::Known(None) => lo = mid + 1,
+                    Answer::Undecided => break,
+                }
+            }
+            f = Bool::and(&[f, port.eq(BV::from_u64(hi, 16))]);
+        }
+        self.sat(&f)
+    }
+
+    fn flow_formula(&mut self, set: &PolicySet, q: &FlowQuestion<'_>) -> Bool {
         let e = &self.enc;
         let mut c = vec![e.group(Side2::Src, q.from), e.group(Side2::Dst, q.to)];
         match q.protocol {
@@ -1162,7 +1198,7 @@ impl<'u> Session<'u> {
         }
         let allowed = all(verdict);
         c.push(if q.allowed { allowed } else { allowed.not() });
-        self.sat(&all(c))
+        all(c)
     }
 
     /// The allow verdict formula for one policy subset and direction, built once: the subset
