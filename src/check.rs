@@ -211,7 +211,11 @@ pub fn check_with(
     let mut project = load_project_with(opts, progress)?;
     if let Some(a) = &opts.analysis {
         let started = Instant::now();
-        project.analysis = Some(analyze(&project, a));
+        let a = AnalysisOptions {
+            target: opts.validate.target,
+            ..*a
+        };
+        project.analysis = Some(analyze(&project, &a));
         project
             .timings
             .push(("analysis".to_string(), started.elapsed()));

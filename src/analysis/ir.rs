@@ -96,6 +96,8 @@ pub struct CompiledPolicy {
     pub egress_applies: bool,
     pub ingress: Vec<CompiledRule>,
     pub egress: Vec<CompiledRule>,
+    /// Sort equal orders by the pre-v3.32 key (see [`CompiledPolicy::sort_key`]).
+    pub legacy_key: bool,
 }
 
 impl CompiledPolicy {
@@ -113,8 +115,22 @@ impl CompiledPolicy {
         }
     }
 
-    /// Felix's tie-break key for equal orders (v3.32+): `<name>/<namespace>/<kind>`.
+    /// Felix's tie-break key for equal orders: v3.32+ `<name>/<namespace>/<kind>`; up to
+    /// v3.31 the v1 name, `<namespace>/<tier>.<name>` (`<tier>.<name>` for global policies,
+    /// `knp.default.<name>` for Kubernetes ones, `staged:` before staged ones).
     pub fn sort_key(&self) -> String {
+        if self.legacy_key {
+            let tiered = match self.kind {
+                Kind::KubernetesNetworkPolicy => format!("knp.default.{}", self.name),
+                _ if self.name.starts_with(&format!("{}.", self.tier)) => self.name.clone(),
+                _ => format!("{}.{}", self.tier, self.name),
+            };
+            let staged = if self.staged { "staged:" } else { "" };
+            return match &self.namespace {
+                Some(ns) => format!("{ns}/{staged}{tiered}"),
+                None => format!("{staged}{tiered}"),
+            };
+        }
         let kind = match self.kind {
             Kind::KubernetesNetworkPolicy => "KubernetesNetworkPolicy",
             k => k.name(),
@@ -438,6 +454,7 @@ pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, No
         egress_applies: p.applies_to(Direction::Egress),
         ingress: rules(&p.ingress)?,
         egress: rules(&p.egress)?,
+        legacy_key: false,
     })
 }
 
@@ -450,6 +467,11 @@ pub struct PolicySet {
 
 impl PolicySet {
     pub fn from_project(project: &Project) -> PolicySet {
+        PolicySet::for_version(project, crate::validate::CalicoVersion::LATEST)
+    }
+
+    /// The policy set as Calico `target` orders it.
+    pub fn for_version(project: &Project, target: crate::validate::CalicoVersion) -> PolicySet {
         let invalid: std::collections::HashSet<usize> =
             project.violations.iter().map(|(i, _)| *i).collect();
         let mut set = PolicySet::default();
@@ -457,7 +479,8 @@ impl PolicySet {
             if invalid.contains(&i) || res.lowering_problems > 0 {
                 continue;
             }
-            if let Ok(p) = compile_policy(i, res) {
+            if let Ok(mut p) = compile_policy(i, res) {
+                p.legacy_key = !target.at_least(3, 32);
                 set.policies.push(p);
             }
         }

@@ -29,12 +29,16 @@ pub const DEFAULT_SOLVER_TIMEOUT_MS: u32 = 2000;
 #[derive(Clone, Copy, Debug)]
 pub struct AnalysisOptions {
     pub solver_timeout_ms: u32,
+    /// The Calico release whose ordering rules apply (the equal-order tie-break changed in
+    /// v3.32).
+    pub target: crate::validate::CalicoVersion,
 }
 
 impl Default for AnalysisOptions {
     fn default() -> Self {
         AnalysisOptions {
             solver_timeout_ms: DEFAULT_SOLVER_TIMEOUT_MS,
+            target: crate::validate::CalicoVersion::LATEST,
         }
     }
 }
@@ -510,7 +514,7 @@ pub(crate) fn conflict_formula(
 
 /// Run the whole analysis over the project's valid policies.
 pub fn analyze(project: &Project, opts: &AnalysisOptions) -> Analysis {
-    analyze_set(PolicySet::from_project(project), opts)
+    analyze_set(PolicySet::for_version(project, opts.target), opts)
 }
 
 /// Run the whole analysis over a compiled policy set (sorted, see [`PolicySet::finish`]).

@@ -31,3 +31,44 @@ pub fn policy_cmp(a: &CompiledPolicy, b: &CompiledPolicy) -> Ordering {
 pub fn ordered_by_name_only(a: &CompiledPolicy, b: &CompiledPolicy) -> bool {
     a.tier == b.tier && order_cmp(a.order, b.order) == Ordering::Equal
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::resource::Kind;
+    use crate::model::selector::Expr;
+
+    fn policy(name: &str, legacy_key: bool) -> CompiledPolicy {
+        CompiledPolicy {
+            resource: 0,
+            kind: Kind::NetworkPolicy,
+            namespace: Some("ns".into()),
+            name: name.into(),
+            tier: "default".into(),
+            order: Some(1.0),
+            staged: false,
+            selector: Expr::All,
+            ingress_applies: true,
+            egress_applies: false,
+            ingress: Vec::new(),
+            egress: Vec::new(),
+            legacy_key,
+        }
+    }
+
+    /// v3.32+ compares `a/ns/NetworkPolicy` with `a-b/ns/NetworkPolicy` (`-` < `/`);
+    /// up to v3.31 it compares `ns/default.a` with `ns/default.a-b` (prefix first).
+    #[test]
+    fn equal_order_tie_break_depends_on_the_calico_version() {
+        assert_eq!(
+            policy_cmp(&policy("a-b", false), &policy("a", false)),
+            Ordering::Less
+        );
+        assert_eq!(
+            policy_cmp(&policy("a", true), &policy("a-b", true)),
+            Ordering::Less
+        );
+        assert_eq!(policy("web", true).sort_key(), "ns/default.web");
+        assert_eq!(policy("default.web", true).sort_key(), "ns/default.web");
+    }
+}

@@ -117,6 +117,7 @@ pub fn run(args: CheckArgs) -> u8 {
         },
         analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
             solver_timeout_ms: args.solver_timeout,
+            ..calint::analysis::AnalysisOptions::default()
         }),
         ..CheckOptions::default()
     };

@@ -189,6 +189,7 @@ pub fn policy_set(seed: u64) -> PolicySet {
             egress_applies: g.chance(50),
             ingress,
             egress,
+            legacy_key: false,
         });
     }
     let mut set = PolicySet {
