@@ -35,6 +35,28 @@ pub struct CheckOptions {
     pub parse_limits: ParseLimits,
     /// Run the semantic (Z3) analysis; `None` skips it.
     pub analysis: Option<AnalysisOptions>,
+    /// Reachability groups and assertions from the configuration file (CAL301).
+    pub reachability: Option<ReachabilityConfig>,
+}
+
+/// The configuration's `groups:` and `assertions:`, with the file they were written in.
+#[derive(Clone, Debug, Default)]
+pub struct ReachabilityConfig {
+    /// Display name, path and text of the configuration file.
+    pub file: (String, PathBuf, String),
+    pub groups: Vec<crate::config::GroupDef>,
+    pub assertions: Vec<crate::config::AssertionDef>,
+}
+
+impl ReachabilityConfig {
+    pub fn from_config(c: &crate::config::Config) -> Option<ReachabilityConfig> {
+        let file = c.file.clone()?;
+        (!c.group_defs.is_empty() || !c.assertion_defs.is_empty()).then(|| ReachabilityConfig {
+            file,
+            groups: c.group_defs.clone(),
+            assertions: c.assertion_defs.clone(),
+        })
+    }
 }
 
 impl Default for CheckOptions {
@@ -48,6 +70,7 @@ impl Default for CheckOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             parse_limits: ParseLimits::default(),
             analysis: Some(AnalysisOptions::default()),
+            reachability: None,
         }
     }
 }
@@ -220,6 +243,13 @@ pub fn check_with(
             .timings
             .push(("analysis".to_string(), started.elapsed()));
     }
+    if let Some(rc) = &opts.reachability {
+        let started = Instant::now();
+        evaluate_assertions(&mut project, rc, opts);
+        project
+            .timings
+            .push(("assertions".to_string(), started.elapsed()));
+    }
     let started = Instant::now();
     let run = lints::run_all(&project, &opts.lints, progress);
     project.stats.suppressed = run.suppressed;
@@ -232,6 +262,52 @@ pub fn check_with(
             .map(|(code, t)| (format!("lint {code}"), t)),
     );
     Ok((project, run.findings))
+}
+
+/// Evaluate every configured assertion with `reach` (CAL301 reports the failures).
+fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &CheckOptions) {
+    use crate::analysis::ir::PolicySet;
+    use crate::analysis::reach::{ReachOptions, reach, resolve_named};
+    use crate::project::AssertionOutcome;
+    let (name, path, text) = rc.file.clone();
+    let file = project.sources.add(SourceFile::new(name, path, text));
+    let set = PolicySet::for_version(project, opts.validate.target);
+    let timeout_ms = opts
+        .analysis
+        .as_ref()
+        .map_or(crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS, |a| {
+            a.solver_timeout_ms
+        });
+    let mut outcomes = Vec::new();
+    for def in &rc.assertions {
+        let result = (|| {
+            let from = resolve_named(project, &rc.groups, &def.from.value)?;
+            let to = resolve_named(project, &rc.groups, &def.to.value)?;
+            let protocol = match &def.protocol {
+                Some(p) => {
+                    let proto = crate::model::port::Protocol::from_str(&p.value);
+                    if !proto.is_valid() {
+                        return Err(format!("unknown protocol `{}`", p.value));
+                    }
+                    proto.number()
+                }
+                None => None,
+            };
+            let options = ReachOptions {
+                protocol,
+                port: def.port.as_ref().map(|p| p.value),
+                timeout_ms,
+            };
+            Ok(reach(&set, &from, &to, &options))
+        })();
+        outcomes.push(AssertionOutcome {
+            file,
+            def: def.clone(),
+            result,
+        });
+    }
+    project.assertions = outcomes;
+    project.assertion_set = Some(set);
 }
 
 struct FileOutcome {

@@ -7,8 +7,8 @@
 //!   unknown-tier: error
 //! fail-on: error                         # info | warning | error
 //! calico-version: "3.31"
-//! groups: {}                             # reserved for reachability queries (a mapping)
-//! assertions: []                         # reserved for reachability queries (a list)
+//! groups: {}                             # name: group expression (reach, graph, assertions)
+//! assertions: []                         # {from, to, protocol?, port?, expect} (CAL301)
 //! ```
 //!
 //! The file is read with calint's own span-tree parser and the lowering [`Reader`], so every
@@ -80,10 +80,35 @@ pub struct Config {
     pub rules: Vec<RuleSetting>,
     pub fail_on: Option<Spanned<Severity>>,
     pub calico_version: Option<Spanned<CalicoVersion>>,
-    /// Reserved for reachability groups: kept as written (a mapping), not interpreted yet.
+    /// Reachability groups as written (a mapping of names to group expressions).
     pub groups: Option<Node>,
-    /// Reserved for reachability assertions: kept as written (a list), not interpreted yet.
+    /// Reachability assertions as written (a list).
     pub assertions: Option<Node>,
+    /// `groups:` read: name → group expression (`[NAMESPACE/]SELECTOR`, `net:CIDR`, ...).
+    pub group_defs: Vec<GroupDef>,
+    /// `assertions:` read.
+    pub assertion_defs: Vec<AssertionDef>,
+    /// The file's name and text, for locating assertion findings.
+    pub file: Option<(String, std::path::PathBuf, String)>,
+}
+
+/// One named reachability group of the configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupDef {
+    pub name: Spanned<String>,
+    pub expression: Spanned<String>,
+}
+
+/// One reachability assertion: traffic from `from` to `to` must be `expect`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssertionDef {
+    pub span: Span,
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub protocol: Option<Spanned<String>>,
+    pub port: Option<Spanned<u16>>,
+    /// `allowed`, `denied` or `partial`.
+    pub expect: Spanned<String>,
 }
 
 impl Config {
@@ -179,7 +204,14 @@ pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
 pub fn load(path: &Path, name: String, origin: Origin) -> Result<Config, ConfigError> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => parse(SourceFile::new(name, path.to_path_buf(), text), origin),
+            Ok(text) => parse(
+                SourceFile::new(name.clone(), path.to_path_buf(), text.clone()),
+                origin,
+            )
+            .map(|mut c| {
+                c.file = Some((name, path.to_path_buf(), text));
+                c
+            }),
             Err(_) => Err(whole_file_error(
                 name,
                 path,
@@ -281,27 +313,89 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
         config.calico_version = read_version(node, problems);
     }
     if let Some((node, _)) = fields.get("groups") {
-        if node.as_map().is_some() {
+        if let Some(entries) = node.as_map() {
             config.groups = Some(node.clone());
+            for e in entries {
+                match (e.key.scalar_str(), e.value.scalar_str()) {
+                    (Some(k), Some(v)) => config.group_defs.push(GroupDef {
+                        name: Spanned::new(k.to_string(), e.key.span),
+                        expression: Spanned::new(v.to_string(), e.value.span),
+                    }),
+                    _ => problems.push(problem(
+                        e.value.span,
+                        "each group maps a name to a group expression string".to_string(),
+                        Some("e.g. `web: \"shop/app == 'web'\"`, `partners: \"set:shop/partners\"`, `internet: world`".to_string()),
+                    )),
+                }
+            }
         } else {
             problems.push(problem(
                 node.span,
                 format!("`groups` must be a mapping, found {}", node.describe()),
                 Some(
-                    "`groups` is reserved for reachability queries: `groups: {name: selector}`"
+                    "`groups` names reachability groups: `groups: {web: \"shop/app == 'web'\"}`"
                         .to_string(),
                 ),
             ));
         }
     }
-    if let Some((node, _)) = fields.get("assertions") {
+    if let Some((node, ptr)) = fields.get("assertions") {
         if node.as_seq().is_some() {
             config.assertions = Some(node.clone());
+            config.assertion_defs = r.list(node, &ptr, |r, n, p| {
+                let f = r.fields(
+                    n,
+                    &p,
+                    "assertion",
+                    &["from", "to", "protocol", "port", "expect"],
+                )?;
+                let from = r.opt_string(&f, "from");
+                let to = r.opt_string(&f, "to");
+                let expect = r.opt_string(&f, "expect");
+                let port = r.opt_int(&f, "port");
+                let (Some(from), Some(to), Some(expect)) = (from, to, expect) else {
+                    r.report(n.span, &p, "an assertion needs `from`, `to` and `expect`");
+                    return None;
+                };
+                if !["allowed", "denied", "partial"].contains(&expect.value.as_str()) {
+                    r.report(
+                        expect.span,
+                        &p,
+                        format!(
+                            "`expect` must be allowed, denied or partial, found `{}`",
+                            expect.value
+                        ),
+                    );
+                    return None;
+                }
+                let port = match port {
+                    Some(p16) => match u16::try_from(p16.value) {
+                        Ok(v) if v > 0 => Some(Spanned::new(v, p16.span)),
+                        _ => {
+                            r.report(
+                                p16.span,
+                                &p,
+                                format!("port {} is out of range (1-65535)", p16.value),
+                            );
+                            return None;
+                        }
+                    },
+                    None => None,
+                };
+                Some(AssertionDef {
+                    span: n.span,
+                    from,
+                    to,
+                    protocol: r.opt_string(&f, "protocol"),
+                    port,
+                    expect,
+                })
+            });
         } else {
             problems.push(problem(
                 node.span,
                 format!("`assertions` must be a list, found {}", node.describe()),
-                Some("`assertions` is reserved for reachability queries".to_string()),
+                Some("`assertions` is a list of `{from, to, protocol, port, expect}`".to_string()),
             ));
         }
     }

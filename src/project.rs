@@ -28,9 +28,23 @@ pub struct Project {
     pub stats: Stats,
     /// Results of the semantic (Z3) analysis, when it ran.
     pub analysis: Option<crate::analysis::Analysis>,
+    /// Reachability assertions of the configuration, evaluated.
+    pub assertions: Vec<AssertionOutcome>,
+    /// The policy set the assertions were evaluated against (for naming deciding rules).
+    pub assertion_set: Option<crate::analysis::ir::PolicySet>,
     /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
     /// a report (it would break byte-identical output).
     pub timings: Vec<(String, Duration)>,
+}
+
+/// One configured reachability assertion and what `reach` answered.
+#[derive(Clone, Debug)]
+pub struct AssertionOutcome {
+    /// The configuration file (in `Project::sources`).
+    pub file: FileId,
+    pub def: crate::config::AssertionDef,
+    /// The answer, or why the assertion could not be evaluated (unknown group, ...).
+    pub result: Result<crate::analysis::reach::ReachResult, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -61,6 +75,8 @@ impl Project {
             lower_problems: lowered.problems,
             violations: Vec::new(),
             analysis: None,
+            assertions: Vec::new(),
+            assertion_set: None,
             timings: Vec::new(),
         }
     }

@@ -23,7 +23,12 @@ fn cases() -> Vec<(String, PathBuf)> {
     let mut cases = Vec::new();
     for code in std::fs::read_dir(root).expect("fixtures/ exists") {
         let code = code.expect("readable").path();
-        if !code.is_dir() {
+        // Only `fixtures/CALnnn/` trees are lint cases (others, such as `fixtures/assertions`,
+        // need a configuration file and are tested through the CLI).
+        let is_code = code.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            n.len() == 6 && n.starts_with("CAL") && n[3..].bytes().all(|b| b.is_ascii_digit())
+        });
+        if !code.is_dir() || !is_code {
             continue;
         }
         for kind in ["fires", "clean"] {

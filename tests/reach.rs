@@ -204,3 +204,61 @@ fn expect_sets_the_exit_code() {
     let (code, _) = reach(&["--from", "set:missing", "--to", "shop/backend"]);
     assert_eq!(code, 2);
 }
+
+fn check_dir(dir: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args(["check", dir, "--color", "never"])
+        .output()
+        .expect("calint runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// `.calint.yaml` assertions: failures are CAL301 findings at the assertion, with the
+/// deciding rules; an assertion that cannot be evaluated is reported too.
+#[test]
+fn configured_assertions() {
+    let (code, out) = check_dir("fixtures/assertions/fires");
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("error[CAL301]").count(), 3, "{out}");
+    assert!(out.contains("unknown group `payments`"), "{out}");
+    insta::assert_snapshot!("assertions_fires", out);
+    let (code, out) = check_dir("fixtures/assertions/clean");
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("CAL301"), "{out}");
+}
+
+/// Configured groups are names for `reach` and replace discovery in `graph`.
+#[test]
+fn configured_groups_in_reach_and_graph() {
+    let out = Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args([
+            "reach",
+            "fixtures/assertions/clean",
+            "--from",
+            "internet",
+            "--to",
+            "db",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("calint runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["verdict"], "denied");
+    assert_eq!(v["from"]["group"], "internet");
+    let out = Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args(["graph", "fixtures/assertions/clean", "--format", "json"])
+        .output()
+        .expect("calint runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = v["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(names, ["internet", "db"]);
+}

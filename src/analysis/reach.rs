@@ -396,6 +396,35 @@ pub fn resolve(project: &Project, text: &str) -> Result<Group, String> {
     })
 }
 
+/// Resolve a group expression, trying the configuration's named groups first.
+pub fn resolve_named(
+    project: &Project,
+    named: &[crate::config::GroupDef],
+    text: &str,
+) -> Result<Group, String> {
+    match named.iter().find(|g| g.name.value == text.trim()) {
+        Some(def) => {
+            let mut g = resolve(project, &def.expression.value)
+                .map_err(|e| format!("group `{}`: {e}", def.name.value))?;
+            g.name = def.name.value.clone();
+            Ok(g)
+        }
+        None => resolve(project, text).map_err(|e| {
+            let word = text.trim();
+            if !named.is_empty()
+                && !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                format!("unknown group `{word}` (not defined under `groups:`, and not a selector)")
+            } else {
+                e
+            }
+        }),
+    }
+}
+
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63

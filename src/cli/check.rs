@@ -115,6 +115,7 @@ pub fn run(args: CheckArgs) -> u8 {
             explain: args.explain,
             ..effective.lint_settings()
         },
+        reachability: calint::check::ReachabilityConfig::from_config(&effective.config),
         analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
             solver_timeout_ms: args.solver_timeout,
             ..calint::analysis::AnalysisOptions::default()

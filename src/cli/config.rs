@@ -134,15 +134,20 @@ fn to_yaml(e: &Effective, origin: &str) -> String {
         q(&version(e)),
         e.calico_version.1.as_str()
     ));
-    for (key, node) in [
-        ("groups", &e.config.groups),
-        ("assertions", &e.config.assertions),
+    for (key, node, what) in [
+        (
+            "groups",
+            &e.config.groups,
+            "named groups for reach, graph and assertions",
+        ),
+        (
+            "assertions",
+            &e.config.assertions,
+            "checked by `check` (CAL301)",
+        ),
     ] {
         if let Some(node) = node {
-            out.push_str(&format!(
-                "{key}: {}  # reserved for reachability queries; not used yet\n",
-                node_value(node)
-            ));
+            out.push_str(&format!("{key}: {}  # {what}\n", node_value(node)));
         }
     }
     out

@@ -2,7 +2,7 @@
 
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{discover, graph};
+use calint::analysis::reach::{discover, graph, resolve_named};
 use calint::check::{CheckOptions, load_project};
 use calint::report;
 use clap::{Args, ValueEnum};
@@ -45,7 +45,26 @@ pub fn run(args: GraphArgs) -> u8 {
         }
     };
     let set = PolicySet::from_project(&project);
-    let groups = discover(&project);
+    // Groups defined in `.calint.yaml` replace the discovered ones.
+    let defs = match super::configured_groups(&opts.paths) {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
+    let groups = if defs.is_empty() {
+        discover(&project)
+    } else {
+        let mut groups = Vec::new();
+        for def in &defs {
+            match resolve_named(&project, &defs, &def.name.value) {
+                Ok(g) => groups.push(g),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_ERROR;
+                }
+            }
+        }
+        groups
+    };
     let (edges, undecided) = graph(&set, &groups, args.solver_timeout);
     let text = match args.format {
         Format::Json => report::graph::json(&groups, &edges, undecided),

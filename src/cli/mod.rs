@@ -114,3 +114,23 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), u8> {
         EXIT_ERROR
     })
 }
+
+/// The reachability groups of the `.calint.yaml` that applies to `paths` (none when there is
+/// no configuration file). A broken configuration is reported and gives exit code 2.
+pub fn configured_groups(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<calint::config::GroupDef>, u8> {
+    use calint::config;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let Some(path) = config::discover(&config::start_dir(paths, &cwd)) else {
+        return Ok(Vec::new());
+    };
+    let name = calint::check::display_name(&path, Some(&cwd));
+    match config::load(&path, name, config::Origin::Discovered(path.clone())) {
+        Ok(c) => Ok(c.group_defs),
+        Err(e) => {
+            eprint!("{}", calint::report::human::render_config_error(&e, false));
+            Err(EXIT_ERROR)
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{ReachOptions, reach, resolve};
+use calint::analysis::reach::{ReachOptions, reach, resolve_named};
 use calint::check::{CheckOptions, load_project};
 use calint::model::port::Protocol;
 use calint::report;
@@ -73,7 +73,14 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let (from, to) = match (resolve(&project, &args.from), resolve(&project, &args.to)) {
+    let groups = match super::configured_groups(&opts.paths) {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
+    let (from, to) = match (
+        resolve_named(&project, &groups, &args.from),
+        resolve_named(&project, &groups, &args.to),
+    ) {
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");

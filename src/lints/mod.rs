@@ -22,6 +22,7 @@ mod cal111_unsatisfiable_selector;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
+mod cal301_reachability_assertion;
 mod semantic;
 pub mod suppress;
 
@@ -76,6 +77,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
+    &cal301_reachability_assertion::ReachabilityAssertion,
 ];
 
 pub fn find(code_or_name: &str) -> Option<&'static dyn Lint> {

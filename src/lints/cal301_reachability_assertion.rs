@@ -1,0 +1,124 @@
+//! CAL301 reachability-assertion: a reachability assertion of `.calint.yaml` does not hold.
+
+use super::{Lint, LintMeta, Sink};
+use crate::analysis::reach::Verdict;
+use crate::finding::{Location, Related, Severity};
+use crate::project::Project;
+
+pub struct ReachabilityAssertion;
+
+static META: LintMeta = LintMeta {
+    code: "CAL301",
+    name: "reachability-assertion",
+    default_severity: Severity::Error,
+    summary: "A reachability assertion of the configuration does not hold",
+    doc: include_str!("../../rules/CAL301.md"),
+};
+
+impl Lint for ReachabilityAssertion {
+    fn meta(&self) -> &'static LintMeta {
+        &META
+    }
+
+    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+        for o in &project.assertions {
+            let def = &o.def;
+            let what = format!(
+                "{} -> {}{}{}",
+                def.from.value,
+                def.to.value,
+                def.protocol
+                    .as_ref()
+                    .map(|p| format!(" {}", p.value))
+                    .unwrap_or_default(),
+                def.port
+                    .as_ref()
+                    .map(|p| format!(" port {}", p.value))
+                    .unwrap_or_default()
+            );
+            let result = match &o.result {
+                Ok(r) => r,
+                Err(e) => {
+                    sink.at(
+                        Location::new(o.file, def.span),
+                        format!("cannot evaluate the assertion {what}: {e}"),
+                    )
+                    .emit();
+                    continue;
+                }
+            };
+            if result.verdict.as_str() == def.expect.value {
+                continue;
+            }
+            let mut f = sink.at(
+                Location::new(o.file, def.expect.span),
+                format!(
+                    "reachability assertion fails: {what} is expected {} but is {}",
+                    def.expect.value,
+                    result.verdict.as_str()
+                ),
+            );
+            // Name the rules that decide the counterexample.
+            let counterexample = match result.verdict {
+                Verdict::Denied => "denied",
+                Verdict::Allowed => "allowed",
+                Verdict::Partial if def.expect.value == "allowed" => "denied",
+                Verdict::Partial => "allowed",
+            };
+            let set = project.assertion_set.as_ref();
+            for d in result
+                .decisions
+                .iter()
+                .filter(|d| d.example == counterexample)
+            {
+                let (message, location, resource, pointer) = match (d.rule, set) {
+                    (Some((pi, ri)), Some(set)) => {
+                        let Some(res) = set
+                            .policies
+                            .get(pi)
+                            .and_then(|p| project.resources.get(p.resource))
+                        else {
+                            continue;
+                        };
+                        let Some(rule) = res.policy().and_then(|p| p.rules(d.direction).get(ri))
+                        else {
+                            continue;
+                        };
+                        (
+                            format!(
+                                "{} {} ({counterexample} example)",
+                                d.direction.as_str(),
+                                d.action
+                            ),
+                            Some(res.location(rule.head_span())),
+                            Some(res.reference()),
+                            Some(rule.pointer.clone()),
+                        )
+                    }
+                    _ => (
+                        format!(
+                            "{} {}{} ({counterexample} example)",
+                            d.direction.as_str(),
+                            d.action,
+                            d.tier
+                                .as_ref()
+                                .map(|t| format!(" in tier `{t}`"))
+                                .unwrap_or_default()
+                        ),
+                        None,
+                        None,
+                        None,
+                    ),
+                };
+                f = f.related(Related {
+                    message,
+                    location,
+                    resource,
+                    pointer,
+                });
+            }
+            f.note("help: `calint reach` with the same --from/--to shows the verdict, the allowed ports and examples")
+                .emit();
+        }
+    }
+}
