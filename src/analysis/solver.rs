@@ -136,6 +136,23 @@ impl Universe {
         }
         u.methods = methods.into_iter().collect();
         u.paths = path_representatives(&exact_paths, &prefix_paths);
+        // Labels Calico derives from one another share one value domain (see
+        // `Encoder::derived_label_consistency`).
+        for (a, b) in [
+            (super::ir::NAMESPACE_LABEL, "pcns.projectcalico.org/name"),
+            (
+                super::ir::SERVICE_ACCOUNT_LABEL,
+                "pcsa.projectcalico.org/name",
+            ),
+        ] {
+            if let (Some((va, sa)), Some((vb, sb))) =
+                (values.get(a).cloned(), values.get(b).cloned())
+            {
+                let union: BTreeSet<String> = va.union(&vb).cloned().collect();
+                values.insert(a.to_string(), (union.clone(), sa || sb));
+                values.insert(b.to_string(), (union, sa || sb));
+            }
+        }
         u.keys = values
             .into_iter()
             .map(|(k, (vs, strings))| {
@@ -298,15 +315,10 @@ impl SideVars {
     }
 
     /// Domain constraints: finite-domain values in range, IPv4 addresses in 32 bits.
-    fn domain(&self, u: &Universe, v6: &Bool) -> Vec<Bool> {
+    /// Facts every packet satisfies. Finite-domain label values need no range: an index that
+    /// names no mentioned value stands for "some other value", exactly like the last index.
+    fn domain(&self, v6: &Bool) -> Vec<Bool> {
         let mut out = Vec::new();
-        for (k, dom) in &u.keys {
-            if let (KeyDomain::Finite(vals), Some(LabelValue::Index(i))) = (dom, self.value.get(k))
-            {
-                out.push(i.ge(Int::from_u64(0)));
-                out.push(i.le(Int::from_u64(vals.len() as u64)));
-            }
-        }
         out.push(v6.not().implies(self.ip.extract(127, 32).eq(bv(0, 96))));
         // A declared named port is a real port (1-65535) of a port protocol.
         for (decl, proto, port) in self.named.values() {
@@ -369,24 +381,37 @@ impl<'u> Encoder<'u> {
             let (Some(has_a), Some(has_b)) = (side.has.get(a), side.has.get(b)) else {
                 continue;
             };
-            let values: BTreeSet<&String> = [a, b]
-                .iter()
-                .filter_map(|k| match self.u.keys.get(*k) {
-                    Some(KeyDomain::Finite(v) | KeyDomain::Strings(v)) => Some(v.iter()),
-                    None => None,
-                })
-                .flatten()
-                .collect();
-            if both_ways {
-                out.push(has_a.iff(has_b));
+            out.push(if both_ways {
+                has_a.iff(has_b)
             } else {
-                out.push(has_a.implies(has_b));
-            }
-            for v in values {
-                let same = self
-                    .fixed_label(side, a, v)
-                    .iff(self.fixed_label(side, b, v));
-                out.push(Bool::and(&[has_a.clone(), has_b.clone()]).implies(&same));
+                has_a.implies(has_b)
+            });
+            let both = Bool::and(&[has_a.clone(), has_b.clone()]);
+            match (side.value.get(a), side.value.get(b)) {
+                // The universe gives both keys one shared value list, so equal values are
+                // equal indexes: one constraint, whatever the number of namespaces.
+                (Some(LabelValue::Index(x)), Some(LabelValue::Index(y))) => {
+                    out.push(both.implies(x.eq(y)));
+                }
+                (Some(LabelValue::Str(x)), Some(LabelValue::Str(y))) => {
+                    out.push(both.implies(x.eq(y)));
+                }
+                _ => {
+                    let values: BTreeSet<&String> = [a, b]
+                        .iter()
+                        .filter_map(|k| match self.u.keys.get(*k) {
+                            Some(KeyDomain::Finite(v) | KeyDomain::Strings(v)) => Some(v.iter()),
+                            None => None,
+                        })
+                        .flatten()
+                        .collect();
+                    for v in values {
+                        let same = self
+                            .fixed_label(side, a, v)
+                            .iff(self.fixed_label(side, b, v));
+                        out.push(both.implies(&same));
+                    }
+                }
             }
         }
         out
@@ -394,8 +419,8 @@ impl<'u> Encoder<'u> {
 
     fn domain(&self) -> Bool {
         let v = &self.vars;
-        let mut c = v.src.domain(self.u, &v.v6);
-        c.extend(v.dst.domain(self.u, &v.v6));
+        let mut c = v.src.domain(&v.v6);
+        c.extend(v.dst.domain(&v.v6));
         c.extend(self.derived_label_consistency(&v.src));
         c.extend(self.derived_label_consistency(&v.dst));
         c.push(v.method.ge(Int::from_u64(0)));
