@@ -21,8 +21,8 @@ use concrete::Packet;
 use ir::{CompiledPolicy, CompiledRule, PolicySet};
 use prefilter::Restrictions;
 use rayon::prelude::*;
+use solver::Formula as Bool;
 use solver::{Answer, Session, Universe};
-use z3::ast::Bool;
 
 pub const DEFAULT_SOLVER_TIMEOUT_MS: u32 = 2000;
 

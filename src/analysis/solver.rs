@@ -26,6 +26,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use z3::ast::{BV, Bool, Int, String as ZString};
 use z3::{Params, SatResult, Solver};
 
+/// A formula over one packet. The query code in `analysis` combines formulas built here
+/// (`and`, `or`, `not`) but never builds terms itself.
+pub type Formula = Bool;
+
 /// Version of the Z3 library calint is linked with, e.g. `4.8.12.0`.
 pub fn z3_version() -> String {
     z3::full_version().to_string()
@@ -689,6 +693,19 @@ impl<'u> Encoder<'u> {
         })
     }
 
+    /// Packets that read like real traffic: IPv4, distinct addresses, non-zero ports, TCP or
+    /// UDP. Witnesses are searched within these first.
+    pub fn plausible(&self) -> Bool {
+        let v = &self.vars;
+        Bool::and(&[
+            v.v6.not(),
+            v.src.ip.eq(&v.dst.ip).not(),
+            v.src.port.bvuge(bv(1024, 16)),
+            v.dst.port.bvuge(bv(1, 16)),
+            Bool::or(&[v.protocol.eq(bv(6, 8)), v.protocol.eq(bv(17, 8))]),
+        ])
+    }
+
     /// Some endpoint matches the policy's selector (whatever the direction).
     pub fn selects_any(&self, p: &CompiledPolicy) -> Bool {
         let local = &self.vars.dst;
@@ -1236,6 +1253,16 @@ impl<'u> Session<'u> {
         let b = self.enc.allowed(set, keep, d);
         self.allowed_cache.insert(key, b.clone());
         b
+    }
+
+    /// A witness of `formula`, preferring plausible-looking packets (see
+    /// [`Encoder::plausible`]).
+    pub fn plausible_witness(&mut self, formula: &Bool) -> Answer<Option<Packet>> {
+        let nice = Bool::and(&[formula.clone(), self.enc.plausible()]);
+        match self.sat(&nice) {
+            Answer::Known(Some(p)) => Answer::Known(Some(p)),
+            _ => self.sat(formula),
+        }
     }
 
     /// Is `formula` satisfiable? With `Some`, returns a witness packet.

@@ -2,7 +2,7 @@
 //! context so they are the same whatever the thread count, and described in domain terms.
 
 use super::concrete::{Packet, Side};
-use super::solver::{Answer, Session, Universe};
+use super::solver::{Answer, Universe};
 use super::{Context, RuleId, conflict_formula, rule_by_id};
 use crate::model::net::IpFamily;
 use crate::model::resource::Direction;
@@ -17,15 +17,12 @@ pub(crate) fn conflict_witness(
     loser: RuleId,
     timeout_ms: u32,
 ) -> Option<Packet> {
-    let mut cfg = z3::Config::new();
-    cfg.set_timeout_msec(u64::from(timeout_ms));
-    z3::with_z3_config(&cfg, || {
-        let mut s = Session::new(universe, timeout_ms);
+    super::solver::with_fresh_session(universe, timeout_ms, |s| {
         let r1 = rule_by_id(cx.set, winner)?;
         let r2 = rule_by_id(cx.set, loser)?;
         let pre = cx.precedents(winner.policy, winner.direction);
         let f = conflict_formula(
-            &s,
+            s,
             cx,
             winner.policy,
             r1,
@@ -34,7 +31,7 @@ pub(crate) fn conflict_witness(
             winner.direction,
             &pre,
         );
-        match s.sat(&f) {
+        match s.plausible_witness(&f) {
             Answer::Known(Some(p)) => Some(p),
             _ => None,
         }
