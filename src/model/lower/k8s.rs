@@ -108,9 +108,7 @@ pub fn network_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
     };
     // A malformed podSelector selects nothing rather than everything (fail closed).
     policy.selector =
-        Some(SelectorField::new(selector.unwrap_or_else(|| {
-            Spanned::new("!all()".to_string(), spec.span)
-        })));
+        Some(r.selector(selector.unwrap_or_else(|| Spanned::new("!all()".to_string(), spec.span))));
 
     let ingress = f.get("ingress");
     let egress = f.get("egress");
@@ -185,7 +183,7 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
     };
     let pod_span = pod_terms.as_ref().map_or(node.span, |(_, s)| *s);
     let pod_terms = pod_terms.map(|(t, _)| t).unwrap_or_default();
-    entity.selector = Some(SelectorField::new(Spanned::new(
+    entity.selector = Some(r.selector(Spanned::new(
         join_terms(Some(ORCHESTRATOR_TERM), &pod_terms),
         pod_span,
     )));
@@ -196,9 +194,9 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
         } else {
             join_terms(None, &terms)
         };
-        entity.namespace_selector = Some(SelectorField::new(Spanned::new(text, n.span)));
+        entity.namespace_selector = Some(r.selector(Spanned::new(text, n.span)));
     } else if f.has("namespaceSelector") {
-        entity.namespace_selector = Some(SelectorField::new(Spanned::new(
+        entity.namespace_selector = Some(r.selector(Spanned::new(
             "all()".to_string(),
             f.key_span("namespaceSelector").unwrap_or(node.span),
         )));

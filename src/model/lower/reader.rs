@@ -6,6 +6,8 @@
 
 use crate::load::tree::{Entry, Node, NodeKind, ScalarValue};
 use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
+use crate::model::resource::SelectorField;
+use crate::model::selector::SelectorLimits;
 use crate::source::{Span, Spanned};
 use crate::validate::Violation;
 
@@ -16,6 +18,8 @@ pub struct Reader {
     /// When false, unknown fields are accepted silently (Kubernetes workloads, of which calint
     /// reads only a few fields).
     pub strict: bool,
+    /// Selectors beyond these are kept unparsed (and reported by validation).
+    pub selector_limits: SelectorLimits,
 }
 
 /// Escape one JSON Pointer reference token (RFC 6901).
@@ -70,7 +74,13 @@ impl Reader {
         Reader {
             problems: Vec::new(),
             strict,
+            selector_limits: SelectorLimits::default(),
         }
+    }
+
+    /// A selector field, read under this reader's [`SelectorLimits`].
+    pub fn selector(&self, raw: Spanned<String>) -> SelectorField {
+        SelectorField::with_limits(raw, &self.selector_limits)
     }
 
     pub fn report(&mut self, span: Span, ptr: &str, message: impl Into<String>) {
