@@ -427,6 +427,7 @@ fn solver_verdicts(set: &PolicySet) -> Verdicts {
         set.clone(),
         &AnalysisOptions {
             solver_timeout_ms: 20_000,
+            budget_ms: None,
         },
     );
     assert_eq!(a.undecided, 0, "no query may time out in these small cases");

@@ -78,6 +78,7 @@ pub fn run(args: CheckArgs) -> u8 {
     }
     opts.analysis = (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
         solver_timeout_ms: args.solver_timeout,
+        ..calint::analysis::AnalysisOptions::default()
     });
     opts.lints.explain = args.explain;
     let (project, findings) = match check(&opts) {

@@ -8,6 +8,7 @@ mod cal001_yaml_syntax;
 mod cal002_invalid_resource;
 mod cal003_duplicate_resource;
 mod cal004_unknown_tier;
+mod cal007_analysis_budget_exceeded;
 mod cal101_defaulted_types;
 mod cal102_alp_egress;
 mod cal103_alp_action;
@@ -46,6 +47,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal002_invalid_resource::InvalidResource,
     &cal003_duplicate_resource::DuplicateResource,
     &cal004_unknown_tier::UnknownTier,
+    &cal007_analysis_budget_exceeded::AnalysisBudgetExceeded,
     &cal101_defaulted_types::DefaultedTypes,
     &cal102_alp_egress::AlpEgress,
     &cal103_alp_action::AlpAction,
