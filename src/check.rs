@@ -2,19 +2,42 @@
 //!
 //! Files are processed in parallel (rayon) but every result is placed by the file's position in
 //! the sorted file list, so output is identical whatever the thread count.
+//!
+//! # Limits
+//!
+//! calint reads whatever a pull request contains, so every resource it spends on input is
+//! bounded. Each bound is a field of [`CheckOptions`] with a documented default; hitting one is
+//! a finding with a location, never a crash or silence, and the rest of the tree is still
+//! analyzed.
+//!
+//! | bound | option | default | when hit |
+//! |---|---|---|---|
+//! | file size | [`CheckOptions::max_file_size`] | [`DEFAULT_MAX_FILE_SIZE`] (10 MiB) | CAL001 at the file; it is not read |
+//! | YAML nesting | [`ParseLimits::max_depth`] | [`yaml::DEFAULT_MAX_DEPTH`] (128) | CAL001 at the first too-deep collection; that subtree is dropped |
+//! | alias expansion | [`ParseLimits::max_alias_nodes`] | [`yaml::DEFAULT_MAX_ALIAS_NODES`] (10,000 nodes per document) | CAL001 at the first alias past the budget; it stays unexpanded |
+//! | selector size | [`SelectorLimits::max_bytes`], [`SelectorLimits::max_terms`] | [`DEFAULT_MAX_SELECTOR_BYTES`] (16 KiB), [`DEFAULT_MAX_SELECTOR_TERMS`] (1024) | CAL002 at the selector; it is not parsed (too long) or not analyzed |
+//! | solver time per query | [`AnalysisOptions::solver_timeout_ms`] | [`crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS`] | the query is counted as undecided in the summary; no finding |
+//! | semantic analysis time | [`AnalysisOptions::budget_ms`] | [`crate::analysis::DEFAULT_ANALYSIS_BUDGET_MS`] | CAL007 at the first policy not fully analyzed; skipped queries are counted as undecided |
+//!
+//! Files that are not regular files (named pipes, devices) are reported and not read; so are
+//! files that cannot be read or that disappear between discovery and reading.
 
 use crate::analysis::{AnalysisOptions, analyze};
 use crate::finding::Finding;
 use crate::lints::{self, LintSettings};
 use crate::load::tree::{ParseProblem, ParsedFile};
-use crate::load::walk::{self, WalkOptions};
+use crate::load::walk::{self, Discovered, WalkOptions};
 use crate::load::yaml::{self, ParseLimits};
-use crate::model::lower::{Lowered, lower_file};
+use crate::model::lower::{Lowered, lower_file_with};
+use crate::model::selector::{
+    DEFAULT_MAX_SELECTOR_BYTES, DEFAULT_MAX_SELECTOR_TERMS, SelectorLimits,
+};
 use crate::project::{FileProblem, Project};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::validate::{ValidateOptions, validate_resource};
 use rayon::prelude::*;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Default largest file calint reads (10 MiB).
@@ -26,8 +49,15 @@ pub struct CheckOptions {
     pub excludes: Vec<String>,
     pub validate: ValidateOptions,
     pub lints: LintSettings,
+    /// Largest file read, in bytes: a larger file is reported (CAL001) and not read.
     pub max_file_size: u64,
+    /// YAML nesting depth and alias-expansion budget (see [`ParseLimits`]).
     pub parse_limits: ParseLimits,
+    /// Selector size bounds: a selector beyond them is reported (CAL002) and not analyzed.
+    pub selector_limits: SelectorLimits,
+    /// Follow symbolic links found under directory roots. Links whose target lies outside
+    /// the root they were found under are never followed, and are reported.
+    pub follow_symlinks: bool,
     /// Run the semantic (Z3) analysis; `None` skips it.
     pub analysis: Option<AnalysisOptions>,
 }
@@ -41,6 +71,11 @@ impl Default for CheckOptions {
             lints: LintSettings::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             parse_limits: ParseLimits::default(),
+            selector_limits: SelectorLimits {
+                max_bytes: DEFAULT_MAX_SELECTOR_BYTES,
+                max_terms: DEFAULT_MAX_SELECTOR_TERMS,
+            },
+            follow_symlinks: false,
             analysis: Some(AnalysisOptions::default()),
         }
     }
@@ -62,24 +97,85 @@ impl std::error::Error for LoadError {}
 pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
     let walk_opts = WalkOptions {
         excludes: opts.excludes.clone(),
-        follow_symlinks: false,
+        follow_symlinks: opts.follow_symlinks,
     };
     let discovered =
         walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
-    let cwd = std::env::current_dir().ok();
+    Ok(load_discovered(discovered, opts))
+}
 
+/// Read, parse, lower and validate discovered files. A file that cannot be read (it vanished
+/// since discovery, permissions, not a regular file, too large) is a file problem, not an error.
+pub fn load_discovered(discovered: Discovered, opts: &CheckOptions) -> Project {
+    let cwd = std::env::current_dir().ok();
     // Read, parse and lower each file independently, in parallel; collect in file order.
     let outcomes: Vec<FileOutcome> = discovered
         .files
         .par_iter()
         .enumerate()
-        .map(|(id, path)| process_file(id, path, cwd.as_deref(), opts))
+        .map(|(id, path)| {
+            let name = display_name(path, cwd.as_deref());
+            match read_file(path, opts.max_file_size) {
+                Ok(bytes) => process_bytes(id, name, path, bytes, opts),
+                Err(message) => FileOutcome::unread(name, path, message),
+            }
+        })
         .collect();
+    let walk_problems = discovered
+        .problems
+        .into_iter()
+        .map(|wp| {
+            let name = display_name(&wp.path, cwd.as_deref());
+            FileOutcome::unread(name, &wp.path, wp.message)
+        })
+        .collect();
+    let mut project = assemble(outcomes, walk_problems, opts);
+    project.stats.helm_templates_skipped = discovered.helm_templates_skipped;
+    project
+}
 
+/// Check one file's contents held in memory, as if it were a file named `name` (which is
+/// only used in locations; nothing is read from disk). The same limits apply as to files.
+pub fn check_bytes(name: &str, bytes: &[u8], opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    let path = Path::new(name);
+    let outcome = match too_large(bytes.len() as u64, opts.max_file_size) {
+        Some(message) => FileOutcome::unread(name.to_string(), path, message),
+        None => process_bytes(0, name.to_string(), path, bytes.to_vec(), opts),
+    };
+    let project = assemble(vec![outcome], Vec::new(), opts);
+    analyze_and_lint(project, opts)
+}
+
+/// [`check_bytes`] for text.
+pub fn check_text(name: &str, text: &str, opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    check_bytes(name, text.as_bytes(), opts)
+}
+
+/// Load the tree and run every enabled lint.
+pub fn check(opts: &CheckOptions) -> Result<(Project, Vec<Finding>), LoadError> {
+    Ok(analyze_and_lint(load_project(opts)?, opts))
+}
+
+fn analyze_and_lint(mut project: Project, opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    if let Some(a) = &opts.analysis {
+        project.analysis = Some(analyze(&project, a));
+    }
+    let findings = lints::run(&project, &opts.lints);
+    (project, findings)
+}
+
+/// Put per-file outcomes (in file order) and walk problems together, then validate.
+fn assemble(
+    outcomes: Vec<FileOutcome>,
+    walk_problems: Vec<FileOutcome>,
+    opts: &CheckOptions,
+) -> Project {
     let mut sources = SourceMap::default();
     let mut file_problems = Vec::new();
     let mut lowered = Lowered::default();
-    for outcome in outcomes {
+    // Walk problems (symbolic link loops and escapes, unreadable directories) become
+    // file-level findings too.
+    for outcome in outcomes.into_iter().chain(walk_problems) {
         let id = sources.add(outcome.source);
         file_problems.extend(
             outcome
@@ -93,22 +189,7 @@ pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
             *lowered.unknown_kinds.entry(k).or_default() += n;
         }
     }
-    // Walk problems (unreadable directories, symlink loops) become file-level findings too.
-    for wp in discovered.problems {
-        let name = display_name(&wp.path, cwd.as_deref());
-        let id = sources.add(SourceFile::new(name, wp.path.clone(), String::new()));
-        file_problems.push(FileProblem {
-            file: id,
-            problem: ParseProblem {
-                span: Span::default(),
-                message: wp.message,
-                related: None,
-            },
-        });
-    }
-
     let mut project = Project::from_lowered(sources, file_problems, lowered);
-    project.stats.helm_templates_skipped = discovered.helm_templates_skipped;
     project.violations = project
         .resources
         .par_iter()
@@ -119,23 +200,28 @@ pub fn load_project(opts: &CheckOptions) -> Result<Project, LoadError> {
                 .map(move |v| (i, v))
         })
         .collect();
-    Ok(project)
-}
-
-/// Load the tree and run every enabled lint.
-pub fn check(opts: &CheckOptions) -> Result<(Project, Vec<Finding>), LoadError> {
-    let mut project = load_project(opts)?;
-    if let Some(a) = &opts.analysis {
-        project.analysis = Some(analyze(&project, a));
-    }
-    let findings = lints::run(&project, &opts.lints);
-    Ok((project, findings))
+    project
 }
 
 struct FileOutcome {
     source: SourceFile,
     problems: Vec<ParseProblem>,
     lowered: Lowered,
+}
+
+impl FileOutcome {
+    /// A file that was not read, with one problem at its start.
+    fn unread(name: String, path: &Path, message: String) -> Self {
+        FileOutcome {
+            source: SourceFile::new(name, path.to_path_buf(), String::new()),
+            problems: vec![ParseProblem {
+                span: Span::default(),
+                message,
+                related: None,
+            }],
+            lowered: Lowered::default(),
+        }
+    }
 }
 
 /// Path as users should see it: relative to the working directory when under it, no `./`.
@@ -158,37 +244,48 @@ fn looks_like_manifest(text: &str) -> bool {
     text.contains("apiVersion")
 }
 
-fn process_file(id: usize, path: &Path, cwd: Option<&Path>, opts: &CheckOptions) -> FileOutcome {
-    let name = display_name(path, cwd);
-    let problem = |message: String| ParseProblem {
-        span: Span::default(),
-        message,
-        related: None,
-    };
-    let empty = |name: String, problems: Vec<ParseProblem>| FileOutcome {
-        source: SourceFile::new(name, path.to_path_buf(), String::new()),
-        problems,
-        lowered: Lowered::default(),
-    };
+fn too_large(len: u64, max: u64) -> Option<String> {
+    (len > max).then(|| {
+        format!("file is {len} bytes, larger than the {max}-byte limit; it was not analyzed")
+    })
+}
 
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > opts.max_file_size => {
-            return empty(
-                name,
-                vec![problem(format!(
-                    "file is {} bytes, larger than the {}-byte limit; it was not analyzed",
-                    meta.len(),
-                    opts.max_file_size
-                ))],
-            );
+/// Read a whole file, refusing anything that is not a regular file or is larger than `max`
+/// bytes (also when it grows while being read).
+fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let describe = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "cannot read file: it no longer exists (removed after it was found)".to_string()
         }
-        Ok(_) => {}
-        Err(e) => return empty(name, vec![problem(format!("cannot read file: {e}"))]),
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return empty(name, vec![problem(format!("cannot read file: {e}"))]),
+        _ => format!("cannot read file: {e}"),
     };
+    // Look before opening: opening a named pipe for reading would block.
+    let meta = std::fs::metadata(path).map_err(describe)?;
+    if !meta.is_file() {
+        return Err("not a regular file (a named pipe, socket or device); it was not read".into());
+    }
+    if let Some(message) = too_large(meta.len(), max) {
+        return Err(message);
+    }
+    let file = std::fs::File::open(path).map_err(describe)?;
+    let capacity = usize::try_from(meta.len()).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(capacity);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(describe)?;
+    if let Some(message) = too_large(bytes.len() as u64, max) {
+        return Err(message);
+    }
+    Ok(bytes)
+}
+
+fn process_bytes(
+    id: usize,
+    name: String,
+    path: &Path,
+    bytes: Vec<u8>,
+    opts: &CheckOptions,
+) -> FileOutcome {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -223,7 +320,7 @@ fn process_file(id: usize, path: &Path, cwd: Option<&Path>, opts: &CheckOptions)
         Vec::new()
     };
     let mut lowered = Lowered::default();
-    lower_file(id, &documents, &mut lowered);
+    lower_file_with(id, &documents, &opts.selector_limits, &mut lowered);
     FileOutcome {
         source: SourceFile::new(name, path.to_path_buf(), text),
         problems,

@@ -63,6 +63,12 @@ use super::tree::{
 };
 use crate::source::Span;
 
+/// Default of [`ParseLimits::max_depth`].
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+
+/// Default of [`ParseLimits::max_alias_nodes`].
+pub const DEFAULT_MAX_ALIAS_NODES: usize = 10_000;
+
 /// Limits applied while parsing one file.
 #[derive(Clone, Copy, Debug)]
 pub struct ParseLimits {
@@ -75,8 +81,8 @@ pub struct ParseLimits {
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
-            max_depth: 128,
-            max_alias_nodes: 10_000,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_alias_nodes: DEFAULT_MAX_ALIAS_NODES,
         }
     }
 }
