@@ -25,6 +25,7 @@
 use crate::analysis::{AnalysisOptions, analyze};
 use crate::finding::Finding;
 use crate::lints::{self, LintSettings};
+use crate::load::json;
 use crate::load::tree::{ParseProblem, ParsedFile};
 use crate::load::walk::{self, Discovered, WalkOptions};
 use crate::load::yaml::{self, ParseLimits};
@@ -279,6 +280,38 @@ fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Text of a file that starts with a UTF-16 byte order mark (YAML allows UTF-16, and so do
+/// the YAML decoders of kubectl and calicoctl), decoded to UTF-8; spans then refer to the
+/// decoded text. `None` without such a mark; `Err` with the byte offset of an unpaired
+/// surrogate (a trailing odd byte counts as one).
+fn decode_utf16(bytes: &[u8]) -> Option<Result<String, usize>> {
+    let big_endian = match bytes {
+        [0xFF, 0xFE, ..] => false,
+        [0xFE, 0xFF, ..] => true,
+        _ => return None,
+    };
+    if bytes.len() % 2 == 1 {
+        return Some(Err(bytes.len() - 1));
+    }
+    let units = bytes.chunks_exact(2).map(|pair| match pair {
+        [a, b] if big_endian => u16::from_be_bytes([*a, *b]),
+        [a, b] => u16::from_le_bytes([*a, *b]),
+        _ => 0,
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    let mut offset = 0;
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => {
+                offset += c.len_utf16() * 2;
+                text.push(c);
+            }
+            Err(_) => return Some(Err(offset)),
+        }
+    }
+    Some(Ok(text))
+}
+
 fn process_bytes(
     id: usize,
     name: String,
@@ -286,7 +319,26 @@ fn process_bytes(
     bytes: Vec<u8>,
     opts: &CheckOptions,
 ) -> FileOutcome {
-    let text = match String::from_utf8(bytes) {
+    let decoded = match decode_utf16(&bytes) {
+        Some(Ok(text)) => Ok(text),
+        Some(Err(offset)) => {
+            let problem = ParseProblem {
+                span: Span::default(),
+                message: format!(
+                    "file starts with a UTF-16 byte order mark but is not valid UTF-16 \
+                     (unpaired surrogate at byte offset {offset})"
+                ),
+                related: None,
+            };
+            return FileOutcome {
+                source: SourceFile::new(name, path.to_path_buf(), String::new()),
+                problems: vec![problem],
+                lowered: Lowered::default(),
+            };
+        }
+        None => String::from_utf8(bytes),
+    };
+    let text = match decoded {
         Ok(t) => t,
         Err(e) => {
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -312,8 +364,12 @@ fn process_bytes(
     };
     let ParsedFile {
         documents,
-        problems,
+        mut problems,
     } = yaml::parse(&text, &opts.parse_limits);
+    // YAML is more lenient than the JSON decoder kubectl uses for files starting with `{`.
+    if problems.is_empty() && json::is_json_stream(&text) {
+        problems.extend(json::first_error(&text));
+    }
     let problems = if looks_like_manifest(&text) {
         problems
     } else {
