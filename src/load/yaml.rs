@@ -39,6 +39,10 @@
 //!   error position, or is empty at the end of a line or of the text;
 //! - a duplicate key (same scalar value, whatever its quoting) is kept in the tree, and reported at
 //!   the second key with the first one as the related span;
+//! - merge keys (`<<: *base`, YAML 1.1, which the Go YAML decoders of kubectl and calicoctl
+//!   honour) are resolved: the merged entries join the mapping unless it already has their
+//!   key, keeping the spans of their definition; a merge key whose value is not a mapping (or a
+//!   list of mappings) is reported and kept as an ordinary key;
 //! - an alias to an unknown anchor (or to an anchor of an earlier document, or to an anchor whose
 //!   node is still open, i.e. a recursive alias) stays a [`NodeKind::Alias`] and is reported;
 //! - alias expansion copies at most [`ParseLimits::max_alias_nodes`] nodes per document; aliases
@@ -291,6 +295,71 @@ fn tag_shorthand(tag: &Tag) -> String {
     } else {
         format!("{}{}", tag.handle, tag.suffix)
     }
+}
+
+/// A plain `<<` key (YAML 1.1 merge key, or one tagged `!!merge`).
+fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.kind, NodeKind::Scalar(s)
+    if s.value == "<<"
+        && match &s.tag {
+            None => s.style == ScalarStyle::Plain,
+            Some(t) => t == "!!merge" || t == "tag:yaml.org,2002:merge",
+        })
+}
+
+/// Resolve `<<` merge keys as the YAML 1.1 decoders of kubectl and calicoctl do: the entries of
+/// the merged mapping (or of each mapping of a merged sequence, earlier ones first) are added
+/// unless the mapping, or an earlier merged mapping, already has the key. Merged entries keep
+/// the spans of their definition. A `<<` whose value is not a mapping (or sequence of mappings)
+/// is reported and kept as an ordinary key.
+fn merge_keys(entries: Vec<Entry>, problems: &mut Vec<ParseProblem>) -> Vec<Entry> {
+    let mut own = Vec::with_capacity(entries.len());
+    let mut merged = Vec::new();
+    for e in entries {
+        if !is_merge_key(&e.key) {
+            own.push(e);
+            continue;
+        }
+        let sources: Vec<Node> = match e.value.kind {
+            NodeKind::Map(_) => vec![e.value],
+            NodeKind::Seq(items) if items.iter().all(|i| i.as_map().is_some()) => items,
+            // An alias left unexpanded has been reported already.
+            NodeKind::Alias(_) => {
+                own.push(e);
+                continue;
+            }
+            _ => {
+                problems.push(problem(
+                    e.value.span,
+                    "the value of a merge key `<<` must be a mapping or a list of mappings",
+                ));
+                own.push(Entry {
+                    key: e.key,
+                    value: e.value,
+                });
+                continue;
+            }
+        };
+        for source in sources {
+            if let NodeKind::Map(inner) = source.kind {
+                merged.extend(inner);
+            }
+        }
+    }
+    let mut seen: std::collections::HashSet<String> = own
+        .iter()
+        .filter_map(|e| e.key.scalar_str().map(str::to_string))
+        .collect();
+    for e in merged {
+        let fresh = match e.key.scalar_str() {
+            Some(k) => seen.insert(k.to_string()),
+            None => true,
+        };
+        if fresh {
+            own.push(e);
+        }
+    }
+    own
 }
 
 /// Report duplicate scalar keys of one mapping.
@@ -712,6 +781,9 @@ impl<'t> Builder<'t> {
                     entries.push(Entry { key, value });
                 }
                 check_duplicates(&entries, &mut self.problems);
+                if entries.iter().any(|e| is_merge_key(&e.key)) {
+                    entries = merge_keys(entries, &mut self.problems);
+                }
                 NodeKind::Map(entries)
             }
         };
@@ -1145,6 +1217,40 @@ mod tests {
         assert_eq!(src(text, *first), "order");
         assert_eq!(first.start, 8);
         assert_eq!(label, "first defined here");
+    }
+
+    #[test]
+    fn merge_keys_are_resolved() {
+        let text = "base: &b {action: Allow, protocol: TCP}\n\
+                    rule:\n  <<: *b\n  action: Deny\n\
+                    multi:\n  <<: [{a: 1, b: 1}, {b: 2, c: 2}]\n  c: 3\n\
+                    quoted:\n  \"<<\": *b\n\
+                    bad:\n  <<: scalar\n";
+        let file = parse_default(text);
+        assert_spans_valid(text, &file);
+        let rule = root(&file).get("rule").unwrap();
+        let keys: Vec<_> = rule
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|e| (e.key.scalar_str().unwrap(), e.value.scalar_str().unwrap()))
+            .collect();
+        assert_eq!(keys, [("action", "Deny"), ("protocol", "TCP")]);
+        // The merged entry keeps the span of its definition.
+        let protocol = rule.get("protocol").unwrap();
+        assert_eq!(src(text, protocol.span), "TCP");
+        assert!(protocol.span.start < 40);
+        let multi = root(&file).get("multi").unwrap();
+        let get = |k| multi.get(k).and_then(Node::scalar_str);
+        assert_eq!(
+            (get("a"), get("b"), get("c")),
+            (Some("1"), Some("1"), Some("3"))
+        );
+        // A quoted `<<` is an ordinary key.
+        assert!(root(&file).get("quoted").unwrap().get("<<").is_some());
+        assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+        assert!(file.problems[0].message.contains("merge key"));
+        assert!(root(&file).get("bad").unwrap().get("<<").is_some());
     }
 
     #[test]
