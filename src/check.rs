@@ -312,6 +312,28 @@ fn decode_utf16(bytes: &[u8]) -> Option<Result<String, usize>> {
     Some(Ok(text))
 }
 
+/// YAML reads a lone carriage return (classic Mac line endings) as a line break, but lines are
+/// numbered by `\n` when reporting: turn each lone `\r` into `\n`. Every byte offset stays the
+/// same, and so does the YAML (both are line breaks).
+fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let lf_next = bytes.get(i + 1) == Some(&b'\n');
+        if b == b'\r' && !lf_next {
+            if let Some(slot) = bytes.get_mut(i) {
+                *slot = b'\n';
+            }
+        }
+        i += 1;
+    }
+    // One ASCII byte replaced by another: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
 fn process_bytes(
     id: usize,
     name: String,
@@ -362,6 +384,7 @@ fn process_bytes(
             };
         }
     };
+    let text = lone_cr_to_lf(text);
     let ParsedFile {
         documents,
         mut problems,
@@ -381,5 +404,55 @@ fn process_bytes(
         source: SourceFile::new(name, path.to_path_buf(), text),
         problems,
         lowered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lone_carriage_returns_become_line_feeds() {
+        assert_eq!(lone_cr_to_lf("a\rb\r\nc\r".into()), "a\nb\r\nc\n");
+        assert_eq!(lone_cr_to_lf("é\r\r\n".into()), "é\n\r\n");
+        assert_eq!(lone_cr_to_lf("plain\n".into()), "plain\n");
+    }
+
+    #[test]
+    fn utf16_is_decoded() {
+        let le: Vec<u8> = "\u{feff}a: é\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(decode_utf16(&le), Some(Ok("\u{feff}a: é\n".to_string())));
+        let be: Vec<u8> = "\u{feff}k"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(decode_utf16(&be), Some(Ok("\u{feff}k".to_string())));
+        assert_eq!(decode_utf16(b"a: b"), None);
+        // Odd length, unpaired surrogate.
+        assert_eq!(decode_utf16(&[0xFF, 0xFE, 0x61]), Some(Err(2)));
+        assert_eq!(
+            decode_utf16(&[0xFF, 0xFE, 0x61, 0x00, 0x00, 0xD8]),
+            Some(Err(4))
+        );
+    }
+
+    #[test]
+    fn in_memory_check_applies_the_file_size_limit() {
+        let opts = CheckOptions {
+            max_file_size: 10,
+            analysis: None,
+            ..CheckOptions::default()
+        };
+        let (project, findings) = check_text("big.yaml", "apiVersion: v1\n", &opts);
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0]
+                .message
+                .contains("larger than the 10-byte limit")
+        );
+        assert_eq!(project.sources.get(0).map(|s| s.text.len()), Some(0));
     }
 }
