@@ -200,6 +200,7 @@ spec:
         parse_limits: ParseLimits {
             max_depth: 3,
             max_alias_nodes: 4,
+            ..ParseLimits::default()
         },
         analysis: None,
         ..CheckOptions::default()

@@ -47,6 +47,8 @@
 //!   node is still open, i.e. a recursive alias) stays a [`NodeKind::Alias`] and is reported;
 //! - alias expansion copies at most [`ParseLimits::max_alias_nodes`] nodes per document; aliases
 //!   past that budget stay [`NodeKind::Alias`] and one problem is reported for the document;
+//! - a file with more than [`ParseLimits::max_nodes`] nodes is cut there, as after a syntax
+//!   error, with one problem;
 //! - collections nested deeper than [`ParseLimits::max_depth`] are replaced by a null scalar that
 //!   spans them, with one problem per document. An alias whose expansion would nest deeper than
 //!   the limit is left unexpanded (one problem per document as well). So every tree returned is at
@@ -73,6 +75,10 @@ pub const DEFAULT_MAX_DEPTH: usize = 128;
 /// Default of [`ParseLimits::max_alias_nodes`].
 pub const DEFAULT_MAX_ALIAS_NODES: usize = 10_000;
 
+/// Default of [`ParseLimits::max_nodes`]. A dense but realistic 10 MiB manifest has about a
+/// million nodes; a hostile one (`[0,0,0,...]`) five times as many, at some 200 bytes each.
+pub const DEFAULT_MAX_NODES: usize = 2_000_000;
+
 /// Limits applied while parsing one file.
 #[derive(Clone, Copy, Debug)]
 pub struct ParseLimits {
@@ -80,6 +86,9 @@ pub struct ParseLimits {
     pub max_depth: usize,
     /// Maximum number of nodes that alias expansion may copy, per document.
     pub max_alias_nodes: usize,
+    /// Maximum number of nodes built for the whole file (alias copies included): past it,
+    /// the rest of the file is ignored, which bounds the memory one file can take.
+    pub max_nodes: usize,
 }
 
 impl Default for ParseLimits {
@@ -87,6 +96,7 @@ impl Default for ParseLimits {
         ParseLimits {
             max_depth: DEFAULT_MAX_DEPTH,
             max_alias_nodes: DEFAULT_MAX_ALIAS_NODES,
+            max_nodes: DEFAULT_MAX_NODES,
         }
     }
 }
@@ -109,7 +119,13 @@ pub fn parse(text: &str, limits: &ParseLimits) -> ParsedFile {
         loop {
             match parser.next_event() {
                 None | Some(Ok((Event::StreamEnd, _))) => break,
-                Some(Ok((event, span))) => builder.event(event, span),
+                Some(Ok((event, span))) => {
+                    builder.event(event, span);
+                    if builder.nodes > builder.limits.max_nodes {
+                        builder.node_limit(span);
+                        break;
+                    }
+                }
                 Some(Err(err)) if err.info() == SAPHYR_UNKNOWN_ANCHOR => {
                     builder.unknown_alias_error(&err);
                 }
@@ -232,6 +248,8 @@ struct Builder<'t> {
     problems: Vec<ParseProblem>,
     next_index: usize,
     doc: Option<DocBuilder>,
+    /// Nodes built so far (alias copies included).
+    nodes: usize,
 }
 
 fn problem(span: Span, message: impl Into<String>) -> ParseProblem {
@@ -410,6 +428,7 @@ impl<'t> Builder<'t> {
             problems: Vec::new(),
             next_index: 0,
             doc: None,
+            nodes: 0,
         }
     }
 
@@ -844,6 +863,8 @@ impl<'t> Builder<'t> {
             return;
         }
         doc.expanded = total;
+        // `complete` counts the copy's root.
+        self.nodes += anchored.size.saturating_sub(1);
         let mut copy = anchored.node.clone();
         copy.span = alias_span;
         self.complete(copy, 0);
@@ -905,6 +926,26 @@ impl<'t> Builder<'t> {
         self.salvage_document();
     }
 
+    /// The file has more nodes than [`ParseLimits::max_nodes`]: stop at the event that
+    /// crossed the limit, as after a syntax error.
+    fn node_limit(&mut self, at: SaphyrSpan) {
+        let (start, _) = self.conv.span(at);
+        let end = start
+            + self
+                .text
+                .get(start..)
+                .and_then(|s| s.chars().next())
+                .map_or(0, char::len_utf8);
+        self.problems.push(problem(
+            Span::new(start, end),
+            format!(
+                "more than {} YAML nodes in this file; the rest of the file is ignored",
+                self.limits.max_nodes
+            ),
+        ));
+        self.salvage_document();
+    }
+
     fn internal_error(&mut self) {
         let end = self.text.len();
         self.problems.push(problem(
@@ -926,6 +967,7 @@ impl<'t> Builder<'t> {
 
     /// A finished node: record it under its anchor and attach it to its parent.
     fn complete(&mut self, node: Node, anchor: usize) {
+        self.nodes += 1;
         let Some(doc) = self.doc.as_mut() else {
             return;
         };
@@ -1318,6 +1360,35 @@ mod tests {
             text.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
         }
         text
+    }
+
+    #[test]
+    fn node_limit_cuts_the_file_and_keeps_earlier_documents() {
+        let text = "a: 1\n---\nb: [1, 2, 3, 4, 5, 6, 7, 8]\n---\nc: 3\n";
+        let limits = ParseLimits {
+            max_nodes: 8,
+            ..ParseLimits::default()
+        };
+        let file = parse(text, &limits);
+        assert_spans_valid(text, &file);
+        assert_eq!(file.documents.len(), 1, "{:?}", file.documents);
+        assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+        let p = &file.problems[0];
+        assert!(
+            p.message.contains("more than 8 YAML nodes"),
+            "{}",
+            p.message
+        );
+        assert_eq!(src(text, p.span), "5");
+        // Alias copies count too.
+        let text = "a: &x [1, 2, 3]\nb: *x\nc: *x\n";
+        let limits = ParseLimits {
+            max_nodes: 12,
+            ..ParseLimits::default()
+        };
+        let file = parse(text, &limits);
+        assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+        assert!(file.documents.is_empty());
     }
 
     #[test]
