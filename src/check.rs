@@ -15,12 +15,16 @@
 //! | file size | [`CheckOptions::max_file_size`] | [`DEFAULT_MAX_FILE_SIZE`] (10 MiB) | CAL001 at the file; it is not read |
 //! | YAML nesting | [`ParseLimits::max_depth`] | [`yaml::DEFAULT_MAX_DEPTH`] (128) | CAL001 at the first too-deep collection; that subtree is dropped |
 //! | alias expansion | [`ParseLimits::max_alias_nodes`] | [`yaml::DEFAULT_MAX_ALIAS_NODES`] (10,000 nodes per document) | CAL001 at the first alias past the budget; it stays unexpanded |
+//! | YAML nodes per file | [`ParseLimits::max_nodes`] | [`yaml::DEFAULT_MAX_NODES`] (2,000,000) | CAL001 where the limit is crossed; the rest of the file is ignored (bounds memory: ~200 bytes per node) |
 //! | selector size | [`SelectorLimits::max_bytes`], [`SelectorLimits::max_terms`] | [`DEFAULT_MAX_SELECTOR_BYTES`] (16 KiB), [`DEFAULT_MAX_SELECTOR_TERMS`] (1024) | CAL002 at the selector; it is not parsed (too long) or not analyzed |
 //! | solver time per query | [`AnalysisOptions::solver_timeout_ms`] | [`crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS`] | the query is counted as undecided in the summary; no finding |
 //! | semantic analysis time | [`AnalysisOptions::budget_ms`] | [`crate::analysis::DEFAULT_ANALYSIS_BUDGET_MS`] | CAL007 at the first policy not fully analyzed; skipped queries are counted as undecided |
 //!
 //! Files that are not regular files (named pipes, devices) are reported and not read; so are
-//! files that cannot be read or that disappear between discovery and reading.
+//! files that cannot be read or that disappear between discovery and reading. The human report
+//! shows at most [`crate::source::SNIPPET_MAX_LINES`] lines of
+//! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
+//! over a huge resource cannot print megabytes.
 
 use crate::analysis::{AnalysisOptions, analyze};
 use crate::finding::Finding;

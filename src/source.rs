@@ -107,7 +107,47 @@ impl SourceFile {
         let start = self.clamp(span.start);
         Span::new(start, self.clamp(span.end).max(start))
     }
+
+    /// The part of `span` a source snippet may show, so that hostile input cannot make one
+    /// finding print megabytes: a span over more than [`SNIPPET_MAX_LINES`] lines, or over a
+    /// line longer than [`SNIPPET_MAX_LINE_BYTES`], is cut to its first line; `None` when even
+    /// that line is too long to show (report the location in words instead).
+    pub fn snippet_span(&self, span: Span) -> Option<Span> {
+        let span = self.clamp_span(span);
+        let text = self.text.as_str();
+        let line_end = |at: usize| {
+            text.get(at..)
+                .and_then(|s| s.find('\n'))
+                .map_or(text.len(), |i| at + i)
+        };
+        let line_start = text
+            .get(..span.start)
+            .and_then(|s| s.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let first_end = line_end(span.start);
+        if first_end - line_start > SNIPPET_MAX_LINE_BYTES {
+            return None;
+        }
+        let mut start = line_start;
+        for _ in 0..SNIPPET_MAX_LINES {
+            let end = line_end(start);
+            if end - start > SNIPPET_MAX_LINE_BYTES {
+                break;
+            }
+            if end >= span.end {
+                return Some(span);
+            }
+            start = end + 1;
+        }
+        Some(Span::new(span.start, first_end.max(span.start)))
+    }
 }
+
+/// Most lines one label of a source snippet may cover (see [`SourceFile::snippet_span`]).
+pub const SNIPPET_MAX_LINES: usize = 20;
+
+/// Longest line a source snippet shows (see [`SourceFile::snippet_span`]).
+pub const SNIPPET_MAX_LINE_BYTES: usize = 1000;
 
 /// All files of one run, addressed by [`FileId`].
 #[derive(Debug, Default)]
@@ -152,5 +192,38 @@ mod tests {
         // Inside a multi-byte char and past the end: clamped, no panic.
         assert_eq!(f.line_col(4), LineCol { line: 2, column: 1 });
         assert_eq!(f.line_col(999).line, 3);
+    }
+
+    #[test]
+    fn snippets_are_bounded() {
+        let long = "x".repeat(SNIPPET_MAX_LINE_BYTES + 1);
+        let many: String = (0..50).map(|i| format!("line {i}\n")).collect();
+        let text = format!("a: 1\nb: {long}\n{many}");
+        let f = SourceFile::new("a".into(), "a".into(), text.clone());
+        // A short span on a short line is kept.
+        assert_eq!(f.snippet_span(Span::new(0, 4)), Some(Span::new(0, 4)));
+        // On a line too long to show: nothing.
+        assert_eq!(f.snippet_span(Span::new(8, 9)), None);
+        // Over a long line: cut to the first line.
+        let b = text.find("b:").unwrap_or(0);
+        assert_eq!(f.snippet_span(Span::new(0, b + 3)), Some(Span::new(0, 4)));
+        // Over many lines: cut to the first line; a few lines are kept.
+        let m = text.find("line 0").unwrap_or(0);
+        assert_eq!(
+            f.snippet_span(Span::new(m, text.len())),
+            Some(Span::new(m, m + 6))
+        );
+        let three = text.find("line 3").unwrap_or(0);
+        assert_eq!(
+            f.snippet_span(Span::new(m, three)),
+            Some(Span::new(m, three))
+        );
+        // Out of range and empty spans do not panic.
+        assert_eq!(
+            f.snippet_span(Span::new(9999, 99999)).map(|s| s.start),
+            Some(text.len())
+        );
+        let empty = SourceFile::new("e".into(), "e".into(), String::new());
+        assert_eq!(empty.snippet_span(Span::new(0, 0)), Some(Span::new(0, 0)));
     }
 }

@@ -177,6 +177,26 @@ fn generated_monsters_are_reported_and_the_rest_still_checked() {
     let terms: Vec<String> = (0..10_000).map(|i| format!("app == 'a{i}'")).collect();
     let selector = format!("{POLICY_HEAD}{}\"\n", terms.join(" || "));
     std::fs::write(s.0.join("selector-10000-terms.yaml"), selector).expect("write");
+    // Output amplification: one 2 MB line with a hundred errors on it, and a 5,000-line resource
+    // reported as a whole. The human report must not print the line a hundred times, nor the
+    // resource in full.
+    let nets: Vec<String> = (0..100).map(|i| format!("\"10.{i}.0.1/16\"")).collect();
+    let one_line = format!(
+        "{{\"apiVersion\": \"projectcalico.org/v3\", \"kind\": \"GlobalNetworkPolicy\", \"metadata\": {{\"name\": \"long-line\"}}, \"spec\": {{\"types\": [\"Ingress\"], \"ingress\": [{{\"action\": \"Allow\", \"source\": {{\"nets\": [{}]}}}}], \"padding\": \"{}\"}}}}\n",
+        nets.join(", "),
+        "x".repeat(2_000_000)
+    );
+    std::fs::write(s.0.join("one-long-line.json"), one_line).expect("write");
+    let many_lines: String = (0..5000)
+        .map(|i| format!("    - 10.{}.{}.0/24\n", i / 250, i % 250))
+        .collect();
+    std::fs::write(
+        s.0.join("long-resource.yaml"),
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nspec:\n  nets:\n{many_lines}"
+        ),
+    )
+    .expect("write");
     // And one ordinary file, to show the rest of the tree is analyzed.
     std::fs::write(
         s.0.join("ordinary.yaml"),
@@ -187,9 +207,17 @@ fn generated_monsters_are_reported_and_the_rest_still_checked() {
     let started = std::time::Instant::now();
     let (project, findings) = run(vec![s.0.clone()]);
     let elapsed = started.elapsed();
+    let human = report::human::render(&project, &findings, false);
+    assert!(
+        human.len() < 2_000_000,
+        "the human report of the monsters is {} bytes",
+        human.len()
+    );
     let by_file = listing(&project, &findings, &s.0);
     let text = render(&by_file);
     for name in [
+        "one-long-line.json",
+        "long-resource.yaml",
         "huge.yaml",
         "deep-sequence.yaml",
         "deep-mapping.yaml",
@@ -210,8 +238,9 @@ fn generated_monsters_are_reported_and_the_rest_still_checked() {
     assert!(
         (0..project.sources.len())
             .filter_map(|i| project.sources.get(i))
-            .all(|src| src.text.len() < 1 << 20),
-        "a monster was loaded"
+            .filter(|src| src.name.ends_with("huge.yaml"))
+            .all(|src| src.text.is_empty()),
+        "the 100 MB file was loaded"
     );
     assert!(
         elapsed.as_secs() < 60,

@@ -41,26 +41,36 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
         Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
         Severity::Info => codespan_reporting::diagnostic::Severity::Note,
     };
-    let clamp = |file: usize, span: crate::source::Span| {
-        project
-            .sources
-            .get(file)
-            .map_or(span, |s| s.clamp_span(span))
-            .range()
+    // Snippets are bounded (`SourceFile::snippet_span`): a location on a line too long to
+    // show is given in words instead.
+    let shown = |loc: crate::finding::Location| {
+        let src = project.sources.get(loc.file)?;
+        Some(src.snippet_span(loc.span)?.range())
     };
-    let mut labels = vec![Label::primary(
-        f.location.file,
-        clamp(f.location.file, f.location.span),
-    )];
+    let place = |loc: crate::finding::Location| {
+        super::line_location(project, loc).map_or_else(String::new, |l| {
+            format!("{}:{}:{}", l.file, l.line, l.column)
+        })
+    };
+    let mut labels = Vec::new();
+    let mut notes = Vec::new();
+    match shown(f.location) {
+        Some(range) => labels.push(Label::primary(f.location.file, range)),
+        None => notes.push(format!(
+            "at {} (the line is too long to show)",
+            place(f.location)
+        )),
+    }
     for rel in &f.related {
         if let Some(loc) = rel.location {
-            labels.push(
-                Label::secondary(loc.file, clamp(loc.file, loc.span))
-                    .with_message(rel.message.clone()),
-            );
+            match shown(loc) {
+                Some(range) => {
+                    labels.push(Label::secondary(loc.file, range).with_message(rel.message.clone()))
+                }
+                None => notes.push(format!("{} at {}", rel.message, place(loc))),
+            }
         }
     }
-    let mut notes = Vec::new();
     if let Some(r) = &f.resource {
         match &f.pointer {
             Some(p) if !p.is_empty() => notes.push(format!("in {r} at {p}")),
