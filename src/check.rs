@@ -16,6 +16,7 @@
 //! | YAML nesting | [`ParseLimits::max_depth`] | [`yaml::DEFAULT_MAX_DEPTH`] (128) | CAL001 at the first too-deep collection; that subtree is dropped |
 //! | alias expansion | [`ParseLimits::max_alias_nodes`] | [`yaml::DEFAULT_MAX_ALIAS_NODES`] (10,000 nodes per document) | CAL001 at the first alias past the budget; it stays unexpanded |
 //! | YAML nodes per file | [`ParseLimits::max_nodes`] | [`yaml::DEFAULT_MAX_NODES`] (2,000,000) | CAL001 where the limit is crossed; the rest of the file is ignored (bounds memory: ~200 bytes per node) |
+//! | problems per file | [`CheckOptions::max_problems_per_file`] | [`DEFAULT_MAX_PROBLEMS_PER_FILE`] (1000) | one CAL001 at the first problem not reported, with the count |
 //! | selector size | [`SelectorLimits::max_bytes`], [`SelectorLimits::max_terms`] | [`DEFAULT_MAX_SELECTOR_BYTES`] (16 KiB), [`DEFAULT_MAX_SELECTOR_TERMS`] (1024) | CAL002 at the selector; it is not parsed (too long) or not analyzed |
 //! | solver time per query | [`AnalysisOptions::solver_timeout_ms`] | [`crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS`] | the query is counted as undecided in the summary; no finding |
 //! | semantic analysis time | [`AnalysisOptions::budget_ms`] | [`crate::analysis::DEFAULT_ANALYSIS_BUDGET_MS`] | CAL007 at the first policy not fully analyzed; skipped queries are counted as undecided |
@@ -48,6 +49,9 @@ use std::path::{Path, PathBuf};
 /// Default largest file calint reads (10 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
+/// Default of [`CheckOptions::max_problems_per_file`].
+pub const DEFAULT_MAX_PROBLEMS_PER_FILE: usize = 1000;
+
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
     pub paths: Vec<PathBuf>,
@@ -60,6 +64,10 @@ pub struct CheckOptions {
     pub parse_limits: ParseLimits,
     /// Selector size bounds: a selector beyond them is reported (CAL002) and not analyzed.
     pub selector_limits: SelectorLimits,
+    /// Most parse, lowering and validation problems reported for one file (the first ones by
+    /// position); past it one CAL001 says how many more there are. A 6 MB file of duplicate
+    /// keys would otherwise make a million findings and half a gigabyte of report.
+    pub max_problems_per_file: usize,
     /// Follow symbolic links found under directory roots. Links whose target lies outside
     /// the root they were found under are never followed, and are reported.
     pub follow_symlinks: bool,
@@ -80,6 +88,7 @@ impl Default for CheckOptions {
                 max_bytes: DEFAULT_MAX_SELECTOR_BYTES,
                 max_terms: DEFAULT_MAX_SELECTOR_TERMS,
             },
+            max_problems_per_file: DEFAULT_MAX_PROBLEMS_PER_FILE,
             follow_symlinks: false,
             analysis: Some(AnalysisOptions::default()),
         }
@@ -205,7 +214,89 @@ fn assemble(
                 .map(move |v| (i, v))
         })
         .collect();
+    cap_problems(&mut project, opts.max_problems_per_file);
     project
+}
+
+/// Keep at most `max` problems per file (parse, lowering and validation together, the first
+/// by position) and add one file problem saying how many more there were.
+fn cap_problems(project: &mut Project, max: usize) {
+    use std::collections::{BTreeMap, HashSet};
+    let file_of_violation = |resources: &[crate::model::resource::Resource], i: usize| {
+        resources.get(i).map_or(usize::MAX, |r| r.file)
+    };
+    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+    for fp in &project.file_problems {
+        *counts.entry(fp.file).or_default() += 1;
+    }
+    for lp in &project.lower_problems {
+        *counts.entry(lp.file).or_default() += 1;
+    }
+    for (i, _) in &project.violations {
+        *counts
+            .entry(file_of_violation(&project.resources, *i))
+            .or_default() += 1;
+    }
+    counts.retain(|_, n| *n > max);
+    if counts.is_empty() {
+        return;
+    }
+    // Per file over the limit: (start, list, index) of each problem, in position order.
+    let mut dropped: [HashSet<usize>; 3] = Default::default();
+    let mut summaries = Vec::new();
+    for &file in counts.keys() {
+        let mut all: Vec<(Span, u8, usize)> = Vec::new();
+        all.extend(
+            (project.file_problems.iter().enumerate())
+                .filter(|(_, p)| p.file == file)
+                .map(|(i, p)| (p.problem.span, 0, i)),
+        );
+        all.extend(
+            (project.lower_problems.iter().enumerate())
+                .filter(|(_, p)| p.file == file)
+                .map(|(i, p)| (p.violation.span, 1, i)),
+        );
+        all.extend(
+            (project.violations.iter().enumerate())
+                .filter(|(_, (r, _))| file_of_violation(&project.resources, *r) == file)
+                .map(|(i, (_, v))| (v.span, 2, i)),
+        );
+        all.sort_by_key(|&(span, list, i)| (span.start, list, i));
+        let rest = all.get(max..).unwrap_or_default();
+        if let Some(&(first, _, _)) = rest.first() {
+            summaries.push(FileProblem {
+                file,
+                problem: ParseProblem {
+                    span: first,
+                    message: format!(
+                        "more than {max} problems in this file: the {} from here on are not \
+                         reported",
+                        rest.len()
+                    ),
+                    related: None,
+                },
+            });
+        }
+        for &(_, list, i) in rest {
+            if let Some(set) = dropped.get_mut(usize::from(list)) {
+                set.insert(i);
+            }
+        }
+    }
+    let [d_file, d_lower, d_valid] = dropped;
+    retain_unlisted(&mut project.file_problems, &d_file);
+    retain_unlisted(&mut project.lower_problems, &d_lower);
+    retain_unlisted(&mut project.violations, &d_valid);
+    project.file_problems.extend(summaries);
+}
+
+/// Drop the elements whose indexes are in `drop`.
+fn retain_unlisted<T>(v: &mut Vec<T>, drop: &std::collections::HashSet<usize>) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        !drop.contains(&(i - 1))
+    });
 }
 
 struct FileOutcome {
@@ -441,6 +532,54 @@ mod tests {
             decode_utf16(&[0xFF, 0xFE, 0x61, 0x00, 0x00, 0xD8]),
             Some(Err(4))
         );
+    }
+
+    #[test]
+    fn problems_per_file_are_capped() {
+        let mut text = String::from(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: n\n",
+        );
+        for _ in 0..10 {
+            text.push_str("  name: n\n");
+        }
+        text.push_str("spec:\n  nets:\n");
+        for i in 0..10 {
+            text.push_str(&format!("    - bad-{i}\n"));
+        }
+        let opts = CheckOptions {
+            max_problems_per_file: 5,
+            analysis: None,
+            ..CheckOptions::default()
+        };
+        let (project, findings) = check_text("many.yaml", &text, &opts);
+        let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(findings.len(), 6, "{messages:#?}");
+        assert_eq!(
+            messages
+                .iter()
+                .filter(|m| m.starts_with("duplicate key"))
+                .count(),
+            5
+        );
+        let last = findings
+            .last()
+            .map(|f| f.message.as_str())
+            .unwrap_or_default();
+        assert_eq!(
+            last,
+            "more than 5 problems in this file: the 15 from here on are not reported"
+        );
+        assert_eq!(project.violations.len(), 0);
+        // Under the limit nothing changes.
+        let (_, all) = check_text(
+            "many.yaml",
+            &text,
+            &CheckOptions {
+                analysis: None,
+                ..CheckOptions::default()
+            },
+        );
+        assert_eq!(all.len(), 20);
     }
 
     #[test]
