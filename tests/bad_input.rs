@@ -248,3 +248,43 @@ fn generated_monsters_are_reported_and_the_rest_still_checked() {
     );
     insta::assert_snapshot!("generated_monsters_listing", text);
 }
+
+#[test]
+fn problem_bombs_are_capped_and_checked_in_linear_time() {
+    let s = Scratch::new("bombs");
+    // 100,000 duplicate keys (700 KB) and a set of 100,000 invalid networks (1.2 MB).
+    let dups = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dups}}\ndata:\n{}",
+        "  k: v\n".repeat(100_000)
+    );
+    std::fs::write(s.0.join("duplicate-keys.yaml"), dups).expect("write");
+    let nets: String = (0..100_000).map(|i| format!("    - x{i}\n")).collect();
+    std::fs::write(
+        s.0.join("invalid-nets.yaml"),
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {{name: n}}\nspec:\n  nets:\n{nets}"
+        ),
+    )
+    .expect("write");
+    let started = std::time::Instant::now();
+    let (project, findings) = run(vec![s.0.clone()]);
+    let elapsed = started.elapsed();
+    let by_file = listing(&project, &findings, &s.0);
+    for (name, more) in [
+        ("duplicate-keys.yaml", 98_999),
+        ("invalid-nets.yaml", 99_000),
+    ] {
+        let lines = by_file.get(name).cloned().unwrap_or_default();
+        assert_eq!(lines.len(), 1001, "{name}");
+        let last = lines.iter().find(|l| l.contains("more than 1000 problems"));
+        assert!(
+            last.is_some_and(|l| l.contains(&format!("the {more} from here on"))),
+            "{name}: {last:?}"
+        );
+    }
+    // Quadratic checks took minutes on such files.
+    assert!(
+        elapsed.as_secs() < 60,
+        "checking the bombs took {elapsed:?}"
+    );
+}
