@@ -10,7 +10,12 @@ use std::path::Path;
 fn replay(target: &str, run: fn(&[u8])) -> usize {
     let dir = Path::new("fixtures/fuzz-regressions").join(target);
     let mut inputs: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     inputs.sort();
     for path in &inputs {
