@@ -251,7 +251,7 @@ fn generated_monsters_are_reported_and_the_rest_still_checked() {
 }
 
 #[test]
-fn problem_bombs_are_capped_and_checked_in_linear_time() {
+fn problem_and_memory_bombs_are_capped_and_checked_in_linear_time() {
     let s = Scratch::new("bombs");
     // 100,000 duplicate keys (700 KB) and a set of 100,000 invalid networks (1.2 MB).
     let dups = format!(
@@ -267,10 +267,36 @@ fn problem_bombs_are_capped_and_checked_in_linear_time() {
         ),
     )
     .expect("write");
+    // A 300 KB Kubernetes policy whose conversion (a rule per peer, each with every port)
+    // would make 25 million port entries.
+    let peers: String = (0..5000)
+        .map(|i| format!("    - podSelector: {{matchLabels: {{a: b{i}}}}}\n"))
+        .collect();
+    let ports: String = (0..5000)
+        .map(|i| format!("    - port: {}\n", 2 * i + 1))
+        .collect();
+    std::fs::write(
+        s.0.join("k8s-conversion-product.yaml"),
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: k, namespace: s}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n{peers}    ports:\n{ports}"
+        ),
+    )
+    .expect("write");
     let started = std::time::Instant::now();
     let (project, findings) = run(vec![s.0.clone()]);
     let elapsed = started.elapsed();
     let by_file = listing(&project, &findings, &s.0);
+    assert_eq!(
+        by_file
+            .get("k8s-conversion-product.yaml")
+            .cloned()
+            .unwrap_or_default(),
+        [
+            "k8s-conversion-product.yaml: CAL002 8:5 converting this policy as Calico does makes \
+          more than 100000 (peer, port) entries (5000 peers × 5000 ports in this rule); calint \
+          does not analyze it"
+        ]
+    );
     for (name, more) in [
         ("duplicate-keys.yaml", 98_999),
         ("invalid-nets.yaml", 99_000),

@@ -8,6 +8,8 @@ mod calico;
 mod k8s;
 pub mod reader;
 
+pub use k8s::MAX_CONVERTED_PORT_ENTRIES;
+
 use crate::finding::ResourceRef;
 use crate::load::tree::{Document, Node};
 use crate::model::resource::*;

@@ -20,6 +20,9 @@ pub struct Reader {
     pub strict: bool,
     /// Selectors beyond these are kept unparsed (and reported by validation).
     pub selector_limits: SelectorLimits,
+    /// (Peer, port) entries made so far converting a Kubernetes policy (see
+    /// [`super::MAX_CONVERTED_PORT_ENTRIES`]).
+    pub converted: usize,
 }
 
 /// Escape one JSON Pointer reference token (RFC 6901).
@@ -75,6 +78,7 @@ impl Reader {
             problems: Vec::new(),
             strict,
             selector_limits: SelectorLimits::default(),
+            converted: 0,
         }
     }
 
