@@ -143,6 +143,41 @@ impl SourceFile {
     }
 }
 
+/// Text that came from the input, made safe to print on a terminal: control characters
+/// (other than tab, line feed, and carriage return before a line feed) and
+/// bidirectional-override characters are replaced by `?`, one per byte, so that a hostile
+/// manifest (or file name) cannot send escape sequences to the reader's terminal, overwrite a
+/// line, or reorder what they see; byte offsets into the text stay valid.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_at = |c: char, next: Option<char>| match c {
+        '\t' | '\n' => false,
+        '\r' => next != Some('\n'),
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
+        c => c.is_control(),
+    };
+    let mut chars = s.chars().peekable();
+    let mut clean = true;
+    while let Some(c) = chars.next() {
+        if unsafe_at(c, chars.peek().copied()) {
+            clean = false;
+            break;
+        }
+    }
+    if clean {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if unsafe_at(c, chars.peek().copied()) {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Most lines one label of a source snippet may cover (see [`SourceFile::snippet_span`]).
 pub const SNIPPET_MAX_LINES: usize = 20;
 
@@ -192,6 +227,20 @@ mod tests {
         // Inside a multi-byte char and past the end: clamped, no panic.
         assert_eq!(f.line_col(4), LineCol { line: 2, column: 1 });
         assert_eq!(f.line_col(999).line, 3);
+    }
+
+    #[test]
+    fn printable_replaces_escapes_byte_for_byte() {
+        assert!(matches!(
+            printable("plain\ttext\r\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(printable("a\u{1b}[2Jb"), "a?[2Jb");
+        assert_eq!(printable("\u{0}\u{7f}\u{85}é"), "????é");
+        assert_eq!(printable("x\u{202e}y"), "x???y");
+        for s in ["\u{1b}]8;;", "\u{9b}1m", "ok"] {
+            assert_eq!(printable(s).len(), s.len());
+        }
     }
 
     #[test]

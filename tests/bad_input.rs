@@ -9,6 +9,7 @@ use calint::check::{CheckOptions, DEFAULT_MAX_FILE_SIZE, check};
 use calint::finding::Finding;
 use calint::project::Project;
 use calint::report;
+use calint::source::printable;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -56,9 +57,13 @@ fn listing(project: &Project, findings: &[Finding], root: &Path) -> BTreeMap<Str
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/");
+        let name = printable(&name).into_owned();
         by_file.entry(name.clone()).or_default().push(format!(
             "{name}: {} {}:{} {}",
-            f.code, loc.line, loc.column, f.message
+            f.code,
+            loc.line,
+            loc.column,
+            printable(&f.message)
         ));
     }
     by_file
@@ -198,6 +203,13 @@ fn generated_monsters_are_reported_and_the_rest_still_checked() {
         ),
     )
     .expect("write");
+    // Terminal escape sequences in a file name and in its content must not reach the human
+    // report.
+    std::fs::write(
+        s.0.join("esc-\u{1b}[31m.yaml"),
+        "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: Esc}\nspec:\n  \"\\e[2J\": 1\n",
+    )
+    .expect("write");
     // And one ordinary file, to show the rest of the tree is analyzed.
     std::fs::write(
         s.0.join("ordinary.yaml"),
@@ -213,6 +225,10 @@ fn generated_monsters_are_reported_and_the_rest_still_checked() {
         human.len() < 2_000_000,
         "the human report of the monsters is {} bytes",
         human.len()
+    );
+    assert!(
+        !human.contains('\u{1b}'),
+        "an escape sequence reached the human report"
     );
     let by_file = listing(&project, &findings, &s.0);
     let text = render(&by_file);

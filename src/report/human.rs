@@ -3,14 +3,17 @@
 use super::Summary;
 use crate::finding::{Finding, Severity};
 use crate::project::Project;
+use crate::source::printable;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config, Styles, StylesWriter, termcolor};
 
 pub fn render(project: &Project, findings: &[Finding], color: bool) -> String {
     let mut files = SimpleFiles::new();
+    // Everything printed that comes from the input goes through `printable` (no terminal
+    // escape sequences from a hostile manifest or file name).
     for (_, src) in project.sources.files() {
-        files.add(src.name.as_str(), src.text.as_str());
+        files.add(printable(&src.name), printable(&src.text));
     }
     let config = Config::default();
     let styles = Styles::default();
@@ -64,9 +67,8 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
     for rel in &f.related {
         if let Some(loc) = rel.location {
             match shown(loc) {
-                Some(range) => {
-                    labels.push(Label::secondary(loc.file, range).with_message(rel.message.clone()))
-                }
+                Some(range) => labels
+                    .push(Label::secondary(loc.file, range).with_message(printable(&rel.message))),
                 None => notes.push(format!("{} at {}", rel.message, place(loc))),
             }
         }
@@ -81,9 +83,10 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
         notes.push(rel.message.clone());
     }
     notes.extend(f.notes.iter().cloned());
+    let notes = notes.iter().map(|n| printable(n).into_owned()).collect();
     Diagnostic::new(severity)
         .with_code(f.code)
-        .with_message(format!("{} ({})", f.message, f.name))
+        .with_message(format!("{} ({})", printable(&f.message), f.name))
         .with_labels(labels)
         .with_notes(notes)
 }
