@@ -2,25 +2,57 @@
 //!
 //! Files are processed in parallel (rayon) but every result is placed by the file's position in
 //! the sorted file list, so output is identical whatever the thread count.
+//!
+//! # Limits
+//!
+//! calint reads whatever a pull request contains, so every resource it spends on input is
+//! bounded. Each bound is a field of [`CheckOptions`] with a documented default; hitting one is
+//! a finding with a location, never a crash or silence, and the rest of the tree is still
+//! analyzed.
+//!
+//! | bound | option | default | when hit |
+//! |---|---|---|---|
+//! | file size | [`CheckOptions::max_file_size`] | [`DEFAULT_MAX_FILE_SIZE`] (10 MiB) | CAL001 at the file; it is not read |
+//! | YAML nesting | [`ParseLimits::max_depth`] | [`yaml::DEFAULT_MAX_DEPTH`] (128) | CAL001 at the first too-deep collection; that subtree is dropped |
+//! | alias expansion | [`ParseLimits::max_alias_nodes`] | [`yaml::DEFAULT_MAX_ALIAS_NODES`] (10,000 nodes per document) | CAL001 at the first alias past the budget; it stays unexpanded |
+//! | YAML nodes per file | [`ParseLimits::max_nodes`] | [`yaml::DEFAULT_MAX_NODES`] (2,000,000) | CAL001 where the limit is crossed; the rest of the file is ignored (bounds memory: ~200 bytes per node) |
+//! | problems per file | [`CheckOptions::max_problems_per_file`] | [`DEFAULT_MAX_PROBLEMS_PER_FILE`] (1000) | one CAL001 at the first problem not reported, with the count |
+//! | selector size | [`SelectorLimits::max_bytes`], [`SelectorLimits::max_terms`] | [`DEFAULT_MAX_SELECTOR_BYTES`] (16 KiB), [`DEFAULT_MAX_SELECTOR_TERMS`] (1024) | CAL002 at the selector; it is not parsed (too long) or not analyzed |
+//! | solver time per query | [`AnalysisOptions::solver_timeout_ms`] | [`crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS`] | the query is counted as undecided in the summary; no finding |
+//! | semantic analysis time | [`AnalysisOptions::budget_ms`] | [`crate::analysis::DEFAULT_ANALYSIS_BUDGET_MS`] | CAL007 at the first policy not fully analyzed; skipped queries are counted as undecided |
+//!
+//! Files that are not regular files (named pipes, devices) are reported and not read; so are
+//! files that cannot be read or that disappear between discovery and reading. The human report
+//! shows at most [`crate::source::SNIPPET_MAX_LINES`] lines of
+//! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
+//! over a huge resource cannot print megabytes.
 
 use crate::analysis::{AnalysisOptions, analyze};
 use crate::finding::Finding;
 use crate::lints::{self, LintSettings};
+use crate::load::json;
 use crate::load::tree::{ParseProblem, ParsedFile};
-use crate::load::walk::{self, WalkOptions};
+use crate::load::walk::{self, Discovered, WalkOptions};
 use crate::load::yaml::{self, ParseLimits};
-use crate::model::lower::{Lowered, lower_file};
+use crate::model::lower::{Lowered, lower_file_with};
+use crate::model::selector::{
+    DEFAULT_MAX_SELECTOR_BYTES, DEFAULT_MAX_SELECTOR_TERMS, SelectorLimits,
+};
 use crate::progress::{NoProgress, Progress};
 use crate::project::{FileProblem, Project};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::validate::{ValidateOptions, validate_resource};
 use rayon::prelude::*;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Default largest file calint reads (10 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// Default of [`CheckOptions::max_problems_per_file`].
+pub const DEFAULT_MAX_PROBLEMS_PER_FILE: usize = 1000;
 
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
@@ -31,12 +63,45 @@ pub struct CheckOptions {
     pub anchored_excludes: Option<AnchoredExcludes>,
     pub validate: ValidateOptions,
     pub lints: LintSettings,
+    /// Largest file read, in bytes: a larger file is reported (CAL001) and not read.
     pub max_file_size: u64,
+    /// YAML nesting depth and alias-expansion budget (see [`ParseLimits`]).
     pub parse_limits: ParseLimits,
+    /// Selector size bounds: a selector beyond them is reported (CAL002) and not analyzed.
+    pub selector_limits: SelectorLimits,
+    /// Most parse, lowering and validation problems reported for one file (the first ones by
+    /// position); past it one CAL001 says how many more there are. A 6 MB file of duplicate
+    /// keys would otherwise make a million findings and half a gigabyte of report.
+    pub max_problems_per_file: usize,
+    /// Follow symbolic links found under directory roots. Links whose target lies outside
+    /// the root they were found under are never followed, and are reported.
+    pub follow_symlinks: bool,
     /// Run the semantic (Z3) analysis; `None` skips it.
     pub analysis: Option<AnalysisOptions>,
     /// Reachability groups and assertions from the configuration file (CAL301).
     pub reachability: Option<ReachabilityConfig>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            paths: vec![PathBuf::from(".")],
+            excludes: Vec::new(),
+            anchored_excludes: None,
+            validate: ValidateOptions::default(),
+            lints: LintSettings::default(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            parse_limits: ParseLimits::default(),
+            selector_limits: SelectorLimits {
+                max_bytes: DEFAULT_MAX_SELECTOR_BYTES,
+                max_terms: DEFAULT_MAX_SELECTOR_TERMS,
+            },
+            max_problems_per_file: DEFAULT_MAX_PROBLEMS_PER_FILE,
+            follow_symlinks: false,
+            analysis: Some(AnalysisOptions::default()),
+            reachability: None,
+        }
+    }
 }
 
 /// The configuration's `groups:` and `assertions:`, with the file they were written in.
@@ -56,22 +121,6 @@ impl ReachabilityConfig {
             groups: c.group_defs.clone(),
             assertions: c.assertion_defs.clone(),
         })
-    }
-}
-
-impl Default for CheckOptions {
-    fn default() -> Self {
-        CheckOptions {
-            paths: vec![PathBuf::from(".")],
-            excludes: Vec::new(),
-            anchored_excludes: None,
-            validate: ValidateOptions::default(),
-            lints: LintSettings::default(),
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
-            parse_limits: ParseLimits::default(),
-            analysis: Some(AnalysisOptions::default()),
-            reachability: None,
-        }
     }
 }
 
@@ -140,12 +189,11 @@ pub fn load_project_with(
     opts: &CheckOptions,
     progress: &dyn Progress,
 ) -> Result<Project, LoadError> {
-    let mut timings = Vec::new();
     let started = Instant::now();
     progress.stage("discover", 0);
     let walk_opts = WalkOptions {
         excludes: opts.excludes.clone(),
-        follow_symlinks: false,
+        follow_symlinks: opts.follow_symlinks,
     };
     let mut discovered =
         walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
@@ -153,71 +201,77 @@ pub fn load_project_with(
     if let Some(anchored) = &opts.anchored_excludes {
         anchored.filter(&mut discovered.files, &opts.paths, cwd.as_deref())?;
     }
-    timings.push(("discover".to_string(), started.elapsed()));
+    let discover_time = started.elapsed();
+    let mut project = load_discovered_with(discovered, opts, progress);
+    project
+        .timings
+        .insert(0, ("discover".to_string(), discover_time));
+    Ok(project)
+}
 
-    // Read, parse and lower each file independently, in parallel; collect in file order.
+/// Read, parse, lower and validate discovered files. A file that cannot be read (it vanished
+/// since discovery, permissions, not a regular file, too large) is a file problem, not an error.
+pub fn load_discovered(discovered: Discovered, opts: &CheckOptions) -> Project {
+    load_discovered_with(discovered, opts, &NoProgress)
+}
+
+fn load_discovered_with(
+    discovered: Discovered,
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Project {
+    let cwd = std::env::current_dir().ok();
     let started = Instant::now();
     progress.stage("parse", discovered.files.len());
+    // Read, parse and lower each file independently, in parallel; collect in file order.
     let outcomes: Vec<FileOutcome> = discovered
         .files
         .par_iter()
         .enumerate()
         .map(|(id, path)| {
-            let outcome = process_file(id, path, cwd.as_deref(), opts);
+            let name = display_name(path, cwd.as_deref());
+            let outcome = match read_file(path, opts.max_file_size) {
+                Ok(bytes) => process_bytes(id, name, path, bytes, opts),
+                Err(message) => FileOutcome::unread(name, path, message),
+            };
             progress.advance(1);
             outcome
         })
         .collect();
-
-    let mut sources = SourceMap::default();
-    let mut file_problems = Vec::new();
-    let mut lowered = Lowered::default();
-    for outcome in outcomes {
-        let id = sources.add(outcome.source);
-        file_problems.extend(
-            outcome
-                .problems
-                .into_iter()
-                .map(|problem| FileProblem { file: id, problem }),
-        );
-        lowered.resources.extend(outcome.lowered.resources);
-        lowered.problems.extend(outcome.lowered.problems);
-        for (k, n) in outcome.lowered.unknown_kinds {
-            *lowered.unknown_kinds.entry(k).or_default() += n;
-        }
-    }
-    // Walk problems (unreadable directories, symlink loops) become file-level findings too.
-    for wp in discovered.problems {
-        let name = display_name(&wp.path, cwd.as_deref());
-        let id = sources.add(SourceFile::new(name, wp.path.clone(), String::new()));
-        file_problems.push(FileProblem {
-            file: id,
-            problem: ParseProblem {
-                span: Span::default(),
-                message: wp.message,
-                related: None,
-            },
-        });
-    }
-
-    let mut project = Project::from_lowered(sources, file_problems, lowered);
-    project.stats.helm_templates_skipped = discovered.helm_templates_skipped;
-    timings.push(("parse and lower".to_string(), started.elapsed()));
+    let walk_problems = discovered
+        .problems
+        .into_iter()
+        .map(|wp| {
+            let name = display_name(&wp.path, cwd.as_deref());
+            FileOutcome::unread(name, &wp.path, wp.message)
+        })
+        .collect();
+    let parse_time = started.elapsed();
     let started = Instant::now();
-    progress.stage("validate", project.resources.len());
-    project.violations = project
-        .resources
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, r)| {
-            let violations = validate_resource(r, &opts.validate);
-            progress.advance(1);
-            violations.into_iter().map(move |v| (i, v))
-        })
-        .collect();
-    timings.push(("validate".to_string(), started.elapsed()));
-    project.timings = timings;
-    Ok(project)
+    let mut project = assemble(outcomes, walk_problems, opts, progress);
+    project.stats.helm_templates_skipped = discovered.helm_templates_skipped;
+    project.timings = vec![
+        ("parse and lower".to_string(), parse_time),
+        ("validate".to_string(), started.elapsed()),
+    ];
+    project
+}
+
+/// Check one file's contents held in memory, as if it were a file named `name` (which is
+/// only used in locations; nothing is read from disk). The same limits apply as to files.
+pub fn check_bytes(name: &str, bytes: &[u8], opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    let path = Path::new(name);
+    let outcome = match too_large(bytes.len() as u64, opts.max_file_size) {
+        Some(message) => FileOutcome::unread(name.to_string(), path, message),
+        None => process_bytes(0, name.to_string(), path, bytes.to_vec(), opts),
+    };
+    let project = assemble(vec![outcome], Vec::new(), opts, &NoProgress);
+    analyze_and_lint(project, opts, &NoProgress)
+}
+
+/// [`check_bytes`] for text.
+pub fn check_text(name: &str, text: &str, opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    check_bytes(name, text.as_bytes(), opts)
 }
 
 /// Load the tree and run every enabled lint.
@@ -231,7 +285,16 @@ pub fn check_with(
     opts: &CheckOptions,
     progress: &dyn Progress,
 ) -> Result<(Project, Vec<Finding>), LoadError> {
-    let mut project = load_project_with(opts, progress)?;
+    let project = load_project_with(opts, progress)?;
+    Ok(analyze_and_lint(project, opts, progress))
+}
+
+/// Semantic analysis, assertions and every enabled lint over a loaded project.
+fn analyze_and_lint(
+    mut project: Project,
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> (Project, Vec<Finding>) {
     if let Some(a) = &opts.analysis {
         let started = Instant::now();
         let a = AnalysisOptions {
@@ -261,7 +324,7 @@ pub fn check_with(
             .into_iter()
             .map(|(code, t)| (format!("lint {code}"), t)),
     );
-    Ok((project, run.findings))
+    (project, run.findings)
 }
 
 /// Evaluate every configured assertion with `reach` (CAL301 reports the failures).
@@ -310,10 +373,147 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
     project.assertion_set = Some(set);
 }
 
+/// Put per-file outcomes (in file order) and walk problems together, then validate.
+fn assemble(
+    outcomes: Vec<FileOutcome>,
+    walk_problems: Vec<FileOutcome>,
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Project {
+    let mut sources = SourceMap::default();
+    let mut file_problems = Vec::new();
+    let mut lowered = Lowered::default();
+    // Walk problems (symbolic link loops and escapes, unreadable directories) become
+    // file-level findings too.
+    for outcome in outcomes.into_iter().chain(walk_problems) {
+        let id = sources.add(outcome.source);
+        file_problems.extend(
+            outcome
+                .problems
+                .into_iter()
+                .map(|problem| FileProblem { file: id, problem }),
+        );
+        lowered.resources.extend(outcome.lowered.resources);
+        lowered.problems.extend(outcome.lowered.problems);
+        for (k, n) in outcome.lowered.unknown_kinds {
+            *lowered.unknown_kinds.entry(k).or_default() += n;
+        }
+    }
+    let mut project = Project::from_lowered(sources, file_problems, lowered);
+    project.violations = project
+        .resources
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, r)| {
+            let violations = validate_resource(r, &opts.validate);
+            progress.advance(1);
+            violations.into_iter().map(move |v| (i, v))
+        })
+        .collect();
+    cap_problems(&mut project, opts.max_problems_per_file);
+    project
+}
+
+/// Keep at most `max` problems per file (parse, lowering and validation together, the first
+/// by position) and add one file problem saying how many more there were.
+fn cap_problems(project: &mut Project, max: usize) {
+    use std::collections::{BTreeMap, HashSet};
+    let file_of_violation = |resources: &[crate::model::resource::Resource], i: usize| {
+        resources.get(i).map_or(usize::MAX, |r| r.file)
+    };
+    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+    for fp in &project.file_problems {
+        *counts.entry(fp.file).or_default() += 1;
+    }
+    for lp in &project.lower_problems {
+        *counts.entry(lp.file).or_default() += 1;
+    }
+    for (i, _) in &project.violations {
+        *counts
+            .entry(file_of_violation(&project.resources, *i))
+            .or_default() += 1;
+    }
+    counts.retain(|_, n| *n > max);
+    if counts.is_empty() {
+        return;
+    }
+    // Per file over the limit: (start, list, index) of each problem, in position order.
+    let mut dropped: [HashSet<usize>; 3] = Default::default();
+    let mut summaries = Vec::new();
+    for &file in counts.keys() {
+        let mut all: Vec<(Span, u8, usize)> = Vec::new();
+        all.extend(
+            (project.file_problems.iter().enumerate())
+                .filter(|(_, p)| p.file == file)
+                .map(|(i, p)| (p.problem.span, 0, i)),
+        );
+        all.extend(
+            (project.lower_problems.iter().enumerate())
+                .filter(|(_, p)| p.file == file)
+                .map(|(i, p)| (p.violation.span, 1, i)),
+        );
+        all.extend(
+            (project.violations.iter().enumerate())
+                .filter(|(_, (r, _))| file_of_violation(&project.resources, *r) == file)
+                .map(|(i, (_, v))| (v.span, 2, i)),
+        );
+        all.sort_by_key(|&(span, list, i)| (span.start, list, i));
+        let rest = all.get(max..).unwrap_or_default();
+        if let Some(&(first, _, _)) = rest.first() {
+            summaries.push(FileProblem {
+                file,
+                problem: ParseProblem {
+                    span: first,
+                    message: format!(
+                        "more than {max} problems in this file: the {} from here on are not \
+                         reported",
+                        rest.len()
+                    ),
+                    related: None,
+                },
+            });
+        }
+        for &(_, list, i) in rest {
+            if let Some(set) = dropped.get_mut(usize::from(list)) {
+                set.insert(i);
+            }
+        }
+    }
+    let [d_file, d_lower, d_valid] = dropped;
+    retain_unlisted(&mut project.file_problems, &d_file);
+    retain_unlisted(&mut project.lower_problems, &d_lower);
+    retain_unlisted(&mut project.violations, &d_valid);
+    project.file_problems.extend(summaries);
+}
+
+/// Drop the elements whose indexes are in `drop`.
+fn retain_unlisted<T>(v: &mut Vec<T>, drop: &std::collections::HashSet<usize>) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        !drop.contains(&(i - 1))
+    });
+}
+
 struct FileOutcome {
     source: SourceFile,
     problems: Vec<ParseProblem>,
     lowered: Lowered,
+}
+
+impl FileOutcome {
+    /// A file that was not read, with one problem at its start.
+    fn unread(name: String, path: &Path, message: String) -> Self {
+        FileOutcome {
+            source: SourceFile::new(name, path.to_path_buf(), String::new()),
+            problems: vec![ParseProblem {
+                span: Span::default(),
+                message,
+                related: None,
+            }],
+            lowered: Lowered::default(),
+        }
+    }
 }
 
 /// Path as users should see it: relative to the working directory when under it, no `./`.
@@ -336,38 +536,122 @@ fn looks_like_manifest(text: &str) -> bool {
     text.contains("apiVersion")
 }
 
-fn process_file(id: usize, path: &Path, cwd: Option<&Path>, opts: &CheckOptions) -> FileOutcome {
-    let name = display_name(path, cwd);
-    let problem = |message: String| ParseProblem {
-        span: Span::default(),
-        message,
-        related: None,
-    };
-    let empty = |name: String, problems: Vec<ParseProblem>| FileOutcome {
-        source: SourceFile::new(name, path.to_path_buf(), String::new()),
-        problems,
-        lowered: Lowered::default(),
-    };
+fn too_large(len: u64, max: u64) -> Option<String> {
+    (len > max).then(|| {
+        format!("file is {len} bytes, larger than the {max}-byte limit; it was not analyzed")
+    })
+}
 
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > opts.max_file_size => {
-            return empty(
-                name,
-                vec![problem(format!(
-                    "file is {} bytes, larger than the {}-byte limit; it was not analyzed",
-                    meta.len(),
-                    opts.max_file_size
-                ))],
-            );
+/// Read a whole file, refusing anything that is not a regular file or is larger than `max`
+/// bytes (also when it grows while being read).
+fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let describe = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "cannot read file: it no longer exists (removed after it was found)".to_string()
         }
-        Ok(_) => {}
-        Err(e) => return empty(name, vec![problem(format!("cannot read file: {e}"))]),
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return empty(name, vec![problem(format!("cannot read file: {e}"))]),
+        _ => format!("cannot read file: {e}"),
     };
-    let text = match String::from_utf8(bytes) {
+    // Look before opening: opening a named pipe for reading would block.
+    let meta = std::fs::metadata(path).map_err(describe)?;
+    if !meta.is_file() {
+        return Err("not a regular file (a named pipe, socket or device); it was not read".into());
+    }
+    if let Some(message) = too_large(meta.len(), max) {
+        return Err(message);
+    }
+    let file = std::fs::File::open(path).map_err(describe)?;
+    let capacity = usize::try_from(meta.len()).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(capacity);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(describe)?;
+    if let Some(message) = too_large(bytes.len() as u64, max) {
+        return Err(message);
+    }
+    Ok(bytes)
+}
+
+/// Text of a file that starts with a UTF-16 byte order mark (YAML allows UTF-16, and so do
+/// the YAML decoders of kubectl and calicoctl), decoded to UTF-8; spans then refer to the
+/// decoded text. `None` without such a mark; `Err` with the byte offset of an unpaired
+/// surrogate (a trailing odd byte counts as one).
+fn decode_utf16(bytes: &[u8]) -> Option<Result<String, usize>> {
+    let big_endian = match bytes {
+        [0xFF, 0xFE, ..] => false,
+        [0xFE, 0xFF, ..] => true,
+        _ => return None,
+    };
+    if bytes.len() % 2 == 1 {
+        return Some(Err(bytes.len() - 1));
+    }
+    let units = bytes.chunks_exact(2).map(|pair| match pair {
+        [a, b] if big_endian => u16::from_be_bytes([*a, *b]),
+        [a, b] => u16::from_le_bytes([*a, *b]),
+        _ => 0,
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    let mut offset = 0;
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => {
+                offset += c.len_utf16() * 2;
+                text.push(c);
+            }
+            Err(_) => return Some(Err(offset)),
+        }
+    }
+    Some(Ok(text))
+}
+
+/// YAML reads a lone carriage return (classic Mac line endings) as a line break, but lines are
+/// numbered by `\n` when reporting: turn each lone `\r` into `\n`. Every byte offset stays the
+/// same, and so does the YAML (both are line breaks).
+fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let lf_next = bytes.get(i + 1) == Some(&b'\n');
+        if b == b'\r' && !lf_next {
+            if let Some(slot) = bytes.get_mut(i) {
+                *slot = b'\n';
+            }
+        }
+        i += 1;
+    }
+    // One ASCII byte replaced by another: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+fn process_bytes(
+    id: usize,
+    name: String,
+    path: &Path,
+    bytes: Vec<u8>,
+    opts: &CheckOptions,
+) -> FileOutcome {
+    let decoded = match decode_utf16(&bytes) {
+        Some(Ok(text)) => Ok(text),
+        Some(Err(offset)) => {
+            let problem = ParseProblem {
+                span: Span::default(),
+                message: format!(
+                    "file starts with a UTF-16 byte order mark but is not valid UTF-16 \
+                     (unpaired surrogate at byte offset {offset})"
+                ),
+                related: None,
+            };
+            return FileOutcome {
+                source: SourceFile::new(name, path.to_path_buf(), String::new()),
+                problems: vec![problem],
+                lowered: Lowered::default(),
+            };
+        }
+        None => String::from_utf8(bytes),
+    };
+    let text = match decoded {
         Ok(t) => t,
         Err(e) => {
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -391,20 +675,123 @@ fn process_file(id: usize, path: &Path, cwd: Option<&Path>, opts: &CheckOptions)
             };
         }
     };
+    let text = lone_cr_to_lf(text);
     let ParsedFile {
         documents,
-        problems,
+        mut problems,
     } = yaml::parse(&text, &opts.parse_limits);
+    // YAML is more lenient than the JSON decoder kubectl uses for files starting with `{`.
+    if problems.is_empty() && json::is_json_stream(&text) {
+        problems.extend(json::first_error(&text));
+    }
     let problems = if looks_like_manifest(&text) {
         problems
     } else {
         Vec::new()
     };
     let mut lowered = Lowered::default();
-    lower_file(id, &documents, &mut lowered);
+    lower_file_with(id, &documents, &opts.selector_limits, &mut lowered);
     FileOutcome {
         source: SourceFile::new(name, path.to_path_buf(), text),
         problems,
         lowered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lone_carriage_returns_become_line_feeds() {
+        assert_eq!(lone_cr_to_lf("a\rb\r\nc\r".into()), "a\nb\r\nc\n");
+        assert_eq!(lone_cr_to_lf("é\r\r\n".into()), "é\n\r\n");
+        assert_eq!(lone_cr_to_lf("plain\n".into()), "plain\n");
+    }
+
+    #[test]
+    fn utf16_is_decoded() {
+        let le: Vec<u8> = "\u{feff}a: é\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(decode_utf16(&le), Some(Ok("\u{feff}a: é\n".to_string())));
+        let be: Vec<u8> = "\u{feff}k"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(decode_utf16(&be), Some(Ok("\u{feff}k".to_string())));
+        assert_eq!(decode_utf16(b"a: b"), None);
+        // Odd length, unpaired surrogate.
+        assert_eq!(decode_utf16(&[0xFF, 0xFE, 0x61]), Some(Err(2)));
+        assert_eq!(
+            decode_utf16(&[0xFF, 0xFE, 0x61, 0x00, 0x00, 0xD8]),
+            Some(Err(4))
+        );
+    }
+
+    #[test]
+    fn problems_per_file_are_capped() {
+        let mut text = String::from(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: n\n",
+        );
+        for _ in 0..10 {
+            text.push_str("  name: n\n");
+        }
+        text.push_str("spec:\n  nets:\n");
+        for i in 0..10 {
+            text.push_str(&format!("    - bad-{i}\n"));
+        }
+        let opts = CheckOptions {
+            max_problems_per_file: 5,
+            analysis: None,
+            ..CheckOptions::default()
+        };
+        let (project, findings) = check_text("many.yaml", &text, &opts);
+        let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(findings.len(), 6, "{messages:#?}");
+        assert_eq!(
+            messages
+                .iter()
+                .filter(|m| m.starts_with("duplicate key"))
+                .count(),
+            5
+        );
+        let last = findings
+            .last()
+            .map(|f| f.message.as_str())
+            .unwrap_or_default();
+        assert_eq!(
+            last,
+            "more than 5 problems in this file: the 15 from here on are not reported"
+        );
+        assert_eq!(project.violations.len(), 0);
+        // Under the limit nothing changes.
+        let (_, all) = check_text(
+            "many.yaml",
+            &text,
+            &CheckOptions {
+                analysis: None,
+                ..CheckOptions::default()
+            },
+        );
+        assert_eq!(all.len(), 20);
+    }
+
+    #[test]
+    fn in_memory_check_applies_the_file_size_limit() {
+        let opts = CheckOptions {
+            max_file_size: 10,
+            analysis: None,
+            ..CheckOptions::default()
+        };
+        let (project, findings) = check_text("big.yaml", "apiVersion: v1\n", &opts);
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0]
+                .message
+                .contains("larger than the 10-byte limit")
+        );
+        assert_eq!(project.sources.get(0).map(|s| s.text.len()), Some(0));
     }
 }

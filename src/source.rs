@@ -107,7 +107,82 @@ impl SourceFile {
         let start = self.clamp(span.start);
         Span::new(start, self.clamp(span.end).max(start))
     }
+
+    /// The part of `span` a source snippet may show, so that hostile input cannot make one
+    /// finding print megabytes: a span over more than [`SNIPPET_MAX_LINES`] lines, or over a
+    /// line longer than [`SNIPPET_MAX_LINE_BYTES`], is cut to its first line; `None` when even
+    /// that line is too long to show (report the location in words instead).
+    pub fn snippet_span(&self, span: Span) -> Option<Span> {
+        let span = self.clamp_span(span);
+        let text = self.text.as_str();
+        let line_end = |at: usize| {
+            text.get(at..)
+                .and_then(|s| s.find('\n'))
+                .map_or(text.len(), |i| at + i)
+        };
+        let line_start = text
+            .get(..span.start)
+            .and_then(|s| s.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let first_end = line_end(span.start);
+        if first_end - line_start > SNIPPET_MAX_LINE_BYTES {
+            return None;
+        }
+        let mut start = line_start;
+        for _ in 0..SNIPPET_MAX_LINES {
+            let end = line_end(start);
+            if end - start > SNIPPET_MAX_LINE_BYTES {
+                break;
+            }
+            if end >= span.end {
+                return Some(span);
+            }
+            start = end + 1;
+        }
+        Some(Span::new(span.start, first_end.max(span.start)))
+    }
 }
+
+/// Text that came from the input, made safe to print on a terminal: control characters
+/// (other than tab, line feed, and carriage return before a line feed) and
+/// bidirectional-override characters are replaced by `?`, one per byte, so that a hostile
+/// manifest (or file name) cannot send escape sequences to the reader's terminal, overwrite a
+/// line, or reorder what they see; byte offsets into the text stay valid.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_at = |c: char, next: Option<char>| match c {
+        '\t' | '\n' => false,
+        '\r' => next != Some('\n'),
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
+        c => c.is_control(),
+    };
+    let mut chars = s.chars().peekable();
+    let mut clean = true;
+    while let Some(c) = chars.next() {
+        if unsafe_at(c, chars.peek().copied()) {
+            clean = false;
+            break;
+        }
+    }
+    if clean {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if unsafe_at(c, chars.peek().copied()) {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Most lines one label of a source snippet may cover (see [`SourceFile::snippet_span`]).
+pub const SNIPPET_MAX_LINES: usize = 20;
+
+/// Longest line a source snippet shows (see [`SourceFile::snippet_span`]).
+pub const SNIPPET_MAX_LINE_BYTES: usize = 1000;
 
 /// All files of one run, addressed by [`FileId`].
 #[derive(Debug, Default)]
@@ -152,5 +227,52 @@ mod tests {
         // Inside a multi-byte char and past the end: clamped, no panic.
         assert_eq!(f.line_col(4), LineCol { line: 2, column: 1 });
         assert_eq!(f.line_col(999).line, 3);
+    }
+
+    #[test]
+    fn printable_replaces_escapes_byte_for_byte() {
+        assert!(matches!(
+            printable("plain\ttext\r\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(printable("a\u{1b}[2Jb"), "a?[2Jb");
+        assert_eq!(printable("\u{0}\u{7f}\u{85}é"), "????é");
+        assert_eq!(printable("x\u{202e}y"), "x???y");
+        for s in ["\u{1b}]8;;", "\u{9b}1m", "ok"] {
+            assert_eq!(printable(s).len(), s.len());
+        }
+    }
+
+    #[test]
+    fn snippets_are_bounded() {
+        let long = "x".repeat(SNIPPET_MAX_LINE_BYTES + 1);
+        let many: String = (0..50).map(|i| format!("line {i}\n")).collect();
+        let text = format!("a: 1\nb: {long}\n{many}");
+        let f = SourceFile::new("a".into(), "a".into(), text.clone());
+        // A short span on a short line is kept.
+        assert_eq!(f.snippet_span(Span::new(0, 4)), Some(Span::new(0, 4)));
+        // On a line too long to show: nothing.
+        assert_eq!(f.snippet_span(Span::new(8, 9)), None);
+        // Over a long line: cut to the first line.
+        let b = text.find("b:").unwrap_or(0);
+        assert_eq!(f.snippet_span(Span::new(0, b + 3)), Some(Span::new(0, 4)));
+        // Over many lines: cut to the first line; a few lines are kept.
+        let m = text.find("line 0").unwrap_or(0);
+        assert_eq!(
+            f.snippet_span(Span::new(m, text.len())),
+            Some(Span::new(m, m + 6))
+        );
+        let three = text.find("line 3").unwrap_or(0);
+        assert_eq!(
+            f.snippet_span(Span::new(m, three)),
+            Some(Span::new(m, three))
+        );
+        // Out of range and empty spans do not panic.
+        assert_eq!(
+            f.snippet_span(Span::new(9999, 99999)).map(|s| s.start),
+            Some(text.len())
+        );
+        let empty = SourceFile::new("e".into(), "e".into(), String::new());
+        assert_eq!(empty.snippet_span(Span::new(0, 0)), Some(Span::new(0, 0)));
     }
 }

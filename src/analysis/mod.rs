@@ -23,15 +23,24 @@ use prefilter::Restrictions;
 use rayon::prelude::*;
 use solver::Formula as Bool;
 use solver::{Answer, Session, Universe};
+use std::time::{Duration, Instant};
 
 pub const DEFAULT_SOLVER_TIMEOUT_MS: u32 = 2000;
+
+/// Default of [`AnalysisOptions::budget_ms`]: two minutes of wall time.
+pub const DEFAULT_ANALYSIS_BUDGET_MS: u64 = 120_000;
 
 /// Policies analyzed by one solver session before it is replaced by a fresh one.
 const SESSION_CHUNK: usize = 32;
 
 #[derive(Clone, Copy, Debug)]
 pub struct AnalysisOptions {
+    /// Per-query solver timeout; a query that times out is undecided (never a finding).
     pub solver_timeout_ms: u32,
+    /// Wall-time budget of the whole analysis; `None` for no budget. Once it is spent, the
+    /// queries not yet asked are skipped and counted as undecided, and
+    /// [`Analysis::budget_exceeded`] says where the analysis stopped (lint CAL007).
+    pub budget_ms: Option<u64>,
     /// The Calico release whose ordering rules apply (the equal-order tie-break changed in
     /// v3.32).
     pub target: crate::validate::CalicoVersion,
@@ -42,7 +51,35 @@ impl Default for AnalysisOptions {
         AnalysisOptions {
             solver_timeout_ms: DEFAULT_SOLVER_TIMEOUT_MS,
             target: crate::validate::CalicoVersion::LATEST,
+            budget_ms: Some(DEFAULT_ANALYSIS_BUDGET_MS),
         }
+    }
+}
+
+/// The analysis budget ran out before every query was asked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetExceeded {
+    pub budget_ms: u64,
+    /// The first policy (index in `PolicySet::policies`) not fully analyzed.
+    pub first_policy: usize,
+    /// How many policies were not fully analyzed.
+    pub policies: usize,
+    /// Queries skipped (a lower bound; also counted in [`Analysis::undecided`]).
+    pub skipped_queries: usize,
+}
+
+/// When the budget runs out, if there is one.
+#[derive(Clone, Copy)]
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn new(budget_ms: Option<u64>) -> Deadline {
+        // A budget too large to represent is no budget.
+        Deadline(budget_ms.and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms))))
+    }
+
+    fn passed(self) -> bool {
+        self.0.is_some_and(|d| Instant::now() >= d)
     }
 }
 
@@ -114,8 +151,11 @@ pub struct Analysis {
     pub shadowed_by_policy: Vec<ShadowedByPolicy>,
     pub conflicts: Vec<Conflict>,
     pub solver_calls: usize,
-    /// Queries that hit the timeout (never turned into findings).
+    /// Queries that hit the timeout (never turned into findings), plus those skipped when
+    /// the budget ran out.
     pub undecided: usize,
+    /// Set when the analysis budget ran out.
+    pub budget_exceeded: Option<BudgetExceeded>,
 }
 
 /// Per-policy results, computed on one worker.
@@ -128,6 +168,15 @@ struct PolicyResults {
     conflicts: Vec<(RuleId, RuleId)>,
     calls: usize,
     undecided: usize,
+    /// Queries skipped because the budget ran out (counted in `undecided` too).
+    skipped: usize,
+}
+
+impl PolicyResults {
+    /// The policy was not fully analyzed.
+    fn incomplete(&self) -> bool {
+        self.skipped > 0
+    }
 }
 
 pub(crate) struct Context<'a> {
@@ -250,9 +299,24 @@ fn rule_of(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
         .get(id.rule)
 }
 
-fn analyze_policy(s: &mut Session<'_>, cx: &Context<'_>, pi: usize) -> PolicyResults {
+fn analyze_policy(
+    s: &mut Session<'_>,
+    cx: &Context<'_>,
+    pi: usize,
+    deadline: Deadline,
+) -> PolicyResults {
     let mut out = PolicyResults::default();
     let Some(p) = cx.policy(pi) else { return out };
+    if deadline.passed() {
+        // At least one query per direction's rules, and the selector's.
+        out.skipped = 1 + DIRECTIONS
+            .iter()
+            .filter(|&&d| p.applies(d))
+            .map(|&d| p.rules(d).len())
+            .sum::<usize>();
+        out.undecided = out.skipped;
+        return out;
+    }
     let (calls0, und0) = (s.calls, s.undecided);
 
     // CAL111: can the policy select any endpoint at all?
@@ -271,11 +335,11 @@ fn analyze_policy(s: &mut Session<'_>, cx: &Context<'_>, pi: usize) -> PolicyRes
             if !p.applies(d) {
                 continue;
             }
-            analyze_direction(s, cx, pi, p, d, &mut out);
+            analyze_direction(s, cx, pi, p, d, deadline, &mut out);
         }
     }
     out.calls = s.calls - calls0;
-    out.undecided = s.undecided - und0;
+    out.undecided = s.undecided - und0 + out.skipped;
     out
 }
 
@@ -285,6 +349,7 @@ fn analyze_direction(
     pi: usize,
     p: &CompiledPolicy,
     d: Direction,
+    deadline: Deadline,
     out: &mut PolicyResults,
 ) {
     let scope = s.enc.selects(p, d);
@@ -303,7 +368,11 @@ fn analyze_direction(
     } else {
         (Vec::new(), Vec::new())
     };
-    for r in rules {
+    for (done, r) in rules.iter().enumerate() {
+        if deadline.passed() {
+            out.skipped += rules.len() - done;
+            break;
+        }
         let id = RuleId {
             policy: pi,
             direction: d,
@@ -320,6 +389,10 @@ fn analyze_direction(
         return;
     }
     for q in cx.candidates(pi).into_iter().filter(|&q| q > pi) {
+        if deadline.passed() {
+            out.skipped += 1;
+            break;
+        }
         let Some(qp) = cx.policy(q) else { continue };
         if qp.staged || !qp.applies(d) || !order::ordered_by_name_only(p, qp) {
             continue;
@@ -525,6 +598,7 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
     let universe = Universe::new(&set);
     let cx = Context::new(&set);
     let timeout = opts.solver_timeout_ms;
+    let deadline = Deadline::new(opts.budget_ms);
     // A Z3 solver reused for thousands of queries slows down as its internal state grows
     // (measured: 10x the policies took 100x the time), so each chunk of policies gets a
     // fresh session; creating one costs a few milliseconds.
@@ -535,13 +609,20 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
             let mut s = Session::new(&universe, timeout);
             chunk
                 .iter()
-                .map(|&pi| analyze_policy(&mut s, &cx, pi))
+                .map(|&pi| analyze_policy(&mut s, &cx, pi, deadline))
                 .collect::<Vec<_>>()
         })
         .collect();
 
     let mut analysis = Analysis::default();
     let mut conflict_pairs = Vec::new();
+    // Policies not fully analyzed (budget), with the number of queries skipped for each.
+    let mut incomplete: std::collections::BTreeMap<usize, usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.incomplete())
+        .map(|(pi, r)| (pi, r.skipped))
+        .collect();
     for r in results {
         analysis.unsat_selectors.extend(r.unsat_selector);
         analysis.unsat_rules.extend(r.unsat_rules);
@@ -553,17 +634,40 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
     }
     // Witnesses come from a fresh Z3 context per conflict, so they do not depend on which
     // queries a worker answered before.
-    analysis.conflicts = conflict_pairs
+    // Past the deadline witnesses are not derived, and a conflict without a witness is not
+    // reported.
+    let witnessed: Vec<Result<Conflict, RuleId>> = conflict_pairs
         .par_iter()
         .filter_map(|&(winner, loser)| {
+            if deadline.passed() {
+                return Some(Err(winner));
+            }
             let witness = witness::conflict_witness(&cx, &universe, winner, loser, timeout)?;
-            Some(Conflict {
+            Some(Ok(Conflict {
                 winner,
                 loser,
                 witness,
-            })
+            }))
         })
         .collect();
+    for w in witnessed {
+        match w {
+            Ok(c) => analysis.conflicts.push(c),
+            Err(winner) => {
+                analysis.undecided += 1;
+                *incomplete.entry(winner.policy).or_default() += 1;
+            }
+        }
+    }
+    analysis.budget_exceeded =
+        incomplete
+            .first_key_value()
+            .map(|(&first_policy, _)| BudgetExceeded {
+                budget_ms: opts.budget_ms.unwrap_or_default(),
+                first_policy,
+                policies: incomplete.len(),
+                skipped_queries: incomplete.values().sum(),
+            });
     analysis.set = set;
     analysis
 }

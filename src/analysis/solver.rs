@@ -195,20 +195,57 @@ impl Universe {
     }
 }
 
-/// Injective, alignment-safe encoding of a string as ASCII for Z3: `x` + 6 hex digits per char.
+/// Characters passed to Z3 as themselves (everything else is escaped).
+fn is_plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.' | '_' | '~')
+}
+
+/// The 16 "digits" of an escape: none is plain, `%`, a quote or a backslash, so no encoded
+/// needle can match inside an escape.
+const ESCAPE_DIGITS: &[u8; 16] = b"!#$&()*+,:;<=>?@";
+
+/// Injective, alignment-safe encoding of a string as ASCII for Z3: plain characters (letters,
+/// digits, `/-._~`) stand for themselves, any other as `%` and 6 escape digits (the code point
+/// in base 16). The code is prefix-free and a needle can only match at a character boundary,
+/// so equality, prefix, suffix and containment mean the same on encodings as on strings.
+/// (Paths and label values are mostly plain: Z3's string solver is much faster on short
+/// constants than it was on a fixed 7 characters per character.)
 fn encode(s: &str) -> String {
-    s.chars()
-        .map(|c| format!("x{:06x}", u32::from(c)))
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_plain(c) {
+            out.push(c);
+        } else {
+            out.push('%');
+            let code = u32::from(c);
+            for shift in (0..6).rev() {
+                let digit = (code >> (4 * shift)) & 0xF;
+                let d = ESCAPE_DIGITS.get(digit as usize).copied().unwrap_or(b'!');
+                out.push(char::from(d));
+            }
+        }
+    }
+    out
 }
 
 fn decode(s: &str) -> Option<String> {
     let mut out = String::new();
-    let mut rest = s;
-    while !rest.is_empty() {
-        let chunk = rest.get(1..7)?;
-        out.push(char::from_u32(u32::from_str_radix(chunk, 16).ok()?)?);
-        rest = rest.get(7..)?;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if is_plain(c) {
+            out.push(c);
+            continue;
+        }
+        if c != '%' {
+            return None;
+        }
+        let mut code = 0u32;
+        for _ in 0..6 {
+            let d = chars.next()?;
+            let digit = ESCAPE_DIGITS.iter().position(|&x| char::from(x) == d)?;
+            code = code * 16 + digit as u32;
+        }
+        out.push(char::from_u32(code)?);
     }
     Some(out)
 }
@@ -1379,11 +1416,25 @@ mod tests {
 
     #[test]
     fn string_encoding_round_trips_and_is_alignment_safe() {
-        for s in ["", "abc", "é\"'\\x00", "日本"] {
+        for s in [
+            "",
+            "abc",
+            "é\"'\\x00",
+            "日本",
+            "/api/v1?x=%20",
+            "\u{10ffff}",
+        ] {
             assert_eq!(decode(&encode(s)).as_deref(), Some(s));
         }
-        // "ba" must not be found inside "abab" shifted by half a character.
+        assert_eq!(encode("/api/v1"), "/api/v1");
+        // "ba" must not be found inside "abab" shifted by half a character, nor a plain
+        // needle inside an escape.
         assert!(encode("abab").contains(&encode("ba")));
         assert!(!encode("ab").contains(&encode("ba")));
+        for (hay, needle) in [("é", "00"), ("%", "25"), ("a b", "!"), ("日", "e")] {
+            assert!(!encode(hay).contains(&encode(needle)), "{hay} / {needle}");
+        }
+        assert!(encode("x é y").contains(&encode(" é ")));
+        assert!(decode("a\u{0}").is_none());
     }
 }

@@ -14,6 +14,7 @@ mod cal003_duplicate_resource;
 mod cal004_unknown_tier;
 mod cal005_suppression_without_reason;
 mod cal006_unused_suppression;
+mod cal007_analysis_budget_exceeded;
 mod cal101_defaulted_types;
 mod cal102_alp_egress;
 mod cal103_alp_action;
@@ -69,6 +70,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal004_unknown_tier::UnknownTier,
     &cal005_suppression_without_reason::SuppressionWithoutReason,
     &cal006_unused_suppression::UnusedSuppression,
+    &cal007_analysis_budget_exceeded::AnalysisBudgetExceeded,
     &cal101_defaulted_types::DefaultedTypes,
     &cal102_alp_egress::AlpEgress,
     &cal103_alp_action::AlpAction,

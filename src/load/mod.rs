@@ -1,5 +1,6 @@
 //! Loading: discover files, parse YAML/JSON into span trees.
 
+pub mod json;
 pub mod tree;
 pub mod walk;
 pub mod yaml;

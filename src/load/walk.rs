@@ -15,9 +15,14 @@
 //!   skipped and counted: they are Go templates, not YAML. The chart's own `Chart.yaml` and
 //!   `values.yaml` are collected like any other file (later stages skip them as non-Kubernetes
 //!   objects). The chart directory may be the root's parent (`calint chart/templates`);
-//! - symbolic links are not followed unless [`WalkOptions::follow_symlinks`] is set (links are
-//!   then skipped entirely, links to files included). When following, a link loop is reported as
-//!   a [`WalkProblem`]; so are unreadable directories and broken ignore files.
+//! - symbolic links are not followed unless [`WalkOptions::follow_symlinks`] is set. A link whose
+//!   target is in the same root is skipped silently (the target is collected under its own
+//!   path). A link that leads outside the root (to a directory, or to a file with a manifest
+//!   extension), a link loop, and a broken link with a manifest extension are reported as
+//!   [`WalkProblem`]s: in a pull request from a fork, a link to `/etc` or `~/.ssh` is hostile,
+//!   and never read. When following, links inside the root are followed and links leading
+//!   outside it are still not followed, and reported;
+//! - unreadable directories and broken ignore files are reported as [`WalkProblem`]s too.
 //!
 //! A root that is a file is always collected as is, whatever its name, extension, or the
 //! excludes. The result is sorted by path; a file reached twice (overlapping roots, or links
@@ -27,6 +32,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use ignore::WalkBuilder;
 use ignore::overrides::{Override, OverrideBuilder};
@@ -187,9 +193,29 @@ fn describe(err: &ignore::Error) -> (Option<PathBuf>, String) {
     }
 }
 
+/// Whether the walker's error is a link back to an ancestor directory.
+fn is_ancestor_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_ancestor_loop(err),
+        ignore::Error::Partial(errs) => errs.iter().any(is_ancestor_loop),
+        _ => false,
+    }
+}
+
 impl Walk {
-    fn problem(&mut self, root: &Path, err: &ignore::Error) {
+    fn problem(&mut self, root: &Path, real_root: &Path, err: &ignore::Error) {
         let (path, message) = describe(err);
+        // When following links, the walker fails on broken and self-referential links before
+        // any filter sees them: describe those like unfollowed links.
+        if let Some(link) = path.as_deref().filter(|p| {
+            !is_ancestor_loop(err) && fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink())
+        }) {
+            self.problems.extend(link_problem(link, real_root));
+            return;
+        }
         self.problems.push(WalkProblem {
             path: path.unwrap_or_else(|| root.to_path_buf()),
             message,
@@ -197,28 +223,57 @@ impl Walk {
     }
 
     fn directory(&mut self, root: &Path, opts: &WalkOptions) -> Result<(), WalkError> {
+        let real_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        // Links met by the walker's filter when following links (the filter cannot borrow
+        // `self`).
+        let escapes: Arc<Mutex<Vec<WalkProblem>>> = Arc::default();
         let mut builder = WalkBuilder::new(root);
+        let follow = opts.follow_symlinks;
+        let filter_root = real_root.clone();
+        let filter_escapes = Arc::clone(&escapes);
         builder
             .standard_filters(true)
             .hidden(true)
             .require_git(false)
-            .follow_links(opts.follow_symlinks)
+            .follow_links(follow)
             .overrides(build_excludes(root, &opts.excludes)?)
-            .filter_entry(|entry| {
-                entry.depth() == 0
-                    || !(entry.file_name() == "target"
-                        && entry.file_type().is_some_and(|t| t.is_dir()))
+            .filter_entry(move |entry| {
+                if entry.depth() == 0 {
+                    return true;
+                }
+                if entry.file_name() == "target" && entry.file_type().is_some_and(|t| t.is_dir()) {
+                    return false;
+                }
+                if follow && entry.path_is_symlink() {
+                    // Never follow a link out of the root, nor a broken or looping one. (A link
+                    // back to an ancestor directory resolves fine: the walker reports that loop.)
+                    let inside = fs::canonicalize(entry.path())
+                        .is_ok_and(|target| target.starts_with(&filter_root));
+                    if !inside {
+                        if let Some(p) = link_problem(entry.path(), &filter_root) {
+                            if let Ok(mut v) = filter_escapes.lock() {
+                                v.push(p);
+                            }
+                        }
+                        return false;
+                    }
+                }
+                true
             });
         for result in builder.build() {
             let entry = match result {
                 Ok(entry) => entry,
                 Err(err) => {
-                    self.problem(root, &err);
+                    self.problem(root, &real_root, &err);
                     continue;
                 }
             };
             if let Some(err) = entry.error() {
-                self.problem(root, err);
+                self.problem(root, &real_root, err);
+            }
+            if entry.depth() > 0 && entry.path_is_symlink() && !follow {
+                self.problems.extend(link_problem(entry.path(), &real_root));
+                continue;
             }
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 continue;
@@ -232,6 +287,9 @@ impl Walk {
             } else {
                 self.found.push(path);
             }
+        }
+        if let Ok(mut v) = escapes.lock() {
+            self.problems.append(&mut v);
         }
         Ok(())
     }
@@ -277,6 +335,56 @@ impl Walk {
             problems: self.problems,
         }
     }
+}
+
+/// `ELOOP`, "too many levels of symbolic links" (`ErrorKind::FilesystemLoop` is unstable).
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd"
+))]
+const ELOOP: i32 = 62;
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd"
+)))]
+const ELOOP: i32 = 40;
+
+/// Why a symbolic link met under `real_root` (canonical) is worth reporting, if it is: it
+/// leads outside the root (to a directory, or to a file with a manifest extension), it is part
+/// of a loop, or it is broken and has a manifest extension. Links within the root are not
+/// reported: their targets are collected under their own paths.
+fn link_problem(link: &Path, real_root: &Path) -> Option<WalkProblem> {
+    let shown = fs::read_link(link)
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let message = match fs::canonicalize(link) {
+        Ok(target) if target.starts_with(real_root) => return None,
+        Ok(target) => {
+            if !(target.is_dir() || has_manifest_extension(link) || has_manifest_extension(&target))
+            {
+                return None;
+            }
+            format!("symbolic link to `{shown}` leads outside the checked tree; it is not followed")
+        }
+        Err(e) if e.raw_os_error() == Some(ELOOP) => {
+            format!("symbolic link loop (through `{shown}`); it is not followed")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !has_manifest_extension(link) {
+                return None;
+            }
+            format!("broken symbolic link: its target `{shown}` does not exist")
+        }
+        Err(e) => format!("symbolic link to `{shown}` cannot be resolved: {e}"),
+    };
+    Some(WalkProblem {
+        path: link.to_path_buf(),
+        message,
+    })
 }
 
 /// Sort paths and drop those naming a file already listed under another path.
@@ -554,6 +662,84 @@ mod tests {
         let found = s.discover(&WalkOptions::default());
         assert_eq!(s.rel(&found), ["b.yaml", "dir/a.yaml"]);
         assert!(found.problems.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_of_the_root_are_reported_and_never_followed() {
+        use std::os::unix::fs::symlink;
+        let outside = Scratch::new("outside");
+        outside
+            .write("secret.yaml")
+            .write("dir/x.yaml")
+            .write("notes.txt");
+        let s = Scratch::new("escape");
+        s.write("ok.yaml");
+        symlink(outside.path("secret.yaml"), s.path("secret.yaml")).unwrap();
+        symlink(outside.path("dir"), s.path("linked-dir")).unwrap();
+        // Not a manifest and not a directory: irrelevant, not reported.
+        symlink(outside.path("notes.txt"), s.path("notes")).unwrap();
+        // Inside the root: silent.
+        symlink(s.path("ok.yaml"), s.path("alias.yaml")).unwrap();
+        for follow in [false, true] {
+            let opts = WalkOptions {
+                follow_symlinks: follow,
+                ..WalkOptions::default()
+            };
+            let found = s.discover(&opts);
+            let expected: &[&str] = if follow {
+                &["alias.yaml"]
+            } else {
+                &["ok.yaml"]
+            };
+            assert_eq!(s.rel(&found), expected, "follow={follow}");
+            let paths: Vec<&Path> = found.problems.iter().map(|p| p.path.as_path()).collect();
+            assert_eq!(
+                paths,
+                [s.path("linked-dir"), s.path("secret.yaml")],
+                "follow={follow}: {:?}",
+                found.problems
+            );
+            for p in &found.problems {
+                assert!(p.message.contains("outside the checked tree"), "{p:?}");
+                assert!(p.message.contains(&*outside.0.to_string_lossy()), "{p:?}");
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn link_loops_and_broken_links_are_reported_without_following() {
+        use std::os::unix::fs::symlink;
+        let s = Scratch::new("linkloop");
+        s.write("ok.yaml");
+        symlink(s.path("self.yaml"), s.path("self.yaml")).unwrap();
+        symlink(s.path("b.yaml"), s.path("a.yaml")).unwrap();
+        symlink(s.path("a.yaml"), s.path("b.yaml")).unwrap();
+        symlink(s.path("missing.yaml"), s.path("broken.yaml")).unwrap();
+        symlink(s.path("missing"), s.path("broken-other")).unwrap();
+        let found = s.discover(&WalkOptions::default());
+        assert_eq!(s.rel(&found), ["ok.yaml"]);
+        let summary: Vec<(String, bool)> = found
+            .problems
+            .iter()
+            .map(|p| {
+                let name = p.path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, p.message.starts_with("symbolic link loop"))
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a.yaml".to_string(), true),
+                ("b.yaml".to_string(), true),
+                ("broken.yaml".to_string(), false),
+                ("self.yaml".to_string(), true),
+            ],
+            "{:?}",
+            found.problems
+        );
+        assert!(found.problems[2].message.contains("does not exist"));
     }
 
     #[cfg(unix)]

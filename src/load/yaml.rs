@@ -39,10 +39,16 @@
 //!   error position, or is empty at the end of a line or of the text;
 //! - a duplicate key (same scalar value, whatever its quoting) is kept in the tree, and reported at
 //!   the second key with the first one as the related span;
+//! - merge keys (`<<: *base`, YAML 1.1, which the Go YAML decoders of kubectl and calicoctl
+//!   honour) are resolved: the merged entries join the mapping unless it already has their
+//!   key, keeping the spans of their definition; a merge key whose value is not a mapping (or a
+//!   list of mappings) is reported and kept as an ordinary key;
 //! - an alias to an unknown anchor (or to an anchor of an earlier document, or to an anchor whose
 //!   node is still open, i.e. a recursive alias) stays a [`NodeKind::Alias`] and is reported;
 //! - alias expansion copies at most [`ParseLimits::max_alias_nodes`] nodes per document; aliases
 //!   past that budget stay [`NodeKind::Alias`] and one problem is reported for the document;
+//! - a file with more than [`ParseLimits::max_nodes`] nodes is cut there, as after a syntax
+//!   error, with one problem;
 //! - collections nested deeper than [`ParseLimits::max_depth`] are replaced by a null scalar that
 //!   spans them, with one problem per document. An alias whose expansion would nest deeper than
 //!   the limit is left unexpanded (one problem per document as well). So every tree returned is at
@@ -63,6 +69,16 @@ use super::tree::{
 };
 use crate::source::Span;
 
+/// Default of [`ParseLimits::max_depth`].
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+
+/// Default of [`ParseLimits::max_alias_nodes`].
+pub const DEFAULT_MAX_ALIAS_NODES: usize = 10_000;
+
+/// Default of [`ParseLimits::max_nodes`]. A dense but realistic 10 MiB manifest has about a
+/// million nodes; a hostile one (`[0,0,0,...]`) five times as many, at some 200 bytes each.
+pub const DEFAULT_MAX_NODES: usize = 2_000_000;
+
 /// Limits applied while parsing one file.
 #[derive(Clone, Copy, Debug)]
 pub struct ParseLimits {
@@ -70,13 +86,17 @@ pub struct ParseLimits {
     pub max_depth: usize,
     /// Maximum number of nodes that alias expansion may copy, per document.
     pub max_alias_nodes: usize,
+    /// Maximum number of nodes built for the whole file (alias copies included): past it,
+    /// the rest of the file is ignored, which bounds the memory one file can take.
+    pub max_nodes: usize,
 }
 
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
-            max_depth: 128,
-            max_alias_nodes: 10_000,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_alias_nodes: DEFAULT_MAX_ALIAS_NODES,
+            max_nodes: DEFAULT_MAX_NODES,
         }
     }
 }
@@ -99,7 +119,13 @@ pub fn parse(text: &str, limits: &ParseLimits) -> ParsedFile {
         loop {
             match parser.next_event() {
                 None | Some(Ok((Event::StreamEnd, _))) => break,
-                Some(Ok((event, span))) => builder.event(event, span),
+                Some(Ok((event, span))) => {
+                    builder.event(event, span);
+                    if builder.nodes > builder.limits.max_nodes {
+                        builder.node_limit(span);
+                        break;
+                    }
+                }
                 Some(Err(err)) if err.info() == SAPHYR_UNKNOWN_ANCHOR => {
                     builder.unknown_alias_error(&err);
                 }
@@ -222,6 +248,8 @@ struct Builder<'t> {
     problems: Vec<ParseProblem>,
     next_index: usize,
     doc: Option<DocBuilder>,
+    /// Nodes built so far (alias copies included).
+    nodes: usize,
 }
 
 fn problem(span: Span, message: impl Into<String>) -> ParseProblem {
@@ -287,6 +315,71 @@ fn tag_shorthand(tag: &Tag) -> String {
     }
 }
 
+/// A plain `<<` key (YAML 1.1 merge key, or one tagged `!!merge`).
+fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.kind, NodeKind::Scalar(s)
+    if s.value == "<<"
+        && match &s.tag {
+            None => s.style == ScalarStyle::Plain,
+            Some(t) => t == "!!merge" || t == "tag:yaml.org,2002:merge",
+        })
+}
+
+/// Resolve `<<` merge keys as the YAML 1.1 decoders of kubectl and calicoctl do: the entries of
+/// the merged mapping (or of each mapping of a merged sequence, earlier ones first) are added
+/// unless the mapping, or an earlier merged mapping, already has the key. Merged entries keep
+/// the spans of their definition. A `<<` whose value is not a mapping (or sequence of mappings)
+/// is reported and kept as an ordinary key.
+fn merge_keys(entries: Vec<Entry>, problems: &mut Vec<ParseProblem>) -> Vec<Entry> {
+    let mut own = Vec::with_capacity(entries.len());
+    let mut merged = Vec::new();
+    for e in entries {
+        if !is_merge_key(&e.key) {
+            own.push(e);
+            continue;
+        }
+        let sources: Vec<Node> = match e.value.kind {
+            NodeKind::Map(_) => vec![e.value],
+            NodeKind::Seq(items) if items.iter().all(|i| i.as_map().is_some()) => items,
+            // An alias left unexpanded has been reported already.
+            NodeKind::Alias(_) => {
+                own.push(e);
+                continue;
+            }
+            _ => {
+                problems.push(problem(
+                    e.value.span,
+                    "the value of a merge key `<<` must be a mapping or a list of mappings",
+                ));
+                own.push(Entry {
+                    key: e.key,
+                    value: e.value,
+                });
+                continue;
+            }
+        };
+        for source in sources {
+            if let NodeKind::Map(inner) = source.kind {
+                merged.extend(inner);
+            }
+        }
+    }
+    let mut seen: std::collections::HashSet<String> = own
+        .iter()
+        .filter_map(|e| e.key.scalar_str().map(str::to_string))
+        .collect();
+    for e in merged {
+        let fresh = match e.key.scalar_str() {
+            Some(k) => seen.insert(k.to_string()),
+            None => true,
+        };
+        if fresh {
+            own.push(e);
+        }
+    }
+    own
+}
+
 /// Report duplicate scalar keys of one mapping.
 fn check_duplicates(entries: &[Entry], problems: &mut Vec<ParseProblem>) {
     let mut report = |first: &Node, dup: &Node, key: &str| {
@@ -335,6 +428,7 @@ impl<'t> Builder<'t> {
             problems: Vec::new(),
             next_index: 0,
             doc: None,
+            nodes: 0,
         }
     }
 
@@ -706,6 +800,9 @@ impl<'t> Builder<'t> {
                     entries.push(Entry { key, value });
                 }
                 check_duplicates(&entries, &mut self.problems);
+                if entries.iter().any(|e| is_merge_key(&e.key)) {
+                    entries = merge_keys(entries, &mut self.problems);
+                }
                 NodeKind::Map(entries)
             }
         };
@@ -766,6 +863,8 @@ impl<'t> Builder<'t> {
             return;
         }
         doc.expanded = total;
+        // `complete` counts the copy's root.
+        self.nodes += anchored.size.saturating_sub(1);
         let mut copy = anchored.node.clone();
         copy.span = alias_span;
         self.complete(copy, 0);
@@ -827,6 +926,26 @@ impl<'t> Builder<'t> {
         self.salvage_document();
     }
 
+    /// The file has more nodes than [`ParseLimits::max_nodes`]: stop at the event that
+    /// crossed the limit, as after a syntax error.
+    fn node_limit(&mut self, at: SaphyrSpan) {
+        let (start, _) = self.conv.span(at);
+        let end = start
+            + self
+                .text
+                .get(start..)
+                .and_then(|s| s.chars().next())
+                .map_or(0, char::len_utf8);
+        self.problems.push(problem(
+            Span::new(start, end),
+            format!(
+                "more than {} YAML nodes in this file; the rest of the file is ignored",
+                self.limits.max_nodes
+            ),
+        ));
+        self.salvage_document();
+    }
+
     fn internal_error(&mut self) {
         let end = self.text.len();
         self.problems.push(problem(
@@ -848,6 +967,7 @@ impl<'t> Builder<'t> {
 
     /// A finished node: record it under its anchor and attach it to its parent.
     fn complete(&mut self, node: Node, anchor: usize) {
+        self.nodes += 1;
         let Some(doc) = self.doc.as_mut() else {
             return;
         };
@@ -1142,6 +1262,40 @@ mod tests {
     }
 
     #[test]
+    fn merge_keys_are_resolved() {
+        let text = "base: &b {action: Allow, protocol: TCP}\n\
+                    rule:\n  <<: *b\n  action: Deny\n\
+                    multi:\n  <<: [{a: 1, b: 1}, {b: 2, c: 2}]\n  c: 3\n\
+                    quoted:\n  \"<<\": *b\n\
+                    bad:\n  <<: scalar\n";
+        let file = parse_default(text);
+        assert_spans_valid(text, &file);
+        let rule = root(&file).get("rule").unwrap();
+        let keys: Vec<_> = rule
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|e| (e.key.scalar_str().unwrap(), e.value.scalar_str().unwrap()))
+            .collect();
+        assert_eq!(keys, [("action", "Deny"), ("protocol", "TCP")]);
+        // The merged entry keeps the span of its definition.
+        let protocol = rule.get("protocol").unwrap();
+        assert_eq!(src(text, protocol.span), "TCP");
+        assert!(protocol.span.start < 40);
+        let multi = root(&file).get("multi").unwrap();
+        let get = |k| multi.get(k).and_then(Node::scalar_str);
+        assert_eq!(
+            (get("a"), get("b"), get("c")),
+            (Some("1"), Some("1"), Some("3"))
+        );
+        // A quoted `<<` is an ordinary key.
+        assert!(root(&file).get("quoted").unwrap().get("<<").is_some());
+        assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+        assert!(file.problems[0].message.contains("merge key"));
+        assert!(root(&file).get("bad").unwrap().get("<<").is_some());
+    }
+
+    #[test]
     fn duplicate_keys_in_large_mappings() {
         let mut text = String::new();
         for i in 0..40 {
@@ -1206,6 +1360,35 @@ mod tests {
             text.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
         }
         text
+    }
+
+    #[test]
+    fn node_limit_cuts_the_file_and_keeps_earlier_documents() {
+        let text = "a: 1\n---\nb: [1, 2, 3, 4, 5, 6, 7, 8]\n---\nc: 3\n";
+        let limits = ParseLimits {
+            max_nodes: 8,
+            ..ParseLimits::default()
+        };
+        let file = parse(text, &limits);
+        assert_spans_valid(text, &file);
+        assert_eq!(file.documents.len(), 1, "{:?}", file.documents);
+        assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+        let p = &file.problems[0];
+        assert!(
+            p.message.contains("more than 8 YAML nodes"),
+            "{}",
+            p.message
+        );
+        assert_eq!(src(text, p.span), "5");
+        // Alias copies count too.
+        let text = "a: &x [1, 2, 3]\nb: *x\nc: *x\n";
+        let limits = ParseLimits {
+            max_nodes: 12,
+            ..ParseLimits::default()
+        };
+        let file = parse(text, &limits);
+        assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+        assert!(file.documents.is_empty());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::finding::{Location, ResourceRef};
 use crate::model::net::{Cidr, NetError};
 use crate::model::port::{Port, Protocol};
-use crate::model::selector::{Selector, SelectorError};
+use crate::model::selector::{Selector, SelectorError, SelectorLimits};
 use crate::source::{FileId, Span, Spanned};
 
 /// The kinds calint models. Everything else is counted as "unknown kind" and skipped.
@@ -219,12 +219,39 @@ pub enum Body {
 pub struct SelectorField {
     pub raw: Spanned<String>,
     pub parsed: Result<Selector, SelectorError>,
+    /// Set when the selector is beyond the [`SelectorLimits`] it was read with: it is then not
+    /// analyzed (`parsed` holds an error carrying the same message), and validation reports it.
+    pub over_limit: Option<String>,
 }
 
 impl SelectorField {
+    /// A selector field read with the default [`SelectorLimits`].
     pub fn new(raw: Spanned<String>) -> Self {
+        Self::with_limits(raw, &SelectorLimits::default())
+    }
+
+    /// A selector field; text longer than `limits.max_bytes` is not even parsed.
+    pub fn with_limits(raw: Spanned<String>, limits: &SelectorLimits) -> Self {
+        if let Some(message) = limits.check(&raw.value, None) {
+            return SelectorField {
+                raw,
+                parsed: Err(SelectorError::new(0, message.clone())),
+                over_limit: Some(message),
+            };
+        }
         let parsed = Selector::parse(&raw.value);
-        SelectorField { raw, parsed }
+        match limits.check(&raw.value, parsed.as_ref().ok()) {
+            Some(message) => SelectorField {
+                raw,
+                parsed: Err(SelectorError::new(0, message.clone())),
+                over_limit: Some(message),
+            },
+            None => SelectorField {
+                raw,
+                parsed,
+                over_limit: None,
+            },
+        }
     }
 
     /// Empty or whitespace-only selectors mean "no constraint" in most places.

@@ -4,6 +4,7 @@ use super::Summary;
 use crate::config::ConfigError;
 use crate::finding::{Finding, Severity};
 use crate::project::Project;
+use crate::source::printable;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config, Styles, StylesWriter, termcolor};
@@ -15,8 +16,10 @@ pub fn render(project: &Project, findings: &[Finding], color: bool) -> String {
 /// [`render`], with the summary line only when `summary` is set (`--quiet` leaves it out).
 pub fn render_with(project: &Project, findings: &[Finding], color: bool, summary: bool) -> String {
     let mut files = SimpleFiles::new();
+    // Everything printed that comes from the input goes through `printable` (no terminal
+    // escape sequences from a hostile manifest or file name).
     for (_, src) in project.sources.files() {
-        files.add(src.name.as_str(), src.text.as_str());
+        files.add(printable(&src.name), printable(&src.text));
     }
     let diagnostics: Vec<_> = findings.iter().map(|f| to_diagnostic(project, f)).collect();
     let mut text = emit(&files, &diagnostics, color);
@@ -61,7 +64,11 @@ pub fn render_config_error(err: &ConfigError, color: bool) -> String {
     text
 }
 
-fn emit(files: &SimpleFiles<&str, &str>, diagnostics: &[Diagnostic<usize>], color: bool) -> String {
+fn emit<N, T>(files: &SimpleFiles<N, T>, diagnostics: &[Diagnostic<usize>], color: bool) -> String
+where
+    N: std::fmt::Display + Clone,
+    T: AsRef<str>,
+{
     let config = Config::default();
     let styles = Styles::default();
     let mut out = Vec::new();
@@ -88,26 +95,35 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
         Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
         Severity::Info => codespan_reporting::diagnostic::Severity::Note,
     };
-    let clamp = |file: usize, span: crate::source::Span| {
-        project
-            .sources
-            .get(file)
-            .map_or(span, |s| s.clamp_span(span))
-            .range()
+    // Snippets are bounded (`SourceFile::snippet_span`): a location on a line too long to
+    // show is given in words instead.
+    let shown = |loc: crate::finding::Location| {
+        let src = project.sources.get(loc.file)?;
+        Some(src.snippet_span(loc.span)?.range())
     };
-    let mut labels = vec![Label::primary(
-        f.location.file,
-        clamp(f.location.file, f.location.span),
-    )];
+    let place = |loc: crate::finding::Location| {
+        super::line_location(project, loc).map_or_else(String::new, |l| {
+            format!("{}:{}:{}", l.file, l.line, l.column)
+        })
+    };
+    let mut labels = Vec::new();
+    let mut notes = Vec::new();
+    match shown(f.location) {
+        Some(range) => labels.push(Label::primary(f.location.file, range)),
+        None => notes.push(format!(
+            "at {} (the line is too long to show)",
+            place(f.location)
+        )),
+    }
     for rel in &f.related {
         if let Some(loc) = rel.location {
-            labels.push(
-                Label::secondary(loc.file, clamp(loc.file, loc.span))
-                    .with_message(rel.message.clone()),
-            );
+            match shown(loc) {
+                Some(range) => labels
+                    .push(Label::secondary(loc.file, range).with_message(printable(&rel.message))),
+                None => notes.push(format!("{} at {}", rel.message, place(loc))),
+            }
         }
     }
-    let mut notes = Vec::new();
     if let Some(r) = &f.resource {
         match &f.pointer {
             Some(p) if !p.is_empty() => notes.push(format!("in {r} at {p}")),
@@ -118,9 +134,10 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
         notes.push(rel.message.clone());
     }
     notes.extend(f.notes.iter().cloned());
+    let notes = notes.iter().map(|n| printable(n).into_owned()).collect();
     Diagnostic::new(severity)
         .with_code(f.code)
-        .with_message(format!("{} ({})", f.message, f.name))
+        .with_message(format!("{} ({})", printable(&f.message), f.name))
         .with_labels(labels)
         .with_notes(notes)
 }

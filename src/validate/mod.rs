@@ -119,12 +119,20 @@ pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violatio
     }
     let k8s = cx.is_k8s();
     let mut out: Vec<Violation> = Vec::with_capacity(cx.out.len());
+    // Indexes in `out` by (span, pointer, message), so that dropping exact repeats stays
+    // linear however many violations one resource has.
+    let mut by_key: std::collections::HashMap<(Span, String, String), Vec<usize>> =
+        std::collections::HashMap::new();
     for mut v in cx.out {
         if k8s {
             v.pointer = k8s_rule_pointer(&v.pointer);
         }
         // Converted Kubernetes rules share their source rule's span: report each problem once.
-        if !out.contains(&v) {
+        let same = by_key
+            .entry((v.span, v.pointer.clone(), v.message.clone()))
+            .or_default();
+        if !same.iter().any(|&i| out.get(i) == Some(&v)) {
+            same.push(out.len());
             out.push(v);
         }
     }
@@ -215,9 +223,9 @@ impl<'a> Cx<'a> {
         if !self.at_least(since.0, since.1) || self.is_k8s() {
             return;
         }
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (i, (value, span)) in items.into_iter().enumerate() {
-            if seen.contains(&value) {
+            if !seen.insert(value) {
                 self.report(
                     span,
                     util::ptr_i(pointer, i),
@@ -228,8 +236,6 @@ impl<'a> Cx<'a> {
                         since.1
                     ),
                 );
-            } else {
-                seen.push(value);
             }
         }
     }

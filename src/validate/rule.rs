@@ -393,9 +393,9 @@ fn check_http(cx: &mut Cx, rule: &Rule) {
             ),
         );
     }
+    let mut seen = std::collections::HashSet::new();
     for (i, m) in http.methods.iter().enumerate() {
-        let earlier = http.methods.iter().take(i).any(|e| e.value == m.value);
-        if earlier {
+        if !seen.insert(m.value.as_str()) {
             cx.report(
                 m.span,
                 ptr_i(&methods_ptr, i),

@@ -31,7 +31,16 @@ pub fn check_selector(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &
     let raw = &field.raw;
     let value = raw.value.as_str();
 
-    if let Some(nl) = value.find(['\n', '\r']) {
+    if let Some(why) = &field.over_limit {
+        // Not a Calico rule: calint's own bound (`SelectorLimits`). The selector was not
+        // parsed, so the parse-dependent checks below have nothing to say.
+        cx.push(
+            Violation::new(raw.span, pointer, format!("{name} not analyzed: {why}")).with_help(
+                "calint bounds selector size to keep the analysis fast on hostile input; \
+                 split the policy, or raise the limit (`SelectorLimits`)",
+            ),
+        );
+    } else if let Some(nl) = value.find(['\n', '\r']) {
         let one_line = value
             .split(['\n', '\r'])
             .map(|part| part.trim_matches([' ', '\t']))
@@ -162,6 +171,36 @@ mod tests {
         let mut cx = Cx::new(&res, target);
         check_selector(&mut cx, field, "/spec/selector", "selector", place);
         cx.out
+    }
+
+    #[test]
+    fn selectors_beyond_calints_limits_are_reported_once() {
+        use crate::model::selector::SelectorLimits;
+        let limits = SelectorLimits {
+            max_bytes: 40,
+            max_terms: 3,
+        };
+        let long = "a == 'b' && ".repeat(4) + "c == 'd'";
+        let field = SelectorField::with_limits(Spanned::new(long, Span::new(7, 67)), &limits);
+        assert!(field.parsed.is_err());
+        let v = run(Kind::NetworkPolicy, V3_31, &field, Place::PolicyLevel);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].span, Span::new(7, 67));
+        assert!(v[0].message.contains("not analyzed"), "{}", v[0].message);
+        assert!(
+            v[0].message.contains("limit of 40 bytes"),
+            "{}",
+            v[0].message
+        );
+
+        let many = "k in {'a', 'b'} || has(x) || y == 'z'".to_string();
+        let field = SelectorField::with_limits(Spanned::new(many, Span::new(0, 37)), &limits);
+        let v = run(Kind::NetworkPolicy, V3_31, &field, Place::PolicyLevel);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.contains("4 terms"), "{}", v[0].message);
+
+        let fine = SelectorField::with_limits(s("k in {'a', 'b'} || has(x)"), &limits);
+        assert!(fine.over_limit.is_none() && fine.parsed.is_ok());
     }
 
     #[test]

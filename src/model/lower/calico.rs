@@ -50,7 +50,7 @@ const ENTITY_FIELDS: &[&str] = &[
 ];
 
 pub fn selector_field(r: &mut Reader, f: &Fields<'_>, key: &str) -> Option<SelectorField> {
-    r.opt_string(f, key).map(SelectorField::new)
+    r.opt_string(f, key).map(|raw| r.selector(raw))
 }
 
 /// NetworkPolicy, GlobalNetworkPolicy and their staged variants.

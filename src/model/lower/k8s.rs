@@ -11,6 +11,12 @@ use crate::source::Spanned;
 
 const ORCHESTRATOR_TERM: &str = "projectcalico.org/orchestrator == 'k8s'";
 
+/// Most (peer, port) pairs the conversion of one Kubernetes policy may produce. Calico makes
+/// one rule per peer and protocol, each with all the rule's ports, so a 300 KB policy with
+/// 5,000 peers and 5,000 ports would become 25 million port entries (a gigabyte); past this
+/// bound the rule is reported and the policy is not analyzed.
+pub const MAX_CONVERTED_PORT_ENTRIES: usize = 100_000;
+
 fn quote(v: &str) -> String {
     if v.contains('\'') {
         format!("\"{v}\"")
@@ -108,9 +114,7 @@ pub fn network_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
     };
     // A malformed podSelector selects nothing rather than everything (fail closed).
     policy.selector =
-        Some(SelectorField::new(selector.unwrap_or_else(|| {
-            Spanned::new("!all()".to_string(), spec.span)
-        })));
+        Some(r.selector(selector.unwrap_or_else(|| Spanned::new("!all()".to_string(), spec.span))));
 
     let ingress = f.get("ingress");
     let egress = f.get("egress");
@@ -185,7 +189,7 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
     };
     let pod_span = pod_terms.as_ref().map_or(node.span, |(_, s)| *s);
     let pod_terms = pod_terms.map(|(t, _)| t).unwrap_or_default();
-    entity.selector = Some(SelectorField::new(Spanned::new(
+    entity.selector = Some(r.selector(Spanned::new(
         join_terms(Some(ORCHESTRATOR_TERM), &pod_terms),
         pod_span,
     )));
@@ -196,9 +200,9 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
         } else {
             join_terms(None, &terms)
         };
-        entity.namespace_selector = Some(SelectorField::new(Spanned::new(text, n.span)));
+        entity.namespace_selector = Some(r.selector(Spanned::new(text, n.span)));
     } else if f.has("namespaceSelector") {
-        entity.namespace_selector = Some(SelectorField::new(Spanned::new(
+        entity.namespace_selector = Some(r.selector(Spanned::new(
             "all()".to_string(),
             f.key_span("namespaceSelector").unwrap_or(node.span),
         )));
@@ -314,6 +318,27 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
         None => vec![Some(EntityRule::default())],
     };
     let groups = k8s_ports(r, &f);
+    let per_peer: usize = groups
+        .iter()
+        .map(|g| if g.all_ports { 1 } else { g.ports.len().max(1) })
+        .sum::<usize>()
+        .max(1);
+    r.converted = r
+        .converted
+        .saturating_add(peers.len().saturating_mul(per_peer));
+    if r.converted > MAX_CONVERTED_PORT_ENTRIES {
+        r.report(
+            node.span,
+            &ptr,
+            format!(
+                "converting this policy as Calico does makes more than \
+                 {MAX_CONVERTED_PORT_ENTRIES} (peer, port) entries ({} peers × {per_peer} \
+                 ports in this rule); calint does not analyze it",
+                peers.len()
+            ),
+        );
+        return Vec::new();
+    }
     let action = Spanned::new("Allow".to_string(), node.span);
     let mut rules = Vec::new();
     for peer in &peers {

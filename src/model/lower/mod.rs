@@ -8,9 +8,12 @@ mod calico;
 mod k8s;
 pub mod reader;
 
+pub use k8s::MAX_CONVERTED_PORT_ENTRIES;
+
 use crate::finding::ResourceRef;
 use crate::load::tree::{Document, Node};
 use crate::model::resource::*;
+use crate::model::selector::SelectorLimits;
 use crate::source::{FileId, Spanned};
 use crate::validate::Violation;
 use reader::{Reader, index};
@@ -80,24 +83,41 @@ fn classify(api_version: &str, kind: &str) -> Option<Kind> {
     })
 }
 
-/// Lower every document of one file.
+/// Lower every document of one file, with the default [`SelectorLimits`].
 pub fn lower_file(file: FileId, documents: &[Document], out: &mut Lowered) {
+    lower_file_with(file, documents, &SelectorLimits::default(), out);
+}
+
+/// Lower every document of one file; selectors beyond `limits` are kept unparsed.
+pub fn lower_file_with(
+    file: FileId,
+    documents: &[Document],
+    limits: &SelectorLimits,
+    out: &mut Lowered,
+) {
+    let cx = Cx { file, limits };
     for doc in documents {
         match doc.root.as_seq() {
             // A top-level sequence of objects (calicoctl input form).
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    lower_object(file, doc.index, item, &index("", i), None, out);
+                    lower_object(&cx, doc.index, item, &index("", i), None, out);
                 }
             }
-            None => lower_object(file, doc.index, &doc.root, "", None, out),
+            None => lower_object(&cx, doc.index, &doc.root, "", None, out),
         }
     }
 }
 
+/// What every object of one file is lowered with.
+struct Cx<'a> {
+    file: FileId,
+    limits: &'a SelectorLimits,
+}
+
 /// `inherited`: apiVersion/kind of the enclosing `<Kind>List`, for items that omit them.
 fn lower_object(
-    file: FileId,
+    cx: &Cx<'_>,
     document: usize,
     node: &Node,
     base: &str,
@@ -124,11 +144,11 @@ fn lower_object(
             Some(seq) => {
                 for (i, item) in seq.iter().enumerate() {
                     let ptr = index(&format!("{base}/items"), i);
-                    lower_object(file, document, item, &ptr, inherited, out);
+                    lower_object(cx, document, item, &ptr, inherited, out);
                 }
             }
             None if !items.is_null() => out.problems.push(LowerProblem {
-                file,
+                file: cx.file,
                 resource: None,
                 violation: Violation::new(
                     items.span,
@@ -150,11 +170,11 @@ fn lower_object(
             .or_default() += 1;
         return;
     };
-    let (resource, problems) = lower_resource(file, document, node, base, kind_enum);
+    let (resource, problems) = lower_resource(cx, document, node, base, kind_enum);
     let reference = resource.reference();
     out.problems
         .extend(problems.into_iter().map(|violation| LowerProblem {
-            file,
+            file: cx.file,
             resource: Some(reference.clone()),
             violation,
         }));
@@ -162,7 +182,7 @@ fn lower_object(
 }
 
 fn lower_resource(
-    file: FileId,
+    cx: &Cx<'_>,
     document: usize,
     node: &Node,
     base: &str,
@@ -170,6 +190,7 @@ fn lower_resource(
 ) -> (Resource, Vec<Violation>) {
     let strict = !kind.is_workload() && kind != Kind::Namespace;
     let mut r = Reader::new(strict);
+    r.selector_limits = *cx.limits;
     let api_node = node.get("apiVersion");
     let api_version = Spanned::new(
         api_node
@@ -263,7 +284,7 @@ fn lower_resource(
 
     let resource = Resource {
         kind,
-        file,
+        file: cx.file,
         document,
         base_pointer: base.to_string(),
         span: node.span,

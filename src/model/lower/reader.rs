@@ -6,6 +6,8 @@
 
 use crate::load::tree::{Entry, Node, NodeKind, ScalarValue};
 use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
+use crate::model::resource::SelectorField;
+use crate::model::selector::SelectorLimits;
 use crate::source::{Span, Spanned};
 use crate::validate::Violation;
 
@@ -16,6 +18,11 @@ pub struct Reader {
     /// When false, unknown fields are accepted silently (Kubernetes workloads, of which calint
     /// reads only a few fields).
     pub strict: bool,
+    /// Selectors beyond these are kept unparsed (and reported by validation).
+    pub selector_limits: SelectorLimits,
+    /// (Peer, port) entries made so far converting a Kubernetes policy (see
+    /// [`super::MAX_CONVERTED_PORT_ENTRIES`]).
+    pub converted: usize,
 }
 
 /// Escape one JSON Pointer reference token (RFC 6901).
@@ -70,7 +77,14 @@ impl Reader {
         Reader {
             problems: Vec::new(),
             strict,
+            selector_limits: SelectorLimits::default(),
+            converted: 0,
         }
+    }
+
+    /// A selector field, read under this reader's [`SelectorLimits`].
+    pub fn selector(&self, raw: Spanned<String>) -> SelectorField {
+        SelectorField::with_limits(raw, &self.selector_limits)
     }
 
     pub fn report(&mut self, span: Span, ptr: &str, message: impl Into<String>) {

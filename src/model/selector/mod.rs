@@ -29,6 +29,52 @@ pub use lexer::MAX_LABEL_LEN;
 pub use parser::MAX_NESTING;
 pub use restrict::LabelRestriction;
 
+/// Default of [`SelectorLimits::max_bytes`]: 16 KiB. Calico itself caps selectors at 1024
+/// characters since v3.33; older releases have no cap.
+pub const DEFAULT_MAX_SELECTOR_BYTES: usize = 16 * 1024;
+
+/// Default of [`SelectorLimits::max_terms`].
+pub const DEFAULT_MAX_SELECTOR_TERMS: usize = 1024;
+
+/// Bounds on the selectors calint parses and reasons about: a selector beyond them is reported
+/// (CAL002) and not analyzed, so that a hostile manifest cannot make the analysis slow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelectorLimits {
+    /// Longest selector text, in bytes, that is parsed at all.
+    pub max_bytes: usize,
+    /// Most terms (see [`Selector::terms`]) a parsed selector may have.
+    pub max_terms: usize,
+}
+
+impl Default for SelectorLimits {
+    fn default() -> Self {
+        SelectorLimits {
+            max_bytes: DEFAULT_MAX_SELECTOR_BYTES,
+            max_terms: DEFAULT_MAX_SELECTOR_TERMS,
+        }
+    }
+}
+
+impl SelectorLimits {
+    /// Why `src` (with its parse result) is beyond these limits, if it is.
+    pub fn check(&self, src: &str, parsed: Option<&Selector>) -> Option<String> {
+        if src.len() > self.max_bytes {
+            return Some(format!(
+                "selector is {} bytes long, more than calint's limit of {} bytes",
+                src.len(),
+                self.max_bytes
+            ));
+        }
+        let terms = parsed.map_or(0, Selector::terms);
+        (terms > self.max_terms).then(|| {
+            format!(
+                "selector has {terms} terms, more than calint's limit of {}",
+                self.max_terms
+            )
+        })
+    }
+}
+
 /// A parsed selector: its expression plus the text it was parsed from.
 ///
 /// Equality and hashing look at the expression only, so `a=='b'` equals `a == "b"`.
@@ -104,6 +150,20 @@ impl Selector {
             }
         });
         out
+    }
+
+    /// Size of the expression as the analysis sees it: one per leaf test (`has(k)`,
+    /// `k == 'v'`, `all()`, ...), plus one per value of an `in`/`not in` set beyond the first.
+    pub fn terms(&self) -> usize {
+        let mut n = 0usize;
+        self.expr.for_each_node(|e| {
+            n = n.saturating_add(match e {
+                Expr::Not(_) | Expr::And(_) | Expr::Or(_) => 0,
+                Expr::In(_, vs) | Expr::NotIn(_, vs) => vs.len().max(1),
+                _ => 1,
+            });
+        });
+        n
     }
 
     /// Does `global()` appear anywhere in the expression? (String literals do not count.)

@@ -600,3 +600,38 @@ fn property_no_panics_on_token_soup() {
     }
     assert!(parsed > 100, "only {parsed} random inputs parsed");
 }
+
+#[test]
+fn terms_count_leaf_tests_and_set_values() {
+    assert_eq!(sel("").terms(), 1);
+    assert_eq!(sel("has(a)").terms(), 1);
+    assert_eq!(sel("a == 'b' && !(c != 'd' || has(e))").terms(), 3);
+    assert_eq!(sel("k in {'a', 'b', 'c'} && k not in {}").terms(), 4);
+    let many = vec!["x == 'y'"; 5000].join(" || ");
+    assert_eq!(sel(&many).terms(), 5000);
+}
+
+#[test]
+fn selector_limits() {
+    let limits = SelectorLimits {
+        max_bytes: 20,
+        max_terms: 2,
+    };
+    assert_eq!(
+        limits.check("has(a) && has(b)", Some(&sel("has(a) && has(b)"))),
+        None
+    );
+    let three = "has(a)||has(b)||has(c)";
+    let why = limits.check(three, None).unwrap_or_default();
+    assert!(
+        why.contains("22 bytes") && why.contains("limit of 20 bytes"),
+        "{why}"
+    );
+    let three = "has(a)||b==''||c==''";
+    let why = limits.check(three, Some(&sel(three))).unwrap_or_default();
+    assert!(why.contains("3 terms"), "{why}");
+    assert_eq!(
+        SelectorLimits::default().max_bytes,
+        DEFAULT_MAX_SELECTOR_BYTES
+    );
+}

@@ -1,0 +1,293 @@
+//! Determinism: the JSON report is byte-identical whatever the number of threads, on the
+//! example tree and on a generated tree of a few hundred policies with semantic findings
+//! (conflicts with witnesses, shadowed and unsatisfiable rules, HTTP matches).
+//!
+//! Solver faults: with a 1 ms solver timeout the run still completes, reports undecided
+//! queries in the summary, and every semantic finding it makes is one the normal run makes.
+//!
+//! The binary is run as a subprocess, with `RAYON_NUM_THREADS` set, for each thread count.
+
+#[path = "../tools/tree_gen.rs"]
+mod tree_gen;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Large enough that a loaded CI machine never turns a query into a timeout: these tests are
+/// about thread counts, not timeouts.
+const GENEROUS_TIMEOUT_MS: &str = "60000";
+
+/// Codes of the semantic (Z3) lints.
+const SEMANTIC: &[&str] = &["CAL110", "CAL111", "CAL201", "CAL202", "CAL203"];
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("calint-det-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Policies with semantic findings, for namespace `ns` (index `n`).
+fn spice(ns: &str, n: usize) -> String {
+    let head = |name: &str, order: u32, selector: &str| {
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  order: {order}\n  selector: {selector}\n  types: [Ingress]\n  ingress:\n"
+        )
+    };
+    let mut out = String::new();
+    // CAL203: same order, names decide; Allow and Deny overlap.
+    out += &head("zz-allow-app1", 500, "app == 'app1'");
+    out +=
+        "    - action: Allow\n      protocol: TCP\n      source: {selector: app == 'app0'}\n---\n";
+    out += &head("zz-deny-app1", 500, "app == 'app1'");
+    out += "    - action: Deny\n      protocol: TCP\n---\n";
+    // CAL201 (covered by the first rule) and CAL110 (contradictory selector).
+    out += &head("shadows", 600, "app == 'app2'");
+    out += "    - action: Deny\n      protocol: TCP\n    - action: Allow\n      protocol: TCP\n      destination: {ports: [443]}\n    - action: Allow\n      protocol: UDP\n      source: {selector: role == 'a' && role == 'b'}\n---\n";
+    // CAL111: a selector no endpoint matches.
+    out += &head("selects-nothing", 700, "app == 'x' && app == 'y'");
+    out += "    - action: Allow\n---\n";
+    if n % 5 == 0 {
+        // HTTP matches (the string theory), one of them shadowed.
+        out += &head("http", 800, "app == 'app3'");
+        out += "    - action: Allow\n      http: {methods: [GET], paths: [{prefix: /api}]}\n    - action: Allow\n      http: {methods: [GET], paths: [{exact: /api/v1}]}\n---\n";
+    }
+    out
+}
+
+/// A generated tree (about 300 generated policies plus the spice) written under `dir`.
+fn write_tree(dir: &Path) -> usize {
+    let (files, policies) = tree_gen::generate(300, 12, 7);
+    let mut namespaces = BTreeSet::new();
+    for (rel, text) in &files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+        if let Some((ns, _)) = rel.split_once('/') {
+            if ns.starts_with("team-") {
+                namespaces.insert(ns.to_string());
+            }
+        }
+    }
+    let mut extra = 0;
+    for (n, ns) in namespaces.iter().enumerate() {
+        let text = spice(ns, n);
+        extra += text.matches("kind: NetworkPolicy").count();
+        std::fs::write(dir.join(ns).join("extra.yaml"), text).expect("write");
+    }
+    policies + extra
+}
+
+/// Selectors with `contains` / `starts with` / `ends with` go through Z3's string theory,
+/// whose queries take far more than a millisecond on libz3 4.8.12 (and can time out at the
+/// default 2 s, which is why they are not part of the determinism trees: a timed-out query
+/// is undecided, and whether it times out depends on the machine's load).
+const STRING_POLICIES: &str = "apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: string-a}
+spec:
+  order: 5
+  selector: image contains 'nginx' && image starts with 'registry.example.com/'
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      source:
+        selector: build ends with '-debug' && build contains 'rc'
+    - action: Allow
+      source:
+        selector: build starts with 'v1.' && build ends with '-debug' && build contains '.rc'
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: string-b}
+spec:
+  order: 5
+  selector: image ends with ':latest' && image contains 'nginx'
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source:
+        selector: build contains 'rc1' && build starts with 'v1.2'
+";
+
+fn calint(args: &[&str], threads: usize) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .expect("calint runs");
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "calint failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn json_report(path: &Path, threads: usize, timeout_ms: &str) -> String {
+    let path = path.to_string_lossy();
+    let args = [
+        "check",
+        &path,
+        "--format",
+        "json",
+        "--solver-timeout",
+        timeout_ms,
+    ];
+    calint(&args, threads).1
+}
+
+fn summary(json: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(json).expect("JSON report");
+    v["summary"].clone()
+}
+
+/// Identical JSON for 1, 2 and 8 threads; returns the single-threaded report.
+fn assert_same_for_all_thread_counts(path: &Path) -> String {
+    let one = json_report(path, 1, GENEROUS_TIMEOUT_MS);
+    for threads in [2, 8] {
+        let other = json_report(path, threads, GENEROUS_TIMEOUT_MS);
+        if other != one {
+            let diff: String = one
+                .lines()
+                .zip(other.lines())
+                .enumerate()
+                .filter(|(_, (a, b))| a != b)
+                .take(10)
+                .fold(String::new(), |mut s, (i, (a, b))| {
+                    let _ = writeln!(
+                        s,
+                        "line {}:\n  1 thread: {a}\n  {threads} threads: {b}",
+                        i + 1
+                    );
+                    s
+                });
+            panic!(
+                "{}: output with {threads} threads differs from 1 thread:\n{diff}",
+                path.display()
+            );
+        }
+    }
+    one
+}
+
+/// (code, file, line, column) of every semantic finding in a JSON report.
+fn semantic_findings(json: &str) -> BTreeSet<(String, String, u64, u64)> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("JSON report");
+    v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| SEMANTIC.contains(&f["code"].as_str().unwrap_or_default()))
+        .map(|f| {
+            let loc = &f["location"];
+            (
+                f["code"].as_str().unwrap_or_default().to_string(),
+                loc["file"].as_str().unwrap_or_default().to_string(),
+                loc["line"].as_u64().unwrap_or(0),
+                loc["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn example_tree_is_deterministic() {
+    let report = assert_same_for_all_thread_counts(Path::new("examples"));
+    assert!(summary(&report)["findings"].as_u64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn generated_tree_is_deterministic_and_survives_a_tiny_solver_timeout() {
+    let s = Scratch::new("tree");
+    let policies = write_tree(&s.0);
+    assert!(policies >= 300, "only {policies} policies generated");
+    let report = assert_same_for_all_thread_counts(&s.0);
+    let normal = semantic_findings(&report);
+    let sum = summary(&report);
+    assert_eq!(sum["undecided"], 0, "{sum}");
+    for code in SEMANTIC {
+        assert!(
+            normal.iter().any(|(c, ..)| c == code),
+            "the generated tree should show {code}"
+        );
+    }
+
+    // Solver faults: a 1 ms timeout. The run completes, counts undecided queries, and makes
+    // no finding the normal run does not make.
+    let (_, tiny) = calint(
+        &[
+            "check",
+            &s.0.to_string_lossy(),
+            "--format",
+            "json",
+            "--solver-timeout",
+            "1",
+        ],
+        2,
+    );
+    let tiny_sum = summary(&tiny);
+    // Whether 1 ms leaves queries of this tree undecided depends on the machine (most of
+    // them take less); `tiny_timeout_reports_undecided_queries` makes sure the path is taken.
+    assert!(tiny_sum["undecided"].is_u64(), "{tiny_sum}");
+    assert_eq!(tiny_sum["policies_analyzed"], sum["policies_analyzed"]);
+    let under_faults = semantic_findings(&tiny);
+    let wrong: Vec<_> = under_faults.difference(&normal).collect();
+    assert!(
+        wrong.is_empty(),
+        "findings made only under a 1 ms timeout: {wrong:#?}"
+    );
+    // Validation findings do not depend on the solver at all.
+    let non_semantic = |json: &str| {
+        let v: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        v["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| !SEMANTIC.contains(&f["code"].as_str().unwrap_or_default()))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(non_semantic(&tiny), non_semantic(&report));
+}
+
+/// With a 1 ms timeout, string-theory queries time out: the run completes, the summary counts
+/// them as undecided, and no semantic finding comes from an undecided query.
+#[test]
+fn tiny_timeout_reports_undecided_queries() {
+    let s = Scratch::new("strings");
+    std::fs::write(s.0.join("strings.yaml"), STRING_POLICIES).expect("write");
+    let (code, report) = calint(
+        &[
+            "check",
+            &s.0.to_string_lossy(),
+            "--format",
+            "json",
+            "--solver-timeout",
+            "1",
+        ],
+        2,
+    );
+    assert!(
+        code == 0 || code == 1,
+        "the run completes: exit {code}\n{report}"
+    );
+    let sum = summary(&report);
+    assert!(sum["undecided"].as_u64().unwrap_or(0) > 0, "{sum}");
+    assert_eq!(sum["policies_analyzed"], 2, "{sum}");
+}
