@@ -85,7 +85,7 @@ mod tests {
 
     fn finding(span: Span, severity: Severity) -> Finding {
         Finding {
-            code: "CAL999",
+            code: "TEST001",
             name: "test-lint",
             severity,
             message: "100% broken:\nsecond line".to_string(),
@@ -109,7 +109,7 @@ mod tests {
         let one_line = command(&project, &finding(Span::new(5, 10), Severity::Warning));
         assert_eq!(
             one_line,
-            "::warning file=dir%2Cx/a%3Ab.yaml,line=1,endLine=1,col=6,endColumn=11,title=CAL999 test-lint::100%25 broken:%0Asecond line%0Ahelp: fix it"
+            "::warning file=dir%2Cx/a%3Ab.yaml,line=1,endLine=1,col=6,endColumn=11,title=TEST001 test-lint::100%25 broken:%0Asecond line%0Ahelp: fix it"
         );
         let two_lines = command(&project, &finding(Span::new(5, 15), Severity::Info));
         assert!(
