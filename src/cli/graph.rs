@@ -3,7 +3,6 @@
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::ir::PolicySet;
 use calint::analysis::reach::{discover, graph, resolve_named};
-use calint::check::{CheckOptions, load_project};
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -32,24 +31,12 @@ pub struct GraphArgs {
 }
 
 pub fn run(args: GraphArgs) -> u8 {
-    let opts = CheckOptions {
-        paths: args.paths,
-        analysis: None,
-        ..CheckOptions::default()
-    };
-    let project = match load_project(&opts) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
+    let (project, defs) = match super::load_for_queries(args.paths) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let set = PolicySet::from_project(&project);
     // Groups defined in `.calint.yaml` replace the discovered ones.
-    let defs = match super::configured_groups(&opts.paths) {
-        Ok(g) => g,
-        Err(code) => return code,
-    };
     let groups = if defs.is_empty() {
         discover(&project)
     } else {

@@ -134,3 +134,21 @@ pub fn configured_groups(
         }
     }
 }
+
+/// What `reach` and `graph` work on: the tree under `paths` (no lints, no analysis) and the
+/// reachability groups of the `.calint.yaml` that applies to it.
+pub fn load_for_queries(
+    paths: Vec<std::path::PathBuf>,
+) -> Result<(calint::project::Project, Vec<calint::config::GroupDef>), u8> {
+    let opts = calint::check::CheckOptions {
+        paths,
+        analysis: None,
+        ..calint::check::CheckOptions::default()
+    };
+    let project = calint::check::load_project(&opts).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_ERROR
+    })?;
+    let groups = configured_groups(&opts.paths)?;
+    Ok((project, groups))
+}

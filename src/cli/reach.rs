@@ -3,7 +3,6 @@
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
 use calint::analysis::ir::PolicySet;
 use calint::analysis::reach::{ReachOptions, reach, resolve_named};
-use calint::check::{CheckOptions, load_project};
 use calint::model::port::Protocol;
 use calint::report;
 use clap::{Args, ValueEnum};
@@ -61,20 +60,8 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let opts = CheckOptions {
-        paths: args.paths,
-        analysis: None,
-        ..CheckOptions::default()
-    };
-    let project = match load_project(&opts) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
-    };
-    let groups = match super::configured_groups(&opts.paths) {
-        Ok(g) => g,
+    let (project, groups) = match super::load_for_queries(args.paths) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let (from, to) = match (
