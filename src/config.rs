@@ -39,7 +39,36 @@ pub const KEYS: &[&str] = &[
     "calico-version",
     "groups",
     "assertions",
+    "limits",
 ];
+
+/// Keys of `limits:` (every one optional; defaults in `check`'s module documentation).
+const LIMIT_KEYS: &[&str] = &[
+    "max-file-size",
+    "max-yaml-depth",
+    "max-alias-nodes",
+    "max-yaml-nodes",
+    "max-problems-per-file",
+    "max-selector-bytes",
+    "max-selector-terms",
+    "solver-timeout-ms",
+    "analysis-budget-ms",
+];
+
+/// Resource bounds set in `limits:`; `None` keeps the built-in default.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Limits {
+    pub max_file_size: Option<u64>,
+    pub max_yaml_depth: Option<usize>,
+    pub max_alias_nodes: Option<usize>,
+    pub max_yaml_nodes: Option<usize>,
+    pub max_problems_per_file: Option<usize>,
+    pub max_selector_bytes: Option<usize>,
+    pub max_selector_terms: Option<usize>,
+    pub solver_timeout_ms: Option<u32>,
+    /// `0` means no budget.
+    pub analysis_budget_ms: Option<u64>,
+}
 
 /// Where the configuration came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,6 +119,8 @@ pub struct Config {
     pub assertion_defs: Vec<AssertionDef>,
     /// The file's name and text, for locating assertion findings.
     pub file: Option<(String, std::path::PathBuf, String)>,
+    /// `limits:` (resource bounds for hostile input).
+    pub limits: Limits,
 }
 
 /// One named reachability group of the configuration.
@@ -305,6 +336,9 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
     if let Some((node, _)) = fields.get("rules") {
         config.rules = read_rules(node, r, problems);
     }
+    if let Some((node, ptr)) = fields.get("limits") {
+        config.limits = read_limits(node, &ptr, r);
+    }
     if let Some((node, ptr)) = fields.get("fail-on") {
         config.fail_on = read_level(node, &ptr, r, problems, false)
             .and_then(|l| l.value.map(|s| Spanned::new(s, l.span)));
@@ -399,6 +433,40 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
             ));
         }
     }
+}
+
+/// `limits:`: positive whole numbers (a bound of zero would reject everything; only the
+/// analysis budget takes `0`, meaning none).
+fn read_limits(node: &Node, ptr: &str, r: &mut Reader) -> Limits {
+    let mut limits = Limits::default();
+    let Some(f) = r.fields(node, ptr, "limits", LIMIT_KEYS) else {
+        return limits;
+    };
+    let mut num = |key: &str, zero_ok: bool| -> Option<u64> {
+        let v = r.opt_int(&f, key)?;
+        match u64::try_from(v.value) {
+            Ok(n) if n > 0 || zero_ok => Some(n),
+            _ => {
+                r.report(
+                    v.span,
+                    &format!("{ptr}/{key}"),
+                    format!("`{key}` must be a positive whole number, found {}", v.value),
+                );
+                None
+            }
+        }
+    };
+    let size = |n: Option<u64>| n.and_then(|n| usize::try_from(n).ok());
+    limits.max_file_size = num("max-file-size", false);
+    limits.max_yaml_depth = size(num("max-yaml-depth", false));
+    limits.max_alias_nodes = size(num("max-alias-nodes", false));
+    limits.max_yaml_nodes = size(num("max-yaml-nodes", false));
+    limits.max_problems_per_file = size(num("max-problems-per-file", false));
+    limits.max_selector_bytes = size(num("max-selector-bytes", false));
+    limits.max_selector_terms = size(num("max-selector-terms", false));
+    limits.solver_timeout_ms = num("solver-timeout-ms", false).and_then(|n| u32::try_from(n).ok());
+    limits.analysis_budget_ms = num("analysis-budget-ms", true);
+    limits
 }
 
 /// The raw text of a scalar: `off` and `3.30` must not go through YAML typing (which reads a

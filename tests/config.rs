@@ -163,3 +163,29 @@ fn config_print_shows_the_effective_configuration() {
     assert_eq!(code, 0);
     assert!(out.contains("# source: none (built-in defaults)"), "{out}");
 }
+
+/// `limits:` sets the resource bounds; bad limit keys and values are located config errors.
+#[test]
+fn limits_from_the_config_file() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args(["check", "fixtures/config/limits", "--color", "never"])
+        .output()
+        .expect("calint runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("larger than the 200-byte limit"),
+        "{stdout}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args(["check", "fixtures/config/bad-limits", "--color", "never"])
+        .output()
+        .expect("calint runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("did you mean `max-file-size`?"), "{stderr}");
+    assert!(
+        stderr.contains("`max-yaml-depth` must be a positive whole number"),
+        "{stderr}"
+    );
+}

@@ -71,9 +71,9 @@ pub struct CheckArgs {
     #[command(flatten)]
     settings: SettingsArgs,
     /// Per-query solver timeout in milliseconds; a query that times out is counted as
-    /// undecided and never becomes a finding.
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    /// undecided and never becomes a finding [default: 2000, or the config's].
+    #[arg(long, value_name = "MS")]
+    solver_timeout: Option<u32>,
     /// Skip the semantic (Z3) analysis: validation lints only.
     #[arg(long)]
     no_analysis: bool,
@@ -117,11 +117,20 @@ pub fn run(args: CheckArgs) -> u8 {
         },
         reachability: calint::check::ReachabilityConfig::from_config(&effective.config),
         analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
-            solver_timeout_ms: args.solver_timeout,
+            solver_timeout_ms: args
+                .solver_timeout
+                .unwrap_or(calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS),
             ..calint::analysis::AnalysisOptions::default()
         }),
         ..CheckOptions::default()
     };
+
+    let mut opts = opts;
+    apply_limits(
+        &mut opts,
+        &effective.config.limits,
+        args.solver_timeout.is_some(),
+    );
 
     // Machine formats on stdout stay clean of terminal decoration.
     let machine = matches!(args.format, Format::Json | Format::Sarif | Format::Github);
@@ -209,4 +218,37 @@ fn verbose_report(project: &Project, findings: usize, config: &str, render: Dura
     }
     out.push_str(&format!("calint: {:<18}{}\n", "render", ms(render)));
     out
+}
+
+/// The configuration's `limits:`; a `--solver-timeout` on the command line wins.
+fn apply_limits(opts: &mut CheckOptions, l: &calint::config::Limits, cli_timeout: bool) {
+    if let Some(v) = l.max_file_size {
+        opts.max_file_size = v;
+    }
+    if let Some(v) = l.max_yaml_depth {
+        opts.parse_limits.max_depth = v;
+    }
+    if let Some(v) = l.max_alias_nodes {
+        opts.parse_limits.max_alias_nodes = v;
+    }
+    if let Some(v) = l.max_yaml_nodes {
+        opts.parse_limits.max_nodes = v;
+    }
+    if let Some(v) = l.max_problems_per_file {
+        opts.max_problems_per_file = v;
+    }
+    if let Some(v) = l.max_selector_bytes {
+        opts.selector_limits.max_bytes = v;
+    }
+    if let Some(v) = l.max_selector_terms {
+        opts.selector_limits.max_terms = v;
+    }
+    if let Some(a) = opts.analysis.as_mut() {
+        if let (Some(v), false) = (l.solver_timeout_ms, cli_timeout) {
+            a.solver_timeout_ms = v;
+        }
+        if let Some(v) = l.analysis_budget_ms {
+            a.budget_ms = (v > 0).then_some(v);
+        }
+    }
 }
