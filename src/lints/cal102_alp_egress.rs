@@ -2,7 +2,6 @@
 
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::model::resource::Kind;
 use crate::project::Project;
 
 pub struct AlpEgress;
@@ -23,13 +22,7 @@ impl Lint for AlpEgress {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             // Profiles are not direction-checked by Calico; Kubernetes policies cannot carry HTTP.
-            if !matches!(
-                res.kind,
-                Kind::NetworkPolicy
-                    | Kind::GlobalNetworkPolicy
-                    | Kind::StagedNetworkPolicy
-                    | Kind::StagedGlobalNetworkPolicy
-            ) {
+            if !res.kind.is_calico_policy() {
                 continue;
             }
             let Some(policy) = res.policy() else { continue };

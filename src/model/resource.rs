@@ -90,6 +90,18 @@ impl Kind {
         )
     }
 
+    /// The policy kinds written in Calico's own spec format (NetworkPolicy,
+    /// GlobalNetworkPolicy and their staged variants), as opposed to Kubernetes-shaped ones.
+    pub fn is_calico_policy(self) -> bool {
+        matches!(
+            self,
+            Kind::NetworkPolicy
+                | Kind::GlobalNetworkPolicy
+                | Kind::StagedNetworkPolicy
+                | Kind::StagedGlobalNetworkPolicy
+        )
+    }
+
     pub fn is_calico(self) -> bool {
         !matches!(
             self,
