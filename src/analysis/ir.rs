@@ -119,6 +119,9 @@ impl CompiledPolicy {
     /// v3.31 the v1 name, `<namespace>/<tier>.<name>` (`<tier>.<name>` for global policies,
     /// `knp.default.<name>` for Kubernetes ones, `staged:` before staged ones).
     pub fn sort_key(&self) -> String {
+        if self.kind.is_cluster_network_policy() {
+            return super::cluster_policy::sort_key(self.kind, &self.name, self.legacy_key);
+        }
         if self.legacy_key {
             let tiered = match self.kind {
                 Kind::KubernetesNetworkPolicy => format!("knp.default.{}", self.name),
@@ -392,7 +395,7 @@ fn policy_selector(kind: Kind, ns: Option<&str>, p: &Policy) -> Result<Expr, Not
     let global = matches!(
         kind,
         Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
-    );
+    ) || kind.is_cluster_network_policy();
     if !global {
         let mut parts = vec![base];
         if let Some(ns) = ns {
@@ -481,6 +484,17 @@ impl PolicySet {
             }
             if let Ok(mut p) = compile_policy(i, res) {
                 p.legacy_key = !target.at_least(3, 32);
+                // Cluster-scoped Kubernetes policies: only the releases that watch the kind
+                // enforce it, in a tier whose name depends on the release.
+                if res.kind.is_cluster_network_policy() {
+                    let cluster_tier = res.policy().and_then(|q| q.cluster_tier.as_ref());
+                    match cluster_tier {
+                        Some(t) if super::cluster_policy::enforced(res.kind, target) => {
+                            p.tier = super::cluster_policy::tier_name(t.value, target).into();
+                        }
+                        _ => continue,
+                    }
+                }
                 set.policies.push(p);
             }
         }
@@ -492,6 +506,12 @@ impl PolicySet {
                     defined: true,
                     default_pass: t.default_action.as_ref().is_some_and(|a| a.value == "Pass"),
                 });
+            }
+        }
+        // Built-in tiers of older releases; a Tier resource of the same name replaces one.
+        for builtin in super::cluster_policy::legacy_builtin_tiers(target) {
+            if !set.tiers.iter().any(|t| t.name == builtin.name) {
+                set.tiers.push(builtin);
             }
         }
         set.finish();

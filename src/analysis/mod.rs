@@ -7,6 +7,7 @@
 //! solver per rayon worker); results are collected in policy order, and witnesses are
 //! re-derived in a fresh context so output never depends on the thread count.
 
+pub mod cluster_policy;
 pub mod concrete;
 pub mod ir;
 pub mod order;

@@ -16,6 +16,12 @@ pub enum Kind {
     StagedKubernetesNetworkPolicy,
     /// `networking.k8s.io/v1` NetworkPolicy.
     KubernetesNetworkPolicy,
+    /// `policy.networking.k8s.io/v1alpha1` AdminNetworkPolicy (Calico v3.29–v3.31).
+    AdminNetworkPolicy,
+    /// `policy.networking.k8s.io/v1alpha1` BaselineAdminNetworkPolicy (Calico v3.30–v3.31).
+    BaselineAdminNetworkPolicy,
+    /// `policy.networking.k8s.io/v1alpha2` ClusterNetworkPolicy (Calico v3.32+).
+    ClusterNetworkPolicy,
     Tier,
     NetworkSet,
     GlobalNetworkSet,
@@ -41,6 +47,9 @@ impl Kind {
             Kind::StagedNetworkPolicy => "StagedNetworkPolicy",
             Kind::StagedGlobalNetworkPolicy => "StagedGlobalNetworkPolicy",
             Kind::StagedKubernetesNetworkPolicy => "StagedKubernetesNetworkPolicy",
+            Kind::AdminNetworkPolicy => "AdminNetworkPolicy",
+            Kind::BaselineAdminNetworkPolicy => "BaselineAdminNetworkPolicy",
+            Kind::ClusterNetworkPolicy => "ClusterNetworkPolicy",
             Kind::Tier => "Tier",
             Kind::NetworkSet => "NetworkSet",
             Kind::GlobalNetworkSet => "GlobalNetworkSet",
@@ -70,6 +79,9 @@ impl Kind {
             self,
             Kind::GlobalNetworkPolicy
                 | Kind::StagedGlobalNetworkPolicy
+                | Kind::AdminNetworkPolicy
+                | Kind::BaselineAdminNetworkPolicy
+                | Kind::ClusterNetworkPolicy
                 | Kind::Tier
                 | Kind::GlobalNetworkSet
                 | Kind::Profile
@@ -87,6 +99,34 @@ impl Kind {
                 | Kind::StagedGlobalNetworkPolicy
                 | Kind::StagedKubernetesNetworkPolicy
                 | Kind::KubernetesNetworkPolicy
+                | Kind::AdminNetworkPolicy
+                | Kind::BaselineAdminNetworkPolicy
+                | Kind::ClusterNetworkPolicy
+        )
+    }
+
+    /// For the cluster-scoped Kubernetes policies: the Calico v3 minor releases that watch
+    /// and enforce the kind, `(first, last)` (`None` = still supported). Sources:
+    /// `calico@release-v3.{29,30,31,32}:libcalico-go/lib/backend/k8s/resources/kube*networkpolicy.go`
+    /// (v3.29 watches AdminNetworkPolicy, v3.30–v3.31 both v1alpha1 kinds, v3.32 only
+    /// ClusterNetworkPolicy).
+    pub fn calico_releases(self) -> Option<(u32, Option<u32>)> {
+        match self {
+            Kind::AdminNetworkPolicy => Some((29, Some(31))),
+            Kind::BaselineAdminNetworkPolicy => Some((30, Some(31))),
+            Kind::ClusterNetworkPolicy => Some((32, None)),
+            _ => None,
+        }
+    }
+
+    /// The cluster-scoped policies of the Kubernetes network-policy API
+    /// (`policy.networking.k8s.io`), which Calico enforces in its admin and baseline tiers.
+    pub fn is_cluster_network_policy(self) -> bool {
+        matches!(
+            self,
+            Kind::AdminNetworkPolicy
+                | Kind::BaselineAdminNetworkPolicy
+                | Kind::ClusterNetworkPolicy
         )
     }
 
@@ -106,6 +146,9 @@ impl Kind {
         !matches!(
             self,
             Kind::KubernetesNetworkPolicy
+                | Kind::AdminNetworkPolicy
+                | Kind::BaselineAdminNetworkPolicy
+                | Kind::ClusterNetworkPolicy
                 | Kind::Namespace
                 | Kind::Pod
                 | Kind::Deployment
@@ -308,6 +351,34 @@ pub struct Policy {
     pub staged_action: Option<Spanned<String>>,
     /// For Kubernetes policies: whether `policyTypes` was written.
     pub k8s_policy_types_written: bool,
+    /// For the cluster-scoped Kubernetes policies (AdminNetworkPolicy, ...): the built-in tier
+    /// they are enforced in. `tier` stays `None` for them: the tier's name depends on the
+    /// Calico version (see `analysis::cluster_policy`).
+    pub cluster_tier: Option<Spanned<ClusterTier>>,
+    /// Cluster-scoped Kubernetes policies: rules Calico's conversion fails on, which it
+    /// replaces by a deny-all rule (Deny, Pass) or drops (Allow). The converted rules are in
+    /// `ingress`/`egress`; these records explain them (CAL104).
+    pub unconverted: Vec<UnconvertedRule>,
+}
+
+/// A rule of a cluster-scoped Kubernetes policy that Calico cannot convert.
+#[derive(Clone, Debug)]
+pub struct UnconvertedRule {
+    /// The rule's `action`.
+    pub span: Span,
+    /// The rule (`/spec/egress/2`).
+    pub pointer: String,
+    /// The action as Calico reads it (Accept is Allow).
+    pub action: Action,
+    pub reason: String,
+}
+
+/// The two tiers of the Kubernetes network-policy API (ClusterNetworkPolicy `spec.tier`;
+/// AdminNetworkPolicy is `Admin`, BaselineAdminNetworkPolicy `Baseline`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClusterTier {
+    Admin,
+    Baseline,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

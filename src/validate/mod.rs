@@ -4,6 +4,7 @@
 //! problem. Lowering (`model::lower`) has already reported shape problems (wrong types, unknown
 //! fields, undecodable ports); validation reports what Calico's validator would reject.
 
+mod cluster;
 mod entity;
 mod meta;
 mod other;
@@ -102,7 +103,10 @@ impl Violation {
 /// Only checks that can be decided from this resource alone are made here; cross-resource
 /// checks (duplicates, unknown tiers, named-port declarations) are lints.
 pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violation> {
-    if !(res.kind.is_calico() || res.kind == Kind::KubernetesNetworkPolicy) {
+    if !(res.kind.is_calico()
+        || res.kind == Kind::KubernetesNetworkPolicy
+        || res.kind.is_cluster_network_policy())
+    {
         // Namespaces and workloads are context for lints, not Calico resources to validate.
         return Vec::new();
     }
@@ -110,6 +114,10 @@ pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violatio
     meta::check_kind_available(&mut cx);
     meta::check_metadata(&mut cx);
     match &res.body {
+        // Converted by Calico without its validator; the CRD schema is checked by lowering.
+        Body::Policy(_) if res.kind.is_cluster_network_policy() => {
+            cluster::check_cluster_policy(&mut cx)
+        }
         Body::Policy(policy) => policy::check_policy(&mut cx, policy),
         Body::Tier(tier) => other::check_tier(&mut cx, tier),
         Body::NetworkSet(set) => other::check_network_set(&mut cx, set),

@@ -9,7 +9,7 @@ use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
 use crate::model::resource::*;
 use crate::source::Spanned;
 
-const ORCHESTRATOR_TERM: &str = "projectcalico.org/orchestrator == 'k8s'";
+pub(super) const ORCHESTRATOR_TERM: &str = "projectcalico.org/orchestrator == 'k8s'";
 
 /// Most (peer, port) pairs the conversion of one Kubernetes policy may produce. Calico makes
 /// one rule per peer and protocol, each with all the rule's ports, so a 300 KB policy with
@@ -27,7 +27,7 @@ fn quote(v: &str) -> String {
 
 /// Translate a Kubernetes LabelSelector into Calico selector terms (sorted matchLabels, then
 /// matchExpressions in order). Returns `None` when the selector is malformed (reported).
-fn label_selector_terms(r: &mut Reader, node: &Node, ptr: &str) -> Option<Vec<String>> {
+pub(super) fn label_selector_terms(r: &mut Reader, node: &Node, ptr: &str) -> Option<Vec<String>> {
     let f = r.fields(
         node,
         ptr,
@@ -79,7 +79,7 @@ fn label_selector_terms(r: &mut Reader, node: &Node, ptr: &str) -> Option<Vec<St
     ok.then_some(terms)
 }
 
-fn join_terms(prefix: Option<&str>, terms: &[String]) -> String {
+pub(super) fn join_terms(prefix: Option<&str>, terms: &[String]) -> String {
     prefix
         .into_iter()
         .map(str::to_string)

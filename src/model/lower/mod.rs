@@ -5,6 +5,7 @@
 //! are unwrapped, and so is a top-level sequence of objects (calicoctl accepts it).
 
 mod calico;
+mod cluster;
 mod k8s;
 pub mod reader;
 
@@ -71,6 +72,11 @@ fn classify(api_version: &str, kind: &str) -> Option<Kind> {
         (_, "Profile") if calico => Kind::Profile,
         (_, "HostEndpoint") if calico => Kind::HostEndpoint,
         ("networking.k8s.io/v1", "NetworkPolicy") => Kind::KubernetesNetworkPolicy,
+        ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy") => Kind::AdminNetworkPolicy,
+        ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy") => {
+            Kind::BaselineAdminNetworkPolicy
+        }
+        ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy") => Kind::ClusterNetworkPolicy,
         ("v1", "Namespace") => Kind::Namespace,
         ("v1", "Pod") => Kind::Pod,
         ("apps/v1", "Deployment") => Kind::Deployment,
@@ -245,6 +251,15 @@ fn lower_resource(
         },
         Kind::KubernetesNetworkPolicy | Kind::StagedKubernetesNetworkPolicy => match spec {
             Some((s, p)) => Body::Policy(Box::new(k8s::network_policy(&mut r, kind, s, &p))),
+            None => {
+                missing_spec(&mut r, node, kind);
+                Body::Policy(Box::default())
+            }
+        },
+        Kind::AdminNetworkPolicy
+        | Kind::BaselineAdminNetworkPolicy
+        | Kind::ClusterNetworkPolicy => match spec {
+            Some((s, p)) => Body::Policy(Box::new(cluster::cluster_policy(&mut r, kind, s, &p))),
             None => {
                 missing_spec(&mut r, node, kind);
                 Body::Policy(Box::default())
