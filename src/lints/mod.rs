@@ -18,6 +18,7 @@ mod cal007_analysis_budget_exceeded;
 mod cal101_defaulted_types;
 mod cal102_alp_egress;
 mod cal103_alp_action;
+mod cal104_unconverted_cluster_rule;
 mod cal110_unsatisfiable_rule;
 mod cal111_unsatisfiable_selector;
 mod cal201_shadowed_rule;
@@ -74,6 +75,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal101_defaulted_types::DefaultedTypes,
     &cal102_alp_egress::AlpEgress,
     &cal103_alp_action::AlpAction,
+    &cal104_unconverted_cluster_rule::UnconvertedClusterRule,
     &cal110_unsatisfiable_rule::UnsatisfiableRule,
     &cal111_unsatisfiable_selector::UnsatisfiableSelector,
     &cal201_shadowed_rule::ShadowedRule,
