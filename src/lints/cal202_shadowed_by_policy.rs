@@ -35,14 +35,26 @@ impl Lint for ShadowedByPolicy {
                 match d {
                     Decider::Tier(name) => {
                         who.push(format!("tier `{name}`"));
+                        // A tier whose default action is Pass (the built-in admin and baseline
+                        // tiers) has no end-of-tier deny: only its policies decide.
+                        let what = if a.set.tier(name).is_some_and(|t| t.default_pass) {
+                            "its policies; its default action is Pass"
+                        } else {
+                            "its policies, or its end-of-tier deny"
+                        };
                         let tier_res = project
                             .resources
                             .iter()
                             .find(|r| r.kind == Kind::Tier && r.name() == name);
                         related.push(match tier_res {
-                            Some(r) => policy_related(r, format!("tier `{name}` is evaluated first and decides (its policies, or its end-of-tier deny)")),
+                            Some(r) => policy_related(
+                                r,
+                                format!("tier `{name}` is evaluated first and decides ({what})"),
+                            ),
                             None => Related {
-                                message: format!("tier `{name}` is evaluated first and decides (its policies, or its end-of-tier deny)"),
+                                message: format!(
+                                    "tier `{name}` is evaluated first and decides ({what})"
+                                ),
                                 location: None,
                                 resource: None,
                                 pointer: None,

@@ -630,7 +630,14 @@ fn cnp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
     };
     let (start, end) = (port_number(r, sn, &sp)?, port_number(r, en, &ep)?);
     if start.value >= end.value {
-        r.report(rn.span, &rp, "Start port must be less than End port");
+        r.report(
+            rn.span,
+            &rp,
+            format!(
+                "port range {}-{}: the start port must be less than the end port",
+                start.value, end.value
+            ),
+        );
         return None;
     }
     let value = Port::Range {
@@ -1084,7 +1091,7 @@ mod tests {
             "/spec `priority` is required (0 to 1000)",
             "/spec/tier unsupported tier `Middle` (expected Admin or Baseline)",
             "/spec/ingress/0/action unsupported action `Allow` in a ClusterNetworkPolicy (expected Accept, Deny, Pass)",
-            "/spec/ingress/0/protocols/0/tcp/destinationPort/range Start port must be less than End port",
+            "/spec/ingress/0/protocols/0/tcp/destinationPort/range port range 9-9: the start port must be less than the end port",
         ];
         for e in expected {
             assert!(
