@@ -298,3 +298,73 @@ fn fixed_seeds_agree_and_cover_every_verdict() {
         "some verdict never occurred: {seen:?}"
     );
 }
+
+// ---- Cluster-scoped Kubernetes policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+// ClusterNetworkPolicy). Kept separate from the generator above: the same random sets, with
+// some policies moved into the built-in admin (order 1,000) and baseline (order 10,000,000)
+// tiers, whose default action is Pass, as Calico's conversion places them.
+
+/// [`common::policy_set`] with about a third of the policies in `kube-admin` and a third in
+/// `kube-baseline`, cluster-scoped, with a priority as order.
+fn cluster_policy_set(seed: u64) -> PolicySet {
+    use calint::model::resource::Kind;
+    let mut set = policy_set(seed);
+    let mut g = common::Gen(seed ^ 0x5eed_c1a5_5e7a_11ed);
+    for p in &mut set.policies {
+        let (kind, tier) = match g.below(3) {
+            0 => (Kind::AdminNetworkPolicy, "kube-admin"),
+            1 => (
+                *g.pick(&[Kind::BaselineAdminNetworkPolicy, Kind::ClusterNetworkPolicy]),
+                "kube-baseline",
+            ),
+            _ => continue,
+        };
+        p.kind = kind;
+        p.tier = tier.to_string();
+        p.namespace = None;
+        p.staged = false;
+        p.order = Some(*g.pick(&[0.0, 5.0, 5.0, 1000.0]));
+    }
+    set.finish();
+    set
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn solver_agrees_with_exhaustive_enumeration_with_cluster_policies(seed in any::<u64>()) {
+        thread_local! { static PACKETS: Vec<Packet> = universe(); }
+        PACKETS.with(|packets| {
+            let set = cluster_policy_set(seed);
+            let expected = brute_force(&set, packets);
+            assert_eq!(solver_verdicts(&set), expected, "seed {seed}:\n{set:#?}");
+        });
+    }
+}
+
+/// Fixed seeds with cluster policies agree, and rules outside the admin tier are found
+/// shadowed by earlier policies or tiers (so the mixed sets exercise CAL202).
+#[test]
+fn fixed_seeds_with_cluster_policies_agree() {
+    let packets = universe();
+    let mut by_earlier_tier = 0;
+    for seed in 0..40 {
+        let set = cluster_policy_set(seed);
+        let expected = brute_force(&set, &packets);
+        assert_eq!(solver_verdicts(&set), expected, "seed {seed}:\n{set:#?}");
+        by_earlier_tier += expected
+            .shadowed_by_policy
+            .iter()
+            .filter(|r| {
+                set.policies
+                    .get(r.policy)
+                    .is_some_and(|p| p.tier != "kube-admin")
+            })
+            .count();
+    }
+    assert!(
+        by_earlier_tier > 0,
+        "no rule was decided by an earlier tier"
+    );
+}
