@@ -288,3 +288,53 @@ spec:
         "Allow ClusterNetworkPolicy kube-baseline"
     );
 }
+
+#[test]
+fn policy_set_places_the_policies_in_their_tiers() {
+    let text = docs(&[&anp("Deny"), BANP_DENY, ALLOW_WEB_TO_POSTGRES]);
+    let (project, _) = check_text("tree.yaml", &text, &options(31));
+    let set = PolicySet::for_version(&project, version(31));
+    let tiers: Vec<(&str, Option<f64>, bool)> = set
+        .tiers
+        .iter()
+        .map(|t| (t.name.as_str(), t.order, t.default_pass))
+        .filter(|(n, _, _)| !n.starts_with("kube-"))
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            ("adminnetworkpolicy", Some(1000.0), true),
+            ("default", Some(1_000_000.0), false),
+            ("baselineadminnetworkpolicy", Some(10_000_000.0), true),
+        ]
+    );
+    let placed: Vec<(&str, &str, Option<f64>)> = set
+        .policies
+        .iter()
+        .map(|p| (p.kind.name(), p.tier.as_str(), p.order))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("AdminNetworkPolicy", "adminnetworkpolicy", Some(5.0)),
+            ("NetworkPolicy", "default", Some(1000.0)),
+            (
+                "BaselineAdminNetworkPolicy",
+                "baselineadminnetworkpolicy",
+                Some(1000.0)
+            ),
+        ]
+    );
+    // The baseline subject `namespaces: {}` is every pod (Calico adds the orchestrator term to
+    // exclude host endpoints; its `all()` namespace selector becomes
+    // `has(projectcalico.org/namespace)`, which every pod carries).
+    let banp = &set.policies[2];
+    assert!(
+        banp.selector
+            .to_string()
+            .starts_with("projectcalico.org/orchestrator == \"k8s\""),
+        "{}",
+        banp.selector
+    );
+    assert!(banp.ingress_applies && !banp.egress_applies);
+}

@@ -47,3 +47,53 @@ pub fn check_cluster_policy(cx: &mut Cx) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use crate::model::{Kind, Policy};
+
+    #[test]
+    fn each_kind_is_valid_only_for_the_releases_that_watch_it() {
+        let anp = policy_resource(Kind::AdminNetworkPolicy, "a", Policy::default());
+        let banp = policy_resource(
+            Kind::BaselineAdminNetworkPolicy,
+            "default",
+            Policy::default(),
+        );
+        let cnp = policy_resource(Kind::ClusterNetworkPolicy, "c", Policy::default());
+        assert_clean(&validate_at(&anp, V3_29));
+        assert_clean(&validate_at(&anp, V3_31));
+        let v = validate_at(&anp, V3_32);
+        assert_eq!(
+            find(&v, "later releases enforce ClusterNetworkPolicy").pointer,
+            "/kind"
+        );
+        find(&validate_at(&anp, V3_28), "only Calico v3.29 to v3.31");
+        find(&validate_at(&banp, V3_29), "only Calico v3.30 to v3.31");
+        assert_clean(&validate_at(&banp, V3_30));
+        find(&validate_at(&cnp, V3_31), "only Calico v3.32 and later");
+        assert_clean(&validate_at(&cnp, V3_32));
+        assert_clean(&validate_at(&cnp, V3_33));
+    }
+
+    #[test]
+    fn baseline_admin_network_policy_is_a_singleton_named_default() {
+        let banp = policy_resource(Kind::BaselineAdminNetworkPolicy, "base", Policy::default());
+        let v = validate_at(&banp, V3_31);
+        assert_eq!(
+            find(&v, "must be named `default`").pointer,
+            "/metadata/name"
+        );
+    }
+
+    #[test]
+    fn names_are_dns_subdomains_and_no_namespace() {
+        let cnp = policy_resource(Kind::ClusterNetworkPolicy, "Bad_Name", Policy::default());
+        find(&validate(&cnp), "invalid ClusterNetworkPolicy name");
+        let mut cnp = policy_resource(Kind::ClusterNetworkPolicy, "a.b.c", Policy::default());
+        assert_clean(&validate(&cnp));
+        cnp.meta.namespace = Some(s("ns"));
+        find(&validate(&cnp), "ClusterNetworkPolicy is cluster-scoped");
+    }
+}
