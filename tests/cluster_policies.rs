@@ -338,3 +338,39 @@ fn policy_set_places_the_policies_in_their_tiers() {
     );
     assert!(banp.ingress_applies && !banp.egress_applies);
 }
+
+#[test]
+fn reach_to_networks_peers() {
+    let cnp = r#"
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: no-exfiltration}
+spec:
+  tier: Admin
+  priority: 0
+  subject: {pods: {namespaceSelector: {matchLabels: {team: db}}, podSelector: {}}}
+  egress:
+    - action: Deny
+      to: [{networks: [192.0.2.7/24]}]
+"#;
+    let text = docs(&[NAMESPACES_AND_PODS, cnp]);
+    let (project, _) = check_text("tree.yaml", &text, &options(33));
+    let set = PolicySet::for_version(&project, version(33));
+    let from = resolve(&project, "workload:db/postgres").expect("postgres");
+    let opts = ReachOptions {
+        protocol: Some(6),
+        port: Some(443),
+        timeout_ms: 10_000,
+    };
+    // The network is normalised to 192.0.2.0/24, as Calico's conversion does.
+    let inside = resolve(&project, "net:192.0.2.200/32").expect("a net group");
+    assert_eq!(reach(&set, &from, &inside, &opts).verdict, Verdict::Denied);
+    let outside = resolve(&project, "net:198.51.100.1/32").expect("a net group");
+    assert_eq!(
+        reach(&set, &from, &outside, &opts).verdict,
+        Verdict::Allowed
+    );
+    // The web pods are not in the subject.
+    let web = resolve(&project, "workload:web/frontend").expect("frontend");
+    assert_eq!(reach(&set, &web, &inside, &opts).verdict, Verdict::Allowed);
+}
