@@ -488,6 +488,10 @@ fn ports(
             }
         }
     }
+    if groups.is_empty() {
+        // `ports: []` is no port constraint (`unpackANPPorts` treats an empty list as absent).
+        return Some(Ok(None));
+    }
     // One rule per protocol, in the sorted order of the protocol names.
     groups.sort_by_key(|(p, _)| p.to_string());
     Some(Ok(Some(groups)))
@@ -977,6 +981,17 @@ mod tests {
             ]
         );
         assert!(p.unconverted[0].reason.contains("`nodes`"));
+    }
+
+    #[test]
+    fn an_empty_port_list_is_no_port_constraint() {
+        let (res, problems) = lower(&anp(
+            "  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n    - {action: Deny, from: [{namespaces: {}}], ports: []}\n",
+        ));
+        assert!(problems.is_empty(), "{problems:?}");
+        let p = res.policy().expect("a policy");
+        assert_eq!(p.ingress.len(), 1);
+        assert!(p.ingress[0].protocol.is_none() && p.ingress[0].destination.ports.is_empty());
     }
 
     #[test]
