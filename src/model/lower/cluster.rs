@@ -130,14 +130,16 @@ pub fn cluster_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
     } else {
         priority(r, &f, spec, ptr)
     };
+    let problems_before = r.problems.len();
     subject(r, kind, &f, spec, ptr, &mut policy);
+    let mut incomplete = policy.selector.is_none() || policy.namespace_selector.is_none();
 
     for direction in [Direction::Ingress, Direction::Egress] {
         let Some((node, p)) = f.get(direction.as_str()) else {
             continue;
         };
         let rules = r.list(node, &p, |r, n, p| {
-            Some(rule(r, flavor, n, p, direction, &mut policy.unconverted))
+            rule(r, flavor, n, p, direction, &mut policy.unconverted)
         });
         if let Some(seq) = node.as_seq().filter(|s| s.len() > flavor.max_rules) {
             r.report(
@@ -151,6 +153,9 @@ pub fn cluster_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
                 ),
             );
         }
+        if rules.len() != node.as_seq().map_or(0, <[Node]>::len) {
+            incomplete = true;
+        }
         let rules: Vec<Rule> = rules.into_iter().flatten().collect();
         match direction {
             Direction::Ingress => {
@@ -162,6 +167,11 @@ pub fn cluster_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
                 policy.egress_span = Some(node.span);
             }
         }
+    }
+    // Fail safe: a part that could not be read must never leave a policy that looks valid
+    // (an absent subject would select every endpoint, a lost rule would change the verdicts).
+    if incomplete && r.problems.len() == problems_before {
+        r.report(spec.span, ptr, "this policy could not be read completely");
     }
     // Types: the directions with rules after conversion; both tiers default to Pass, so a
     // direction without rules has nothing to enforce.
@@ -257,6 +267,15 @@ fn subject(
     }
 }
 
+/// A `null` list entry (the API server rejects it: entries are objects). `Fields` reads treat
+/// null as absent, so without this report the entry would vanish silently.
+fn null_entry<T>(r: &mut Reader, node: &Node, ptr: &str) -> Option<T> {
+    if node.is_null() {
+        r.report(node.span, ptr, "list entries must be objects, found null");
+    }
+    None
+}
+
 /// Exactly one of `keys` is set (CRD `minProperties: 1`, `maxProperties: 1`).
 fn exactly_one(
     r: &mut Reader,
@@ -266,7 +285,12 @@ fn exactly_one(
     what: &str,
     keys: &[&str],
 ) -> bool {
-    let set: Vec<&str> = keys.iter().copied().filter(|k| f.has(k)).collect();
+    // A null value is an absent one for the API server.
+    let set: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| f.get(k).is_some())
+        .collect();
     match set.len() {
         1 => true,
         0 => {
@@ -318,17 +342,18 @@ fn pods_selectors(
         &["namespaceSelector", "podSelector"],
     )?;
     let mut missing = Vec::new();
-    if require_ns && !f.has("namespaceSelector") {
+    if require_ns && f.get("namespaceSelector").is_none() {
         missing.push("namespaceSelector");
     }
-    if !f.has("podSelector") {
+    if f.get("podSelector").is_none() {
         missing.push("podSelector");
     }
     if !missing.is_empty() {
+        let verb = if missing.len() > 1 { "are" } else { "is" };
         r.report(
             node.span,
             ptr,
-            format!("`{}` is required in `pods`", missing.join("` and `")),
+            format!("`{}` {verb} required in `pods`", missing.join("` and `")),
         );
         return None;
     }
@@ -360,7 +385,9 @@ fn peer(
         Direction::Ingress => INGRESS_PEERS,
         Direction::Egress => flavor.egress_peers,
     };
-    let f = r.fields(node, ptr, "peer", allowed)?;
+    let f = r
+        .fields(node, ptr, "peer", allowed)
+        .or_else(|| null_entry(r, node, ptr))?;
     if !exactly_one(r, &f, node, ptr, "a peer", allowed) {
         return None;
     }
@@ -539,7 +566,9 @@ fn protocol_name(r: &mut Reader, f: &Fields<'_>) -> Option<Protocol> {
 /// A v1alpha1 port: exactly one of `portNumber`, `portRange`, `namedPort`.
 fn anp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
     let keys = ["portNumber", "portRange", "namedPort"];
-    let f = r.fields(node, ptr, "port", &keys)?;
+    let f = r
+        .fields(node, ptr, "port", &keys)
+        .or_else(|| null_entry(r, node, ptr))?;
     if !exactly_one(r, &f, node, ptr, "a port", &keys) {
         return None;
     }
@@ -589,7 +618,9 @@ fn anp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
 /// A v1alpha2 protocol entry: exactly one of `tcp`, `udp`, `sctp`, `destinationNamedPort`.
 fn cnp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
     let keys = ["tcp", "udp", "sctp", "destinationNamedPort"];
-    let f = r.fields(node, ptr, "protocol", &keys)?;
+    let f = r
+        .fields(node, ptr, "protocol", &keys)
+        .or_else(|| null_entry(r, node, ptr))?;
     if !exactly_one(r, &f, node, ptr, "a protocol entry", &keys) {
         return None;
     }
@@ -663,18 +694,21 @@ fn rule(
     ptr: String,
     direction: Direction,
     unconverted: &mut Vec<UnconvertedRule>,
-) -> Vec<Rule> {
+) -> Option<Vec<Rule>> {
     let peers_key = match direction {
         Direction::Ingress => "from",
         Direction::Egress => "to",
     };
-    let Some(f) = r.fields(
-        node,
-        &ptr,
-        &format!("{} rule", direction.as_str()),
-        &["name", "action", peers_key, flavor.ports_key],
-    ) else {
-        return Vec::new();
+    let Some(f) = r
+        .fields(
+            node,
+            &ptr,
+            &format!("{} rule", direction.as_str()),
+            &["name", "action", peers_key, flavor.ports_key],
+        )
+        .or_else(|| null_entry(r, node, &ptr))
+    else {
+        return None;
     };
     if let Some(name) = r.opt_string(&f, "name") {
         if name.value.chars().count() > 100 {
@@ -712,7 +746,7 @@ fn rule(
     };
     let Some((pn, pp)) = f.get(peers_key) else {
         r.report(node.span, &ptr, format!("`{peers_key}` is required"));
-        return Vec::new();
+        return None;
     };
     let peer_count = pn.as_seq().map_or(0, <[Node]>::len);
     let peers = r.list(pn, &pp, |r, n, p| peer(r, flavor, n, &p, direction));
@@ -725,7 +759,7 @@ fn rule(
                 flavor.max_peers
             ),
         );
-        return Vec::new();
+        return None;
     }
     let port_groups = ports(r, flavor, &f);
     // CEL (v1alpha1): named ports cannot be used with `networks` or `nodes` peers.
@@ -744,14 +778,14 @@ fn rule(
                 &ptr,
                 "networks/nodes peers cannot be used with named ports (they have none)",
             );
-            return Vec::new();
+            return None;
         }
     }
     let (Some(action), Some(port_groups)) = (action, port_groups) else {
-        return Vec::new();
+        return None;
     };
     if peers.len() != peer_count {
-        return Vec::new(); // a malformed peer was reported
+        return None; // a malformed peer was reported
     }
     let failure = match &port_groups {
         Err(why) => Some(why),
@@ -769,7 +803,7 @@ fn rule(
             reason,
         });
         // Fail closed: Deny and Pass become "deny everything"; Allow is dropped.
-        return match action.value {
+        return Some(match action.value {
             Action::Deny | Action::Pass => vec![Rule {
                 span: node.span,
                 pointer: ptr,
@@ -777,7 +811,7 @@ fn rule(
                 ..Rule::default()
             }],
             _ => Vec::new(),
-        };
+        });
     }
     let groups = match port_groups {
         Ok(Some(g)) => g.into_iter().map(|(p, ports)| (Some(p), ports)).collect(),
@@ -801,7 +835,7 @@ fn rule(
             rules.push(rule);
         }
     }
-    rules
+    Some(rules)
 }
 
 #[cfg(test)]
@@ -981,6 +1015,25 @@ mod tests {
             ]
         );
         assert!(p.unconverted[0].reason.contains("`nodes`"));
+    }
+
+    #[test]
+    fn null_entries_are_reported() {
+        let (_, problems) = lower(&anp(
+            "  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n    - null\n    - {action: Deny, from: [null], ports: [null]}\n",
+        ));
+        for p in [
+            "/spec/ingress/0 ",
+            "/spec/ingress/1/from/0 ",
+            "/spec/ingress/1/ports/0 ",
+        ] {
+            assert!(
+                problems
+                    .iter()
+                    .any(|q| q.starts_with(p) && q.ends_with("found null")),
+                "{p}: {problems:?}"
+            );
+        }
     }
 
     #[test]
