@@ -699,17 +699,14 @@ fn rule(
         Direction::Ingress => "from",
         Direction::Egress => "to",
     };
-    let Some(f) = r
+    let f = r
         .fields(
             node,
             &ptr,
             &format!("{} rule", direction.as_str()),
             &["name", "action", peers_key, flavor.ports_key],
         )
-        .or_else(|| null_entry(r, node, &ptr))
-    else {
-        return None;
-    };
+        .or_else(|| null_entry(r, node, &ptr))?;
     if let Some(name) = r.opt_string(&f, "name") {
         if name.value.chars().count() > 100 {
             r.report(
