@@ -13,7 +13,9 @@
 //! - schema: the upstream CRDs as Calico ships them,
 //!   `calico@release-v3.31:libcalico-go/config/crd/policy.networking.k8s.io_{adminnetworkpolicies,baselineadminnetworkpolicies}.yaml`
 //!   and `calico:libcalico-go/config/crd/policy.networking.k8s.io_clusternetworkpolicies.yaml`
-//!   (kubernetes-sigs/network-policy-api `config/crd/...`).
+//!   (copies of kubernetes-sigs/network-policy-api
+//!   `config/crd/standard/policy.networking.k8s.io_{adminnetworkpolicies,baselineadminnetworkpolicies,clusternetworkpolicies}.yaml`;
+//!   the Go types are `apis/v1alpha1/*_types.go` and `apis/v1alpha2/clusternetworkpolicy_types.go`).
 //!
 //! What the conversion does, and this module with it:
 //! - the subject becomes the policy's `namespaceSelector` + `selector`: `namespaces` selects
