@@ -10,6 +10,7 @@
 pub mod concrete;
 pub mod ir;
 pub mod order;
+pub mod pieces;
 pub mod prefilter;
 pub mod reach;
 pub mod solver;

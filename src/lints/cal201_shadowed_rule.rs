@@ -1,7 +1,8 @@
 //! CAL201 shadowed-rule: earlier rules of the same policy decide every packet the rule
 //! matches.
 
-use super::semantic::{analysis, rule_site};
+use super::semantic::{RuleSite, analysis, rule_site};
+use crate::analysis::pieces;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::RuleId;
 use crate::finding::Severity;
@@ -24,23 +25,38 @@ impl Lint for ShadowedRule {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
-        for s in &a.shadowed {
-            let Some(site) = rule_site(project, a, s.rule) else {
+        // A Kubernetes rule split into pieces (spec §1.11) is shadowed only when every piece
+        // is; otherwise the finding names the shadowed piece.
+        for (whole, group) in pieces::by_source_rule(&a.set, &a.shadowed, |s| s.rule) {
+            let Some(first) = group.first() else { continue };
+            let Some(mut site) = rule_site(project, a, first.rule) else {
                 continue;
             };
-            let covers: Vec<_> = s
-                .cover
+            if !whole {
+                site = site.piece();
+            }
+            // Covering rules; for a whole split rule, those outside it (its pieces covered
+            // by one another are covered by what covers those).
+            let mut cover_ids: Vec<RuleId> = group
                 .iter()
-                .filter_map(|&i| rule_site(project, a, RuleId { rule: i, ..s.rule }))
+                .flat_map(|s| s.cover.iter().map(|&i| RuleId { rule: i, ..s.rule }))
+                .filter(|c| !whole || !pieces::same_source_rule(&a.set, *c, first.rule))
                 .collect();
-            let names: Vec<String> = covers
+            cover_ids.sort();
+            cover_ids.dedup();
+            let covers: Vec<_> = cover_ids
                 .iter()
-                .map(|c| format!("{} ({})", c.rule.pointer, c.action()))
+                .filter_map(|&c| rule_site(project, a, c).map(RuleSite::piece))
                 .collect();
+            let mut names: Vec<String> = covers
+                .iter()
+                .map(|c| format!("{} ({})", site.name_rule(&a.set, c), c.action()))
+                .collect();
+            names.dedup();
             let different = covers.iter().any(|c| c.action() != site.action());
             let mut message = format!(
-                "rule is shadowed: every packet it matches is already decided by earlier rule{} {}",
-                if names.len() == 1 { "" } else { "s" },
+                "{} is shadowed: every packet it matches is already decided by {}",
+                site.subject(),
                 names.join(" and ")
             );
             if different {
@@ -52,12 +68,14 @@ impl Lint for ShadowedRule {
             }
             let mut f = sink
                 .at(site.location(), message)
-                .in_resource(site.resource, &site.rule.pointer);
+                .in_resource(site.resource, site.pointer());
             for c in &covers {
                 f = f.related(c.related(format!("covers it with action {}", c.action())));
             }
             f = f.note(if different {
                 "help: the author's intent is overridden; move this rule before the covering rule or narrow the earlier one"
+            } else if site.as_piece {
+                "help: this part of the rule is dead code; remove the peer (or port) or narrow the earlier rule"
             } else {
                 "help: the rule is dead code; delete it or narrow the earlier rule"
             });

@@ -3,7 +3,7 @@
 
 use super::semantic::{analysis, order_text, rule_site};
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::witness;
+use crate::analysis::{Conflict, Decider, pieces, witness};
 use crate::finding::Severity;
 use crate::project::Project;
 
@@ -25,16 +25,35 @@ impl Lint for OrderConflict {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         let explain = sink.explain();
-        for c in &a.conflicts {
-            let (Some(win), Some(lose)) = (
+        // A rule the conflicting policy also decides entirely is reported once, by CAL202,
+        // which states both facts.
+        let conflicts: Vec<&Conflict> = a
+            .conflicts
+            .iter()
+            .filter(|c| {
+                !a.shadowed_by_policy.iter().any(|s| {
+                    s.rule == c.loser && s.deciders.contains(&Decider::Policy(c.winner.policy))
+                })
+            })
+            .collect();
+        // A Kubernetes rule split into pieces (spec §1.11) is reported whole only when every
+        // piece conflicts; otherwise each conflicting piece is named.
+        for (whole, group) in pieces::by_source_rule(&a.set, &conflicts, |c| c.loser) {
+            let Some(c) = group.first() else { continue };
+            let (Some(win), Some(mut lose)) = (
                 rule_site(project, a, c.winner),
                 rule_site(project, a, c.loser),
             ) else {
                 continue;
             };
+            let win = win.piece();
+            if !whole {
+                lose = lose.piece();
+            }
             let example = witness::describe(&c.witness, c.winner.direction);
             let message = format!(
-                "rule conflicts with {}: both match packets such as {example}; today `{}` wins ({}) only because its key `{}` sorts before `{}` ({} for both, tier `{}`)",
+                "{} conflicts with {}: both match packets such as {example}; today `{}` wins ({}) only because its key `{}` sorts before `{}` ({} for both, tier `{}`)",
+                lose.subject(),
                 win.describe(),
                 win.resource.name(),
                 win.action(),
@@ -46,8 +65,20 @@ impl Lint for OrderConflict {
             let witness_json = witness::to_json(&c.witness, c.winner.direction);
             let mut f = sink
                 .at(lose.location(), message)
-                .in_resource(lose.resource, &lose.rule.pointer)
-                .related(win.related(format!("wins today with action {}", win.action())))
+                .in_resource(lose.resource, lose.pointer())
+                .related(win.related(format!("wins today with action {}", win.action())));
+            let mut others: Vec<String> = Vec::new();
+            for other in group.iter().skip(1) {
+                if let Some(w) = rule_site(project, a, other.winner) {
+                    let w = w.piece();
+                    let d = w.describe();
+                    if d != win.describe() && !others.contains(&d) {
+                        f = f.related(w.related(format!("also wins today with action {}", w.action())));
+                        others.push(d);
+                    }
+                }
+            }
+            f = f
                 .witness(witness_json.clone())
                 .note("help: give the policies different `order` values so the precedence is explicit and survives renames");
             if explain {

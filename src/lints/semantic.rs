@@ -1,8 +1,8 @@
 //! Shared helpers for the lints that report semantic-analysis results: mapping compiled
 //! policies and rules back to resources, spans and pointers.
 
-use crate::analysis::ir::CompiledPolicy;
-use crate::analysis::{Analysis, RuleId};
+use crate::analysis::ir::{CompiledPolicy, PolicySet};
+use crate::analysis::{Analysis, RuleId, pieces};
 use crate::finding::{Location, Related};
 use crate::model::resource::{Resource, Rule};
 use crate::project::Project;
@@ -11,25 +11,76 @@ pub struct RuleSite<'a> {
     pub resource: &'a Resource,
     pub policy: &'a CompiledPolicy,
     pub rule: &'a Rule,
+    pub id: RuleId,
+    /// Talk about the converted piece only (a Kubernetes rule Calico splits, spec §1.11),
+    /// not the whole source rule.
+    pub as_piece: bool,
 }
 
 impl RuleSite<'_> {
+    /// This site, speaking of its piece only when the rule is split.
+    pub fn piece(mut self) -> Self {
+        self.as_piece = self.rule.piece.is_some();
+        self
+    }
+
     pub fn location(&self) -> Location {
-        self.resource.location(self.rule.head_span())
+        match (&self.rule.piece, self.as_piece) {
+            (Some(p), true) => self.resource.location(p.span),
+            _ => self.resource.location(self.rule.head_span()),
+        }
+    }
+
+    /// The pointer findings carry: the piece's when speaking of a piece.
+    pub fn pointer(&self) -> &str {
+        match (&self.rule.piece, self.as_piece) {
+            (Some(p), true) => &p.pointer,
+            _ => &self.rule.pointer,
+        }
+    }
+
+    /// What a message calls the site: "rule", or "peer /spec/ingress/0/from/1 of this rule".
+    pub fn subject(&self) -> String {
+        match (&self.rule.piece, self.as_piece) {
+            (Some(p), true) => format!("{} of this rule", p.label),
+            _ => "rule".to_string(),
+        }
+    }
+
+    /// How a message names another rule `other` of the same policy: "earlier rule
+    /// /spec/ingress/0", or "peer /spec/ingress/1/from/0 of the same rule".
+    pub fn name_rule(&self, set: &PolicySet, other: &RuleSite<'_>) -> String {
+        match &other.rule.piece {
+            Some(p) if pieces::same_source_rule(set, self.id, other.id) => {
+                format!("{} of the same rule", p.label)
+            }
+            Some(p) => format!("earlier rule {} ({})", other.rule.pointer, p.label),
+            None => format!("earlier rule {}", other.rule.pointer),
+        }
     }
 
     pub fn action(&self) -> &str {
         self.rule.action.as_ref().map_or("?", |a| a.value.as_str())
     }
 
-    /// "NetworkPolicy shop/db rule /spec/ingress/0 (Allow)".
+    /// "NetworkPolicy shop/db rule /spec/ingress/0 (Allow)", naming the piece when speaking
+    /// of one.
     pub fn describe(&self) -> String {
-        format!(
-            "{} rule {} ({})",
-            self.resource.reference(),
-            self.rule.pointer,
-            self.action()
-        )
+        match (&self.rule.piece, self.as_piece) {
+            (Some(p), true) => format!(
+                "{} rule {} ({}, {})",
+                self.resource.reference(),
+                self.rule.pointer,
+                p.label,
+                self.action()
+            ),
+            _ => format!(
+                "{} rule {} ({})",
+                self.resource.reference(),
+                self.rule.pointer,
+                self.action()
+            ),
+        }
     }
 
     pub fn related(&self, message: impl Into<String>) -> Related {
@@ -37,7 +88,7 @@ impl RuleSite<'_> {
             message: message.into(),
             location: Some(self.location()),
             resource: Some(self.resource.reference()),
-            pointer: Some(self.rule.pointer.clone()),
+            pointer: Some(self.pointer().to_string()),
         }
     }
 }
@@ -62,6 +113,8 @@ pub fn rule_site<'a>(project: &'a Project, a: &'a Analysis, id: RuleId) -> Optio
         resource,
         policy,
         rule,
+        id,
+        as_piece: false,
     })
 }
 
