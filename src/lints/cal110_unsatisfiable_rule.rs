@@ -1,7 +1,7 @@
 //! CAL110 unsatisfiable-rule: no packet can ever match the rule.
 
-use super::semantic::{RuleSite, analysis, rule_site};
-use crate::analysis::{UnsatRule, pieces};
+use super::semantic::{RuleSite, analysis, by_scope, rule_site};
+use crate::analysis::UnsatRule;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{EntityRule, Rule};
@@ -149,12 +149,12 @@ impl Lint for UnsatisfiableRule {
         let Some(a) = analysis(project) else { return };
         // A Kubernetes rule split into pieces (spec §1.11) can never match only when no
         // piece can; otherwise the finding names the pieces that cannot.
-        for (whole, group) in pieces::by_source_rule(&a.set, &a.unsat_rules, |u| u.rule) {
+        for (scope, group) in by_scope(project, a, &a.unsat_rules, |u| u.rule) {
             let sites: Vec<_> = group
                 .iter()
                 .filter_map(|u| {
                     let site = rule_site(project, a, u.rule)?;
-                    Some((*u, if whole { site } else { site.piece() }))
+                    Some((*u, site.scoped(scope)))
                 })
                 .collect();
             let Some((first, site)) = sites.first() else {

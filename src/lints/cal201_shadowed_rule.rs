@@ -1,7 +1,7 @@
 //! CAL201 shadowed-rule: earlier rules of the same policy decide every packet the rule
 //! matches.
 
-use super::semantic::{RuleSite, analysis, rule_site};
+use super::semantic::{Scope, by_scope, RuleSite, analysis, rule_site};
 use crate::analysis::pieces;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::RuleId;
@@ -27,20 +27,18 @@ impl Lint for ShadowedRule {
         let Some(a) = analysis(project) else { return };
         // A Kubernetes rule split into pieces (spec §1.11) is shadowed only when every piece
         // is; otherwise the finding names the shadowed piece.
-        for (whole, group) in pieces::by_source_rule(&a.set, &a.shadowed, |s| s.rule) {
+        for (scope, group) in by_scope(project, a, &a.shadowed, |s| s.rule) {
             let Some(first) = group.first() else { continue };
             let Some(mut site) = rule_site(project, a, first.rule) else {
                 continue;
             };
-            if !whole {
-                site = site.piece();
-            }
+            site = site.scoped(scope);
             // Covering rules; for a whole split rule, those outside it (its pieces covered
             // by one another are covered by what covers those).
             let mut cover_ids: Vec<RuleId> = group
                 .iter()
                 .flat_map(|s| s.cover.iter().map(|&i| RuleId { rule: i, ..s.rule }))
-                .filter(|c| !whole || !pieces::same_source_rule(&a.set, *c, first.rule))
+                .filter(|c| scope != Scope::Whole || !pieces::same_source_rule(&a.set, *c, first.rule))
                 .collect();
             cover_ids.sort();
             cover_ids.dedup();
@@ -48,11 +46,13 @@ impl Lint for ShadowedRule {
                 .iter()
                 .filter_map(|&c| rule_site(project, a, c).map(RuleSite::piece))
                 .collect();
-            let mut names: Vec<String> = covers
-                .iter()
-                .map(|c| format!("{} ({})", site.name_rule(&a.set, c), c.action()))
-                .collect();
-            names.dedup();
+            let mut names: Vec<String> = Vec::new();
+            for c in &covers {
+                let name = format!("{} ({})", site.name_rule(&a.set, c), c.action());
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
             let different = covers.iter().any(|c| c.action() != site.action());
             let mut message = format!(
                 "{} is shadowed: every packet it matches is already decided by {}",
@@ -69,8 +69,12 @@ impl Lint for ShadowedRule {
             let mut f = sink
                 .at(site.location(), message)
                 .in_resource(site.resource, site.pointer());
+            let mut shown: Vec<String> = Vec::new();
             for c in &covers {
-                f = f.related(c.related(format!("covers it with action {}", c.action())));
+                if !shown.iter().any(|p| p == c.pointer()) {
+                    shown.push(c.pointer().to_string());
+                    f = f.related(c.related(format!("covers it with action {}", c.action())));
+                }
             }
             f = f.note(if different {
                 "help: the author's intent is overridden; move this rule before the covering rule or narrow the earlier one"

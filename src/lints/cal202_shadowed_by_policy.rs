@@ -1,7 +1,7 @@
 //! CAL202 shadowed-by-policy: everything the rule matches is decided before it is reached,
 //! by earlier policies, earlier tiers (including their end-of-tier deny) or a Pass.
 
-use super::semantic::{analysis, order_text, policy_related, rule_site};
+use super::semantic::{Scope, by_scope, analysis, order_text, policy_related, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::{Decider, RuleId, order, pieces, witness};
 use crate::finding::{Related, Severity};
@@ -27,15 +27,13 @@ impl Lint for ShadowedByPolicy {
         let Some(a) = analysis(project) else { return };
         // A Kubernetes rule split into pieces (spec §1.11) is never reached only when no
         // piece is; otherwise the finding names the pieces that are not.
-        for (whole, group) in pieces::by_source_rule(&a.set, &a.shadowed_by_policy, |s| s.rule)
+        for (scope, group) in by_scope(project, a, &a.shadowed_by_policy, |s| s.rule)
         {
             let Some(first) = group.first() else { continue };
             let Some(mut site) = rule_site(project, a, first.rule) else {
                 continue;
             };
-            if !whole {
-                site = site.piece();
-            }
+            site = site.scoped(scope);
             let mut deciders: Vec<&Decider> = group.iter().flat_map(|s| &s.deciders).collect();
             deciders.sort();
             deciders.dedup();
@@ -108,12 +106,16 @@ impl Lint for ShadowedByPolicy {
                             rule: *i,
                             ..first.rule
                         };
-                        if whole && pieces::same_source_rule(&a.set, other, first.rule) {
+                        if scope == Scope::Whole && pieces::same_source_rule(&a.set, other, first.rule) {
                             continue;
                         }
                         if let Some(c) = rule_site(project, a, other) {
                             let c = c.piece();
-                            who.push(site.name_rule(&a.set, &c));
+                            let name = site.name_rule(&a.set, &c);
+                            if who.contains(&name) {
+                                continue;
+                            }
+                            who.push(name);
                             related.push(c.related(format!(
                                 "earlier rule in the same policy ({})",
                                 c.action()

@@ -1,9 +1,9 @@
 //! CAL203 order-conflict: rules of two policies overlap with different actions and only the
 //! policies' names decide which one wins.
 
-use super::semantic::{analysis, order_text, rule_site};
+use super::semantic::{analysis, by_scope, order_text, rule_site};
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::{Conflict, Decider, pieces, witness};
+use crate::analysis::{Conflict, Decider, witness};
 use crate::finding::Severity;
 use crate::project::Project;
 
@@ -38,7 +38,7 @@ impl Lint for OrderConflict {
             .collect();
         // A Kubernetes rule split into pieces (spec §1.11) is reported whole only when every
         // piece conflicts; otherwise each conflicting piece is named.
-        for (whole, group) in pieces::by_source_rule(&a.set, &conflicts, |c| c.loser) {
+        for (scope, group) in by_scope(project, a, &conflicts, |c| c.loser) {
             let Some(c) = group.first() else { continue };
             let (Some(win), Some(mut lose)) = (
                 rule_site(project, a, c.winner),
@@ -47,9 +47,7 @@ impl Lint for OrderConflict {
                 continue;
             };
             let win = win.piece();
-            if !whole {
-                lose = lose.piece();
-            }
+            lose = lose.scoped(scope);
             let example = witness::describe(&c.witness, c.winner.direction);
             let message = format!(
                 "{} conflicts with {}: both match packets such as {example}; today `{}` wins ({}) only because its key `{}` sorts before `{}` ({} for both, tier `{}`)",

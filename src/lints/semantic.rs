@@ -15,6 +15,76 @@ pub struct RuleSite<'a> {
     /// Talk about the converted piece only (a Kubernetes rule Calico splits, spec §1.11),
     /// not the whole source rule.
     pub as_piece: bool,
+    /// When speaking of a piece: of its peer on every protocol.
+    pub whole_peer: bool,
+}
+
+/// How much of a source rule a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole rule (every piece qualifies, or the rule is not split).
+    Whole,
+    /// One peer of a split rule, on every protocol it converts to.
+    Peer,
+    /// One converted piece (peer × protocol).
+    Piece,
+}
+
+/// Items (about compiled rules) grouped as findings should report them: a split Kubernetes
+/// rule whole only when every piece qualifies, else per peer when every protocol of the peer
+/// qualifies, else per piece.
+pub fn by_scope<'a, T>(
+    project: &Project,
+    a: &Analysis,
+    items: &'a [T],
+    id: impl Fn(&T) -> RuleId,
+) -> Vec<(Scope, Vec<&'a T>)> {
+    let mut out = Vec::new();
+    let mut singles: Vec<&'a T> = Vec::new();
+    for (whole, group) in pieces::by_source_rule(&a.set, items, &id) {
+        if whole {
+            out.push((Scope::Whole, group));
+        } else {
+            singles.extend(group);
+        }
+    }
+    let peer_of = |item: &T| -> Option<(RuleId, String)> {
+        let rid = id(item);
+        let site = rule_site(project, a, rid)?;
+        let start = pieces::siblings(&a.set, rid).start;
+        Some((
+            RuleId { rule: start, ..rid },
+            site.rule.piece.as_ref()?.peer_label.clone(),
+        ))
+    };
+    let mut by_peer: Vec<((RuleId, String), Vec<&'a T>)> = Vec::new();
+    for item in singles {
+        let Some(key) = peer_of(item) else {
+            out.push((Scope::Piece, vec![item]));
+            continue;
+        };
+        match by_peer.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(item),
+            None => by_peer.push((key, vec![item])),
+        }
+    }
+    for ((start, label), members) in by_peer {
+        // Every piece of the source rule with this peer.
+        let all: Vec<usize> = pieces::siblings(&a.set, start)
+            .filter(|&i| {
+                rule_site(project, a, RuleId { rule: i, ..start })
+                    .and_then(|s| s.rule.piece.as_ref().map(|p| p.peer_label == label))
+                    .unwrap_or(false)
+            })
+            .collect();
+        let covered: Vec<usize> = members.iter().map(|m| id(m).rule).collect();
+        if all.len() > 1 && all.iter().all(|i| covered.contains(i)) {
+            out.push((Scope::Peer, members));
+        } else {
+            out.extend(members.into_iter().map(|m| (Scope::Piece, vec![m])));
+        }
+    }
+    out
 }
 
 impl RuleSite<'_> {
@@ -22,6 +92,22 @@ impl RuleSite<'_> {
     pub fn piece(mut self) -> Self {
         self.as_piece = self.rule.piece.is_some();
         self
+    }
+
+    /// This site, speaking at `scope`.
+    pub fn scoped(mut self, scope: Scope) -> Self {
+        self.as_piece = scope != Scope::Whole && self.rule.piece.is_some();
+        self.whole_peer = scope == Scope::Peer;
+        self
+    }
+
+    fn piece_label(&self) -> Option<&str> {
+        let p = self.rule.piece.as_ref().filter(|_| self.as_piece)?;
+        Some(if self.whole_peer {
+            &p.peer_label
+        } else {
+            &p.label
+        })
     }
 
     pub fn location(&self) -> Location {
@@ -41,20 +127,27 @@ impl RuleSite<'_> {
 
     /// What a message calls the site: "rule", or "peer /spec/ingress/0/from/1 of this rule".
     pub fn subject(&self) -> String {
-        match (&self.rule.piece, self.as_piece) {
-            (Some(p), true) => format!("{} of this rule", p.label),
-            _ => "rule".to_string(),
+        match self.piece_label() {
+            Some(l) => format!("{l} of this rule"),
+            None => "rule".to_string(),
         }
     }
 
     /// How a message names another rule `other` of the same policy: "earlier rule
     /// /spec/ingress/0", or "peer /spec/ingress/1/from/0 of the same rule".
     pub fn name_rule(&self, set: &PolicySet, other: &RuleSite<'_>) -> String {
-        match &other.rule.piece {
-            Some(p) if pieces::same_source_rule(set, self.id, other.id) => {
-                format!("{} of the same rule", p.label)
+        let label = other.rule.piece.as_ref().map(|p| {
+            if self.whole_peer || !self.as_piece {
+                &p.peer_label
+            } else {
+                &p.label
             }
-            Some(p) => format!("earlier rule {} ({})", other.rule.pointer, p.label),
+        });
+        match label {
+            Some(l) if pieces::same_source_rule(set, self.id, other.id) => {
+                format!("{l} of the same rule")
+            }
+            Some(l) => format!("earlier rule {} ({l})", other.rule.pointer),
             None => format!("earlier rule {}", other.rule.pointer),
         }
     }
@@ -66,12 +159,11 @@ impl RuleSite<'_> {
     /// "NetworkPolicy shop/db rule /spec/ingress/0 (Allow)", naming the piece when speaking
     /// of one.
     pub fn describe(&self) -> String {
-        match (&self.rule.piece, self.as_piece) {
-            (Some(p), true) => format!(
-                "{} rule {} ({}, {})",
+        match self.piece_label() {
+            Some(l) => format!(
+                "{} rule {} ({l}, {})",
                 self.resource.reference(),
                 self.rule.pointer,
-                p.label,
                 self.action()
             ),
             _ => format!(
@@ -115,6 +207,7 @@ pub fn rule_site<'a>(project: &'a Project, a: &'a Analysis, id: RuleId) -> Optio
         rule,
         id,
         as_piece: false,
+        whole_peer: false,
     })
 }
 

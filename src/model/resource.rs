@@ -425,8 +425,11 @@ pub struct RulePiece {
     pub pointer: String,
     /// The peer (or port entry) in the source.
     pub span: Span,
-    /// "peer /spec/ingress/0/from/1 (TCP)": what this piece is, for messages.
+    /// "peer /spec/ingress/0/from/1 on TCP": what this piece is, for messages.
     pub label: String,
+    /// "peer /spec/ingress/0/from/1": the peer, whatever the protocol (same as `label` when
+    /// the rule has one protocol).
+    pub peer_label: String,
 }
 
 impl Rule {

@@ -363,7 +363,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
                 Some(g) if !several_peers => (
                     g.first.0.clone(),
                     g.first.1,
-                    format!("its {} part", proto.clone().unwrap_or_default()),
+                    format!("the {} part", proto.clone().unwrap_or_default()),
                 ),
                 _ => (
                     peer_ptr.clone(),
@@ -371,6 +371,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
                     format!("peer {peer_ptr}"),
                 ),
             };
+            let peer_label = label.clone();
             if several_peers {
                 if let Some(p) = &proto {
                     label.push_str(&format!(" on {p}"));
@@ -380,6 +381,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
                 pointer,
                 span,
                 label,
+                peer_label,
             })
         };
         let make = |protocol: Option<Spanned<Protocol>>,
