@@ -7,7 +7,7 @@
 
 use super::concrete::{self, Outcome, Packet};
 use super::ir::{
-    CompiledPolicy, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet, SERVICE_ACCOUNT_LABEL,
+    CompiledPolicy, K8S_NAMESPACE_NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet, SERVICE_ACCOUNT_LABEL,
     SERVICE_ACCOUNT_PREFIX,
 };
 use super::prefilter::Restrictions;
@@ -141,7 +141,8 @@ fn namespace_labels(project: &Project) -> BTreeMap<String, BTreeMap<String, Stri
 }
 
 /// Labels Calico attaches to everything in namespace `ns` (§3.7.3): the namespace label and,
-/// when the Namespace is in the tree, its labels under `pcns.`.
+/// `pcns.kubernetes.io/metadata.name` (set by the API server on every Namespace), and when the
+/// Namespace is in the tree, its labels under `pcns.`.
 fn namespace_facts(
     ns: &str,
     known: &BTreeMap<String, BTreeMap<String, String>>,
@@ -149,13 +150,14 @@ fn namespace_facts(
     let mut fixed = BTreeMap::new();
     fixed.insert(NAMESPACE_LABEL.to_string(), ns.to_string());
     fixed.insert(format!("{NAMESPACE_PREFIX}{NAME_LABEL}"), ns.to_string());
-    let Some(labels) = known.get(ns) else {
-        return (fixed, false);
-    };
-    for (k, v) in labels {
+    let known_labels = known.get(ns);
+    for (k, v) in known_labels.into_iter().flatten() {
         fixed.insert(format!("{NAMESPACE_PREFIX}{k}"), v.clone());
     }
-    (fixed, true)
+    // The API server labels every Namespace with its name (Kubernetes 1.21+), overriding
+    // whatever the manifest says, whether or not the Namespace object is in the tree.
+    fixed.insert(K8S_NAMESPACE_NAME_LABEL.to_string(), ns.to_string());
+    (fixed, known_labels.is_some())
 }
 
 fn workload_group(
