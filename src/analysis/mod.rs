@@ -8,6 +8,7 @@
 //! re-derived in a fresh context so output never depends on the thread count.
 
 pub mod concrete;
+pub mod example_names;
 pub mod ir;
 pub mod order;
 pub mod pieces;

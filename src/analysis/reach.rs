@@ -495,6 +495,12 @@ pub struct ReachResult {
     pub decisions: Vec<Decision>,
     /// Queries that timed out (the verdict may then be incomplete).
     pub undecided: usize,
+    /// The protocol asked about (`None`: every protocol), and whether it was assumed (TCP
+    /// for a `--port` without `--protocol`).
+    pub protocol: Option<u8>,
+    pub protocol_assumed: bool,
+    /// The destination port asked about.
+    pub port: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -757,6 +763,9 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             denied_example,
             decisions,
             undecided,
+            protocol,
+            protocol_assumed: opts.protocol.is_none() && opts.port.is_some(),
+            port: opts.port,
         }
     })
 }
@@ -908,12 +917,13 @@ pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, 
     )
 }
 
-/// Show the full known label set of concrete members (the solver only models the labels
-/// some selector mentions).
+/// Show every label known for single-member groups (the solver only models the labels some
+/// selector mentions).
 fn with_known_labels(mut p: Packet, from: &Group, to: &Group) -> Packet {
     for (side, g) in [(&mut p.src, from), (&mut p.dst, to)] {
         if let [m] = g.members.as_slice() {
-            if m.identity.entity && m.identity.closed {
+            // Fixed labels are facts even for symbolic members (a namespace's labels).
+            if m.identity.entity {
                 for (k, v) in &m.identity.fixed {
                     side.labels.insert(k.clone(), v.clone());
                 }

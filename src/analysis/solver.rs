@@ -757,12 +757,20 @@ impl<'u> Encoder<'u> {
     /// network's first or last (so not 0.0.0.0 and 0.0.0.1, and inside the nets involved).
     pub fn nice_addresses(&self) -> Vec<Bool> {
         let v = &self.vars;
-        let doc = |side: &SideVars, v4: u128, v6: u128| {
+        // Documentation ranges (RFC 5737, RFC 3849): 192.0.2.10, 198.51.100.20,
+        // 203.0.113.30 and 2001:db8::10, ::20, ::30.
+        let docs: [(u128, u128); 3] = [
+            (0xc000_020a, 0x2001_0db8 << 96 | 0x10),
+            (0xc633_6414, 0x2001_0db8 << 96 | 0x20),
+            (0xcb00_711e, 0x2001_0db8 << 96 | 0x30),
+        ];
+        let doc = |side: &SideVars, (v4, v6): (u128, u128)| {
             Bool::or(&[
                 Bool::and(&[v.v6.not(), side.ip.eq(bv(v4, 128))]),
                 Bool::and(&[v.v6.clone(), side.ip.eq(bv(v6, 128))]),
             ])
         };
+        let any_doc = |side: &SideVars| Bool::or(&docs.map(|d| doc(side, d)));
         let host = |side: &SideVars| {
             let low = side.ip.extract(7, 0);
             Bool::and(&[
@@ -771,16 +779,13 @@ impl<'u> Encoder<'u> {
                 side.ip.extract(31, 24).eq(bv(0, 8)).not(),
             ])
         };
-        let (src_doc, dst_doc) = (
-            doc(&v.src, 0xc000_020a, 0x2001_0db8 << 96 | 0x10),
-            doc(&v.dst, 0xc633_6414, 0x2001_0db8 << 96 | 0x20),
-        );
-        let (src_host, dst_host) = (host(&v.src), host(&v.dst));
+        let (src, dst) = (&v.src, &v.dst);
         vec![
-            Bool::and(&[src_doc.clone(), dst_doc.clone()]),
-            Bool::and(&[src_doc, dst_host.clone()]),
-            Bool::and(&[src_host.clone(), dst_doc]),
-            Bool::and(&[src_host, dst_host]),
+            Bool::and(&[doc(src, docs[0]), doc(dst, docs[1])]),
+            Bool::and(&[any_doc(src), any_doc(dst)]),
+            Bool::and(&[any_doc(src), host(dst)]),
+            Bool::and(&[host(src), any_doc(dst)]),
+            Bool::and(&[host(src), host(dst)]),
         ]
     }
 

@@ -54,10 +54,23 @@ impl Lint for ShadowedRule {
                 }
             }
             let different = covers.iter().any(|c| c.action() != site.action());
-            let mut message = format!(
-                "{} is shadowed: every packet it matches is already decided by {}",
-                site.subject(),
+            let by = if covers.iter().all(|c| c.rule.piece.is_none()) {
+                // Plain rules: "earlier rules /spec/ingress/0 (Allow) and /spec/ingress/1 (Deny)".
+                let plain: Vec<String> = covers
+                    .iter()
+                    .map(|c| format!("{} ({})", c.rule.pointer, c.action()))
+                    .collect();
+                format!(
+                    "earlier rule{} {}",
+                    if plain.len() == 1 { "" } else { "s" },
+                    plain.join(" and ")
+                )
+            } else {
                 names.join(" and ")
+            };
+            let mut message = format!(
+                "{} is shadowed: every packet it matches is already decided by {by}",
+                site.subject(),
             );
             if different {
                 message.push_str(&format!(

@@ -3,6 +3,7 @@
 
 use super::semantic::{Scope, by_scope, analysis, order_text, policy_related, rule_site};
 use super::{Lint, LintMeta, Sink};
+use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::{Decider, RuleId, order, pieces, witness};
 use crate::finding::{Related, Severity};
 use crate::model::resource::Kind;
@@ -25,6 +26,7 @@ impl Lint for ShadowedByPolicy {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
+        let namer = NamespaceNamer::new(project, &a.set, &[]);
         // A Kubernetes rule split into pieces (spec §1.11) is never reached only when no
         // piece is; otherwise the finding names the pieces that are not.
         for (scope, group) in by_scope(project, a, &a.shadowed_by_policy, |s| s.rule)
@@ -89,10 +91,12 @@ impl Lint for ShadowedByPolicy {
                         }) {
                             if let Some(w) = rule_site(project, a, c.winner) {
                                 let w = w.piece();
+                                let mut packet = c.witness.clone();
+                                namer.apply(&mut packet);
                                 conflicts.push(format!(
                                     "{} has a different action and matches packets such as {}",
                                     w.describe(),
-                                    witness::describe(&c.witness, c.winner.direction)
+                                    witness::describe(&packet, c.winner.direction)
                                 ));
                                 related.push(w.related(format!(
                                     "wins only by name with action {}",

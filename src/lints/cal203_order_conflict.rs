@@ -3,6 +3,7 @@
 
 use super::semantic::{analysis, by_scope, order_text, rule_site};
 use super::{Lint, LintMeta, Sink};
+use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::{Conflict, Decider, witness};
 use crate::finding::Severity;
 use crate::project::Project;
@@ -25,6 +26,7 @@ impl Lint for OrderConflict {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         let explain = sink.explain();
+        let namer = NamespaceNamer::new(project, &a.set, &[]);
         // A rule the conflicting policy also decides entirely is reported once, by CAL202,
         // which states both facts.
         let conflicts: Vec<&Conflict> = a
@@ -48,7 +50,9 @@ impl Lint for OrderConflict {
             };
             let win = win.piece();
             lose = lose.scoped(scope);
-            let example = witness::describe(&c.witness, c.winner.direction);
+            let mut packet = c.witness.clone();
+            namer.apply(&mut packet);
+            let example = witness::describe(&packet, c.winner.direction);
             let message = format!(
                 "{} conflicts with {}: both match packets such as {example}; today `{}` wins ({}) only because its key `{}` sorts before `{}` ({} for both, tier `{}`)",
                 lose.subject(),
@@ -60,7 +64,7 @@ impl Lint for OrderConflict {
                 order_text(win.policy.order),
                 win.policy.tier,
             );
-            let witness_json = witness::to_json(&c.witness, c.winner.direction);
+            let witness_json = witness::to_json(&packet, c.winner.direction);
             let mut f = sink
                 .at(lose.location(), message)
                 .in_resource(lose.resource, lose.pointer())
