@@ -276,17 +276,72 @@ fn set_group(
     })
 }
 
-/// Every address range a (Global)NetworkSet of the tree claims.
+/// The addresses a HostEndpoint declares in `expectedIPs` (spec §1.10): Calico turns
+/// selectors that match the host endpoint into these addresses, so a packet from one of
+/// them carries the host endpoint's labels (§4.9).
+fn hep_ips(r: &Resource) -> Vec<Cidr> {
+    match &r.body {
+        Body::HostEndpoint(h) => h
+            .expected_ips
+            .iter()
+            .filter_map(|n| n.parsed.clone().ok())
+            .map(Cidr::network)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A HostEndpoint as a peer at `ips`: its own labels, then the `labelsToApply` of its
+/// profiles found in the tree (its own labels win). Not policed: its own host-endpoint
+/// policy classes are not evaluated here.
+fn hep_member(project: &Project, r: &Resource, ips: Vec<Cidr>) -> Member {
+    let mut fixed = BTreeMap::new();
+    if let Body::HostEndpoint(h) = &r.body {
+        for profile in &h.profiles {
+            let applied = project.resources.iter().filter_map(|p| match &p.body {
+                Body::Profile(body) if p.kind == Kind::Profile && p.name() == profile.value => {
+                    Some(&body.labels_to_apply)
+                }
+                _ => None,
+            });
+            for (k, v) in applied.flatten() {
+                fixed.insert(k.value.clone(), v.value.clone());
+            }
+        }
+    }
+    for (k, v) in &r.meta.labels {
+        fixed.insert(k.value.clone(), v.value.clone());
+    }
+    Member {
+        identity: Identity {
+            entity: true,
+            fixed,
+            closed: true,
+            open_prefixes: Vec::new(),
+            closed_prefixes: Vec::new(),
+            selector: None,
+        },
+        nets: ips,
+        not_nets: Vec::new(),
+        named_ports: Some(BTreeMap::new()),
+    }
+}
+
+/// Every address a (Global)NetworkSet or a HostEndpoint's `expectedIPs` of the tree claims.
 fn all_set_nets(project: &Project) -> Vec<Cidr> {
     project
         .resources
         .iter()
-        .filter(|r| matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet))
-        .flat_map(set_nets)
+        .flat_map(|r| match r.kind {
+            Kind::NetworkSet | Kind::GlobalNetworkSet => set_nets(r),
+            Kind::HostEndpoint => hep_ips(r),
+            _ => Vec::new(),
+        })
         .collect()
 }
 
-/// Addresses outside every known network set, belonging to no Calico entity.
+/// Addresses outside every known network set and host endpoint, belonging to no Calico
+/// entity.
 pub fn world(project: &Project) -> Group {
     Group {
         name: "world".into(),
@@ -437,7 +492,7 @@ fn is_dns_label(s: &str) -> bool {
 }
 
 /// Addresses in `cidr`: members of a network set when a set claims them (any set that
-/// does), outside addresses otherwise.
+/// does), the host endpoint whose `expectedIPs` they are, outside addresses otherwise.
 fn net_group(project: &Project, cidr: Cidr) -> Group {
     let namespaces = namespace_labels(project);
     let mut members = Vec::new();
@@ -463,6 +518,19 @@ fn net_group(project: &Project, cidr: Cidr) -> Group {
             }
             members.extend(g.members);
         }
+    }
+    // A HostEndpoint's expected IPs are that host endpoint, as a set's nets are the set.
+    for r in project.resources.iter().filter(|r| r.kind == Kind::HostEndpoint) {
+        let ips: Vec<Cidr> = hep_ips(r)
+            .into_iter()
+            .filter(|ip| ip.family == cidr.family && cidr.contains(*ip))
+            .filter(|ip| !claimed.iter().any(|c| c.contains(*ip)))
+            .collect();
+        if ips.is_empty() {
+            continue;
+        }
+        claimed.extend(ips.iter().copied());
+        members.push(hep_member(project, r, ips));
     }
     members.push(Member {
         identity: Identity::outside(),
