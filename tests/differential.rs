@@ -317,13 +317,17 @@ mod k8s_split_rules {
         for (name, exp, act) in [
             ("unsat", &expected.unsat_rules, &actual.unsat_rules),
             ("shadowed", &expected.shadowed, &actual.shadowed),
-            ("by policy", &expected.shadowed_by_policy, &actual.shadowed_by_policy),
+            (
+                "by policy",
+                &expected.shadowed_by_policy,
+                &actual.shadowed_by_policy,
+            ),
         ] {
             let ids: Vec<RuleId> = act.iter().copied().collect();
             for (is_whole, group) in by_source_rule(set, &ids, |r| *r) {
                 let first = **group.first().expect("non-empty group");
-                let all_pieces_qualify = siblings(set, first)
-                    .all(|i| exp.contains(&RuleId { rule: i, ..first }));
+                let all_pieces_qualify =
+                    siblings(set, first).all(|i| exp.contains(&RuleId { rule: i, ..first }));
                 assert_eq!(
                     is_whole, all_pieces_qualify,
                     "{name}: {first:?} reported whole = {is_whole}\n{set:#?}"

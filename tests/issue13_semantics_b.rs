@@ -73,10 +73,21 @@ fn item3_split_kubernetes_rules() {
             "{message}"
         );
     }
-    assert!(got[1].2.contains("peer /spec/ingress/2/from/0 of the same rule"));
-    assert!(got[3].2.starts_with("the UDP part of this rule is shadowed"));
+    assert!(
+        got[1]
+            .2
+            .contains("peer /spec/ingress/2/from/0 of the same rule")
+    );
+    assert!(
+        got[3]
+            .2
+            .starts_with("the UDP part of this rule is shadowed")
+    );
     assert!(got[4].2.starts_with("rule is shadowed"));
-    insta::assert_snapshot!("item3_fires_human", check_human(&format!("{ITEM3}/fires"), &[]));
+    insta::assert_snapshot!(
+        "item3_fires_human",
+        check_human(&format!("{ITEM3}/fires"), &[])
+    );
     insta::assert_json_snapshot!("item3_fires_json", report["findings"]);
 
     let near = check_json(&format!("{ITEM3}/near-miss"), &[]);
@@ -99,23 +110,65 @@ fn item5_host_endpoint_expected_ips_are_labelled_peers() {
     let dir = "fixtures/issue13/item5-hep-peers";
     let allowed = reach(
         dir,
-        &["--from", "net:10.1.0.5", "--to", "data/postgres", "--port", "22"],
+        &[
+            "--from",
+            "net:10.1.0.5",
+            "--to",
+            "data/postgres",
+            "--port",
+            "22",
+        ],
     );
-    assert!(allowed.lines().next().unwrap_or_default().ends_with(": allowed"), "{allowed}");
+    assert!(
+        allowed
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(": allowed"),
+        "{allowed}"
+    );
     assert!(allowed.contains("{role=bastion} 10.1.0.5:"), "{allowed}");
     insta::assert_snapshot!("item5_hep_allowed", allowed);
     // Near miss: the next address is no host endpoint.
     let denied = reach(
         dir,
-        &["--from", "net:10.1.0.6", "--to", "data/postgres", "--port", "22"],
+        &[
+            "--from",
+            "net:10.1.0.6",
+            "--to",
+            "data/postgres",
+            "--port",
+            "22",
+        ],
     );
-    assert!(denied.lines().next().unwrap_or_default().ends_with(": denied"), "{denied}");
+    assert!(
+        denied
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(": denied"),
+        "{denied}"
+    );
     // A range holding the host endpoint's address is partly allowed.
     let range = reach(
         dir,
-        &["--from", "net:10.1.0.0/24", "--to", "data/postgres", "--port", "22"],
+        &[
+            "--from",
+            "net:10.1.0.0/24",
+            "--to",
+            "data/postgres",
+            "--port",
+            "22",
+        ],
     );
-    assert!(range.lines().next().unwrap_or_default().ends_with(": partial"), "{range}");
+    assert!(
+        range
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(": partial"),
+        "{range}"
+    );
 }
 
 /// Item 10: every namespace carries `kubernetes.io/metadata.name`, in `reach` and in the
@@ -125,19 +178,53 @@ fn item10_namespace_name_label() {
     let dir = "fixtures/issue13/item10-namespace-name";
     let allowed = reach(
         &format!("{dir}/fires"),
-        &["--from", "shop/web", "--to", "db/postgres", "--port", "5432"],
+        &[
+            "--from",
+            "shop/web",
+            "--to",
+            "db/postgres",
+            "--port",
+            "5432",
+        ],
     );
-    assert!(allowed.lines().next().unwrap_or_default().ends_with(": allowed"), "{allowed}");
-    assert!(allowed.contains("pcns.kubernetes.io/metadata.name=shop"), "{allowed}");
+    assert!(
+        allowed
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(": allowed"),
+        "{allowed}"
+    );
+    assert!(
+        allowed.contains("pcns.kubernetes.io/metadata.name=shop"),
+        "{allowed}"
+    );
     insta::assert_snapshot!("item10_reach_allowed", allowed);
     let denied = reach(
         &format!("{dir}/fires"),
-        &["--from", "ops/intruder", "--to", "db/postgres", "--port", "5432"],
+        &[
+            "--from",
+            "ops/intruder",
+            "--to",
+            "db/postgres",
+            "--port",
+            "5432",
+        ],
     );
-    assert!(denied.lines().next().unwrap_or_default().ends_with(": denied"), "{denied}");
+    assert!(
+        denied
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(": denied"),
+        "{denied}"
+    );
     let fires = findings(&check_json(&format!("{dir}/fires"), &[]));
     assert_eq!(
-        fires.iter().map(|(c, p, _)| (c.as_str(), p.as_str())).collect::<Vec<_>>(),
+        fires
+            .iter()
+            .map(|(c, p, _)| (c.as_str(), p.as_str()))
+            .collect::<Vec<_>>(),
         vec![("CAL111", "/spec/selector")],
         "{fires:?}"
     );
@@ -153,11 +240,17 @@ fn noise_cal202_and_cal203_become_one_finding() {
     let got = findings(&check_json(dir, &[]));
     assert_eq!(got.len(), 1, "{got:#?}");
     let (code, pointer, message) = &got[0];
-    assert_eq!((code.as_str(), pointer.as_str()), ("CAL202", "/spec/ingress/0"));
+    assert_eq!(
+        (code.as_str(), pointer.as_str()),
+        ("CAL202", "/spec/ingress/0")
+    );
     assert!(message.contains("only the names decide"), "{message}");
     assert!(message.contains("order conflict (CAL203)"), "{message}");
     assert!(message.contains("at 192.0.2.10 port"), "{message}");
-    assert!(!message.contains("0.0.0.0") && !message.contains("0.0.0.1"), "{message}");
+    assert!(
+        !message.contains("0.0.0.0") && !message.contains("0.0.0.1"),
+        "{message}"
+    );
     insta::assert_snapshot!("noise_202_203_human", check_human(dir, &[]));
 }
 
@@ -177,7 +270,9 @@ fn noise_not_protocol_error_names_its_field() {
     let got = findings(&check_json("fixtures/issue13/noise-notprotocol", &[]));
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(
-        got[0].2.starts_with("notProtocol ICMPv6 requires ipVersion 6"),
+        got[0]
+            .2
+            .starts_with("notProtocol ICMPv6 requires ipVersion 6"),
         "{got:?}"
     );
 }
@@ -194,7 +289,10 @@ fn noise_one_cal002_for_one_bad_name() {
         .filter(|(c, p, _)| c == "CAL002" && p == "/metadata/name")
         .collect();
     assert_eq!(on_name.len(), 1, "{got:#?}");
-    let human = check_human("fixtures/issue13/noise-tier-name", &["--calico-version", "3.31"]);
+    let human = check_human(
+        "fixtures/issue13/noise-tier-name",
+        &["--calico-version", "3.31"],
+    );
     assert!(human.contains("help: try `security.bad-name`"), "{human}");
 }
 
@@ -203,7 +301,17 @@ fn noise_one_cal002_for_one_bad_name() {
 #[test]
 fn noise_reach_output() {
     let dir = "fixtures/issue13/item10-namespace-name/fires";
-    let out = reach(dir, &["--from", "app == 'web'", "--to", "db/postgres", "--port", "5432"]);
+    let out = reach(
+        dir,
+        &[
+            "--from",
+            "app == 'web'",
+            "--to",
+            "db/postgres",
+            "--port",
+            "5432",
+        ],
+    );
     let header = out.lines().next().unwrap_or_default();
     assert!(
         header.contains("on TCP port 5432 (TCP assumed: --port without --protocol)"),
@@ -212,7 +320,10 @@ fn noise_reach_output() {
     // The denied example comes from a namespace no policy names: a real one is shown.
     assert!(out.contains("projectcalico.org/namespace=ops"), "{out}");
     assert!(!out.contains("=other"), "{out}");
-    assert!(out.contains("192.0.2.10:") && out.contains("198.51.100.20:5432"), "{out}");
+    assert!(
+        out.contains("192.0.2.10:") && out.contains("198.51.100.20:5432"),
+        "{out}"
+    );
     assert!(!out.contains("0.0.0.0"), "{out}");
     assert!(
         out.contains("[denied example] egress no-policy-allow: no policy applies to the source in this direction (allowed)"),

@@ -127,8 +127,7 @@ impl NamespaceNamer {
         let Some(current) = side.labels.get(NAMESPACE_LABEL).cloned() else {
             return;
         };
-        if self.mentioned.contains(&current) || self.candidates.iter().any(|(n, _)| *n == current)
-        {
+        if self.mentioned.contains(&current) || self.candidates.iter().any(|(n, _)| *n == current) {
             return;
         }
         let Some((name, _)) = self
@@ -156,7 +155,9 @@ impl NamespaceNamer {
 mod tests {
     use super::*;
 
-    fn namer(candidates: Vec<(&str, Option<Vec<(&str, &str)>>)>) -> NamespaceNamer {
+    type Labels<'a> = Option<Vec<(&'a str, &'a str)>>;
+
+    fn namer(candidates: Vec<(&str, Labels<'_>)>) -> NamespaceNamer {
         NamespaceNamer {
             mentioned: ["shop".to_string()].into(),
             keys: ["pcns.team".to_string()].into(),
@@ -201,15 +202,27 @@ mod tests {
             (PCNS_NAME_LABEL, "other"),
         ]);
         n.rename(&mut s);
-        assert_eq!(s.labels.get(NAMESPACE_LABEL).map(String::as_str), Some("tools"));
-        assert_eq!(s.labels.get(PCNS_NAME_LABEL).map(String::as_str), Some("tools"));
+        assert_eq!(
+            s.labels.get(NAMESPACE_LABEL).map(String::as_str),
+            Some("tools")
+        );
+        assert_eq!(
+            s.labels.get(PCNS_NAME_LABEL).map(String::as_str),
+            Some("tools")
+        );
         // A named namespace stays.
         let mut s = side(&[(NAMESPACE_LABEL, "shop")]);
         n.rename(&mut s);
-        assert_eq!(s.labels.get(NAMESPACE_LABEL).map(String::as_str), Some("shop"));
+        assert_eq!(
+            s.labels.get(NAMESPACE_LABEL).map(String::as_str),
+            Some("shop")
+        );
         // No candidate agrees: unchanged.
         let mut s = side(&[(NAMESPACE_LABEL, "other"), ("pcns.team", "green")]);
         n.rename(&mut s);
-        assert_eq!(s.labels.get(NAMESPACE_LABEL).map(String::as_str), Some("other"));
+        assert_eq!(
+            s.labels.get(NAMESPACE_LABEL).map(String::as_str),
+            Some("other")
+        );
     }
 }

@@ -126,7 +126,12 @@ mod tests {
 
     #[test]
     fn siblings_are_the_run_of_equal_pointers() {
-        let s = set(&["/spec/ingress/0", "/spec/ingress/1", "/spec/ingress/1", "/spec/ingress/2"]);
+        let s = set(&[
+            "/spec/ingress/0",
+            "/spec/ingress/1",
+            "/spec/ingress/1",
+            "/spec/ingress/2",
+        ]);
         assert_eq!(siblings(&s, id(0)), 0..1);
         assert_eq!(siblings(&s, id(1)), 1..3);
         assert_eq!(siblings(&s, id(2)), 1..3);
@@ -137,14 +142,22 @@ mod tests {
 
     #[test]
     fn whole_only_when_every_piece_qualifies() {
-        let s = set(&["/spec/ingress/0", "/spec/ingress/1", "/spec/ingress/1", "/spec/ingress/1"]);
+        let s = set(&[
+            "/spec/ingress/0",
+            "/spec/ingress/1",
+            "/spec/ingress/1",
+            "/spec/ingress/1",
+        ]);
         let items = [id(3), id(0), id(1)];
         let groups = by_source_rule(&s, &items, |r| *r);
         let shape: Vec<(bool, Vec<usize>)> = groups
             .iter()
             .map(|(w, m)| (*w, m.iter().map(|r| r.rule).collect()))
             .collect();
-        assert_eq!(shape, vec![(false, vec![3]), (false, vec![1]), (true, vec![0])]);
+        assert_eq!(
+            shape,
+            vec![(false, vec![3]), (false, vec![1]), (true, vec![0])]
+        );
         let all = [id(1), id(2), id(3)];
         let groups = by_source_rule(&s, &all, |r| *r);
         assert_eq!(groups.len(), 1);

@@ -7,8 +7,8 @@
 
 use super::concrete::{self, Outcome, Packet};
 use super::ir::{
-    CompiledPolicy, K8S_NAMESPACE_NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet, SERVICE_ACCOUNT_LABEL,
-    SERVICE_ACCOUNT_PREFIX,
+    CompiledPolicy, K8S_NAMESPACE_NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet,
+    SERVICE_ACCOUNT_LABEL, SERVICE_ACCOUNT_PREFIX,
 };
 use super::prefilter::Restrictions;
 use crate::model::net::Cidr;
@@ -520,7 +520,11 @@ fn net_group(project: &Project, cidr: Cidr) -> Group {
         }
     }
     // A HostEndpoint's expected IPs are that host endpoint, as a set's nets are the set.
-    for r in project.resources.iter().filter(|r| r.kind == Kind::HostEndpoint) {
+    for r in project
+        .resources
+        .iter()
+        .filter(|r| r.kind == Kind::HostEndpoint)
+    {
         let ips: Vec<Cidr> = hep_ips(r)
             .into_iter()
             .filter(|ip| ip.family == cidr.family && cidr.contains(*ip))

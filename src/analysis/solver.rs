@@ -145,7 +145,10 @@ impl Universe {
         // Two passes: the namespace label is paired with two derived labels.
         for (a, b) in [
             (super::ir::NAMESPACE_LABEL, "pcns.projectcalico.org/name"),
-            (super::ir::NAMESPACE_LABEL, super::ir::K8S_NAMESPACE_NAME_LABEL),
+            (
+                super::ir::NAMESPACE_LABEL,
+                super::ir::K8S_NAMESPACE_NAME_LABEL,
+            ),
             (
                 super::ir::SERVICE_ACCOUNT_LABEL,
                 "pcsa.projectcalico.org/name",
@@ -1011,7 +1014,10 @@ impl<'u> Encoder<'u> {
             // value it must equal instead.
             for (a, b) in [
                 (super::ir::NAMESPACE_LABEL, "pcns.projectcalico.org/name"),
-                (super::ir::NAMESPACE_LABEL, super::ir::K8S_NAMESPACE_NAME_LABEL),
+                (
+                    super::ir::NAMESPACE_LABEL,
+                    super::ir::K8S_NAMESPACE_NAME_LABEL,
+                ),
                 (
                     super::ir::SERVICE_ACCOUNT_LABEL,
                     "pcsa.projectcalico.org/name",

@@ -1,8 +1,8 @@
 //! CAL110 unsatisfiable-rule: no packet can ever match the rule.
 
 use super::semantic::{RuleSite, analysis, by_scope, rule_site};
-use crate::analysis::UnsatRule;
 use super::{Lint, LintMeta, Sink};
+use crate::analysis::UnsatRule;
 use crate::finding::Severity;
 use crate::model::resource::{EntityRule, Rule};
 use crate::project::Project;

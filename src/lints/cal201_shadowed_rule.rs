@@ -1,10 +1,10 @@
 //! CAL201 shadowed-rule: earlier rules of the same policy decide every packet the rule
 //! matches.
 
-use super::semantic::{Scope, by_scope, RuleSite, analysis, rule_site};
-use crate::analysis::pieces;
+use super::semantic::{RuleSite, Scope, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::RuleId;
+use crate::analysis::pieces;
 use crate::finding::Severity;
 use crate::project::Project;
 
@@ -38,7 +38,9 @@ impl Lint for ShadowedRule {
             let mut cover_ids: Vec<RuleId> = group
                 .iter()
                 .flat_map(|s| s.cover.iter().map(|&i| RuleId { rule: i, ..s.rule }))
-                .filter(|c| scope != Scope::Whole || !pieces::same_source_rule(&a.set, *c, first.rule))
+                .filter(|c| {
+                    scope != Scope::Whole || !pieces::same_source_rule(&a.set, *c, first.rule)
+                })
                 .collect();
             cover_ids.sort();
             cover_ids.dedup();

@@ -1,7 +1,7 @@
 //! CAL202 shadowed-by-policy: everything the rule matches is decided before it is reached,
 //! by earlier policies, earlier tiers (including their end-of-tier deny) or a Pass.
 
-use super::semantic::{Scope, by_scope, analysis, order_text, policy_related, rule_site};
+use super::semantic::{Scope, analysis, by_scope, order_text, policy_related, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::{Decider, RuleId, order, pieces, witness};
@@ -29,8 +29,7 @@ impl Lint for ShadowedByPolicy {
         let namer = NamespaceNamer::new(project, &a.set, &[]);
         // A Kubernetes rule split into pieces (spec §1.11) is never reached only when no
         // piece is; otherwise the finding names the pieces that are not.
-        for (scope, group) in by_scope(project, a, &a.shadowed_by_policy, |s| s.rule)
-        {
+        for (scope, group) in by_scope(project, a, &a.shadowed_by_policy, |s| s.rule) {
             let Some(first) = group.first() else { continue };
             let Some(mut site) = rule_site(project, a, first.rule) else {
                 continue;
@@ -110,7 +109,9 @@ impl Lint for ShadowedByPolicy {
                             rule: *i,
                             ..first.rule
                         };
-                        if scope == Scope::Whole && pieces::same_source_rule(&a.set, other, first.rule) {
+                        if scope == Scope::Whole
+                            && pieces::same_source_rule(&a.set, other, first.rule)
+                        {
                             continue;
                         }
                         if let Some(c) = rule_site(project, a, other) {

@@ -75,7 +75,9 @@ impl Lint for OrderConflict {
                     let w = w.piece();
                     let d = w.describe();
                     if d != win.describe() && !others.contains(&d) {
-                        f = f.related(w.related(format!("also wins today with action {}", w.action())));
+                        f = f.related(
+                            w.related(format!("also wins today with action {}", w.action())),
+                        );
                         others.push(d);
                     }
                 }

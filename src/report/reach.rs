@@ -6,7 +6,7 @@ use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::ir::{NAMESPACE_LABEL, PolicySet, SERVICE_ACCOUNT_LABEL};
 use crate::analysis::reach::{Decision, Group, ReachResult, format_ports};
 use crate::analysis::witness::{protocol_name, to_json};
-use crate::model::resource::Direction;
+use crate::model::resource::{Direction, Rule};
 use crate::project::Project;
 use serde_json::{Value, json};
 
@@ -16,6 +16,16 @@ fn protocol_label(p: u8) -> String {
     } else {
         protocol_name(p)
     }
+}
+
+/// The deciding rule's pointer: the converted piece's (peer or port entry) for a Kubernetes
+/// rule Calico splits, so the answer names the peer that decided.
+fn rule_pointer(rule: &Rule) -> &str {
+    rule.piece.as_ref().map_or(&rule.pointer, |p| &p.pointer)
+}
+
+fn rule_span(rule: &Rule) -> crate::source::Span {
+    rule.piece.as_ref().map_or(rule.head_span(), |p| p.span)
 }
 
 fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
@@ -32,8 +42,8 @@ fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
         {
             obj.insert("resource".into(), json!(res.reference()));
             if let Some(rule) = res.policy().and_then(|p| p.rules(d.direction).get(ri)) {
-                obj.insert("pointer".into(), json!(rule.pointer));
-                if let Some(loc) = line_location(project, res.location(rule.head_span())) {
+                obj.insert("pointer".into(), json!(rule_pointer(rule)));
+                if let Some(loc) = line_location(project, res.location(rule_span(rule))) {
                     obj.insert("location".into(), json!(loc));
                 }
             }
@@ -57,7 +67,11 @@ fn example_json(pkt: &Option<Packet>, namer: &NamespaceNamer) -> Value {
 fn namer(project: &Project, set: &PolicySet, from: &Group, to: &Group) -> NamespaceNamer {
     let extra: Vec<&crate::model::selector::Expr> = [from, to]
         .iter()
-        .flat_map(|g| g.members.iter().filter_map(|m| m.identity.selector.as_ref()))
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| m.identity.selector.as_ref())
+        })
         .collect();
     NamespaceNamer::new(project, set, &extra)
 }
@@ -199,11 +213,11 @@ pub fn render_human(
                     .and_then(|p| project.resources.get(p.resource))
                     .and_then(|res| {
                         let rule = res.policy()?.rules(d.direction).get(ri)?;
-                        let loc = line_location(project, res.location(rule.head_span()))?;
+                        let loc = line_location(project, res.location(rule_span(rule)))?;
                         Some(format!(
                             "{} {} ({}:{})",
                             res.reference(),
-                            rule.pointer,
+                            rule_pointer(rule),
                             loc.file,
                             loc.line
                         ))

@@ -187,7 +187,8 @@ fn check_name(cx: &mut Cx) {
     }
     if !rule.matches(&name.value) {
         // v3.29–v3.31 also want the tier prefix: one finding states both requirements.
-        let prefix = super::policy::missing_tier_prefix(cx).map(|(t, base)| (t.to_string(), base.to_string()));
+        let prefix = super::policy::missing_tier_prefix(cx)
+            .map(|(t, base)| (t.to_string(), base.to_string()));
         let also = prefix.as_ref().map_or(String::new(), |(tier, _)| {
             format!(
                 "; Calico {} also requires policies outside tier `default` to be named `<tier>.<name>` (here `{tier}.…`)",

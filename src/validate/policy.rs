@@ -607,7 +607,11 @@ mod tests {
         let v = validate_at(&bad, V3_31);
         let on_name: Vec<_> = v.iter().filter(|x| x.pointer == "/metadata/name").collect();
         assert_eq!(on_name.len(), 1, "{v:#?}");
-        assert!(on_name[0].message.contains("also requires policies outside tier"));
+        assert!(
+            on_name[0]
+                .message
+                .contains("also requires policies outside tier")
+        );
         assert_eq!(on_name[0].help.as_deref(), Some("try `security.bad-name`"));
         // Correct prefix, default tier, exempt prefixes.
         assert_clean(&validate_at(

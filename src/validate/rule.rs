@@ -288,7 +288,10 @@ fn check_icmp_ip_version(cx: &mut Cx, rule: &Rule) {
         return; // R2 reports it.
     }
     let mut reported = false;
-    for (field, p) in [("protocol", &rule.protocol), ("notProtocol", &rule.not_protocol)] {
+    for (field, p) in [
+        ("protocol", &rule.protocol),
+        ("notProtocol", &rule.not_protocol),
+    ] {
         let Some(p) = p else { continue };
         let (needs, name) = if is_icmp_v4(cx, &p.value) {
             (4, "ICMP")

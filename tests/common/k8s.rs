@@ -34,7 +34,14 @@ fn k8s_rule(g: &mut Gen, k: usize, index: &mut usize, d: Direction) -> Vec<Compi
         1 => vec![(Some(6), vec![PortMatch::Range(1, 2)])],
         _ => vec![
             (Some(6), vec![PortMatch::Range(1 + g.below(3) as u16, 3)]),
-            (Some(17), if g.chance(50) { Vec::new() } else { vec![PortMatch::Range(2, 4)] }),
+            (
+                Some(17),
+                if g.chance(50) {
+                    Vec::new()
+                } else {
+                    vec![PortMatch::Range(2, 4)]
+                },
+            ),
         ],
     };
     let mut out = Vec::new();

@@ -358,18 +358,16 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
             if !several_peers && !several_protocols {
                 return None;
             }
-            let proto = g.filter(|_| several_protocols).map(|g| g.protocol.value.to_string());
+            let proto = g
+                .filter(|_| several_protocols)
+                .map(|g| g.protocol.value.to_string());
             let (pointer, span, mut label) = match g {
                 Some(g) if !several_peers => (
                     g.first.0.clone(),
                     g.first.1,
                     format!("the {} part", proto.clone().unwrap_or_default()),
                 ),
-                _ => (
-                    peer_ptr.clone(),
-                    *peer_span,
-                    format!("peer {peer_ptr}"),
-                ),
+                _ => (peer_ptr.clone(), *peer_span, format!("peer {peer_ptr}")),
             };
             let peer_label = label.clone();
             if several_peers {
