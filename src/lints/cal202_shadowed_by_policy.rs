@@ -85,9 +85,15 @@ impl Lint for ShadowedByPolicy {
                         ));
                         // The same rule would also be an order conflict (CAL203) with this
                         // policy: state that fact here instead of a second finding.
-                        for c in a.conflicts.iter().filter(|c| {
-                            c.winner.policy == *q && group.iter().any(|s| s.rule == c.loser)
-                        }) {
+                        // One example per deciding policy is enough.
+                        for c in a
+                            .conflicts
+                            .iter()
+                            .filter(|c| {
+                                c.winner.policy == *q && group.iter().any(|s| s.rule == c.loser)
+                            })
+                            .take(1)
+                        {
                             if let Some(w) = rule_site(project, a, c.winner) {
                                 let w = w.piece();
                                 let mut packet = c.witness.clone();
