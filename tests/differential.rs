@@ -368,3 +368,82 @@ fn fixed_seeds_with_cluster_policies_agree() {
         "no rule was decided by an earlier tier"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Kubernetes NetworkPolicies with multi-peer, multi-protocol rules (issue 13 item 3, sem-b).
+// The split rules must agree with enumeration piece by piece, and the grouping the lints use
+// (`analysis::pieces::by_source_rule`) must report a Kubernetes rule whole exactly when every
+// piece has the verdict.
+// ---------------------------------------------------------------------------------------
+
+mod k8s_split_rules {
+    use super::*;
+    use calint::analysis::pieces::{by_source_rule, siblings};
+    use common::k8s::policy_set_with_k8s;
+
+    /// (whole groups, piece reports) over the three per-rule verdicts.
+    fn check_grouping(set: &PolicySet, expected: &Verdicts, actual: &Verdicts) -> (usize, usize) {
+        let (mut whole, mut pieces) = (0, 0);
+        for (name, exp, act) in [
+            ("unsat", &expected.unsat_rules, &actual.unsat_rules),
+            ("shadowed", &expected.shadowed, &actual.shadowed),
+            (
+                "by policy",
+                &expected.shadowed_by_policy,
+                &actual.shadowed_by_policy,
+            ),
+        ] {
+            let ids: Vec<RuleId> = act.iter().copied().collect();
+            for (is_whole, group) in by_source_rule(set, &ids, |r| *r) {
+                let first = **group.first().expect("non-empty group");
+                let all_pieces_qualify =
+                    siblings(set, first).all(|i| exp.contains(&RuleId { rule: i, ..first }));
+                assert_eq!(
+                    is_whole, all_pieces_qualify,
+                    "{name}: {first:?} reported whole = {is_whole}\n{set:#?}"
+                );
+                if is_whole && siblings(set, first).len() > 1 {
+                    whole += 1;
+                } else if !is_whole {
+                    pieces += 1;
+                }
+            }
+        }
+        (whole, pieces)
+    }
+
+    fn check(seed: u64, packets: &[Packet]) -> (usize, usize) {
+        let set = policy_set_with_k8s(seed);
+        let expected = brute_force(&set, packets);
+        let actual = solver_verdicts(&set);
+        assert_eq!(
+            actual, expected,
+            "seed {seed}: solver verdicts differ from exhaustive enumeration for\n{set:#?}"
+        );
+        check_grouping(&set, &expected, &actual)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn split_kubernetes_rules_agree_with_enumeration(seed in any::<u64>()) {
+            thread_local! { static PACKETS: Vec<Packet> = universe(); }
+            PACKETS.with(|p| check(seed, p));
+        }
+    }
+
+    /// Both groupings must occur: split rules reported whole, and single pieces.
+    #[test]
+    fn fixed_seeds_report_split_rules_whole_and_by_piece() {
+        let packets = universe();
+        let (mut whole, mut pieces) = (0, 0);
+        for seed in 0..40 {
+            let (w, p) = check(seed, &packets);
+            whole += w;
+            pieces += p;
+        }
+        eprintln!("split rules over 40 seeds: {whole} reported whole, {pieces} by piece");
+        assert!(whole > 0 && pieces > 0, "whole {whole}, pieces {pieces}");
+    }
+}

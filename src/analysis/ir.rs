@@ -12,6 +12,9 @@ use crate::model::selector::Expr;
 use crate::project::Project;
 
 pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
+/// The namespace-name label the Kubernetes API server sets on every Namespace (since 1.21;
+/// it cannot be changed), as Calico's endpoints inherit it from the namespace profile.
+pub const K8S_NAMESPACE_NAME_LABEL: &str = "pcns.kubernetes.io/metadata.name";
 pub const SERVICE_ACCOUNT_LABEL: &str = "projectcalico.org/serviceaccount";
 pub const NAMESPACE_PREFIX: &str = "pcns.";
 pub const SERVICE_ACCOUNT_PREFIX: &str = "pcsa.";

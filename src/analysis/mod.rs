@@ -9,8 +9,10 @@
 
 pub mod cluster_policy;
 pub mod concrete;
+pub mod example_names;
 pub mod ir;
 pub mod order;
+pub mod pieces;
 pub mod prefilter;
 pub mod reach;
 pub mod solver;

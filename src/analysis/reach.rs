@@ -7,8 +7,8 @@
 
 use super::concrete::{self, Outcome, Packet};
 use super::ir::{
-    CompiledPolicy, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet, SERVICE_ACCOUNT_LABEL,
-    SERVICE_ACCOUNT_PREFIX,
+    CompiledPolicy, K8S_NAMESPACE_NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet,
+    SERVICE_ACCOUNT_LABEL, SERVICE_ACCOUNT_PREFIX,
 };
 use super::prefilter::Restrictions;
 use crate::model::net::Cidr;
@@ -141,7 +141,8 @@ fn namespace_labels(project: &Project) -> BTreeMap<String, BTreeMap<String, Stri
 }
 
 /// Labels Calico attaches to everything in namespace `ns` (§3.7.3): the namespace label and,
-/// when the Namespace is in the tree, its labels under `pcns.`.
+/// `pcns.kubernetes.io/metadata.name` (set by the API server on every Namespace), and when the
+/// Namespace is in the tree, its labels under `pcns.`.
 fn namespace_facts(
     ns: &str,
     known: &BTreeMap<String, BTreeMap<String, String>>,
@@ -149,13 +150,14 @@ fn namespace_facts(
     let mut fixed = BTreeMap::new();
     fixed.insert(NAMESPACE_LABEL.to_string(), ns.to_string());
     fixed.insert(format!("{NAMESPACE_PREFIX}{NAME_LABEL}"), ns.to_string());
-    let Some(labels) = known.get(ns) else {
-        return (fixed, false);
-    };
-    for (k, v) in labels {
+    let known_labels = known.get(ns);
+    for (k, v) in known_labels.into_iter().flatten() {
         fixed.insert(format!("{NAMESPACE_PREFIX}{k}"), v.clone());
     }
-    (fixed, true)
+    // The API server labels every Namespace with its name (Kubernetes 1.21+), overriding
+    // whatever the manifest says, whether or not the Namespace object is in the tree.
+    fixed.insert(K8S_NAMESPACE_NAME_LABEL.to_string(), ns.to_string());
+    (fixed, known_labels.is_some())
 }
 
 fn workload_group(
@@ -274,17 +276,72 @@ fn set_group(
     })
 }
 
-/// Every address range a (Global)NetworkSet of the tree claims.
+/// The addresses a HostEndpoint declares in `expectedIPs` (spec §1.10): Calico turns
+/// selectors that match the host endpoint into these addresses, so a packet from one of
+/// them carries the host endpoint's labels (§4.9).
+fn hep_ips(r: &Resource) -> Vec<Cidr> {
+    match &r.body {
+        Body::HostEndpoint(h) => h
+            .expected_ips
+            .iter()
+            .filter_map(|n| n.parsed.clone().ok())
+            .map(Cidr::network)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A HostEndpoint as a peer at `ips`: its own labels, then the `labelsToApply` of its
+/// profiles found in the tree (its own labels win). Not policed: its own host-endpoint
+/// policy classes are not evaluated here.
+fn hep_member(project: &Project, r: &Resource, ips: Vec<Cidr>) -> Member {
+    let mut fixed = BTreeMap::new();
+    if let Body::HostEndpoint(h) = &r.body {
+        for profile in &h.profiles {
+            let applied = project.resources.iter().filter_map(|p| match &p.body {
+                Body::Profile(body) if p.kind == Kind::Profile && p.name() == profile.value => {
+                    Some(&body.labels_to_apply)
+                }
+                _ => None,
+            });
+            for (k, v) in applied.flatten() {
+                fixed.insert(k.value.clone(), v.value.clone());
+            }
+        }
+    }
+    for (k, v) in &r.meta.labels {
+        fixed.insert(k.value.clone(), v.value.clone());
+    }
+    Member {
+        identity: Identity {
+            entity: true,
+            fixed,
+            closed: true,
+            open_prefixes: Vec::new(),
+            closed_prefixes: Vec::new(),
+            selector: None,
+        },
+        nets: ips,
+        not_nets: Vec::new(),
+        named_ports: Some(BTreeMap::new()),
+    }
+}
+
+/// Every address a (Global)NetworkSet or a HostEndpoint's `expectedIPs` of the tree claims.
 fn all_set_nets(project: &Project) -> Vec<Cidr> {
     project
         .resources
         .iter()
-        .filter(|r| matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet))
-        .flat_map(set_nets)
+        .flat_map(|r| match r.kind {
+            Kind::NetworkSet | Kind::GlobalNetworkSet => set_nets(r),
+            Kind::HostEndpoint => hep_ips(r),
+            _ => Vec::new(),
+        })
         .collect()
 }
 
-/// Addresses outside every known network set, belonging to no Calico entity.
+/// Addresses outside every known network set and host endpoint, belonging to no Calico
+/// entity.
 pub fn world(project: &Project) -> Group {
     Group {
         name: "world".into(),
@@ -435,7 +492,7 @@ fn is_dns_label(s: &str) -> bool {
 }
 
 /// Addresses in `cidr`: members of a network set when a set claims them (any set that
-/// does), outside addresses otherwise.
+/// does), the host endpoint whose `expectedIPs` they are, outside addresses otherwise.
 fn net_group(project: &Project, cidr: Cidr) -> Group {
     let namespaces = namespace_labels(project);
     let mut members = Vec::new();
@@ -461,6 +518,23 @@ fn net_group(project: &Project, cidr: Cidr) -> Group {
             }
             members.extend(g.members);
         }
+    }
+    // A HostEndpoint's expected IPs are that host endpoint, as a set's nets are the set.
+    for r in project
+        .resources
+        .iter()
+        .filter(|r| r.kind == Kind::HostEndpoint)
+    {
+        let ips: Vec<Cidr> = hep_ips(r)
+            .into_iter()
+            .filter(|ip| ip.family == cidr.family && cidr.contains(*ip))
+            .filter(|ip| !claimed.iter().any(|c| c.contains(*ip)))
+            .collect();
+        if ips.is_empty() {
+            continue;
+        }
+        claimed.extend(ips.iter().copied());
+        members.push(hep_member(project, r, ips));
     }
     members.push(Member {
         identity: Identity::outside(),
@@ -493,6 +567,12 @@ pub struct ReachResult {
     pub decisions: Vec<Decision>,
     /// Queries that timed out (the verdict may then be incomplete).
     pub undecided: usize,
+    /// The protocol asked about (`None`: every protocol), and whether it was assumed (TCP
+    /// for a `--port` without `--protocol`).
+    pub protocol: Option<u8>,
+    pub protocol_assumed: bool,
+    /// The destination port asked about.
+    pub port: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -755,6 +835,9 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             denied_example,
             decisions,
             undecided,
+            protocol,
+            protocol_assumed: opts.protocol.is_none() && opts.port.is_some(),
+            port: opts.port,
         }
     })
 }
@@ -906,12 +989,13 @@ pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, 
     )
 }
 
-/// Show the full known label set of concrete members (the solver only models the labels
-/// some selector mentions).
+/// Show every label known for single-member groups (the solver only models the labels some
+/// selector mentions).
 fn with_known_labels(mut p: Packet, from: &Group, to: &Group) -> Packet {
     for (side, g) in [(&mut p.src, from), (&mut p.dst, to)] {
         if let [m] = g.members.as_slice() {
-            if m.identity.entity && m.identity.closed {
+            // Fixed labels are facts even for symbolic members (a namespace's labels).
+            if m.identity.entity {
                 for (k, v) in &m.identity.fixed {
                     side.labels.insert(k.clone(), v.clone());
                 }

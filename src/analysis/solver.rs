@@ -142,13 +142,20 @@ impl Universe {
         u.paths = path_representatives(&exact_paths, &prefix_paths);
         // Labels Calico derives from one another share one value domain (see
         // `Encoder::derived_label_consistency`).
+        // Two passes: the namespace label is paired with two derived labels.
         for (a, b) in [
             (super::ir::NAMESPACE_LABEL, "pcns.projectcalico.org/name"),
+            (
+                super::ir::NAMESPACE_LABEL,
+                super::ir::K8S_NAMESPACE_NAME_LABEL,
+            ),
             (
                 super::ir::SERVICE_ACCOUNT_LABEL,
                 "pcsa.projectcalico.org/name",
             ),
-        ] {
+        ]
+        .repeat(2)
+        {
             if let (Some((va, sa)), Some((vb, sb))) =
                 (values.get(a).cloned(), values.get(b).cloned())
             {
@@ -410,6 +417,11 @@ impl<'u> Encoder<'u> {
             (
                 super::ir::NAMESPACE_LABEL,
                 "pcns.projectcalico.org/name",
+                true,
+            ),
+            (
+                super::ir::NAMESPACE_LABEL,
+                super::ir::K8S_NAMESPACE_NAME_LABEL,
                 true,
             ),
             (
@@ -743,6 +755,43 @@ impl<'u> Encoder<'u> {
         ])
     }
 
+    /// Address preferences for examples, best first: documentation addresses (192.0.2.10
+    /// → 198.51.100.20, 2001:db8::10 → 2001:db8::20), then addresses that are not a
+    /// network's first or last (so not 0.0.0.0 and 0.0.0.1, and inside the nets involved).
+    pub fn nice_addresses(&self) -> Vec<Bool> {
+        let v = &self.vars;
+        // Documentation ranges (RFC 5737, RFC 3849): 192.0.2.10, 198.51.100.20,
+        // 203.0.113.30 and 2001:db8::10, ::20, ::30.
+        let docs: [(u128, u128); 3] = [
+            (0xc000_020a, 0x2001_0db8 << 96 | 0x10),
+            (0xc633_6414, 0x2001_0db8 << 96 | 0x20),
+            (0xcb00_711e, 0x2001_0db8 << 96 | 0x30),
+        ];
+        let doc = |side: &SideVars, (v4, v6): (u128, u128)| {
+            Bool::or(&[
+                Bool::and(&[v.v6.not(), side.ip.eq(bv(v4, 128))]),
+                Bool::and(&[v.v6.clone(), side.ip.eq(bv(v6, 128))]),
+            ])
+        };
+        let any_doc = |side: &SideVars| Bool::or(&docs.map(|d| doc(side, d)));
+        let host = |side: &SideVars| {
+            let low = side.ip.extract(7, 0);
+            Bool::and(&[
+                low.bvuge(bv(1, 8)),
+                low.bvule(bv(254, 8)),
+                side.ip.extract(31, 24).eq(bv(0, 8)).not(),
+            ])
+        };
+        let (src, dst) = (&v.src, &v.dst);
+        vec![
+            Bool::and(&[doc(src, docs[0]), doc(dst, docs[1])]),
+            Bool::and(&[any_doc(src), any_doc(dst)]),
+            Bool::and(&[any_doc(src), host(dst)]),
+            Bool::and(&[host(src), any_doc(dst)]),
+            Bool::and(&[host(src), host(dst)]),
+        ]
+    }
+
     /// Some endpoint matches the policy's selector (whatever the direction).
     pub fn selects_any(&self, p: &CompiledPolicy) -> Bool {
         let local = &self.vars.dst;
@@ -965,6 +1014,10 @@ impl<'u> Encoder<'u> {
             // value it must equal instead.
             for (a, b) in [
                 (super::ir::NAMESPACE_LABEL, "pcns.projectcalico.org/name"),
+                (
+                    super::ir::NAMESPACE_LABEL,
+                    super::ir::K8S_NAMESPACE_NAME_LABEL,
+                ),
                 (
                     super::ir::SERVICE_ACCOUNT_LABEL,
                     "pcsa.projectcalico.org/name",
@@ -1230,6 +1283,14 @@ impl<'u> Session<'u> {
         if !matches!(self.sat(&f), Answer::Known(Some(_))) {
             return self.sat(&f);
         }
+        if let Some(pref) = self.enc.nice_addresses().into_iter().find(|pref| {
+            matches!(
+                self.sat(&Bool::and(&[f.clone(), pref.clone()])),
+                Answer::Known(Some(_))
+            )
+        }) {
+            f = Bool::and(&[f, pref]);
+        }
         for port in [
             self.enc.vars.dst.port.clone(),
             self.enc.vars.src.port.clone(),
@@ -1297,9 +1358,19 @@ impl<'u> Session<'u> {
     pub fn plausible_witness(&mut self, formula: &Bool) -> Answer<Option<Packet>> {
         let nice = Bool::and(&[formula.clone(), self.enc.plausible()]);
         match self.sat(&nice) {
-            Answer::Known(Some(p)) => Answer::Known(Some(p)),
+            Answer::Known(Some(p)) => Answer::Known(Some(self.nicer_addresses(&nice).unwrap_or(p))),
             _ => self.sat(formula),
         }
+    }
+
+    /// A witness of `formula` with the first address preference that can hold.
+    fn nicer_addresses(&mut self, formula: &Bool) -> Option<Packet> {
+        self.enc.nice_addresses().into_iter().find_map(|pref| {
+            match self.sat(&Bool::and(&[formula.clone(), pref])) {
+                Answer::Known(Some(p)) => Some(p),
+                _ => None,
+            }
+        })
     }
 
     /// Is `formula` satisfiable? With `Some`, returns a witness packet.

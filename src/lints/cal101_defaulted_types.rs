@@ -28,6 +28,15 @@ impl Lint for DefaultedTypes {
             if policy.types.is_some() {
                 continue;
             }
+            // A staged Delete carries no types and an empty spec: it is never sent to Felix
+            // (spec §4.7), so there is no direction to default.
+            if policy
+                .staged_action
+                .as_ref()
+                .is_some_and(|a| a.value == "Delete")
+            {
+                continue;
+            }
             let (ingress, egress) = (!policy.ingress.is_empty(), !policy.egress.is_empty());
             let (value, meaning) = match (ingress, egress) {
                 (false, false) => (

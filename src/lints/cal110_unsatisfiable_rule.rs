@@ -1,7 +1,8 @@
 //! CAL110 unsatisfiable-rule: no packet can ever match the rule.
 
-use super::semantic::{analysis, rule_site};
+use super::semantic::{RuleSite, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
+use crate::analysis::UnsatRule;
 use crate::finding::Severity;
 use crate::model::resource::{EntityRule, Rule};
 use crate::project::Project;
@@ -81,6 +82,29 @@ fn family_text(rule: &Rule) -> String {
     why.join(", ")
 }
 
+/// The analysis names a rule side's effective selector `source.selector` (spec §3.7.1).
+/// When the rule has no `selector` there, that selector comes from other fields: say which.
+fn implicit_selector_text(rule: &Rule, part: &str, namespace: Option<&str>) -> String {
+    let side = part.trim_end_matches(".selector");
+    let e = if side == "source" {
+        &rule.source
+    } else {
+        &rule.destination
+    };
+    if let Some(ns) = &e.namespace_selector {
+        return format!("{side}.namespaceSelector (`{}`)", ns.raw.value);
+    }
+    if e.service_accounts.is_some() {
+        return format!("{side}.serviceAccounts");
+    }
+    match namespace {
+        Some(ns) => format!(
+            "the {side}'s implicit namespace scope (the rule has no {side} `selector`; in a namespaced policy its other {side} fields only match endpoints in namespace `{ns}`)"
+        ),
+        None => format!("the {side}'s endpoint match"),
+    }
+}
+
 /// Why one selector part alone can never match, when the selector module can say.
 fn selector_reason(rule: &Rule, part: &str) -> Option<String> {
     let e = match part {
@@ -91,6 +115,31 @@ fn selector_reason(rule: &Rule, part: &str) -> Option<String> {
     e.selector.as_ref()?.selector()?.never_matches()
 }
 
+/// Why the parts of `u` contradict, in words.
+fn why(u: &UnsatRule, site: &RuleSite<'_>) -> String {
+    let described: Vec<String> = u
+        .parts
+        .iter()
+        .map(|p| match part_text(site.rule, p) {
+            None if p.ends_with(".selector") => {
+                implicit_selector_text(site.rule, p, site.policy.namespace.as_deref())
+            }
+            Some(t) => format!("{p} ({t})"),
+            None if p == "IP family" => {
+                format!("the rule's IP family ({})", family_text(site.rule))
+            }
+            None => p.clone(),
+        })
+        .collect();
+    match described.as_slice() {
+        [one] => match selector_reason(site.rule, u.parts.first().map_or("", String::as_str)) {
+            Some(reason) => format!("{one} can never match: {reason}"),
+            None => format!("{one} can never be satisfied"),
+        },
+        many => format!("{} contradict each other", many.join(" and ")),
+    }
+}
+
 impl Lint for UnsatisfiableRule {
     fn meta(&self) -> &'static LintMeta {
         &META
@@ -98,44 +147,61 @@ impl Lint for UnsatisfiableRule {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
-        for u in &a.unsat_rules {
-            let Some(site) = rule_site(project, a, u.rule) else {
-                continue;
-            };
-            let described: Vec<String> = u
-                .parts
+        // A Kubernetes rule split into pieces (spec §1.11) can never match only when no
+        // piece can; otherwise the finding names the pieces that cannot.
+        for (scope, group) in by_scope(project, a, &a.unsat_rules, |u| u.rule) {
+            let sites: Vec<_> = group
                 .iter()
-                .map(|p| match part_text(site.rule, p) {
-                    Some(t) => format!("{p} ({t})"),
-                    None if p == "IP family" => {
-                        format!("the rule's IP family ({})", family_text(site.rule))
-                    }
-                    None => p.clone(),
+                .filter_map(|u| {
+                    let site = rule_site(project, a, u.rule)?;
+                    Some((*u, site.scoped(scope)))
                 })
                 .collect();
-            let why = match described.as_slice() {
-                [one] => {
-                    match selector_reason(site.rule, u.parts.first().map_or("", String::as_str)) {
-                        Some(reason) => format!("{one} can never match: {reason}"),
-                        None => format!("{one} can never be satisfied"),
-                    }
-                }
-                many => format!("{} contradict each other", many.join(" and ")),
+            let Some((first, site)) = sites.first() else {
+                continue;
+            };
+            let whys: Vec<String> = sites.iter().map(|(u, s)| why(u, s)).collect();
+            let same = whys.windows(2).all(|w| w[0] == w[1]);
+            let message = if sites.len() == 1 || same {
+                format!(
+                    "{} can never match: {}",
+                    site.subject(),
+                    whys.first().cloned().unwrap_or_default()
+                )
+            } else {
+                let each: Vec<String> = sites
+                    .iter()
+                    .zip(&whys)
+                    .map(|((_, s), w)| {
+                        let label = s.rule.piece.as_ref().map_or("", |p| p.label.as_str());
+                        format!("{label}: {w}")
+                    })
+                    .collect();
+                format!(
+                    "rule can never match: no part Calico converts it to can ({})",
+                    each.join("; ")
+                )
             };
             let mut f = sink
-                .at(site.location(), format!("rule can never match: {why}"))
-                .in_resource(site.resource, &site.rule.pointer);
-            if u.parts.iter().any(|p| p.ends_with(".selector")) {
+                .at(site.location(), message)
+                .in_resource(site.resource, site.pointer());
+            if group
+                .iter()
+                .any(|u| u.parts.iter().any(|p| p.ends_with(".selector")))
+            {
                 if let Some(ns) = site.policy.namespace.as_deref() {
                     f = f.note(format!(
                         "note: in a namespaced policy, a rule selector without `namespaceSelector` only matches endpoints in namespace `{ns}`"
                     ));
                 }
             }
-            if u.parts.iter().any(|p| p == "policy selector") {
+            if first.parts.iter().any(|p| p == "policy selector") {
                 f = f.note(
                     "note: the rule must also hold at the endpoints the policy's selector picks",
                 );
+            }
+            if site.as_piece {
+                f = f.note("note: Calico converts this Kubernetes rule into one rule per peer and protocol; the rule's other parts can still match");
             }
             f.emit();
         }

@@ -1,9 +1,10 @@
 //! CAL201 shadowed-rule: earlier rules of the same policy decide every packet the rule
 //! matches.
 
-use super::semantic::{analysis, rule_site};
+use super::semantic::{RuleSite, Scope, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::RuleId;
+use crate::analysis::pieces;
 use crate::finding::Severity;
 use crate::project::Project;
 
@@ -24,24 +25,54 @@ impl Lint for ShadowedRule {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
-        for s in &a.shadowed {
-            let Some(site) = rule_site(project, a, s.rule) else {
+        // A Kubernetes rule split into pieces (spec §1.11) is shadowed only when every piece
+        // is; otherwise the finding names the shadowed piece.
+        for (scope, group) in by_scope(project, a, &a.shadowed, |s| s.rule) {
+            let Some(first) = group.first() else { continue };
+            let Some(mut site) = rule_site(project, a, first.rule) else {
                 continue;
             };
-            let covers: Vec<_> = s
-                .cover
+            site = site.scoped(scope);
+            // Covering rules; for a whole split rule, those outside it (its pieces covered
+            // by one another are covered by what covers those).
+            let mut cover_ids: Vec<RuleId> = group
                 .iter()
-                .filter_map(|&i| rule_site(project, a, RuleId { rule: i, ..s.rule }))
+                .flat_map(|s| s.cover.iter().map(|&i| RuleId { rule: i, ..s.rule }))
+                .filter(|c| {
+                    scope != Scope::Whole || !pieces::same_source_rule(&a.set, *c, first.rule)
+                })
                 .collect();
-            let names: Vec<String> = covers
+            cover_ids.sort();
+            cover_ids.dedup();
+            let covers: Vec<_> = cover_ids
                 .iter()
-                .map(|c| format!("{} ({})", c.rule.pointer, c.action()))
+                .filter_map(|&c| rule_site(project, a, c).map(RuleSite::piece))
                 .collect();
+            let mut names: Vec<String> = Vec::new();
+            for c in &covers {
+                let name = format!("{} ({})", site.name_rule(&a.set, c), c.action());
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
             let different = covers.iter().any(|c| c.action() != site.action());
-            let mut message = format!(
-                "rule is shadowed: every packet it matches is already decided by earlier rule{} {}",
-                if names.len() == 1 { "" } else { "s" },
+            let by = if covers.iter().all(|c| c.rule.piece.is_none()) {
+                // Plain rules: "earlier rules /spec/ingress/0 (Allow) and /spec/ingress/1 (Deny)".
+                let plain: Vec<String> = covers
+                    .iter()
+                    .map(|c| format!("{} ({})", c.rule.pointer, c.action()))
+                    .collect();
+                format!(
+                    "earlier rule{} {}",
+                    if plain.len() == 1 { "" } else { "s" },
+                    plain.join(" and ")
+                )
+            } else {
                 names.join(" and ")
+            };
+            let mut message = format!(
+                "{} is shadowed: every packet it matches is already decided by {by}",
+                site.subject(),
             );
             if different {
                 message.push_str(&format!(
@@ -52,12 +83,18 @@ impl Lint for ShadowedRule {
             }
             let mut f = sink
                 .at(site.location(), message)
-                .in_resource(site.resource, &site.rule.pointer);
+                .in_resource(site.resource, site.pointer());
+            let mut shown: Vec<String> = Vec::new();
             for c in &covers {
-                f = f.related(c.related(format!("covers it with action {}", c.action())));
+                if !shown.iter().any(|p| p == c.pointer()) {
+                    shown.push(c.pointer().to_string());
+                    f = f.related(c.related(format!("covers it with action {}", c.action())));
+                }
             }
             f = f.note(if different {
                 "help: the author's intent is overridden; move this rule before the covering rule or narrow the earlier one"
+            } else if site.as_piece {
+                "help: this part of the rule is dead code; remove the peer (or port) or narrow the earlier rule"
             } else {
                 "help: the rule is dead code; delete it or narrow the earlier rule"
             });

@@ -1,9 +1,10 @@
 //! CAL203 order-conflict: rules of two policies overlap with different actions and only the
 //! policies' names decide which one wins.
 
-use super::semantic::{analysis, order_text, rule_site};
+use super::semantic::{analysis, by_scope, order_text, rule_site};
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::witness;
+use crate::analysis::example_names::NamespaceNamer;
+use crate::analysis::{Conflict, Decider, witness};
 use crate::finding::Severity;
 use crate::project::Project;
 
@@ -25,16 +26,36 @@ impl Lint for OrderConflict {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         let explain = sink.explain();
-        for c in &a.conflicts {
-            let (Some(win), Some(lose)) = (
+        let namer = NamespaceNamer::new(project, &a.set, &[]);
+        // A rule the conflicting policy also decides entirely is reported once, by CAL202,
+        // which states both facts.
+        let conflicts: Vec<&Conflict> = a
+            .conflicts
+            .iter()
+            .filter(|c| {
+                !a.shadowed_by_policy.iter().any(|s| {
+                    s.rule == c.loser && s.deciders.contains(&Decider::Policy(c.winner.policy))
+                })
+            })
+            .collect();
+        // A Kubernetes rule split into pieces (spec §1.11) is reported whole only when every
+        // piece conflicts; otherwise each conflicting piece is named.
+        for (scope, group) in by_scope(project, a, &conflicts, |c| c.loser) {
+            let Some(c) = group.first() else { continue };
+            let (Some(win), Some(mut lose)) = (
                 rule_site(project, a, c.winner),
                 rule_site(project, a, c.loser),
             ) else {
                 continue;
             };
-            let example = witness::describe(&c.witness, c.winner.direction);
+            let win = win.piece();
+            lose = lose.scoped(scope);
+            let mut packet = c.witness.clone();
+            namer.apply(&mut packet);
+            let example = witness::describe(&packet, c.winner.direction);
             let message = format!(
-                "rule conflicts with {}: both match packets such as {example}; today `{}` wins ({}) only because its key `{}` sorts before `{}` ({} for both, tier `{}`)",
+                "{} conflicts with {}: both match packets such as {example}; today `{}` wins ({}) only because its key `{}` sorts before `{}` ({} for both, tier `{}`)",
+                lose.subject(),
                 win.describe(),
                 win.resource.name(),
                 win.action(),
@@ -43,11 +64,25 @@ impl Lint for OrderConflict {
                 order_text(win.policy.order),
                 win.policy.tier,
             );
-            let witness_json = witness::to_json(&c.witness, c.winner.direction);
+            let witness_json = witness::to_json(&packet, c.winner.direction);
             let mut f = sink
                 .at(lose.location(), message)
-                .in_resource(lose.resource, &lose.rule.pointer)
-                .related(win.related(format!("wins today with action {}", win.action())))
+                .in_resource(lose.resource, lose.pointer())
+                .related(win.related(format!("wins today with action {}", win.action())));
+            let mut others: Vec<String> = Vec::new();
+            for other in group.iter().skip(1) {
+                if let Some(w) = rule_site(project, a, other.winner) {
+                    let w = w.piece();
+                    let d = w.describe();
+                    if d != win.describe() && !others.contains(&d) {
+                        f = f.related(
+                            w.related(format!("also wins today with action {}", w.action())),
+                        );
+                        others.push(d);
+                    }
+                }
+            }
+            f = f
                 .witness(witness_json.clone())
                 .note("help: give the policies different `order` values so the precedence is explicit and survives renames");
             if explain {

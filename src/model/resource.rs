@@ -481,6 +481,26 @@ pub struct Rule {
     pub destination: EntityRule,
     pub http: Option<HttpMatch>,
     pub annotations: Vec<(Spanned<String>, Spanned<String>)>,
+    /// For a rule converted from a Kubernetes NetworkPolicy rule that Calico splits into
+    /// several rules (one per peer × protocol, spec §1.11): which piece this one is. `None`
+    /// for Calico rules and for Kubernetes rules that convert to a single rule.
+    pub piece: Option<RulePiece>,
+}
+
+/// One of the Calico rules a Kubernetes rule converts to (spec §1.11). `Rule::pointer` stays
+/// the Kubernetes rule's pointer; findings about only this piece use `pointer` and `span`.
+#[derive(Clone, Debug, Default)]
+pub struct RulePiece {
+    /// The peer (`/spec/ingress/0/from/1`) when the rule has several peers, else the first
+    /// port entry of the protocol (`/spec/ingress/0/ports/2`).
+    pub pointer: String,
+    /// The peer (or port entry) in the source.
+    pub span: Span,
+    /// "peer /spec/ingress/0/from/1 on TCP": what this piece is, for messages.
+    pub label: String,
+    /// "peer /spec/ingress/0/from/1": the peer, whatever the protocol (same as `label` when
+    /// the rule has one protocol).
+    pub peer_label: String,
 }
 
 impl Rule {

@@ -2,10 +2,11 @@
 
 use super::line_location;
 use crate::analysis::concrete::{Packet, Side};
-use crate::analysis::ir::PolicySet;
+use crate::analysis::example_names::NamespaceNamer;
+use crate::analysis::ir::{NAMESPACE_LABEL, PolicySet, SERVICE_ACCOUNT_LABEL};
 use crate::analysis::reach::{Decision, Group, ReachResult, format_ports};
 use crate::analysis::witness::{protocol_name, to_json};
-use crate::model::resource::Direction;
+use crate::model::resource::{Direction, Rule};
 use crate::project::Project;
 use serde_json::{Value, json};
 
@@ -15,6 +16,16 @@ fn protocol_label(p: u8) -> String {
     } else {
         protocol_name(p)
     }
+}
+
+/// The deciding rule's pointer: the converted piece's (peer or port entry) for a Kubernetes
+/// rule Calico splits, so the answer names the peer that decided.
+fn rule_pointer(rule: &Rule) -> &str {
+    rule.piece.as_ref().map_or(&rule.pointer, |p| &p.pointer)
+}
+
+fn rule_span(rule: &Rule) -> crate::source::Span {
+    rule.piece.as_ref().map_or(rule.head_span(), |p| p.span)
 }
 
 fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
@@ -31,8 +42,8 @@ fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
         {
             obj.insert("resource".into(), json!(res.reference()));
             if let Some(rule) = res.policy().and_then(|p| p.rules(d.direction).get(ri)) {
-                obj.insert("pointer".into(), json!(rule.pointer));
-                if let Some(loc) = line_location(project, res.location(rule.head_span())) {
+                obj.insert("pointer".into(), json!(rule_pointer(rule)));
+                if let Some(loc) = line_location(project, res.location(rule_span(rule))) {
                     obj.insert("location".into(), json!(loc));
                 }
             }
@@ -44,9 +55,25 @@ fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
     v
 }
 
-fn example_json(pkt: &Option<Packet>) -> Value {
-    pkt.as_ref()
-        .map_or(Value::Null, |p| to_json(p, Direction::Ingress))
+fn example_json(pkt: &Option<Packet>, namer: &NamespaceNamer) -> Value {
+    pkt.as_ref().map_or(Value::Null, |p| {
+        let mut p = p.clone();
+        namer.apply(&mut p);
+        to_json(&p, Direction::Ingress)
+    })
+}
+
+/// Real namespace names for the examples (see [`NamespaceNamer`]).
+fn namer(project: &Project, set: &PolicySet, from: &Group, to: &Group) -> NamespaceNamer {
+    let extra: Vec<&crate::model::selector::Expr> = [from, to]
+        .iter()
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| m.identity.selector.as_ref())
+        })
+        .collect();
+    NamespaceNamer::new(project, set, &extra)
 }
 
 pub fn render_json(
@@ -61,14 +88,15 @@ pub fn render_json(
         .iter()
         .map(|(p, ports)| json!({"protocol": protocol_label(*p), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
         .collect();
+    let namer = namer(project, set, from, to);
     let doc = json!({
         "version": 1,
         "from": {"group": from.name, "evaluation": if from.concrete { "concrete" } else { "symbolic" }},
         "to": {"group": to.name, "evaluation": if to.concrete { "concrete" } else { "symbolic" }},
         "verdict": r.verdict.as_str(),
         "allowed": allowed,
-        "allowed_example": example_json(&r.allowed_example),
-        "denied_example": example_json(&r.denied_example),
+        "allowed_example": example_json(&r.allowed_example, &namer),
+        "denied_example": example_json(&r.denied_example, &namer),
         "decisions": r.decisions.iter().map(|d| decision_json(project, set, d)).collect::<Vec<_>>(),
         "undecided": r.undecided,
     });
@@ -84,10 +112,18 @@ fn side_text(s: &Side, v6: bool) -> String {
         std::net::Ipv4Addr::from(s.ip as u32).to_string()
     };
     if s.is_entity {
+        // Inherited namespace (`pcns.*`) and service-account (`pcsa.*`) labels are shown:
+        // policies select on them, and two examples may differ only there. The two name
+        // labels that always repeat another label are left out.
+        let repeats = |v: &str, of: &str| s.labels.get(of).is_some_and(|o| o == v);
         let labels: Vec<String> = s
             .labels
             .iter()
-            .filter(|(k, _)| !k.starts_with("pcns.") && !k.starts_with("pcsa."))
+            .filter(|(k, v)| match k.as_str() {
+                "pcns.projectcalico.org/name" => !repeats(v, NAMESPACE_LABEL),
+                "pcsa.projectcalico.org/name" => !repeats(v, SERVICE_ACCOUNT_LABEL),
+                _ => true,
+            })
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         format!("{{{}}} {ip}:{}", labels.join(", "), s.port)
@@ -119,8 +155,22 @@ pub fn render_human(
             "every matching endpoint"
         }
     };
+    // What was asked: the protocol (and whether it was assumed) and the port.
+    let question = match (r.protocol, r.port) {
+        (None, _) => String::new(),
+        (Some(p), port) => format!(
+            " on {}{}{}",
+            protocol_label(p),
+            port.map(|p| format!(" port {p}")).unwrap_or_default(),
+            if r.protocol_assumed {
+                " (TCP assumed: --port without --protocol)"
+            } else {
+                ""
+            }
+        ),
+    };
     let mut out = format!(
-        "{} -> {}: {}\n  from: {} ({})\n  to:   {} ({})\n",
+        "{} -> {}{question}: {}\n  from: {} ({})\n  to:   {} ({})\n",
         from.name,
         to.name,
         r.verdict.as_str(),
@@ -142,12 +192,15 @@ pub fn render_human(
             }
         }
     }
+    let namer = namer(project, set, from, to);
     for (name, ex) in [
         ("allowed", &r.allowed_example),
         ("denied", &r.denied_example),
     ] {
         if let Some(p) = ex {
-            out.push_str(&format!("  {name} example: {}\n", example_text(p)));
+            let mut p = p.clone();
+            namer.apply(&mut p);
+            out.push_str(&format!("  {name} example: {}\n", example_text(&p)));
         }
     }
     if !r.decisions.is_empty() {
@@ -160,24 +213,30 @@ pub fn render_human(
                     .and_then(|p| project.resources.get(p.resource))
                     .and_then(|res| {
                         let rule = res.policy()?.rules(d.direction).get(ri)?;
-                        let loc = line_location(project, res.location(rule.head_span()))?;
+                        let loc = line_location(project, res.location(rule_span(rule)))?;
                         Some(format!(
                             "{} {} ({}:{})",
                             res.reference(),
-                            rule.pointer,
+                            rule_pointer(rule),
                             loc.file,
                             loc.line
                         ))
                     })
                     .unwrap_or_default(),
-                None => d
-                    .tier
-                    .as_ref()
-                    .map(|t| format!("tier `{t}`"))
-                    .unwrap_or_default(),
+                None => match &d.tier {
+                    Some(t) => format!("tier `{t}` applies and no rule decided (denied)"),
+                    None => format!(
+                        "no policy applies to the {} in this direction (allowed)",
+                        match d.direction {
+                            Direction::Ingress => "destination",
+                            Direction::Egress => "source",
+                        }
+                    ),
+                },
             };
+            // The tag says which example the line explains, not this step's own outcome.
             out.push_str(&format!(
-                "    [{}] {} {}: {}\n",
+                "    [{} example] {} {}: {}\n",
                 d.example,
                 d.direction.as_str(),
                 d.action,

@@ -148,6 +148,15 @@ impl NameRule {
     }
 }
 
+/// Whether the resource's name (if any) fits its kind's name grammar at the target version.
+pub(crate) fn name_matches_grammar(cx: &Cx) -> bool {
+    cx.res
+        .meta
+        .name
+        .as_ref()
+        .is_none_or(|n| NameRule::for_kind(cx).matches(&n.value))
+}
+
 /// P8 (names): presence, length and the kind's grammar.
 fn check_name(cx: &mut Cx) {
     let meta = &cx.res.meta;
@@ -177,18 +186,33 @@ fn check_name(cx: &mut Cx) {
         );
     }
     if !rule.matches(&name.value) {
+        // v3.29–v3.31 also want the tier prefix: one finding states both requirements.
+        let prefix = super::policy::missing_tier_prefix(cx)
+            .map(|(t, base)| (t.to_string(), base.to_string()));
+        let also = prefix.as_ref().map_or(String::new(), |(tier, _)| {
+            format!(
+                "; Calico {} also requires policies outside tier `default` to be named `<tier>.<name>` (here `{tier}.…`)",
+                cx.target
+            )
+        });
         let mut v = Violation::new(
             name.span,
             pointer,
             format!(
-                "invalid {kind} name {}: {}",
+                "invalid {kind} name {}: {}{also}",
                 quote(&name.value),
                 rule.describe()
             ),
         );
-        let suggestion = suggest_name(&name.value, rule.max_dots())
-            .map(|s| s.chars().take(max).collect::<String>())
-            .filter(|s| rule.matches(s) && s.len() <= max);
+        let suggestion = match &prefix {
+            Some((tier, base)) => suggest_name(base, Some(0))
+                .map(|s| format!("{tier}.{s}"))
+                .map(|s| s.chars().take(max).collect::<String>())
+                .filter(|s| rule.matches(s) && s.len() <= max),
+            None => suggest_name(&name.value, rule.max_dots())
+                .map(|s| s.chars().take(max).collect::<String>())
+                .filter(|s| rule.matches(s) && s.len() <= max),
+        };
         if let Some(suggestion) = suggestion {
             v = v.with_help(format!("try {}", quote(&suggestion)));
         }

@@ -120,11 +120,12 @@ fn check_tier_field(cx: &mut Cx, p: &Policy) {
     cx.push(v);
 }
 
-/// P8 (≤v3.31 tier prefix): in v3.29–v3.31 a policy outside tier `default` must be named
-/// `<tier>.<name>`, and a dotted name must start with its tier.
-fn check_tiered_name(cx: &mut Cx, p: &Policy) {
+/// The tier whose prefix the policy's name lacks, when the target version requires one
+/// (v3.29–v3.31: a policy outside tier `default` must be named `<tier>.<name>`, and a dotted
+/// name must start with its tier); with the name's part after any prefix.
+pub(crate) fn missing_tier_prefix<'a>(cx: &'a Cx) -> Option<(&'a str, &'a str)> {
     if !cx.at_least(3, 29) || cx.at_least(3, 32) {
-        return;
+        return None;
     }
     if !matches!(
         cx.kind(),
@@ -133,22 +134,34 @@ fn check_tiered_name(cx: &mut Cx, p: &Policy) {
             | Kind::StagedNetworkPolicy
             | Kind::StagedGlobalNetworkPolicy
     ) {
-        return;
+        return None;
     }
-    let Some(name) = &cx.res.meta.name else {
-        return;
-    };
+    let name = cx.res.meta.name.as_ref()?;
     if name.value.is_empty() || TIER_PREFIX_EXEMPT.iter().any(|x| name.value.starts_with(x)) {
-        return;
+        return None;
     }
-    let tier = p.tier_name();
+    let tier = cx.res.policy()?.tier_name();
     let (ok, base) = match name.value.split_once('.') {
         None => (tier == "default", name.value.as_str()),
         Some((prefix, rest)) => (prefix == tier, rest),
     };
-    if ok {
+    (!ok).then_some((tier, base))
+}
+
+/// P8 (≤v3.31 tier prefix), see [`missing_tier_prefix`]. A name that also breaks the name
+/// grammar is reported once, by the name check, which states both.
+fn check_tiered_name(cx: &mut Cx, p: &Policy) {
+    if !super::meta::name_matches_grammar(cx) {
         return;
     }
+    let Some((tier, base)) = missing_tier_prefix(cx) else {
+        return;
+    };
+    let tier = tier.to_string();
+    let base = base.to_string();
+    let Some(name) = &cx.res.meta.name else {
+        return;
+    };
     let suggestion = format!("{tier}.{}", base.replace('.', "-"));
     let mut v = Violation::new(
         name.span,
@@ -589,6 +602,17 @@ mod tests {
         }
         assert_clean(&validate_at(&res, V3_32));
         assert_clean(&validate_at(&res, V3_33));
+        // A name that also breaks the grammar: one finding stating both, one valid fix.
+        let bad = policy(Kind::GlobalNetworkPolicy, "Bad_Name", p.clone());
+        let v = validate_at(&bad, V3_31);
+        let on_name: Vec<_> = v.iter().filter(|x| x.pointer == "/metadata/name").collect();
+        assert_eq!(on_name.len(), 1, "{v:#?}");
+        assert!(
+            on_name[0]
+                .message
+                .contains("also requires policies outside tier")
+        );
+        assert_eq!(on_name[0].help.as_deref(), Some("try `security.bad-name`"));
         // Correct prefix, default tier, exempt prefixes.
         assert_clean(&validate_at(
             &policy(Kind::GlobalNetworkPolicy, "security.foo", p.clone()),

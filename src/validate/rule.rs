@@ -288,7 +288,11 @@ fn check_icmp_ip_version(cx: &mut Cx, rule: &Rule) {
         return; // R2 reports it.
     }
     let mut reported = false;
-    for p in [&rule.protocol, &rule.not_protocol].into_iter().flatten() {
+    for (field, p) in [
+        ("protocol", &rule.protocol),
+        ("notProtocol", &rule.not_protocol),
+    ] {
+        let Some(p) = p else { continue };
         let (needs, name) = if is_icmp_v4(cx, &p.value) {
             (4, "ICMP")
         } else if is_icmp_v6(cx, &p.value) {
@@ -302,14 +306,15 @@ fn check_icmp_ip_version(cx: &mut Cx, rule: &Rule) {
                 ipv.span,
                 ptr(&rule.pointer, "ipVersion"),
                 format!(
-                    "protocol {name} requires ipVersion {needs} (ipVersion is {})",
+                    "{field} {name} requires ipVersion {needs} (ipVersion is {})",
                     ipv.value
                 ),
             )
-            .with_help(if needs == 4 {
-                "use protocol ICMPv6 for IPv6, or set `ipVersion: 4`"
-            } else {
-                "use protocol ICMP for IPv4, or set `ipVersion: 6`"
+            .with_help(match (needs, field) {
+                (4, "protocol") => "use protocol ICMPv6 for IPv6, or set `ipVersion: 4`",
+                (4, _) => "use notProtocol ICMPv6 for IPv6, or set `ipVersion: 4`",
+                (_, "protocol") => "use protocol ICMP for IPv4, or set `ipVersion: 6`",
+                _ => "use notProtocol ICMP for IPv4, or set `ipVersion: 6`",
             });
             cx.push(v);
         }
@@ -680,15 +685,18 @@ mod tests {
         assert_clean(&validate_rule(r.clone()));
         r.protocol = None;
         r.not_protocol = Some(proto("ICMPv6"));
-        find(
-            &validate_rule(r.clone()),
-            "protocol ICMPv6 requires ipVersion 6",
+        // The message names the field that holds the protocol.
+        let v = validate_rule(r.clone());
+        find(&v, "notProtocol ICMPv6 requires ipVersion 6");
+        assert!(
+            v.iter().all(|x| !x.message.starts_with("protocol ")),
+            "{v:?}"
         );
         // Numeric 58 counts as ICMPv6 only from v3.33.
         r.not_protocol = Some(proto_num(58));
         find(
             &validate_rule_at(r.clone(), V3_33),
-            "protocol ICMPv6 requires ipVersion 6",
+            "notProtocol ICMPv6 requires ipVersion 6",
         );
         assert_clean(&validate_rule_at(r.clone(), V3_32));
         r.ip_version = None;

@@ -9,6 +9,8 @@ use calint::model::net::{Cidr, IpFamily};
 use calint::model::resource::{Action, Direction, Kind};
 use calint::model::selector::Expr;
 
+pub mod k8s;
+
 /// splitmix64: a tiny deterministic generator driven by the proptest seed.
 pub struct Gen(pub u64);
 

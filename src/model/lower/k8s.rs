@@ -212,6 +212,8 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
 
 struct PortGroup {
     protocol: Spanned<Protocol>,
+    /// Pointer and span of the group's first port entry.
+    first: (String, crate::source::Span),
     ports: Vec<Spanned<Port>>,
     /// A port entry without `port`: every port of the protocol.
     all_ports: bool,
@@ -277,9 +279,9 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
             },
             (port, _) => port,
         };
-        Some((protocol, port))
+        Some((protocol, port, p, n.span))
     });
-    for (protocol, port) in entries {
+    for (protocol, port, entry_ptr, entry_span) in entries {
         let group = match groups
             .iter_mut()
             .position(|g| g.protocol.value == protocol.value)
@@ -288,6 +290,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
             None => {
                 groups.push(PortGroup {
                     protocol,
+                    first: (entry_ptr, entry_span),
                     ports: Vec::new(),
                     all_ports: false,
                 });
@@ -313,9 +316,13 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
     let Some(f) = r.fields(node, &ptr, "network policy rule", &[peers_key, "ports"]) else {
         return Vec::new();
     };
-    let peers: Vec<Option<EntityRule>> = match f.get(peers_key) {
-        Some((n, p)) => r.list(n, &p, |r, n, p| Some(peer(r, n, &p))),
-        None => vec![Some(EntityRule::default())],
+    // Each peer with its pointer and span (the rule itself when there is no peer list).
+    let peers: Vec<(String, crate::source::Span, Option<EntityRule>)> = match f.get(peers_key) {
+        Some((n, p)) => r.list(n, &p, |r, n, p| {
+            let converted = peer(r, n, &p);
+            Some((p, n.span, converted))
+        }),
+        None => vec![(ptr.clone(), node.span, Some(EntityRule::default()))],
     };
     let groups = k8s_ports(r, &f);
     let per_peer: usize = groups
@@ -341,15 +348,49 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
     }
     let action = Spanned::new("Allow".to_string(), node.span);
     let mut rules = Vec::new();
-    for peer in &peers {
+    let several_peers = peers.len() > 1;
+    let several_protocols = groups.len() > 1;
+    for (peer_ptr, peer_span, peer) in &peers {
         // A peer that failed to convert drops that rule (Calico fails closed per rule).
         let Some(peer) = peer else { continue };
-        let make = |protocol: Option<Spanned<Protocol>>, ports: Vec<Spanned<Port>>| {
+        // Which piece of the Kubernetes rule a converted rule is, when there are several.
+        let piece = |g: Option<&PortGroup>| -> Option<RulePiece> {
+            if !several_peers && !several_protocols {
+                return None;
+            }
+            let proto = g
+                .filter(|_| several_protocols)
+                .map(|g| g.protocol.value.to_string());
+            let (pointer, span, mut label) = match g {
+                Some(g) if !several_peers => (
+                    g.first.0.clone(),
+                    g.first.1,
+                    format!("the {} part", proto.clone().unwrap_or_default()),
+                ),
+                _ => (peer_ptr.clone(), *peer_span, format!("peer {peer_ptr}")),
+            };
+            let peer_label = label.clone();
+            if several_peers {
+                if let Some(p) = &proto {
+                    label.push_str(&format!(" on {p}"));
+                }
+            }
+            Some(RulePiece {
+                pointer,
+                span,
+                label,
+                peer_label,
+            })
+        };
+        let make = |protocol: Option<Spanned<Protocol>>,
+                    ports: Vec<Spanned<Port>>,
+                    piece: Option<RulePiece>| {
             let mut rule = Rule {
                 span: node.span,
                 pointer: ptr.clone(),
                 action: Some(action.clone()),
                 protocol,
+                piece,
                 ..Rule::default()
             };
             let (peer_side, port_side) = match direction {
@@ -361,7 +402,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
             rule
         };
         if groups.is_empty() {
-            rules.push(make(None, Vec::new()));
+            rules.push(make(None, Vec::new(), piece(None)));
         }
         for g in &groups {
             let ports = if g.all_ports {
@@ -369,7 +410,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
             } else {
                 g.ports.clone()
             };
-            rules.push(make(Some(g.protocol.clone()), ports));
+            rules.push(make(Some(g.protocol.clone()), ports, piece(Some(g))));
         }
     }
     rules
