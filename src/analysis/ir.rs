@@ -15,6 +15,10 @@ pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
 pub const SERVICE_ACCOUNT_LABEL: &str = "projectcalico.org/serviceaccount";
 pub const NAMESPACE_PREFIX: &str = "pcns.";
 pub const SERVICE_ACCOUNT_PREFIX: &str = "pcsa.";
+/// Service-account names this long or longer never become the
+/// `projectcalico.org/serviceaccount` label of a pod (§3.7.3,
+/// `workload_endpoint_default.go`).
+pub const MAX_LABELLED_SERVICE_ACCOUNT: usize = 63;
 
 /// A port constraint of an entity rule.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +102,24 @@ pub struct CompiledPolicy {
     pub egress: Vec<CompiledRule>,
     /// Sort equal orders by the pre-v3.32 key (see [`CompiledPolicy::sort_key`]).
     pub legacy_key: bool,
+    /// Which of Felix's per-endpoint policy lists the policy goes into (spec §4.8).
+    pub class: PolicyClass,
+}
+
+/// The GlobalNetworkPolicy flags that decide which per-endpoint policy lists Felix puts a
+/// policy into (spec §4.8; `calico:felix/calc/event_sequencer.go` `tierInfoToProtoTierInfo`
+/// tests `DoNotTrack()`, then `PreDNAT()`, then `ApplyOnForward()`, in that order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PolicyClass {
+    /// No flag: the normal list (workload endpoints, host-local host-endpoint traffic).
+    #[default]
+    Normal,
+    /// `applyOnForward` only: the normal list and the forward list.
+    ApplyOnForward,
+    /// `doNotTrack`: the untracked list (host endpoints only, forced Pass at tier ends).
+    DoNotTrack,
+    /// `preDNAT`: the pre-DNAT list (host endpoints, ingress only, forced Pass).
+    PreDnat,
 }
 
 impl CompiledPolicy {
@@ -219,7 +241,13 @@ fn entity_selector(e: &EntityRule, ns: Option<&str>) -> Result<Option<Expr>, Not
             identity.push(prefixed(f, SERVICE_ACCOUNT_PREFIX).ok_or(NotCompiled)?);
         }
         if !sa.names.is_empty() {
-            let mut names: Vec<String> = sa.names.iter().map(|n| n.value.clone()).collect();
+            // Pods carry the service-account label only when the name is shorter than 63
+            // characters (§3.7.3, W-23): longer names can never match, so they are left out
+            // of the set (a set left empty matches nothing).
+            let mut names: Vec<String> = (sa.names.iter())
+                .filter(|n| n.value.chars().count() < MAX_LABELLED_SERVICE_ACCOUNT)
+                .map(|n| n.value.clone())
+                .collect();
             names.sort();
             names.dedup();
             identity.push(Expr::In(SERVICE_ACCOUNT_LABEL.to_string(), names));
@@ -403,16 +431,49 @@ fn policy_selector(kind: Kind, ns: Option<&str>, p: &Policy) -> Result<Expr, Not
         }
         return Ok(and(parts));
     }
-    let mut s = base;
-    if let Some(f) = non_empty(&p.namespace_selector) {
-        let n = prefixed(f, NAMESPACE_PREFIX).ok_or(NotCompiled)?;
-        s = rewrite(&and(vec![s, n]), &has(NAMESPACE_LABEL), None);
+    // Calico joins the selector strings and then replaces every `all()` in the *whole*
+    // string (§3.7.2, W-06; `globalnetworkpolicyprocessor.go`): an explicit `all()` in any of
+    // the parts becomes `has(<label>)`, so the joined expression is built without dropping
+    // `all()` leaves first. An empty selector contributes nothing (it is not `all()` here).
+    let mut s: Option<Expr> = non_empty(&p.selector).map(|_| base);
+    for (field, prefix, label) in [
+        (&p.namespace_selector, NAMESPACE_PREFIX, NAMESPACE_LABEL),
+        (
+            &p.service_account_selector,
+            SERVICE_ACCOUNT_PREFIX,
+            SERVICE_ACCOUNT_LABEL,
+        ),
+    ] {
+        if let Some(f) = non_empty(field) {
+            let part = prefixed(f, prefix).ok_or(NotCompiled)?;
+            let joined = match s {
+                Some(s) => Expr::And(vec![s, part]),
+                None => part,
+            };
+            s = Some(rewrite(&joined, &has(label), None));
+        }
     }
-    if let Some(f) = non_empty(&p.service_account_selector) {
-        let sa = prefixed(f, SERVICE_ACCOUNT_PREFIX).ok_or(NotCompiled)?;
-        s = rewrite(&and(vec![s, sa]), &has(SERVICE_ACCOUNT_LABEL), None);
+    Ok(s.unwrap_or(Expr::All))
+}
+
+/// The policy's class (§4.8). Only (Staged)GlobalNetworkPolicies have the flags; on other
+/// kinds they are unknown fields (CAL002) and such policies are not compiled.
+fn policy_class(kind: Kind, p: &Policy) -> PolicyClass {
+    let global = matches!(
+        kind,
+        Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
+    );
+    let flag =
+        |f: &Option<crate::source::Spanned<bool>>| global && f.as_ref().is_some_and(|v| v.value);
+    if flag(&p.do_not_track) {
+        PolicyClass::DoNotTrack
+    } else if flag(&p.pre_dnat) {
+        PolicyClass::PreDnat
+    } else if flag(&p.apply_on_forward) {
+        PolicyClass::ApplyOnForward
+    } else {
+        PolicyClass::Normal
     }
-    Ok(s)
 }
 
 /// Compile a policy resource. Resources with validation problems are not compiled: the
@@ -455,6 +516,7 @@ pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, No
         ingress: rules(&p.ingress)?,
         egress: rules(&p.egress)?,
         legacy_key: false,
+        class: policy_class(res.kind, p),
     })
 }
 
@@ -472,11 +534,11 @@ impl PolicySet {
 
     /// The policy set as Calico `target` orders it.
     pub fn for_version(project: &Project, target: crate::validate::CalicoVersion) -> PolicySet {
-        let invalid: std::collections::HashSet<usize> =
-            project.violations.iter().map(|(i, _)| *i).collect();
+        // Invalid resources and replaced duplicates steer nothing (issue 13 items 6, 8).
+        let admission = crate::analysis::admission::Admission::of(project);
         let mut set = PolicySet::default();
         for (i, res) in project.policies() {
-            if invalid.contains(&i) || res.lowering_problems > 0 {
+            if !admission.admitted(i) {
                 continue;
             }
             if let Ok(mut p) = compile_policy(i, res) {
@@ -484,7 +546,9 @@ impl PolicySet {
                 set.policies.push(p);
             }
         }
-        for res in project.resources.iter().filter(|r| r.kind == Kind::Tier) {
+        for (_, res) in (project.resources.iter().enumerate())
+            .filter(|(i, r)| r.kind == Kind::Tier && admission.admitted(*i))
+        {
             if let crate::model::resource::Body::Tier(t) = &res.body {
                 set.tiers.push(CompiledTier {
                     name: res.name().to_string(),
@@ -492,6 +556,13 @@ impl PolicySet {
                     defined: true,
                     default_pass: t.default_action.as_ref().is_some_and(|a| a.value == "Pass"),
                 });
+            }
+        }
+        // Tiers the configuration declares as defined outside the tree (`tiers:`); a Tier
+        // in the tree wins over a declaration of the same name.
+        for t in &project.external_tiers {
+            if !set.tiers.iter().any(|d| d.name == t.name) {
+                set.tiers.push(t.clone());
             }
         }
         set.finish();

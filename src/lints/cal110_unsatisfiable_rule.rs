@@ -2,6 +2,9 @@
 
 use super::semantic::{analysis, rule_site};
 use super::{Lint, LintMeta, Sink};
+
+#[path = "cal110_long_service_accounts.rs"]
+mod long_service_accounts;
 use crate::finding::Severity;
 use crate::model::resource::{EntityRule, Rule};
 use crate::project::Project;
@@ -88,6 +91,9 @@ fn selector_reason(rule: &Rule, part: &str) -> Option<String> {
         "destination.selector" => &rule.destination,
         _ => return None,
     };
+    if let Some(reason) = long_service_accounts::all_names_unlabelled(e) {
+        return Some(reason);
+    }
     e.selector.as_ref()?.selector()?.never_matches()
 }
 
@@ -97,6 +103,7 @@ impl Lint for UnsatisfiableRule {
     }
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+        long_service_accounts::check(project, sink);
         let Some(a) = analysis(project) else { return };
         for u in &a.unsat_rules {
             let Some(site) = rule_site(project, a, u.rule) else {
