@@ -476,6 +476,19 @@ fn policy_class(kind: Kind, p: &Policy) -> PolicyClass {
     }
 }
 
+/// The directions the policy applies in. Resources in the storage form
+/// (`crd.projectcalico.org/v1`) get no API-server defaulting of `types` (§4.5), and Felix
+/// takes a policy without types as applying in both directions
+/// (`calico:felix/calc/policy_sorter.go` `ExtractPolicyMetadata`: "Back compatibility: no
+/// Types means Ingress and Egress").
+fn applies_to(res: &Resource, p: &Policy, d: Direction) -> bool {
+    let no_types = p.types.as_ref().is_none_or(|t| t.value.is_empty());
+    if res.is_storage_form() && no_types {
+        return true;
+    }
+    p.applies_to(d)
+}
+
 /// Compile a policy resource. Resources with validation problems are not compiled: the
 /// analysis reasons only about policies Calico would accept.
 pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, NotCompiled> {
@@ -511,8 +524,8 @@ pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, No
         order: p.order.as_ref().map(|o| o.value),
         staged,
         selector: policy_selector(res.kind, ns, p)?,
-        ingress_applies: p.applies_to(Direction::Ingress),
-        egress_applies: p.applies_to(Direction::Egress),
+        ingress_applies: applies_to(res, p, Direction::Ingress),
+        egress_applies: applies_to(res, p, Direction::Egress),
         ingress: rules(&p.ingress)?,
         egress: rules(&p.egress)?,
         legacy_key: false,
