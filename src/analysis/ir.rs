@@ -493,6 +493,14 @@ fn applies_to(res: &Resource, p: &Policy, d: Direction) -> bool {
 /// analysis reasons only about policies Calico would accept.
 pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, NotCompiled> {
     let p = res.policy().ok_or(NotCompiled)?;
+    // A staged `Delete` is not sent to Felix at all (§1.6, §4.7; `staged*processor.go`
+    // returns a nil value for it).
+    if p.staged_action
+        .as_ref()
+        .is_some_and(|a| a.value == "Delete")
+    {
+        return Err(NotCompiled);
+    }
     let ns = res.namespace();
     // Application-layer criteria Calico rejects (CAL102, CAL103): the policy is not applied.
     let alp_rejected = p.egress.iter().any(|r| r.http.is_some())
