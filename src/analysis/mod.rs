@@ -10,6 +10,7 @@
 pub mod admission;
 pub mod classes;
 pub mod concrete;
+pub mod fields;
 pub mod ir;
 pub mod order;
 pub mod prefilter;
