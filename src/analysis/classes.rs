@@ -64,6 +64,22 @@ impl Chain {
     }
 }
 
+/// For findings about a policy outside the normal list: which list it is evaluated in.
+pub fn list_note(class: PolicyClass) -> Option<&'static str> {
+    match class {
+        PolicyClass::Normal => None,
+        PolicyClass::ApplyOnForward => Some(
+            "an applyOnForward policy: evaluated in the normal list and for traffic forwarded through host endpoints; this holds in both",
+        ),
+        PolicyClass::DoNotTrack => Some(
+            "a doNotTrack policy: evaluated only for host endpoints, among the other doNotTrack policies (tiers end with Pass there)",
+        ),
+        PolicyClass::PreDnat => Some(
+            "a preDNAT policy: evaluated only for host endpoints' ingress, among the other preDNAT policies (tiers end with Pass there)",
+        ),
+    }
+}
+
 /// One list as a policy set of its own.
 #[derive(Clone, Debug)]
 pub struct View {

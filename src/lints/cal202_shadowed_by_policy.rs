@@ -88,6 +88,9 @@ impl Lint for ShadowedByPolicy {
             for r in related {
                 f = f.related(r);
             }
+            if let Some(list) = crate::analysis::classes::list_note(site.policy.class) {
+                f = f.note(list);
+            }
             f.note(format!(
                 "this policy is in tier `{}` with {}",
                 site.policy.tier,
