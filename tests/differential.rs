@@ -64,7 +64,7 @@ fn tree_universe() -> Vec<Packet> {
     let locals = trees::local_label_maps();
     let mut peers = Vec::new();
     for a in [None, Some("x"), Some("y")] {
-        for ns in [None, Some("ns")] {
+        for ns in [None, Some("ns"), Some("other")] {
             let mut m = BTreeMap::new();
             if let Some(a) = a {
                 m.insert("a".to_string(), a.to_string());
@@ -348,6 +348,18 @@ fn classed_policy_set(seed: u64) -> PolicySet {
     set
 }
 
+/// Cases checked so far, per generator; every 500th is reported on stderr (`--nocapture`)
+/// so a long run that is stopped still says how far it got.
+fn progress(counter: &std::sync::atomic::AtomicUsize, what: &str) {
+    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    if n % 500 == 0 {
+        eprintln!("differential: {n} {what} cases agree");
+    }
+}
+
+static SET_CASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static TREE_CASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn check_seed(seed: u64, packets: &[Packet]) {
     let set = classed_policy_set(seed);
     let expected = brute_force(&set, packets);
@@ -356,6 +368,7 @@ fn check_seed(seed: u64, packets: &[Packet]) {
         actual, expected,
         "seed {seed}: solver verdicts differ from exhaustive enumeration for\n{set:#?}"
     );
+    progress(&SET_CASES, "policy-set");
 }
 
 /// The compiled set of a generated tree, checked against the generator's expectation.
@@ -435,7 +448,17 @@ fn check_tree(seed: u64, packets: &[Packet]) -> Verdicts {
         actual, expected,
         "tree seed {seed}: solver verdicts differ from exhaustive enumeration for\n{yaml}\n{set:#?}"
     );
+    progress(&TREE_CASES, "tree");
     expected
+}
+
+/// Seeds that once disagreed (the universe then lacked a namespace no selector names).
+#[test]
+fn tree_regressions() {
+    let packets = tree_universe();
+    for seed in [12_433_671_212_912_079_225] {
+        check_tree(seed, &packets);
+    }
 }
 
 fn cases() -> u32 {

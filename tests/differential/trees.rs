@@ -262,15 +262,17 @@ pub fn tree(seed: u64) -> (String, Expect) {
 }
 
 /// Label maps of endpoints: `a`, the namespace and service-account labels, and one
-/// namespace / service-account label each, in every combination the trees distinguish.
+/// namespace / service-account label each, in every combination the trees distinguish (each
+/// label absent, with each value the generated selectors name, and with another value).
 pub fn local_label_maps() -> Vec<BTreeMap<String, String>> {
     let mut maps = vec![BTreeMap::new()];
+    // Every label: absent, each value a selector names, and one value no selector names.
     let dims: [(&str, &[&str]); 5] = [
         ("a", &["x", "y"]),
-        ("projectcalico.org/namespace", &[NS]),
-        ("pcns.a", &["x"]),
+        ("projectcalico.org/namespace", &[NS, "other"]),
+        ("pcns.a", &["x", "y"]),
         ("projectcalico.org/serviceaccount", &["sa"]),
-        ("pcsa.a", &["x"]),
+        ("pcsa.a", &["x", "y"]),
     ];
     for (k, values) in dims {
         let mut next = Vec::new();
