@@ -141,7 +141,7 @@ pub fn tree(seed: u64) -> (String, Expect) {
         };
         // Few names, so duplicates are common.
         let name = format!("p{}", g.below(3));
-        let tier: &'static str = *g.pick(&["default", "default", "t1"]);
+        let tier = *g.pick::<&'static str>(&["default", "default", "t1"]);
         let staged_action = if staged {
             *g.pick(&["", "Set", "Learn", "Ignore", "Delete"])
         } else {
