@@ -80,6 +80,9 @@ pub struct CheckOptions {
     pub analysis: Option<AnalysisOptions>,
     /// Reachability groups and assertions from the configuration file (CAL301).
     pub reachability: Option<ReachabilityConfig>,
+    /// Tiers defined outside the tree (the configuration's `tiers:`), see
+    /// [`Project::external_tiers`].
+    pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
 }
 
 impl Default for CheckOptions {
@@ -100,6 +103,7 @@ impl Default for CheckOptions {
             follow_symlinks: false,
             analysis: Some(AnalysisOptions::default()),
             reachability: None,
+            external_tiers: Vec::new(),
         }
     }
 }
@@ -334,7 +338,7 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
     use crate::project::AssertionOutcome;
     let (name, path, text) = rc.file.clone();
     let file = project.sources.add(SourceFile::new(name, path, text));
-    let set = PolicySet::for_version(project, opts.validate.target);
+    let set = PolicySet::for_version(project, opts.validate.target).workload_view();
     let timeout_ms = opts
         .analysis
         .as_ref()
@@ -400,6 +404,7 @@ fn assemble(
         }
     }
     let mut project = Project::from_lowered(sources, file_problems, lowered);
+    project.external_tiers = opts.external_tiers.clone();
     project.violations = project
         .resources
         .par_iter()

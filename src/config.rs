@@ -9,6 +9,7 @@
 //! calico-version: "3.31"
 //! groups: {}                             # name: group expression (reach, graph, assertions)
 //! assertions: []                         # {from, to, protocol?, port?, expect} (CAL301)
+//! tiers: []                              # {name, order?, default-action?}: tiers defined elsewhere
 //! ```
 //!
 //! The file is read with calint's own span-tree parser and the lowering [`Reader`], so every
@@ -26,6 +27,7 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 mod effective;
+pub mod tiers;
 pub use effective::{DEFAULT_FAIL_ON, Effective, Overrides, SettingSource};
 
 /// The file name looked for in each directory.
@@ -40,6 +42,7 @@ pub const KEYS: &[&str] = &[
     "groups",
     "assertions",
     "limits",
+    "tiers",
 ];
 
 /// Keys of `limits:` (every one optional; defaults in `check`'s module documentation).
@@ -121,6 +124,8 @@ pub struct Config {
     pub file: Option<(String, std::path::PathBuf, String)>,
     /// `limits:` (resource bounds for hostile input).
     pub limits: Limits,
+    /// `tiers:` read: tiers defined outside the repository.
+    pub tier_defs: Vec<tiers::TierDef>,
 }
 
 /// One named reachability group of the configuration.
@@ -338,6 +343,9 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
     }
     if let Some((node, ptr)) = fields.get("limits") {
         config.limits = read_limits(node, &ptr, r);
+    }
+    if let Some((node, ptr)) = fields.get("tiers") {
+        config.tier_defs = tiers::read_tiers(node, &ptr, r);
     }
     if let Some((node, ptr)) = fields.get("fail-on") {
         config.fail_on = read_level(node, &ptr, r, problems, false)

@@ -32,6 +32,9 @@ pub struct Project {
     pub assertions: Vec<AssertionOutcome>,
     /// The policy set the assertions were evaluated against (for naming deciding rules).
     pub assertion_set: Option<crate::analysis::ir::PolicySet>,
+    /// Tiers defined outside the tree, declared in the configuration (`tiers:`): analysed
+    /// in their real place instead of as undefined tiers.
+    pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
     /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
     /// a report (it would break byte-identical output).
     pub timings: Vec<(String, Duration)>,
@@ -77,6 +80,7 @@ impl Project {
             analysis: None,
             assertions: Vec::new(),
             assertion_set: None,
+            external_tiers: Vec::new(),
             timings: Vec::new(),
         }
     }

@@ -83,13 +83,13 @@ fn github_format_emits_escaped_workflow_commands() {
         .expect("CAL003 annotation");
     assert!(
         dup.starts_with(
-            "::error file=examples/policies/shop/legacy.yaml,line=5,endLine=5,col=9,endColumn=17,title=CAL003 duplicate-resource::"
+            "::error file=examples/policies/shop/frontend.yaml,line=4,endLine=4,col=9,endColumn=17,title=CAL003 duplicate-resource::"
         ),
         "{dup}"
     );
     // Newlines in the message are escaped; `:` and `,` stay as they are in the message part.
     assert!(
-        dup.contains("%0Aexamples/policies/shop/frontend.yaml:4: first defined here"),
+        dup.contains("%0Aexamples/policies/attic/legacy.yaml:7: first defined here"),
         "{dup}"
     );
     assert!(commands.iter().any(|c| c.starts_with("::warning ")));

@@ -332,7 +332,7 @@ fn policy_set_places_the_policies_in_their_tiers() {
     assert!(
         banp.selector
             .to_string()
-            .starts_with("projectcalico.org/orchestrator == \"k8s\""),
+            .contains("projectcalico.org/orchestrator == \"k8s\""),
         "{}",
         banp.selector
     );

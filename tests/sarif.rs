@@ -101,7 +101,7 @@ fn sarif_lists_every_rule_and_locates_results() {
     let related = &duplicate["relatedLocations"][0];
     assert_eq!(
         related["physicalLocation"]["artifactLocation"]["uri"],
-        "examples/policies/shop/frontend.yaml"
+        "examples/policies/attic/legacy.yaml"
     );
 }
 

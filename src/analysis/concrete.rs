@@ -10,6 +10,7 @@
 //! - `icmp` matches ICMP packets of the rule's family only; `notICMP` matches every packet
 //!   that is not an ICMP packet with that type/code.
 
+use super::classes::Chain;
 use super::ir::{CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicySet, PortMatch};
 use crate::model::net::IpFamily;
 use crate::model::resource::{Action, Direction};
@@ -180,10 +181,23 @@ impl Outcome {
 /// One step of an evaluation trace: a rule that was reached (evaluated) for the packet.
 pub type Reached = (usize, usize);
 
-/// Evaluate direction `d` for `pkt`; `visit` is called for every (policy, rule) reached, in
-/// order, before its match is tested.
+/// Evaluate direction `d` for `pkt` as a workload endpoint sees it (the normal list, §4.8);
+/// `visit` is called for every (policy, rule) reached, in order, before its match is tested.
 pub fn evaluate(
     set: &PolicySet,
+    d: Direction,
+    pkt: &Packet,
+    visit: impl FnMut(Reached),
+) -> Outcome {
+    evaluate_chain(set, Chain::Normal, d, pkt, visit)
+}
+
+/// Evaluate direction `d` for `pkt` through one of Felix's per-endpoint lists (§4.8): only
+/// the policies of that list take part, and the untracked and pre-DNAT lists end every tier
+/// with Pass. [`Outcome::Profiles`] then means "the list did not decide".
+pub fn evaluate_chain(
+    set: &PolicySet,
+    chain: Chain,
     d: Direction,
     pkt: &Packet,
     mut visit: impl FnMut(Reached),
@@ -193,7 +207,12 @@ pub fn evaluate(
             .policies
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.tier == tier.name && !p.staged && policy_selects(p, d, pkt))
+            .filter(|(_, p)| {
+                p.tier == tier.name
+                    && !p.staged
+                    && chain.includes(p.class)
+                    && policy_selects(p, d, pkt)
+            })
             .map(|(i, _)| i)
             .collect();
         if applying.is_empty() {
@@ -225,7 +244,7 @@ pub fn evaluate(
                 }
             }
         }
-        if passed || tier.default_pass {
+        if passed || tier.default_pass || chain.forced_pass() {
             continue;
         }
         return Outcome::EndOfTierDeny {

@@ -18,6 +18,10 @@ pub const K8S_NAMESPACE_NAME_LABEL: &str = "pcns.kubernetes.io/metadata.name";
 pub const SERVICE_ACCOUNT_LABEL: &str = "projectcalico.org/serviceaccount";
 pub const NAMESPACE_PREFIX: &str = "pcns.";
 pub const SERVICE_ACCOUNT_PREFIX: &str = "pcsa.";
+/// Service-account names this long or longer never become the
+/// `projectcalico.org/serviceaccount` label of a pod (§3.7.3,
+/// `workload_endpoint_default.go`).
+pub const MAX_LABELLED_SERVICE_ACCOUNT: usize = 63;
 
 /// A port constraint of an entity rule.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -101,6 +105,24 @@ pub struct CompiledPolicy {
     pub egress: Vec<CompiledRule>,
     /// Sort equal orders by the pre-v3.32 key (see [`CompiledPolicy::sort_key`]).
     pub legacy_key: bool,
+    /// Which of Felix's per-endpoint policy lists the policy goes into (spec §4.8).
+    pub class: PolicyClass,
+}
+
+/// The GlobalNetworkPolicy flags that decide which per-endpoint policy lists Felix puts a
+/// policy into (spec §4.8; `calico:felix/calc/event_sequencer.go` `tierInfoToProtoTierInfo`
+/// tests `DoNotTrack()`, then `PreDNAT()`, then `ApplyOnForward()`, in that order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PolicyClass {
+    /// No flag: the normal list (workload endpoints, host-local host-endpoint traffic).
+    #[default]
+    Normal,
+    /// `applyOnForward` only: the normal list and the forward list.
+    ApplyOnForward,
+    /// `doNotTrack`: the untracked list (host endpoints only, forced Pass at tier ends).
+    DoNotTrack,
+    /// `preDNAT`: the pre-DNAT list (host endpoints, ingress only, forced Pass).
+    PreDnat,
 }
 
 impl CompiledPolicy {
@@ -225,7 +247,13 @@ fn entity_selector(e: &EntityRule, ns: Option<&str>) -> Result<Option<Expr>, Not
             identity.push(prefixed(f, SERVICE_ACCOUNT_PREFIX).ok_or(NotCompiled)?);
         }
         if !sa.names.is_empty() {
-            let mut names: Vec<String> = sa.names.iter().map(|n| n.value.clone()).collect();
+            // Pods carry the service-account label only when the name is shorter than 63
+            // characters (§3.7.3, W-23): longer names can never match, so they are left out
+            // of the set (a set left empty matches nothing).
+            let mut names: Vec<String> = (sa.names.iter())
+                .filter(|n| n.value.chars().count() < MAX_LABELLED_SERVICE_ACCOUNT)
+                .map(|n| n.value.clone())
+                .collect();
             names.sort();
             names.dedup();
             identity.push(Expr::In(SERVICE_ACCOUNT_LABEL.to_string(), names));
@@ -409,22 +437,76 @@ fn policy_selector(kind: Kind, ns: Option<&str>, p: &Policy) -> Result<Expr, Not
         }
         return Ok(and(parts));
     }
-    let mut s = base;
-    if let Some(f) = non_empty(&p.namespace_selector) {
-        let n = prefixed(f, NAMESPACE_PREFIX).ok_or(NotCompiled)?;
-        s = rewrite(&and(vec![s, n]), &has(NAMESPACE_LABEL), None);
+    // Calico joins the selector strings and then replaces every `all()` in the *whole*
+    // string (§3.7.2, W-06; `globalnetworkpolicyprocessor.go`): an explicit `all()` in any of
+    // the parts becomes `has(<label>)`, so the joined expression is built without dropping
+    // `all()` leaves first. An empty selector contributes nothing (it is not `all()` here).
+    let mut s: Option<Expr> = non_empty(&p.selector).map(|_| base);
+    for (field, prefix, label) in [
+        (&p.namespace_selector, NAMESPACE_PREFIX, NAMESPACE_LABEL),
+        (
+            &p.service_account_selector,
+            SERVICE_ACCOUNT_PREFIX,
+            SERVICE_ACCOUNT_LABEL,
+        ),
+    ] {
+        if let Some(f) = non_empty(field) {
+            let part = prefixed(f, prefix).ok_or(NotCompiled)?;
+            let joined = match s {
+                Some(s) => Expr::And(vec![s, part]),
+                None => part,
+            };
+            s = Some(rewrite(&joined, &has(label), None));
+        }
     }
-    if let Some(f) = non_empty(&p.service_account_selector) {
-        let sa = prefixed(f, SERVICE_ACCOUNT_PREFIX).ok_or(NotCompiled)?;
-        s = rewrite(&and(vec![s, sa]), &has(SERVICE_ACCOUNT_LABEL), None);
+    Ok(s.unwrap_or(Expr::All))
+}
+
+/// The policy's class (§4.8). Only (Staged)GlobalNetworkPolicies have the flags; on other
+/// kinds they are unknown fields (CAL002) and such policies are not compiled.
+fn policy_class(kind: Kind, p: &Policy) -> PolicyClass {
+    let global = matches!(
+        kind,
+        Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
+    );
+    let flag =
+        |f: &Option<crate::source::Spanned<bool>>| global && f.as_ref().is_some_and(|v| v.value);
+    if flag(&p.do_not_track) {
+        PolicyClass::DoNotTrack
+    } else if flag(&p.pre_dnat) {
+        PolicyClass::PreDnat
+    } else if flag(&p.apply_on_forward) {
+        PolicyClass::ApplyOnForward
+    } else {
+        PolicyClass::Normal
     }
-    Ok(s)
+}
+
+/// The directions the policy applies in. Resources in the storage form
+/// (`crd.projectcalico.org/v1`) get no API-server defaulting of `types` (§4.5), and Felix
+/// takes a policy without types as applying in both directions
+/// (`calico:felix/calc/policy_sorter.go` `ExtractPolicyMetadata`: "Back compatibility: no
+/// Types means Ingress and Egress").
+fn applies_to(res: &Resource, p: &Policy, d: Direction) -> bool {
+    let no_types = p.types.as_ref().is_none_or(|t| t.value.is_empty());
+    if res.is_storage_form() && no_types {
+        return true;
+    }
+    p.applies_to(d)
 }
 
 /// Compile a policy resource. Resources with validation problems are not compiled: the
 /// analysis reasons only about policies Calico would accept.
 pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, NotCompiled> {
     let p = res.policy().ok_or(NotCompiled)?;
+    // A staged `Delete` is not sent to Felix at all (§1.6, §4.7; `staged*processor.go`
+    // returns a nil value for it).
+    if p.staged_action
+        .as_ref()
+        .is_some_and(|a| a.value == "Delete")
+    {
+        return Err(NotCompiled);
+    }
     let ns = res.namespace();
     // Application-layer criteria Calico rejects (CAL102, CAL103): the policy is not applied.
     let alp_rejected = p.egress.iter().any(|r| r.http.is_some())
@@ -456,11 +538,12 @@ pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, No
         order: p.order.as_ref().map(|o| o.value),
         staged,
         selector: policy_selector(res.kind, ns, p)?,
-        ingress_applies: p.applies_to(Direction::Ingress),
-        egress_applies: p.applies_to(Direction::Egress),
+        ingress_applies: applies_to(res, p, Direction::Ingress),
+        egress_applies: applies_to(res, p, Direction::Egress),
         ingress: rules(&p.ingress)?,
         egress: rules(&p.egress)?,
         legacy_key: false,
+        class: policy_class(res.kind, p),
     })
 }
 
@@ -478,11 +561,11 @@ impl PolicySet {
 
     /// The policy set as Calico `target` orders it.
     pub fn for_version(project: &Project, target: crate::validate::CalicoVersion) -> PolicySet {
-        let invalid: std::collections::HashSet<usize> =
-            project.violations.iter().map(|(i, _)| *i).collect();
+        // Invalid resources and replaced duplicates steer nothing (issue 13 items 6, 8).
+        let admission = crate::analysis::admission::Admission::of(project);
         let mut set = PolicySet::default();
         for (i, res) in project.policies() {
-            if invalid.contains(&i) || res.lowering_problems > 0 {
+            if !admission.admitted(i) {
                 continue;
             }
             if let Ok(mut p) = compile_policy(i, res) {
@@ -501,7 +584,9 @@ impl PolicySet {
                 set.policies.push(p);
             }
         }
-        for res in project.resources.iter().filter(|r| r.kind == Kind::Tier) {
+        for (_, res) in (project.resources.iter().enumerate())
+            .filter(|(i, r)| r.kind == Kind::Tier && admission.admitted(*i))
+        {
             if let crate::model::resource::Body::Tier(t) = &res.body {
                 set.tiers.push(CompiledTier {
                     name: res.name().to_string(),
@@ -515,6 +600,13 @@ impl PolicySet {
         for builtin in super::cluster_policy::legacy_builtin_tiers(target) {
             if !set.tiers.iter().any(|t| t.name == builtin.name) {
                 set.tiers.push(builtin);
+            }
+        }
+        // Tiers the configuration declares as defined outside the tree (`tiers:`); a Tier
+        // in the tree wins over a declaration of the same name.
+        for t in &project.external_tiers {
+            if !set.tiers.iter().any(|d| d.name == t.name) {
+                set.tiers.push(t.clone());
             }
         }
         set.finish();

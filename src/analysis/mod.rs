@@ -7,15 +7,19 @@
 //! solver per rayon worker); results are collected in policy order, and witnesses are
 //! re-derived in a fresh context so output never depends on the thread count.
 
+pub mod admission;
+pub mod classes;
 pub mod cluster_policy;
 pub mod concrete;
 pub mod example_names;
+pub mod fields;
 pub mod ir;
 pub mod order;
 pub mod pieces;
 pub mod prefilter;
 pub mod reach;
 pub mod solver;
+mod views;
 pub mod witness;
 
 use crate::model::resource::{Action, Direction};
@@ -596,12 +600,19 @@ pub fn analyze(project: &Project, opts: &AnalysisOptions) -> Analysis {
     analyze_set(PolicySet::for_version(project, opts.target), opts)
 }
 
-/// Run the whole analysis over a compiled policy set (sorted, see [`PolicySet::finish`]).
+/// Run the whole analysis over a compiled policy set (sorted, see [`PolicySet::finish`]):
+/// each of Felix's per-endpoint policy lists in use (§4.8) is analysed as its own chain and
+/// the results are merged ([`views`]).
 pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
+    let deadline = Deadline::new(opts.budget_ms);
+    views::analyze_views(set, opts, deadline)
+}
+
+/// The analysis of one chain (a policy set whose policies all share one list).
+fn analyze_chain(set: PolicySet, opts: &AnalysisOptions, deadline: Deadline) -> Analysis {
     let universe = Universe::new(&set);
     let cx = Context::new(&set);
     let timeout = opts.solver_timeout_ms;
-    let deadline = Deadline::new(opts.budget_ms);
     // A Z3 solver reused for thousands of queries slows down as its internal state grows
     // (measured: 10x the policies took 100x the time), so each chunk of policies gets a
     // fresh session; creating one costs a few milliseconds.

@@ -53,6 +53,7 @@ mod tests {
             ingress: Vec::new(),
             egress: Vec::new(),
             legacy_key,
+            class: Default::default(),
         }
     }
 

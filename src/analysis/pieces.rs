@@ -111,6 +111,7 @@ mod tests {
                 ingress,
                 egress: Vec::new(),
                 legacy_key: false,
+                class: Default::default(),
             }],
             tiers: Vec::new(),
         }

@@ -329,10 +329,13 @@ fn hep_member(project: &Project, r: &Resource, ips: Vec<Cidr>) -> Member {
 
 /// Every address a (Global)NetworkSet or a HostEndpoint's `expectedIPs` of the tree claims.
 fn all_set_nets(project: &Project) -> Vec<Cidr> {
+    let admission = super::admission::Admission::of(project);
     project
         .resources
         .iter()
-        .flat_map(|r| match r.kind {
+        .enumerate()
+        .filter(|(i, _)| admission.admitted(*i))
+        .flat_map(|(_, r)| match r.kind {
             Kind::NetworkSet | Kind::GlobalNetworkSet => set_nets(r),
             Kind::HostEndpoint => hep_ips(r),
             _ => Vec::new(),
@@ -362,11 +365,13 @@ pub fn world(project: &Project) -> Group {
 /// each sorted by name).
 pub fn discover(project: &Project) -> Vec<Group> {
     let namespaces = namespace_labels(project);
+    // Replaced duplicates and invalid resources are not groups (issue 13 items 6, 8).
+    let admission = super::admission::Admission::of(project);
     let mut workloads: Vec<Group> = project
         .resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.kind.is_workload())
+        .filter(|(i, r)| r.kind.is_workload() && admission.admitted(*i))
         .filter_map(|(i, r)| workload_group(i, r, &namespaces))
         .collect();
     workloads.sort_by(|a, b| a.name.cmp(&b.name));
@@ -375,7 +380,9 @@ pub fn discover(project: &Project) -> Vec<Group> {
         .resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet))
+        .filter(|(i, r)| {
+            matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet) && admission.admitted(*i)
+        })
         .filter_map(|(i, r)| set_group(i, r, &namespaces))
         .collect();
     sets.sort_by(|a, b| a.name.cmp(&b.name));
@@ -437,6 +444,15 @@ pub fn resolve(project: &Project, text: &str) -> Result<Group, String> {
         if known {
             identity.closed_prefixes.push(NAMESPACE_PREFIX.to_string());
         }
+        // In a Kubernetes tree `NS/SELECTOR` means the namespace's pods (issue 13 item 13):
+        // they carry `projectcalico.org/orchestrator=k8s`, which Kubernetes NetworkPolicies
+        // require of the endpoints they select. A selector that mentions the label itself
+        // asks otherwise and is taken as written.
+        if kubernetes_tree(project) && !sel.labels_used().contains(ORCHESTRATOR_LABEL) {
+            identity
+                .fixed
+                .insert(ORCHESTRATOR_LABEL.to_string(), "k8s".to_string());
+        }
     }
     Ok(Group {
         name: text.to_string(),
@@ -450,6 +466,17 @@ pub fn resolve(project: &Project, text: &str) -> Result<Group, String> {
             named_ports: None,
         }],
         resource: None,
+    })
+}
+
+/// Whether the tree is a Kubernetes one: it holds Kubernetes objects (NetworkPolicies,
+/// Namespaces or workloads).
+fn kubernetes_tree(project: &Project) -> bool {
+    project.resources.iter().any(|r| {
+        matches!(
+            r.kind,
+            Kind::KubernetesNetworkPolicy | Kind::StagedKubernetesNetworkPolicy | Kind::Namespace
+        ) || r.kind.is_workload()
     })
 }
 
@@ -497,8 +524,9 @@ fn net_group(project: &Project, cidr: Cidr) -> Group {
     let namespaces = namespace_labels(project);
     let mut members = Vec::new();
     let mut claimed = Vec::new();
+    let admission = super::admission::Admission::of(project);
     for (i, r) in project.resources.iter().enumerate() {
-        if !matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet) {
+        if !matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet) || !admission.admitted(i) {
             continue;
         }
         let nets: Vec<Cidr> = set_nets(r)

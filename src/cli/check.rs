@@ -116,6 +116,9 @@ pub fn run(args: CheckArgs) -> u8 {
             ..effective.lint_settings()
         },
         reachability: calint::check::ReachabilityConfig::from_config(&effective.config),
+        external_tiers: (effective.config.tier_defs.iter())
+            .map(calint::config::tiers::TierDef::compiled)
+            .collect(),
         analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
             solver_timeout_ms: args
                 .solver_timeout

@@ -82,7 +82,25 @@ fn to_json(e: &Effective, origin: &str) -> Value {
         "rules": rules,
         "groups": e.config.groups.as_ref().map_or(Value::Null, node_value),
         "assertions": e.config.assertions.as_ref().map_or(Value::Null, node_value),
+        "tiers": tiers_value(e),
     })
+}
+
+/// `tiers:` as read (name, order, default action).
+fn tiers_value(e: &Effective) -> Value {
+    Value::Array(
+        e.config
+            .tier_defs
+            .iter()
+            .map(|t| {
+                json!({
+                    "name": t.name.value,
+                    "order": t.order.as_ref().map(|o| o.value),
+                    "default-action": t.default_action.as_ref().map_or("Deny", |a| a.value.as_str()),
+                })
+            })
+            .collect(),
+    )
 }
 
 fn version(e: &Effective) -> String {
@@ -149,6 +167,12 @@ fn to_yaml(e: &Effective, origin: &str) -> String {
         if let Some(node) = node {
             out.push_str(&format!("{key}: {}  # {what}\n", node_value(node)));
         }
+    }
+    if !e.config.tier_defs.is_empty() {
+        out.push_str(&format!(
+            "tiers: {}  # defined outside the tree\n",
+            tiers_value(e)
+        ));
     }
     out
 }

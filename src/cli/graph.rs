@@ -35,7 +35,7 @@ pub fn run(args: GraphArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let set = PolicySet::from_project(&project);
+    let set = PolicySet::from_project(&project).workload_view();
     // Groups defined in `.calint.yaml` replace the discovered ones.
     let groups = if defs.is_empty() {
         discover(&project)

@@ -115,19 +115,17 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), u8> {
     })
 }
 
-/// The reachability groups of the `.calint.yaml` that applies to `paths` (none when there is
-/// no configuration file). A broken configuration is reported and gives exit code 2.
-pub fn configured_groups(
-    paths: &[std::path::PathBuf],
-) -> Result<Vec<calint::config::GroupDef>, u8> {
+/// The `.calint.yaml` that applies to `paths` (the defaults when there is no configuration
+/// file). A broken configuration is reported and gives exit code 2.
+fn configured(paths: &[std::path::PathBuf]) -> Result<calint::config::Config, u8> {
     use calint::config;
     let cwd = std::env::current_dir().unwrap_or_default();
     let Some(path) = config::discover(&config::start_dir(paths, &cwd)) else {
-        return Ok(Vec::new());
+        return Ok(config::Config::default());
     };
     let name = calint::check::display_name(&path, Some(&cwd));
     match config::load(&path, name, config::Origin::Discovered(path.clone())) {
-        Ok(c) => Ok(c.group_defs),
+        Ok(c) => Ok(c),
         Err(e) => {
             eprint!("{}", calint::report::human::render_config_error(&e, false));
             Err(EXIT_ERROR)
@@ -149,6 +147,12 @@ pub fn load_for_queries(
         eprintln!("error: {e}");
         EXIT_ERROR
     })?;
-    let groups = configured_groups(&opts.paths)?;
-    Ok((project, groups))
+    let config = configured(&opts.paths)?;
+    let mut project = project;
+    project.external_tiers = config.tier_defs.iter().map(|t| t.compiled()).collect();
+    // Say when the tree has resources the answer leaves out (issue 13 item 8).
+    if let Some(note) = calint::analysis::admission::Admission::of(&project).note(&project) {
+        eprintln!("note: {note}");
+    }
+    Ok((project, config.group_defs))
 }

@@ -74,7 +74,7 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let set = PolicySet::from_project(&project);
+    let set = PolicySet::from_project(&project).workload_view();
     let result = reach(
         &set,
         &from,

@@ -36,6 +36,8 @@ impl Lint for UnknownTier {
             .iter()
             .filter(|r| r.kind == Kind::Tier)
             .map(|r| r.name())
+            // Tiers the configuration declares as defined outside the tree (`tiers:`).
+            .chain(project.external_tiers.iter().map(|t| t.name.as_str()))
             .collect();
         for (_, res) in project.policies() {
             let Some(tier) = res.policy().and_then(|p| p.tier.as_ref()) else {
@@ -57,6 +59,9 @@ impl Lint for UnknownTier {
                 let list: Vec<_> = defined.iter().map(|t| format!("`{t}`")).collect();
                 f = f.note(format!("tiers defined here: {}", list.join(", ")));
             }
+            f = f.note(
+                "help: if the tier is created outside this repository (e.g. `allow-tigera` by the Tigera operator), declare it in `.calint.yaml` under `tiers:` with its order and default action",
+            );
             f.emit();
         }
     }

@@ -21,7 +21,8 @@ impl Lint for DefaultedTypes {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
-            if !res.kind.is_calico_policy() {
+            // The storage form gets no defaulting (CAL008 says what Felix does instead).
+            if !res.kind.is_calico_policy() || res.is_storage_form() {
                 continue;
             }
             let Some(policy) = res.policy() else { continue };

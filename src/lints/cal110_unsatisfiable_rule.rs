@@ -3,6 +3,9 @@
 use super::semantic::{RuleSite, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::UnsatRule;
+
+#[path = "cal110_long_service_accounts.rs"]
+mod long_service_accounts;
 use crate::finding::Severity;
 use crate::model::resource::{EntityRule, Rule};
 use crate::project::Project;
@@ -112,6 +115,9 @@ fn selector_reason(rule: &Rule, part: &str) -> Option<String> {
         "destination.selector" => &rule.destination,
         _ => return None,
     };
+    if let Some(reason) = long_service_accounts::all_names_unlabelled(e) {
+        return Some(reason);
+    }
     e.selector.as_ref()?.selector()?.never_matches()
 }
 
@@ -146,6 +152,7 @@ impl Lint for UnsatisfiableRule {
     }
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+        long_service_accounts::check(project, sink);
         let Some(a) = analysis(project) else { return };
         // A Kubernetes rule split into pieces (spec §1.11) can never match only when no
         // piece can; otherwise the finding names the pieces that cannot.

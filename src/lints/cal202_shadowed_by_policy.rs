@@ -169,6 +169,9 @@ impl Lint for ShadowedByPolicy {
             if !conflicts.is_empty() {
                 f = f.note("help: give the policies different `order` values so the precedence is explicit and survives renames");
             }
+            if let Some(list) = crate::analysis::classes::list_note(site.policy.class) {
+                f = f.note(list);
+            }
             f.note(format!(
                 "this policy is in tier `{}` with {}",
                 site.policy.tier,

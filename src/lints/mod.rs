@@ -15,6 +15,7 @@ mod cal004_unknown_tier;
 mod cal005_suppression_without_reason;
 mod cal006_unused_suppression;
 mod cal007_analysis_budget_exceeded;
+mod cal008_storage_api_version;
 mod cal101_defaulted_types;
 mod cal102_alp_egress;
 mod cal103_alp_action;
@@ -72,6 +73,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal005_suppression_without_reason::SuppressionWithoutReason,
     &cal006_unused_suppression::UnusedSuppression,
     &cal007_analysis_budget_exceeded::AnalysisBudgetExceeded,
+    &cal008_storage_api_version::StorageApiVersion,
     &cal101_defaulted_types::DefaultedTypes,
     &cal102_alp_egress::AlpEgress,
     &cal103_alp_action::AlpAction,

@@ -6,6 +6,10 @@ use crate::model::port::{Port, Protocol};
 use crate::model::selector::{Selector, SelectorError, SelectorLimits};
 use crate::source::{FileId, Span, Spanned};
 
+/// Calico's storage API group/version: the CRDs the API server (or calicoctl) writes
+/// `projectcalico.org/v3` resources into.
+pub const CALICO_STORAGE_GROUP: &str = "crd.projectcalico.org/v1";
+
 /// The kinds calint models. Everything else is counted as "unknown kind" and skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -223,6 +227,12 @@ impl Resource {
 
     pub fn location(&self, span: Span) -> Location {
         Location::new(self.file, span)
+    }
+
+    /// Written in Calico's storage API (`crd.projectcalico.org/v1`), applied straight to the
+    /// CRDs: no API server defaults or validates it (issue 13 item 12).
+    pub fn is_storage_form(&self) -> bool {
+        self.kind.is_calico() && self.api_version.value == CALICO_STORAGE_GROUP
     }
 
     pub fn policy(&self) -> Option<&Policy> {

@@ -102,6 +102,7 @@ pub fn policy_set_with_k8s(seed: u64) -> PolicySet {
         ingress,
         egress,
         legacy_key: false,
+        class: Default::default(),
     });
     set.finish();
     set

@@ -192,6 +192,7 @@ pub fn policy_set(seed: u64) -> PolicySet {
             ingress,
             egress,
             legacy_key: false,
+            class: Default::default(),
         });
     }
     let mut set = PolicySet {

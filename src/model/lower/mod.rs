@@ -56,7 +56,6 @@ const META_FIELDS: &[&str] = &[
 ];
 
 const CALICO_GROUP: &str = "projectcalico.org/v3";
-const CALICO_STORAGE_GROUP: &str = "crd.projectcalico.org/v1";
 
 fn classify(api_version: &str, kind: &str) -> Option<Kind> {
     let calico = api_version == CALICO_GROUP || api_version == CALICO_STORAGE_GROUP;
@@ -206,17 +205,8 @@ fn lower_resource(
         api_node.map_or(node.span, |n| n.span),
     );
     let kind_span = node.get("kind").map_or(node.span, |n| n.span);
-    if api_version.value == CALICO_STORAGE_GROUP {
-        r.problems.push(
-            Violation::new(
-                api_version.span,
-                "/apiVersion",
-                "`crd.projectcalico.org/v1` is Calico's internal storage API, not meant to be written by users",
-            )
-            .with_help("use `apiVersion: projectcalico.org/v3` (applied with calicoctl or the Calico API server)"),
-        );
-    }
-
+    // `crd.projectcalico.org/v1` (Calico's storage form) is analysed as Calico enforces it;
+    // CAL008 says it is not meant to be written by hand (`Resource::is_storage_form`).
     let mut top_known = vec!["apiVersion", "kind", "metadata", "spec", "status"];
     if kind == Kind::Namespace || kind.is_workload() {
         top_known.clear();
