@@ -27,7 +27,7 @@
 //! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
 //! over a huge resource cannot print megabytes.
 
-use crate::analysis::{AnalysisOptions, analyze};
+use crate::analysis::{AnalysisOptions, analyze_with};
 use crate::finding::Finding;
 use crate::lints::{self, LintSettings};
 use crate::load::json;
@@ -222,7 +222,7 @@ fn load_discovered_with(
 ) -> Project {
     let cwd = std::env::current_dir().ok();
     let started = Instant::now();
-    progress.stage("parse", discovered.files.len());
+    progress.stage("load", discovered.files.len());
     // Read, parse and lower each file independently, in parallel; collect in file order.
     let outcomes: Vec<FileOutcome> = discovered
         .files
@@ -301,7 +301,7 @@ fn analyze_and_lint(
             target: opts.validate.target,
             ..*a
         };
-        project.analysis = Some(analyze(&project, &a));
+        project.analysis = Some(analyze_with(&project, &a, progress));
         project
             .timings
             .push(("analysis".to_string(), started.elapsed()));
@@ -385,8 +385,16 @@ fn assemble(
     let mut lowered = Lowered::default();
     // Walk problems (symbolic link loops and escapes, unreadable directories) become
     // file-level findings too.
+    let mut object_files = std::collections::BTreeSet::new();
     for outcome in outcomes.into_iter().chain(walk_problems) {
         let id = sources.add(outcome.source);
+        if !outcome.problems.is_empty()
+            || !outcome.lowered.resources.is_empty()
+            || !outcome.lowered.problems.is_empty()
+            || !outcome.lowered.unknown_kinds.is_empty()
+        {
+            object_files.insert(id);
+        }
         file_problems.extend(
             outcome
                 .problems
@@ -400,6 +408,8 @@ fn assemble(
         }
     }
     let mut project = Project::from_lowered(sources, file_problems, lowered);
+    project.stats.object_files = object_files;
+    progress.stage("validate", project.resources.len());
     project.violations = project
         .resources
         .par_iter()
@@ -528,6 +538,25 @@ pub fn display_name(path: &Path, cwd: Option<&Path>) -> String {
     } else {
         name
     }
+}
+
+/// The roots of `paths` under which no file holds a Kubernetes object (or a problem worth
+/// reporting): an empty directory, a typo'd path, a directory of unrelated YAML. `calint check`
+/// warns about each (and fails with `--strict-paths`), so a wrong path in CI never passes
+/// silently as "no findings".
+pub fn paths_without_objects(project: &Project, paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .filter(|root| {
+            !project.stats.object_files.iter().any(|&id| {
+                project
+                    .sources
+                    .get(id)
+                    .is_some_and(|src| src.path.starts_with(root))
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// A file "looks like a manifest" when it mentions `apiVersion`: only then are its parse

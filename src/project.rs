@@ -55,6 +55,9 @@ pub struct Stats {
     pub unknown_kinds: BTreeMap<String, usize>,
     /// Findings removed by `calint.io/ignore` annotations (set once lints ran).
     pub suppressed: usize,
+    /// Files holding at least one Kubernetes object or a reported problem (see
+    /// [`crate::check::paths_without_objects`]).
+    pub object_files: std::collections::BTreeSet<FileId>,
 }
 
 impl Project {

@@ -23,6 +23,8 @@ pub enum Format {
     Github,
     /// A Markdown summary, for CI job pages ($GITHUB_STEP_SUMMARY).
     Markdown,
+    /// One line per finding: `file:line:col: CODE severity: message (name)`.
+    Concise,
 }
 
 impl From<Format> for report::Format {
@@ -33,6 +35,7 @@ impl From<Format> for report::Format {
             Format::Sarif => report::Format::Sarif,
             Format::Github => report::Format::Github,
             Format::Markdown => report::Format::Markdown,
+            Format::Concise => report::Format::Concise,
         }
     }
 }
@@ -80,6 +83,12 @@ pub struct CheckArgs {
     /// Show the evidence behind semantic findings (full witness packets).
     #[arg(long)]
     explain: bool,
+    /// Exit with 2 when a PATH holds no Kubernetes resources (otherwise a warning on stderr).
+    #[arg(long)]
+    strict_paths: bool,
+    /// Print the number of findings per code instead of the findings.
+    #[arg(long)]
+    statistics: bool,
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
@@ -87,8 +96,9 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
         .split_once('=')
         .filter(|(_, f)| !f.is_empty())
         .ok_or_else(|| format!("`{s}` is not FORMAT=FILE (e.g. sarif=calint.sarif)"))?;
-    let format = Format::from_str(format, true)
-        .map_err(|_| format!("unknown format `{format}` (human, json, sarif, github, markdown)"))?;
+    let format = Format::from_str(format, true).map_err(|_| {
+        format!("unknown format `{format}` (human, json, sarif, github, markdown, concise)")
+    })?;
     Ok((format, PathBuf::from(file)))
 }
 
@@ -154,6 +164,15 @@ pub fn run(args: CheckArgs) -> u8 {
         }
     };
 
+    // Before the report, so it is seen even when the report is long.
+    let empty = calint::check::paths_without_objects(&project, &opts.paths);
+    for path in &empty {
+        eprintln!(
+            "warning: {}: no Kubernetes resources found (is the path right?)",
+            path.display()
+        );
+    }
+
     let started = Instant::now();
     let render = |format: Format, to_terminal: bool| {
         let options = RenderOptions {
@@ -168,7 +187,11 @@ pub fn run(args: CheckArgs) -> u8 {
         };
         report::render(format.into(), &project, &findings, &options)
     };
-    let main = render(args.format, args.output.is_none());
+    let main = if args.statistics {
+        report::concise::statistics(&findings)
+    } else {
+        render(args.format, args.output.is_none())
+    };
     match &args.output {
         Some(path) => {
             if let Err(code) = write_file(path, &main) {
@@ -195,6 +218,9 @@ pub fn run(args: CheckArgs) -> u8 {
         );
     }
 
+    if args.strict_paths && !empty.is_empty() {
+        return EXIT_ERROR;
+    }
     if findings.iter().any(|f| f.severity >= effective.fail_on.0) {
         EXIT_FINDINGS
     } else {

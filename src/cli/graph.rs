@@ -2,7 +2,7 @@
 
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{discover, graph, resolve_named};
+use calint::analysis::reach::{discover, graph, graph_with, resolve_named};
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -52,7 +52,14 @@ pub fn run(args: GraphArgs) -> u8 {
         }
         groups
     };
-    let (edges, undecided) = graph(&set, &groups, args.solver_timeout);
+    let bar = super::progress::Bar::start();
+    let (edges, undecided) = match &bar {
+        Some(bar) => graph_with(&set, &groups, args.solver_timeout, bar),
+        None => graph(&set, &groups, args.solver_timeout),
+    };
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     let text = match args.format {
         Format::Json => report::graph::json(&groups, &edges, undecided),
         Format::Dot => report::graph::dot(&groups, &edges),

@@ -95,6 +95,8 @@ mod tests {
             related: Vec::new(),
             notes: vec!["help: fix it".to_string()],
             witness: None,
+            view: None,
+            fixes: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
+pub mod concise;
 pub mod fingerprint;
 pub mod github;
 pub mod graph;
@@ -95,6 +96,8 @@ pub enum Format {
     Github,
     /// A Markdown summary for CI job pages.
     Markdown,
+    /// One line per finding.
+    Concise,
 }
 
 /// Options some formats read.
@@ -134,5 +137,6 @@ pub fn render(
         Format::Sarif => sarif::render(project, findings, &opts.sarif_help_base),
         Format::Github => github::render(project, findings, opts.quiet),
         Format::Markdown => markdown::render(project, findings, opts.link_base.as_deref()),
+        Format::Concise => concise::render(project, findings, opts.quiet),
     }
 }
