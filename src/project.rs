@@ -58,6 +58,10 @@ pub struct Stats {
     /// Files holding at least one Kubernetes object or a reported problem (see
     /// [`crate::check::paths_without_objects`]).
     pub object_files: std::collections::BTreeSet<FileId>,
+    /// Findings a baseline matched (not reported; see `report::baseline`).
+    pub baselined: usize,
+    /// Baseline entries no finding matched any more.
+    pub baseline_stale: usize,
 }
 
 impl Project {

@@ -160,3 +160,142 @@ fn progress_reports_each_real_stage_with_its_own_count() {
     assert!(stages[0].1 > 0);
     assert_eq!(stages[0].1, stages[0].2);
 }
+
+/// Copy the example tree into a scratch directory (tests edit it).
+fn example_copy(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for entry in walkdir::WalkDir::new(&src).into_iter().flatten() {
+        let rel = entry.path().strip_prefix(&src).expect("under examples");
+        let to = dir.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).expect("dir");
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+    dir
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn baseline_write_read_and_stale_entries() {
+    let dir = example_copy("baseline");
+    let args = ["check", ".", "--no-analysis", "--format", "json"];
+    let (code, out, _) = calint_in(&dir, &args, None);
+    assert_eq!(code, 1);
+    let all = json(&out)["summary"]["findings"].as_u64().unwrap_or(0);
+    assert!(all >= 5, "{out}");
+
+    let mut writing = args.to_vec();
+    writing.extend(["--write-baseline", "calint-baseline.json"]);
+    let (code, out, err) = calint_in(&dir, &writing, None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["summary"]["baselined"], all);
+    let text = std::fs::read_to_string(dir.join("calint-baseline.json")).expect("written");
+    let b: serde_json::Value = json(&text);
+    assert_eq!(b["findings"].as_array().map(Vec::len), Some(all as usize));
+
+    let mut read = args.to_vec();
+    read.extend(["--baseline", "calint-baseline.json"]);
+    let (code, out, _) = calint_in(&dir, &read, None);
+    assert_eq!(code, 0, "{out}");
+    let v = json(&out);
+    assert_eq!(v["summary"]["findings"], 0);
+    assert_eq!(v["summary"]["baselined"], all);
+    assert!(v["summary"].get("baseline_stale").is_none());
+
+    // Lines shift above a finding: still baselined. A finding is fixed: its entry is stale.
+    // A new mistake: reported.
+    let backend = dir.join("policies/shop/backend.yaml");
+    let text = std::fs::read_to_string(&backend).expect("read");
+    std::fs::write(&backend, format!("# moved\n\n{text}")).expect("write");
+    let replica = dir.join("policies/shop/database-replica.yaml");
+    let text = std::fs::read_to_string(&replica).expect("read");
+    std::fs::write(&replica, text.replace("protocl", "protocol")).expect("write");
+    write_new_mistake(&dir);
+    let (code, out, err) = calint_in(&dir, &read, None);
+    assert_eq!(code, 1, "{out}");
+    let v = json(&out);
+    assert_eq!(v["summary"]["findings"], 1, "{out}");
+    assert_eq!(v["findings"][0]["code"], "CAL101");
+    assert_eq!(v["summary"]["baselined"], all - 1);
+    assert_eq!(v["summary"]["baseline_stale"], 1);
+    assert!(
+        err.contains("1 entries of calint-baseline.json no longer occur"),
+        "{err}"
+    );
+    assert!(err.contains("unknown field `protocl`"), "{err}");
+
+    // The same baseline from another working directory, named in .calint.yaml.
+    write(&dir, ".calint.yaml", "baseline: calint-baseline.json\n");
+    let (code, out, _) = calint_in(
+        dir.parent().expect("parent"),
+        &[
+            "check",
+            &dir.to_string_lossy(),
+            "--no-analysis",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(json(&out)["summary"]["findings"], 1, "{out}");
+    assert_eq!(json(&out)["summary"]["baselined"], all - 1);
+
+    // A baseline that cannot be read or is not a baseline is an error (exit 2).
+    let (code, _, err) = calint_in(&dir, &["check", ".", "--baseline", "missing.json"], None);
+    assert_eq!(code, 2, "{err}");
+    write(&dir, "bad.json", "{\"version\": 7, \"findings\": []}");
+    let (code, _, err) = calint_in(&dir, &["check", ".", "--baseline", "bad.json"], None);
+    assert_eq!(code, 2, "{err}");
+}
+
+fn write_new_mistake(dir: &Path) {
+    write(
+        dir,
+        "policies/shop/new.yaml",
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: new\n  namespace: shop\nspec:\n  selector: app == 'new'\n  egress:\n    - action: Allow\n",
+    );
+}
+
+#[test]
+fn fail_on_never_reports_but_exits_zero_and_still_fails_on_errors() {
+    let (code, out, _) = calint(&[
+        "check",
+        "--no-config",
+        "fixtures/mixed",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("error["), "{out}");
+    let (code, _, err) = calint(&["check", "does/not/exist", "--fail-on", "never"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = calint(&["check", ".", "--fail-on", "never", "--config", "nope.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    let dir = scratch("never");
+    write(&dir, ".calint.yaml", "fail-on: never\n");
+    let mixed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mixed");
+    let (code, _, err) = calint_in(
+        &dir,
+        &[
+            "check",
+            "--config",
+            ".calint.yaml",
+            &mixed.to_string_lossy(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = calint_in(&dir, &["config", "--print"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("fail-on: never"), "{out}");
+    write(&dir, ".calint.yaml", "fail-on: nevr\n");
+    let (code, _, err) = calint_in(&dir, &["config"], None);
+    assert_eq!(code, 2, "{err}");
+}

@@ -89,6 +89,14 @@ pub struct CheckArgs {
     /// Print the number of findings per code instead of the findings.
     #[arg(long)]
     statistics: bool,
+    /// Report only findings not recorded in this baseline file [default: the config's
+    /// `baseline:`]; count the others and list entries that no longer occur.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record every current finding in FILE (a baseline for `--baseline`), then report as if
+    /// it were the baseline.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    write_baseline: Option<PathBuf>,
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
@@ -156,12 +164,16 @@ pub fn run(args: CheckArgs) -> u8 {
     if let Some(bar) = bar {
         bar.finish();
     }
-    let (project, findings) = match result {
+    let (mut project, findings) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_ERROR;
         }
+    };
+    let findings = match apply_baseline(&args, &effective, &mut project, findings) {
+        Ok(f) => f,
+        Err(code) => return code,
     };
 
     // Before the report, so it is seen even when the report is long.
@@ -221,11 +233,77 @@ pub fn run(args: CheckArgs) -> u8 {
     if args.strict_paths && !empty.is_empty() {
         return EXIT_ERROR;
     }
-    if findings.iter().any(|f| f.severity >= effective.fail_on.0) {
+    if effective.fails(&findings) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
     }
+}
+
+/// `--write-baseline`, then `--baseline` (or the config's `baseline:`): the findings to report.
+fn apply_baseline(
+    args: &CheckArgs,
+    effective: &calint::config::Effective,
+    project: &mut Project,
+    findings: Vec<calint::finding::Finding>,
+) -> Result<Vec<calint::finding::Finding>, u8> {
+    use calint::report::baseline::Baseline;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let dir_of = |file: &std::path::Path| {
+        let abs = calint::config::absolute(file, &cwd);
+        abs.parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let (baseline, file) = if let Some(file) = &args.write_baseline {
+        let b = Baseline::from_findings(project, &findings, &dir_of(file), &cwd);
+        write_file(file, &b.to_json())?;
+        eprintln!(
+            "calint: wrote {} baseline entries to {}",
+            b.findings.len(),
+            file.display()
+        );
+        (b, file.clone())
+    } else {
+        let configured = effective
+            .config
+            .baseline
+            .as_ref()
+            .and_then(|b| Some(effective.config.base_dir()?.join(&b.value)));
+        let Some(file) = args.baseline.clone().or(configured) else {
+            return Ok(findings);
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            eprintln!("error: cannot read the baseline {}: {e}", file.display());
+            EXIT_ERROR
+        })?;
+        let b = Baseline::parse(&text).map_err(|e| {
+            eprintln!("error: {}: {e}", file.display());
+            EXIT_ERROR
+        })?;
+        (b, file)
+    };
+    let applied = baseline.apply(project, findings, &dir_of(&file), &cwd);
+    project.stats.baselined = applied.baselined;
+    project.stats.baseline_stale = applied.stale.len();
+    if !applied.stale.is_empty() && !args.quiet {
+        eprintln!(
+            "calint: {} entries of {} no longer occur (fixed); `--write-baseline {}` drops them:",
+            applied.stale.len(),
+            file.display(),
+            file.display()
+        );
+        for e in &applied.stale {
+            let resource = e
+                .resource
+                .as_deref()
+                .map(|r| format!(" {r}:"))
+                .unwrap_or_default();
+            let line = format!("  {} {}:{resource} {}", e.code, e.file, e.message);
+            eprintln!("{}", calint::source::printable(&line));
+        }
+    }
+    Ok(applied.new)
 }
 
 fn verbose_report(project: &Project, findings: usize, config: &str, render: Duration) -> String {

@@ -178,6 +178,18 @@ pub fn summary_line(s: &Summary) -> String {
             plural(s.suppressed, "finding")
         ));
     }
+    if s.baselined > 0 {
+        line.push_str(&format!(
+            "; {} in the baseline",
+            plural(s.baselined, "finding")
+        ));
+    }
+    if s.baseline_stale > 0 {
+        line.push_str(&format!(
+            "; {} no longer occur",
+            plural(s.baseline_stale, "baseline entry").replace("entrys", "entries")
+        ));
+    }
     if s.helm_templates_skipped > 0 {
         line.push_str(&format!(
             "; skipped {} (not YAML until rendered)",

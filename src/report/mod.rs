@@ -1,5 +1,6 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
+pub mod baseline;
 pub mod concise;
 pub mod fingerprint;
 pub mod github;
@@ -34,6 +35,16 @@ pub struct Summary {
     /// Solver queries made, and how many timed out ("undecided": never turned into findings).
     pub solver_calls: usize,
     pub undecided: usize,
+    /// Findings a baseline matched (not counted in `findings`); only present with a baseline.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: usize,
+    /// Baseline entries that no finding matched any more.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baseline_stale: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -56,6 +67,8 @@ impl Summary {
                 .map_or(0, |a| a.set.policies.len()),
             solver_calls: project.analysis.as_ref().map_or(0, |a| a.solver_calls),
             undecided: project.analysis.as_ref().map_or(0, |a| a.undecided),
+            baselined: project.stats.baselined,
+            baseline_stale: project.stats.baseline_stale,
         }
     }
 }
