@@ -80,6 +80,17 @@ pub struct CheckOptions {
     pub analysis: Option<AnalysisOptions>,
     /// Reachability groups and assertions from the configuration file (CAL301).
     pub reachability: Option<ReachabilityConfig>,
+    /// The bytes of standard input, checked as one file named [`STDIN_NAME`] when `paths`
+    /// holds `-` (the CLI reads it; the library never touches the process's stdin).
+    pub stdin: Option<Vec<u8>>,
+}
+
+/// How standard input is named in locations.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// The path that means "standard input" on the command line.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 impl Default for CheckOptions {
@@ -100,6 +111,7 @@ impl Default for CheckOptions {
             follow_symlinks: false,
             analysis: Some(AnalysisOptions::default()),
             reachability: None,
+            stdin: None,
         }
     }
 }
@@ -195,11 +207,17 @@ pub fn load_project_with(
         excludes: opts.excludes.clone(),
         follow_symlinks: opts.follow_symlinks,
     };
+    let roots: Vec<PathBuf> = opts
+        .paths
+        .iter()
+        .filter(|p| !is_stdin(p))
+        .cloned()
+        .collect();
     let mut discovered =
-        walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
+        walk::discover(&roots, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
     let cwd = std::env::current_dir().ok();
     if let Some(anchored) = &opts.anchored_excludes {
-        anchored.filter(&mut discovered.files, &opts.paths, cwd.as_deref())?;
+        anchored.filter(&mut discovered.files, &roots, cwd.as_deref())?;
     }
     let discover_time = started.elapsed();
     let mut project = load_discovered_with(discovered, opts, progress);
@@ -238,6 +256,15 @@ fn load_discovered_with(
             outcome
         })
         .collect();
+    let mut outcomes = outcomes;
+    if opts.paths.iter().any(|p| is_stdin(p)) {
+        let bytes = opts.stdin.clone().unwrap_or_default();
+        let path = Path::new(STDIN_NAME);
+        outcomes.push(match too_large(bytes.len() as u64, opts.max_file_size) {
+            Some(message) => FileOutcome::unread(STDIN_NAME.to_string(), path, message),
+            None => process_bytes(outcomes.len(), STDIN_NAME.to_string(), path, bytes, opts),
+        });
+    }
     let walk_problems = discovered
         .problems
         .into_iter()
@@ -549,10 +576,13 @@ pub fn paths_without_objects(project: &Project, paths: &[PathBuf]) -> Vec<PathBu
         .iter()
         .filter(|root| {
             !project.stats.object_files.iter().any(|&id| {
-                project
-                    .sources
-                    .get(id)
-                    .is_some_and(|src| src.path.starts_with(root))
+                project.sources.get(id).is_some_and(|src| {
+                    if is_stdin(root) {
+                        src.path.as_os_str() == STDIN_NAME
+                    } else {
+                        src.path.starts_with(root)
+                    }
+                })
             })
         })
         .cloned()

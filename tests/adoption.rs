@@ -299,3 +299,62 @@ fn fail_on_never_reports_but_exits_zero_and_still_fails_on_errors() {
     let (code, _, err) = calint_in(&dir, &["config"], None);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn stdin_is_one_stream_named_stdin() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policies/shop/database-replica.yaml"),
+    )
+    .expect("example");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = calint_in(
+        root,
+        &[
+            "check",
+            "--no-config",
+            "--no-analysis",
+            "-",
+            "--format",
+            "json",
+        ],
+        Some(&text),
+    );
+    assert_eq!(code, 1, "{err}");
+    let v = json(&out);
+    assert_eq!(v["summary"]["files"], 1);
+    assert_eq!(v["summary"]["resources"], 1);
+    let findings = v["findings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(findings.len(), 3, "{out}");
+    for f in &findings {
+        assert_eq!(f["location"]["file"], "<stdin>");
+    }
+    assert_eq!(findings[0]["location"]["line"], 15);
+    // Several documents in one stream (what `kustomize build` prints), next to a directory.
+    let two = format!("{text}---\n{}", text.replace("database-replica", "other"));
+    let (code, out, _) = calint_in(
+        root,
+        &[
+            "check",
+            "--no-config",
+            "--no-analysis",
+            "-",
+            "fixtures/CAL101/clean",
+            "--format",
+            "json",
+        ],
+        Some(&two),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["summary"]["findings"], 6, "{out}");
+    // An empty stream is a path without resources.
+    let (code, _, err) = calint_in(
+        root,
+        &["check", "--no-config", "-", "--strict-paths"],
+        Some(""),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("warning: -: no Kubernetes resources found"),
+        "{err}"
+    );
+}

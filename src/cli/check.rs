@@ -42,7 +42,8 @@ impl From<Format> for report::Format {
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// Files or directories to lint.
+    /// Files or directories to lint; `-` reads one stream from standard input (`<stdin>` in
+    /// locations), e.g. `kustomize build overlays/prod | calint check -`.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
     /// Output format.
@@ -149,6 +150,15 @@ pub fn run(args: CheckArgs) -> u8 {
         &effective.config.limits,
         args.solver_timeout.is_some(),
     );
+    if opts.paths.iter().any(|p| calint::check::is_stdin(p)) {
+        match read_stdin(opts.max_file_size) {
+            Ok(bytes) => opts.stdin = Some(bytes),
+            Err(e) => {
+                eprintln!("error: cannot read standard input: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
 
     // Machine formats on stdout stay clean of terminal decoration.
     let machine = matches!(args.format, Format::Json | Format::Sarif | Format::Github);
@@ -238,6 +248,17 @@ pub fn run(args: CheckArgs) -> u8 {
     } else {
         EXIT_CLEAN
     }
+}
+
+/// Standard input, at most one byte past `max` (so the size limit still reports it).
+fn read_stdin(max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// `--write-baseline`, then `--baseline` (or the config's `baseline:`): the findings to report.
