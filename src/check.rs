@@ -27,6 +27,10 @@
 //! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
 //! over a huge resource cannot print megabytes.
 
+pub mod views;
+
+pub use views::ViewSpec;
+
 use crate::analysis::{AnalysisOptions, analyze_with};
 use crate::finding::Finding;
 use crate::lints::{self, LintSettings};
@@ -83,6 +87,8 @@ pub struct CheckOptions {
     /// The bytes of standard input, checked as one file named [`STDIN_NAME`] when `paths`
     /// holds `-` (the CLI reads it; the library never touches the process's stdin).
     pub stdin: Option<Vec<u8>>,
+    /// Views (`.calint.yaml` `views:`): each analysed as its own cluster (see [`views`]).
+    pub views: Vec<ViewSpec>,
 }
 
 /// How standard input is named in locations.
@@ -112,6 +118,7 @@ impl Default for CheckOptions {
             analysis: Some(AnalysisOptions::default()),
             reachability: None,
             stdin: None,
+            views: Vec::new(),
         }
     }
 }
@@ -313,6 +320,9 @@ pub fn check_with(
     progress: &dyn Progress,
 ) -> Result<(Project, Vec<Finding>), LoadError> {
     let project = load_project_with(opts, progress)?;
+    if !opts.views.is_empty() {
+        return views::check_views(project, &opts.views, opts, progress);
+    }
     Ok(analyze_and_lint(project, opts, progress))
 }
 

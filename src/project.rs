@@ -62,6 +62,18 @@ pub struct Stats {
     pub baselined: usize,
     /// Baseline entries no finding matched any more.
     pub baseline_stale: usize,
+    /// With views, the analysis of every view added up (`Project::analysis` is then `None`).
+    pub analysis_totals: Option<AnalysisTotals>,
+    /// The views analysed, in configuration order (empty without views).
+    pub views: Vec<String>,
+}
+
+/// Semantic analysis counts summed over views.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AnalysisTotals {
+    pub policies: usize,
+    pub solver_calls: usize,
+    pub undecided: usize,
 }
 
 impl Project {

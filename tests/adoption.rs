@@ -358,3 +358,115 @@ fn stdin_is_one_stream_named_stdin() {
         "{err}"
     );
 }
+
+#[test]
+fn views_analyse_each_cluster_on_its_own() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/views");
+    let (code, out, err) = calint_in(&root, &["check", ".", "--format", "json"], None);
+    assert_eq!(code, 1, "{err}");
+    let v = json(&out);
+    assert_eq!(
+        v["summary"]["views"],
+        serde_json::json!(["prod", "staging"])
+    );
+    let findings = v["findings"].as_array().cloned().unwrap_or_default();
+    let summary: Vec<(String, String, String)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap_or("").to_string(),
+                f["location"]["file"].as_str().unwrap_or("").to_string(),
+                f["view"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("CAL301", ".calint.yaml", "staging"),
+        ("CAL002", "base/shop.yaml", "-"),
+        ("CAL003", "clusters/prod/db.yaml", "prod"),
+        ("CAL202", "clusters/prod/db.yaml", "prod"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(summary, expected, "{out}");
+    // The same policy in both clusters is no duplicate; without views it is.
+    let (_, out, _) = calint_in(
+        &root,
+        &["check", ".", "--no-config", "--format", "json"],
+        None,
+    );
+    let v = json(&out);
+    let cross = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == "CAL003" && f["location"]["file"] == "clusters/staging/db.yaml")
+        .count();
+    assert_eq!(cross, 1, "{out}");
+    // Human output names the view.
+    let (_, out, _) = calint_in(&root, &["check", ".", "--color", "never"], None);
+    assert!(out.contains("= in view prod"), "{out}");
+
+    // reach answers per view; without --view it asks for one.
+    let ask = |view: &str| {
+        let (code, out, err) = calint_in(
+            &root,
+            &[
+                "reach",
+                "--view",
+                view,
+                "--from",
+                "web",
+                "--to",
+                "db",
+                "--protocol",
+                "TCP",
+                "--port",
+                "5432",
+                "--format",
+                "json",
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        json(&out)["verdict"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(ask("prod"), "allowed");
+    assert_eq!(ask("staging"), "denied");
+    let (code, _, err) = calint_in(&root, &["reach", "--from", "web", "--to", "db"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("pick one with --view"), "{err}");
+    let (code, _, err) = calint_in(&root, &["graph", "--view", "qa", "--format", "json"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("no view `qa`"), "{err}");
+    let (code, out, _) = calint_in(
+        &root,
+        &["graph", "--view", "staging", "--format", "json"],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("5433"), "{out}");
+    assert!(!out.contains("5432"), "{out}");
+}
+
+#[test]
+fn bad_views_and_render_settings_are_configuration_errors() {
+    let dir = scratch("badviews");
+    for (text, expect) in [
+        ("views: [prod]\n", "`views` must be a mapping"),
+        ("views: {prod: []}\n", "view `prod` lists no directories"),
+        (
+            "views: {prod: {a: b}}\n",
+            "view `prod` must list directories or globs",
+        ),
+        ("render: maybe\n", "`render` must be true or false"),
+        ("baseline: [a]\n", "baseline"),
+    ] {
+        write(&dir, ".calint.yaml", text);
+        let (code, _, err) = calint_in(&dir, &["config"], None);
+        assert_eq!(code, 2, "{text}: {err}");
+        assert!(err.contains(expect), "{text}: {err}");
+    }
+}

@@ -135,6 +135,7 @@ pub fn run(args: CheckArgs) -> u8 {
             ..effective.lint_settings()
         },
         reachability: calint::check::ReachabilityConfig::from_config(&effective.config),
+        views: calint::check::ViewSpec::from_config(&effective.config),
         analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
             solver_timeout_ms: args
                 .solver_timeout

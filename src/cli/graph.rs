@@ -25,13 +25,16 @@ pub struct GraphArgs {
     /// Write the graph to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
     /// Per-query solver timeout in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
     solver_timeout: u32,
 }
 
 pub fn run(args: GraphArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths) {
+    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
         Ok(x) => x,
         Err(code) => return code,
     };

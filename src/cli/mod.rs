@@ -115,30 +115,26 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), u8> {
     })
 }
 
-/// The reachability groups of the `.calint.yaml` that applies to `paths` (none when there is
-/// no configuration file). A broken configuration is reported and gives exit code 2.
-pub fn configured_groups(
-    paths: &[std::path::PathBuf],
-) -> Result<Vec<calint::config::GroupDef>, u8> {
+/// The `.calint.yaml` that applies to `paths` (the defaults when there is none). A broken
+/// configuration is reported and gives exit code 2.
+pub fn configured(paths: &[std::path::PathBuf]) -> Result<calint::config::Config, u8> {
     use calint::config;
     let cwd = std::env::current_dir().unwrap_or_default();
     let Some(path) = config::discover(&config::start_dir(paths, &cwd)) else {
-        return Ok(Vec::new());
+        return Ok(config::Config::default());
     };
     let name = calint::check::display_name(&path, Some(&cwd));
-    match config::load(&path, name, config::Origin::Discovered(path.clone())) {
-        Ok(c) => Ok(c.group_defs),
-        Err(e) => {
-            eprint!("{}", calint::report::human::render_config_error(&e, false));
-            Err(EXIT_ERROR)
-        }
-    }
+    config::load(&path, name, config::Origin::Discovered(path.clone())).map_err(|e| {
+        eprint!("{}", calint::report::human::render_config_error(&e, false));
+        EXIT_ERROR
+    })
 }
 
-/// What `reach` and `graph` work on: the tree under `paths` (no lints, no analysis) and the
-/// reachability groups of the `.calint.yaml` that applies to it.
+/// What `reach` and `graph` work on: the tree under `paths` (no lints, no analysis), or the
+/// part of it in `view`, and the reachability groups of the `.calint.yaml` that applies to it.
 pub fn load_for_queries(
     paths: Vec<std::path::PathBuf>,
+    view: Option<&str>,
 ) -> Result<(calint::project::Project, Vec<calint::config::GroupDef>), u8> {
     let opts = calint::check::CheckOptions {
         paths,
@@ -149,6 +145,12 @@ pub fn load_for_queries(
         eprintln!("error: {e}");
         EXIT_ERROR
     })?;
-    let groups = configured_groups(&opts.paths)?;
-    Ok((project, groups))
+    let config = configured(&opts.paths)?;
+    let views = calint::check::ViewSpec::from_config(&config);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let project = calint::check::views::restrict(project, &views, view, &cwd).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_ERROR
+    })?;
+    Ok((project, config.group_defs))
 }

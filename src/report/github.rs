@@ -46,6 +46,9 @@ fn command(project: &Project, f: &Finding) -> String {
         escape_property(&format!("{} {}", f.code, f.name))
     ));
     let mut message = f.message.clone();
+    if let Some(view) = &f.view {
+        message.push_str(&format!(" (view {view})"));
+    }
     if let Some(r) = &f.resource {
         message.push_str(&format!("\nin {r}"));
         if let Some(p) = f.pointer.as_deref().filter(|p| !p.is_empty()) {

@@ -124,6 +124,9 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
             }
         }
     }
+    if let Some(view) = &f.view {
+        notes.push(format!("in view {view}"));
+    }
     if let Some(r) = &f.resource {
         match &f.pointer {
             Some(p) if !p.is_empty() => notes.push(format!("in {r} at {p}")),

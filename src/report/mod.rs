@@ -41,6 +41,9 @@ pub struct Summary {
     /// Baseline entries that no finding matched any more.
     #[serde(skip_serializing_if = "is_zero")]
     pub baseline_stale: usize,
+    /// The views analysed, each as its own cluster (only present with views).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -50,6 +53,7 @@ fn is_zero(n: &usize) -> bool {
 impl Summary {
     pub fn new(project: &Project, findings: &[Finding]) -> Self {
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let totals = project.stats.analysis_totals.unwrap_or_default();
         Summary {
             files: project.stats.files,
             resources: project.resources.len(),
@@ -64,9 +68,12 @@ impl Summary {
             policies_analyzed: project
                 .analysis
                 .as_ref()
-                .map_or(0, |a| a.set.policies.len()),
-            solver_calls: project.analysis.as_ref().map_or(0, |a| a.solver_calls),
-            undecided: project.analysis.as_ref().map_or(0, |a| a.undecided),
+                .map_or(0, |a| a.set.policies.len())
+                + totals.policies,
+            solver_calls: project.analysis.as_ref().map_or(0, |a| a.solver_calls)
+                + totals.solver_calls,
+            undecided: project.analysis.as_ref().map_or(0, |a| a.undecided) + totals.undecided,
+            views: project.stats.views.clone(),
             baselined: project.stats.baselined,
             baseline_stale: project.stats.baseline_stale,
         }

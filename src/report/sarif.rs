@@ -113,6 +113,9 @@ struct Properties<'a> {
     resource: Option<&'a ResourceRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pointer: Option<&'a str>,
+    /// The view (cluster) the finding was made in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    view: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -289,6 +292,9 @@ fn result<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> SarifRe
         .position(|l| l.meta().code == f.code)
         .unwrap_or(0);
     let mut text = f.message.clone();
+    if let Some(view) = &f.view {
+        text.push_str(&format!(" (view {view})"));
+    }
     for note in &f.notes {
         text.push('\n');
         text.push_str(note);
@@ -313,10 +319,13 @@ fn result<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> SarifRe
             .map(|(i, r)| related(project, i, r))
             .collect(),
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint)]),
-        properties: (f.resource.is_some() || f.pointer.is_some()).then_some(Properties {
-            resource: f.resource.as_ref(),
-            pointer: f.pointer.as_deref(),
-        }),
+        properties: (f.resource.is_some() || f.pointer.is_some() || f.view.is_some()).then_some(
+            Properties {
+                resource: f.resource.as_ref(),
+                pointer: f.pointer.as_deref(),
+                view: f.view.as_deref(),
+            },
+        ),
     }
 }
 
