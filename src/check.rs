@@ -27,6 +27,7 @@
 //! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
 //! over a huge resource cannot print megabytes.
 
+pub mod render;
 pub mod views;
 
 pub use views::ViewSpec;
@@ -89,6 +90,9 @@ pub struct CheckOptions {
     pub stdin: Option<Vec<u8>>,
     /// Views (`.calint.yaml` `views:`): each analysed as its own cluster (see [`views`]).
     pub views: Vec<ViewSpec>,
+    /// Build each top-level Kustomize root and Helm chart with the tools on PATH and analyse
+    /// the output, one view per root (see [`render`]).
+    pub render: bool,
 }
 
 /// How standard input is named in locations.
@@ -119,6 +123,7 @@ impl Default for CheckOptions {
             reachability: None,
             stdin: None,
             views: Vec::new(),
+            render: false,
         }
     }
 }
@@ -226,8 +231,25 @@ pub fn load_project_with(
     if let Some(anchored) = &opts.anchored_excludes {
         anchored.filter(&mut discovered.files, &roots, cwd.as_deref())?;
     }
+    // Files a kustomization lists as patches are not resources: read as such they would be
+    // duplicates of what they patch and policies without a selector.
+    let layout = crate::load::kustomize::Layout::from_files(
+        &discovered.files,
+        cwd.as_deref().unwrap_or(Path::new("/")),
+    );
+    let patches = layout.patch_files();
+    let before = discovered.files.len();
+    if !patches.is_empty() {
+        let cwd = cwd.clone().unwrap_or_default();
+        discovered
+            .files
+            .retain(|f| !patches.contains(&crate::load::kustomize::absolute(f, &cwd)));
+    }
+    let patches_skipped = before - discovered.files.len();
     let discover_time = started.elapsed();
     let mut project = load_discovered_with(discovered, opts, progress);
+    project.stats.kustomize_patches_skipped = patches_skipped;
+    project.kustomize = layout;
     project
         .timings
         .insert(0, ("discover".to_string(), discover_time));
@@ -323,6 +345,14 @@ pub fn check_with(
     if !opts.views.is_empty() {
         return views::check_views(project, &opts.views, opts, progress);
     }
+    if opts.render {
+        return Ok(render::check_rendered(project, opts, progress));
+    }
+    // Each top-level Kustomize root (`overlays/prod`, `overlays/staging`) is its own cluster.
+    let roots = views::kustomize_views(&project);
+    if roots.len() > 1 {
+        return views::check_views(project, &roots, opts, progress);
+    }
     Ok(analyze_and_lint(project, opts, progress))
 }
 
@@ -408,6 +438,44 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
     }
     project.assertions = outcomes;
     project.assertion_set = Some(set);
+}
+
+/// Parse, lower and validate `bytes` as one more file of `project` (a rendered Kustomize root),
+/// named `name` in locations; returns its id.
+fn append_source(
+    project: &mut Project,
+    name: String,
+    path: &Path,
+    bytes: Vec<u8>,
+    opts: &CheckOptions,
+) -> usize {
+    let id = project.sources.len();
+    let outcome = match too_large(bytes.len() as u64, opts.max_file_size) {
+        Some(message) => FileOutcome::unread(name, path, message),
+        None => process_bytes(id, name, path, bytes, opts),
+    };
+    let id = project.sources.add(outcome.source);
+    if !outcome.lowered.resources.is_empty() || !outcome.problems.is_empty() {
+        project.stats.object_files.insert(id);
+    }
+    project.stats.files += 1;
+    project.file_problems.extend(
+        outcome
+            .problems
+            .into_iter()
+            .map(|problem| FileProblem { file: id, problem }),
+    );
+    project.lower_problems.extend(outcome.lowered.problems);
+    for r in outcome.lowered.resources {
+        let i = project.resources.len();
+        project.violations.extend(
+            validate_resource(&r, &opts.validate)
+                .into_iter()
+                .map(|v| (i, v)),
+        );
+        project.resources.push(r);
+    }
+    id
 }
 
 /// Put per-file outcomes (in file order) and walk problems together, then validate.

@@ -32,6 +32,8 @@ pub struct Project {
     pub assertions: Vec<AssertionOutcome>,
     /// The policy set the assertions were evaluated against (for naming deciding rules).
     pub assertion_set: Option<crate::analysis::ir::PolicySet>,
+    /// The tree's Kustomize layout (kustomizations, patches, top-level roots).
+    pub kustomize: crate::load::kustomize::Layout,
     /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
     /// a report (it would break byte-identical output).
     pub timings: Vec<(String, Duration)>,
@@ -66,6 +68,10 @@ pub struct Stats {
     pub analysis_totals: Option<AnalysisTotals>,
     /// The views analysed, in configuration order (empty without views).
     pub views: Vec<String>,
+    /// Files left out because a `kustomization.yaml` lists them as patches.
+    pub kustomize_patches_skipped: usize,
+    /// Notes about the run a user must see (a Kustomize root that could not be rendered).
+    pub notes: Vec<String>,
 }
 
 /// Semantic analysis counts summed over views.
@@ -96,6 +102,7 @@ impl Project {
             analysis: None,
             assertions: Vec::new(),
             assertion_set: None,
+            kustomize: Default::default(),
             timings: Vec::new(),
         }
     }

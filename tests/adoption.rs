@@ -470,3 +470,83 @@ fn bad_views_and_render_settings_are_configuration_errors() {
         assert!(err.contains(expect), "{text}: {err}");
     }
 }
+
+fn kustomize_tool() -> Option<&'static str> {
+    let path = std::env::var_os("PATH")?;
+    ["kustomize", "kubectl"]
+        .into_iter()
+        .find(|tool| std::env::split_paths(&path).any(|d| d.join(tool).is_file()))
+}
+
+#[test]
+fn kustomize_patches_are_not_resources_and_overlays_are_separate_clusters() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kustomize");
+    let (code, out, err) = calint_in(&root, &["check", ".", "--format", "json"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    let v = json(&out);
+    assert_eq!(v["summary"]["findings"], 0, "{out}");
+    assert_eq!(v["summary"]["kustomize_patches_skipped"], 2);
+    assert_eq!(
+        v["summary"]["views"],
+        serde_json::json!(["overlays/prod", "overlays/staging"])
+    );
+    // Without views the two overlays' `db-egress` are duplicates: the views are what helps.
+    let (_, out, _) = calint_in(&root, &["check", "overlays", "--format", "concise"], None);
+    assert!(!out.contains("CAL003"), "{out}");
+
+    // --render without any tool: a note, the same (empty) result.
+    let (code, out, err) = Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args(["check", ".", "--render", "--format", "json"])
+        .current_dir(&root)
+        .env("PATH", "/nonexistent")
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .expect("runs");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["summary"]["findings"], 0);
+    assert!(
+        err.contains("note: --render: overlays/prod, overlays/staging not rendered: no kustomize, kubectl or helm on PATH"),
+        "{err}"
+    );
+
+    // --render with a tool: the patched prod policy is wrong only once rendered.
+    let Some(tool) = kustomize_tool() else {
+        eprintln!(
+            "SKIPPED: kustomize_patches_are_not_resources_and_overlays_are_separate_clusters \
+             (--render part): neither kustomize nor kubectl is on PATH"
+        );
+        assert!(
+            std::env::var_os("CALINT_REQUIRE_KUSTOMIZE").is_none(),
+            "CALINT_REQUIRE_KUSTOMIZE is set but no kustomize or kubectl is on PATH"
+        );
+        return;
+    };
+    let (code, out, err) = calint_in(&root, &["check", ".", "--render", "--format", "json"], None);
+    assert_eq!(code, 1, "{out}{err}");
+    let v = json(&out);
+    assert_eq!(v["summary"]["findings"], 1, "{out}");
+    let f = &v["findings"][0];
+    assert_eq!(f["code"], "CAL002");
+    assert!(f["message"].as_str().unwrap_or("").contains("5432-5433"));
+    assert_eq!(f["view"], "overlays/prod");
+    // Mapped back to the source document (the base policy the patch applies to).
+    assert_eq!(f["location"]["file"], "base/db-policy.yaml", "{out}");
+    assert_eq!(f["location"]["line"], 4);
+    assert_eq!(f["resource"]["name"], "prod-db-ingress");
+    let notes = f["notes"].to_string();
+    let shown = if tool == "kustomize" {
+        "kustomize build"
+    } else {
+        "kubectl kustomize"
+    };
+    assert!(
+        notes.contains(&format!("found in the output of `{shown} overlays/prod`")),
+        "{notes}"
+    );
+}

@@ -33,6 +33,11 @@ pub struct ViewSpec {
     pub base: PathBuf,
     /// Directories or globs (`clusters/prod`, `clusters/*/apps`, `base`).
     pub patterns: Vec<String>,
+    /// Files that belong to the view whatever the patterns (absolute, normalized).
+    pub files: BTreeSet<PathBuf>,
+    /// Files the view stands for without analysing them (the sources of a rendered Kustomize
+    /// root): they are not checked again among the files in no view.
+    pub covers: BTreeSet<PathBuf>,
 }
 
 impl ViewSpec {
@@ -47,6 +52,8 @@ impl ViewSpec {
                 name: v.name.value.clone(),
                 base: base.to_path_buf(),
                 patterns: v.paths.iter().map(|p| p.value.clone()).collect(),
+                files: BTreeSet::new(),
+                covers: BTreeSet::new(),
             })
             .collect()
     }
@@ -73,6 +80,9 @@ impl ViewSpec {
             .files()
             .filter(|(_, src)| {
                 let abs = crate::config::absolute(&src.path, cwd);
+                if self.files.contains(&abs) {
+                    return true;
+                }
                 abs.strip_prefix(&self.base).is_ok_and(|rel| {
                     !rel.as_os_str().is_empty()
                         && matcher.matched_path_or_any_parents(rel, false).is_ignore()
@@ -81,6 +91,24 @@ impl ViewSpec {
             .map(|(id, _)| id)
             .collect())
     }
+}
+
+/// One view per top-level Kustomize root of the tree, holding the files a build of it reads,
+/// named by the root's directory as displayed (`overlays/prod`).
+pub fn kustomize_views(project: &Project) -> Vec<ViewSpec> {
+    let cwd = std::env::current_dir().ok();
+    project
+        .kustomize
+        .top_level()
+        .into_iter()
+        .map(|root| ViewSpec {
+            name: super::display_name(&root.dir, cwd.as_deref()),
+            base: root.dir.clone(),
+            patterns: Vec::new(),
+            files: project.kustomize.files_of(root),
+            covers: BTreeSet::new(),
+        })
+        .collect()
 }
 
 /// The part of `project` made of `files`: their sources' problems, resources (with their
@@ -158,25 +186,56 @@ pub fn restrict(
 /// Analyse and lint each view (and the files in none) as its own cluster; merge the findings.
 /// The returned project is the whole tree, with the views' analysis totals.
 pub(super) fn check_views(
-    mut project: Project,
+    project: Project,
     views: &[ViewSpec],
     opts: &CheckOptions,
     progress: &dyn Progress,
 ) -> Result<(Project, Vec<Finding>), LoadError> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let mut members: Vec<(Option<&str>, BTreeSet<FileId>)> = Vec::new();
+    let members = members_of(&project, views, &cwd)?;
+    Ok(check_members(project, members, opts, progress))
+}
+
+/// A view's name (`None`: the files in no view) and its files.
+pub(super) type Member = (Option<String>, BTreeSet<FileId>);
+
+/// The files of each view, then (unnamed) the files in no view and covered by none.
+pub(super) fn members_of(
+    project: &Project,
+    views: &[ViewSpec],
+    cwd: &Path,
+) -> Result<Vec<Member>, LoadError> {
+    let mut members = Vec::new();
     let mut covered = BTreeSet::new();
     for v in views {
-        let files = v.files(&project, &cwd)?;
+        let files = v.files(project, cwd)?;
         covered.extend(files.iter().copied());
-        members.push((Some(v.name.as_str()), files));
+        members.push((Some(v.name.clone()), files));
     }
-    let rest: BTreeSet<FileId> = (0..project.sources.len())
-        .filter(|id| !covered.contains(id))
+    let covers: BTreeSet<&PathBuf> = views.iter().flat_map(|v| v.covers.iter()).collect();
+    let rest: BTreeSet<FileId> = (project.sources.files())
+        .filter(|(id, src)| {
+            !covered.contains(id) && !covers.contains(&crate::config::absolute(&src.path, cwd))
+        })
+        .map(|(id, _)| id)
         .collect();
     if !rest.is_empty() {
         members.push((None, rest));
     }
+    Ok(members)
+}
+
+/// [`check_views`] over computed members.
+pub(super) fn check_members(
+    mut project: Project,
+    members: Vec<Member>,
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> (Project, Vec<Finding>) {
+    let members: Vec<(Option<&str>, BTreeSet<FileId>)> = members
+        .iter()
+        .map(|(n, f)| (n.as_deref(), f.clone()))
+        .collect();
     // Views holding each file.
     let mut holders: BTreeMap<FileId, BTreeSet<Option<&str>>> = BTreeMap::new();
     for (name, files) in &members {
@@ -221,7 +280,10 @@ pub(super) fn check_views(
         }
     }
     project.stats.analysis_totals = opts.analysis.as_ref().map(|_| totals);
-    project.stats.views = views.iter().map(|v| v.name.clone()).collect();
+    project.stats.views = members
+        .iter()
+        .filter_map(|(n, _)| n.map(str::to_string))
+        .collect();
     let all: BTreeSet<Option<&str>> = members.iter().map(|(name, _)| *name).collect();
     let mut findings = Vec::new();
     for (_, (finding, made_in)) in made {
@@ -242,7 +304,7 @@ pub(super) fn check_views(
         }
     }
     crate::lints::sort_findings(&project, &mut findings);
-    Ok((project, findings))
+    (project, findings)
 }
 
 /// What makes two findings of different views "the same": everything but the view.

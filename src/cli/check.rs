@@ -98,6 +98,11 @@ pub struct CheckArgs {
     /// it were the baseline.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     write_baseline: Option<PathBuf>,
+    /// Build each top-level Kustomize root (kustomize or kubectl) and Helm chart (helm) found
+    /// on PATH and check the output, each root as its own view [default: the config's
+    /// `render:`]. Without the tools: a note, and the sources are checked as they are.
+    #[arg(long)]
+    render: bool,
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
@@ -136,6 +141,7 @@ pub fn run(args: CheckArgs) -> u8 {
         },
         reachability: calint::check::ReachabilityConfig::from_config(&effective.config),
         views: calint::check::ViewSpec::from_config(&effective.config),
+        render: args.render || effective.config.render.as_ref().is_some_and(|r| r.value),
         analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
             solver_timeout_ms: args
                 .solver_timeout
@@ -188,6 +194,9 @@ pub fn run(args: CheckArgs) -> u8 {
     };
 
     // Before the report, so it is seen even when the report is long.
+    for note in &project.stats.notes {
+        eprintln!("note: {}", calint::source::printable(note));
+    }
     let empty = calint::check::paths_without_objects(&project, &opts.paths);
     for path in &empty {
         eprintln!(

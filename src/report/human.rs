@@ -193,6 +193,12 @@ pub fn summary_line(s: &Summary) -> String {
             plural(s.baseline_stale, "baseline entry").replace("entrys", "entries")
         ));
     }
+    if s.kustomize_patches_skipped > 0 {
+        line.push_str(&format!(
+            "; {} not read as resources",
+            plural(s.kustomize_patches_skipped, "Kustomize patch").replace("patchs", "patches")
+        ));
+    }
     if s.helm_templates_skipped > 0 {
         line.push_str(&format!(
             "; skipped {} (not YAML until rendered)",

@@ -41,6 +41,9 @@ pub struct Summary {
     /// Baseline entries that no finding matched any more.
     #[serde(skip_serializing_if = "is_zero")]
     pub baseline_stale: usize,
+    /// Files not read as resources because a `kustomization.yaml` lists them as patches.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kustomize_patches_skipped: usize,
     /// The views analysed, each as its own cluster (only present with views).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<String>,
@@ -74,6 +77,7 @@ impl Summary {
                 + totals.solver_calls,
             undecided: project.analysis.as_ref().map_or(0, |a| a.undecided) + totals.undecided,
             views: project.stats.views.clone(),
+            kustomize_patches_skipped: project.stats.kustomize_patches_skipped,
             baselined: project.stats.baselined,
             baseline_stale: project.stats.baseline_stale,
         }
