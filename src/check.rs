@@ -381,7 +381,8 @@ fn analyze_and_lint(
             .push(("assertions".to_string(), started.elapsed()));
     }
     let started = Instant::now();
-    let run = lints::run_all(&project, &opts.lints, progress);
+    let mut run = lints::run_all(&project, &opts.lints, progress);
+    crate::fix::attach(&project, &mut run.findings);
     project.stats.suppressed = run.suppressed;
     project
         .timings

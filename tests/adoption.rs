@@ -550,3 +550,128 @@ fn kustomize_patches_are_not_resources_and_overlays_are_separate_clusters() {
         "{notes}"
     );
 }
+
+fn snapshot_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap_or(e.path()).to_path_buf();
+            (rel, std::fs::read(e.path()).unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn fix_edits_in_place_and_the_fixed_findings_are_gone() {
+    let dir = example_copy("fix");
+    let before = snapshot_tree(&dir);
+    let args = ["check", ".", "--format", "json"];
+    let (_, out, _) = calint_in(&dir, &args, None);
+    let findings_before = json(&out)["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+
+    // --diff shows the edits and writes nothing.
+    let (code, diff, err) = calint_in(&dir, &["check", ".", "--diff"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(diff.contains("+  types: [Egress]"), "{diff}");
+    assert!(diff.contains("-      protocl: TCP"), "{diff}");
+    assert_eq!(snapshot_tree(&dir), before);
+
+    let (code, _, err) = calint_in(&dir, &["check", ".", "--fix", "--format", "json"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("calint: fixed 4 findings in 2 files"), "{err}");
+    let after = snapshot_tree(&dir);
+    let text = |m: &std::collections::BTreeMap<PathBuf, Vec<u8>>, f: &str| {
+        String::from_utf8(m.get(Path::new(f)).cloned().unwrap_or_default()).unwrap_or_default()
+    };
+    // Exactly the fixed spans changed: comments, quoting and every other byte are kept.
+    let replica = "policies/shop/database-replica.yaml";
+    assert_eq!(
+        text(&after, replica),
+        text(&before, replica)
+            .replace("[10.244.0.1/16]   #", "[10.244.0.0/16]   #")
+            .replace("[\"5432-5433\"]    #", "[\"5432:5433\"]    #")
+            .replace("protocl: TCP", "protocol: TCP")
+    );
+    let backend = "policies/shop/backend.yaml";
+    assert_eq!(
+        text(&after, backend),
+        text(&before, backend).replacen("spec:\n", "spec:\n  types: [Egress]\n", 1)
+    );
+    for (file, bytes) in &before {
+        if file != Path::new(replica) && file != Path::new(backend) {
+            assert_eq!(after.get(file), Some(bytes), "{} changed", file.display());
+        }
+    }
+    // Re-checked: the fixed findings are gone, every other one is still there.
+    let (_, out, _) = calint_in(&dir, &args, None);
+    let findings_after = json(&out)["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let key =
+        |f: &serde_json::Value| format!("{} {} {}", f["code"], f["location"]["file"], f["message"]);
+    let left: Vec<String> = findings_after.iter().map(key).collect();
+    let gone: Vec<String> = findings_before
+        .iter()
+        .map(key)
+        .filter(|k| !left.contains(k))
+        .collect();
+    assert_eq!(gone.len(), 4, "{gone:?}");
+    for k in &gone {
+        assert!(
+            k.contains("host bits")
+                || k.contains("5432-5433")
+                || k.contains("protocl")
+                || k.contains("CAL101"),
+            "{k}"
+        );
+    }
+    assert_eq!(findings_after.len(), findings_before.len() - 4);
+    // Nothing left to fix.
+    let (code, diff, _) = calint_in(&dir, &["check", ".", "--diff"], None);
+    assert_eq!((code, diff.as_str()), (0, ""));
+}
+
+#[test]
+fn fix_never_touches_a_file_with_a_yaml_error() {
+    let dir = scratch("fix-broken");
+    let text = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: shop\nspec:\n  selector: all()\n  types: [Ingress]\n  ingress:\n    - action: Allow\n      source:\n        nets: [10.0.0.1/8]  # keep\n---\nfoo: [unclosed\n";
+    write(&dir, "broken.yaml", text);
+    let (code, out, err) = calint_in(
+        &dir,
+        &["check", "--no-config", ".", "--fix", "--format", "concise"],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("not fixing broken.yaml: the file has a YAML error"),
+        "{err}"
+    );
+    assert!(out.contains("host bits are set"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("broken.yaml")).unwrap_or_default(),
+        text
+    );
+    // Standard input is never written.
+    let (code, _, err) = calint_in(&dir, &["check", "--no-config", "-", "--fix"], Some(text));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn fix_removes_duplicate_set_entries_in_block_and_flow_lists() {
+    let dir = scratch("fix-dup");
+    let text = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: s\nspec:\n  nets:\n    - 10.0.0.0/8\n    - 10.1.0.0/16   # b\n    - 10.0.0.0/8\n  # end\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: t\nspec:\n  nets: [10.0.0.0/8, 10.0.0.0/8]\n";
+    write(&dir, "sets.yaml", text);
+    let (code, _, err) = calint_in(&dir, &["check", "--no-config", ".", "--fix"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("sets.yaml")).unwrap_or_default(),
+        text.replacen("    - 10.0.0.0/8\n  # end", "  # end", 1)
+            .replace("[10.0.0.0/8, 10.0.0.0/8]", "[10.0.0.0/8]")
+    );
+}

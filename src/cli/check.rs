@@ -68,6 +68,10 @@ pub struct CheckArgs {
     /// Base URL of the rule pages in SARIF `helpUri` (`<URL><CODE>.md`).
     #[arg(long, value_name = "URL", default_value = report::sarif::DEFAULT_HELP_BASE)]
     sarif_help_base: String,
+    /// Absolute URI of the working directory for SARIF `originalUriBaseIds` (`%SRCROOT%`),
+    /// e.g. `file:///home/runner/work/repo/repo/deploy/` when calint runs in a subdirectory.
+    #[arg(long, value_name = "URI")]
+    sarif_srcroot: Option<String>,
     /// Base URL that turns file paths into links in the markdown format
     /// (e.g. https://github.com/OWNER/REPO/blob/SHA/).
     #[arg(long, value_name = "URL")]
@@ -103,6 +107,15 @@ pub struct CheckArgs {
     /// `render:`]. Without the tools: a note, and the sources are checked as they are.
     #[arg(long)]
     render: bool,
+    /// Apply the mechanical fixes (host bits of CIDRs, port-range syntax, misspelled field
+    /// names with a unique suggestion, duplicate set entries, explicit policy `types`) in
+    /// place, then report what is left. Files with YAML errors are never touched.
+    #[arg(long, conflicts_with = "diff")]
+    fix: bool,
+    /// Print the edits `--fix` would make as a unified diff instead of the report; write
+    /// nothing. Exit 1 when there is something to fix.
+    #[arg(long)]
+    diff: bool,
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
@@ -181,13 +194,53 @@ pub fn run(args: CheckArgs) -> u8 {
     if let Some(bar) = bar {
         bar.finish();
     }
-    let (mut project, findings) = match result {
+    let (mut project, mut findings) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_ERROR;
         }
     };
+    if args.fix || args.diff {
+        if opts.paths.iter().any(|p| calint::check::is_stdin(p)) && args.fix {
+            eprintln!("error: --fix cannot write to standard input (use --diff)");
+            return EXIT_ERROR;
+        }
+        let plan = calint::fix::plan(&project, &findings);
+        for r in &plan.refused {
+            eprintln!(
+                "calint: not fixing {}: {}",
+                calint::source::printable(&r.name),
+                r.reason
+            );
+        }
+        if args.diff {
+            print(&plan.diff());
+            return if plan.files.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_FINDINGS
+            };
+        }
+        match plan.write(&project) {
+            Ok(n) => {
+                let fixed: usize = plan.files.iter().map(|f| f.applied.len()).sum();
+                eprintln!("calint: fixed {fixed} findings in {n} files");
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        }
+        // Report what is left.
+        match check_with(&opts, &NoProgress) {
+            Ok(r) => (project, findings) = r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
     let findings = match apply_baseline(&args, &effective, &mut project, findings) {
         Ok(f) => f,
         Err(code) => return code,
@@ -216,6 +269,7 @@ pub fn run(args: CheckArgs) -> u8 {
             quiet: args.quiet,
             sarif_help_base: args.sarif_help_base.clone(),
             link_base: args.link_base.clone(),
+            sarif_srcroot: args.sarif_srcroot.clone(),
         };
         report::render(format.into(), &project, &findings, &options)
     };

@@ -135,6 +135,8 @@ pub struct RenderOptions {
     pub sarif_help_base: String,
     /// Prefix that turns file paths into links (markdown format).
     pub link_base: Option<String>,
+    /// Absolute URI of the directory relative paths start from (SARIF `originalUriBaseIds`).
+    pub sarif_srcroot: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -144,6 +146,7 @@ impl Default for RenderOptions {
             quiet: false,
             sarif_help_base: sarif::DEFAULT_HELP_BASE.to_string(),
             link_base: None,
+            sarif_srcroot: None,
         }
     }
 }
@@ -158,7 +161,12 @@ pub fn render(
     match format {
         Format::Human => human::render_with(project, findings, opts.color, !opts.quiet),
         Format::Json => json::render(project, findings),
-        Format::Sarif => sarif::render(project, findings, &opts.sarif_help_base),
+        Format::Sarif => sarif::render_with(
+            project,
+            findings,
+            &opts.sarif_help_base,
+            opts.sarif_srcroot.as_deref(),
+        ),
         Format::Github => github::render(project, findings, opts.quiet),
         Format::Markdown => markdown::render(project, findings, opts.link_base.as_deref()),
         Format::Concise => concise::render(project, findings, opts.quiet),
