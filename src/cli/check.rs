@@ -72,6 +72,10 @@ pub struct CheckArgs {
     /// e.g. `file:///home/runner/work/repo/repo/deploy/` when calint runs in a subdirectory.
     #[arg(long, value_name = "URI")]
     sarif_srcroot: Option<String>,
+    /// Annotate (github format) only findings on the lines this unified diff adds or changes
+    /// (`git diff -U0 --relative BASE...HEAD`); the others are counted.
+    #[arg(long, value_name = "DIFF_FILE")]
+    changed_lines: Option<PathBuf>,
     /// Base URL that turns file paths into links in the markdown format
     /// (e.g. https://github.com/OWNER/REPO/blob/SHA/).
     #[arg(long, value_name = "URL")]
@@ -258,6 +262,16 @@ pub fn run(args: CheckArgs) -> u8 {
         );
     }
 
+    let changed = match &args.changed_lines {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(diff) => Some(report::changed::ChangedLines::from_unified_diff(&diff)),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        },
+        None => None,
+    };
     let started = Instant::now();
     let render = |format: Format, to_terminal: bool| {
         let options = RenderOptions {
@@ -270,6 +284,7 @@ pub fn run(args: CheckArgs) -> u8 {
             sarif_help_base: args.sarif_help_base.clone(),
             link_base: args.link_base.clone(),
             sarif_srcroot: args.sarif_srcroot.clone(),
+            changed: changed.clone(),
         };
         report::render(format.into(), &project, &findings, &options)
     };

@@ -1,6 +1,7 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
 pub mod baseline;
+pub mod changed;
 pub mod concise;
 pub mod fingerprint;
 pub mod github;
@@ -137,6 +138,8 @@ pub struct RenderOptions {
     pub link_base: Option<String>,
     /// Absolute URI of the directory relative paths start from (SARIF `originalUriBaseIds`).
     pub sarif_srcroot: Option<String>,
+    /// Annotate only findings on these lines (github format); the rest are counted.
+    pub changed: Option<changed::ChangedLines>,
 }
 
 impl Default for RenderOptions {
@@ -147,6 +150,7 @@ impl Default for RenderOptions {
             sarif_help_base: sarif::DEFAULT_HELP_BASE.to_string(),
             link_base: None,
             sarif_srcroot: None,
+            changed: None,
         }
     }
 }
@@ -167,7 +171,7 @@ pub fn render(
             &opts.sarif_help_base,
             opts.sarif_srcroot.as_deref(),
         ),
-        Format::Github => github::render(project, findings, opts.quiet),
+        Format::Github => github::render_with(project, findings, opts.quiet, opts.changed.as_ref()),
         Format::Markdown => markdown::render(project, findings, opts.link_base.as_deref()),
         Format::Concise => concise::render(project, findings, opts.quiet),
     }
