@@ -108,8 +108,6 @@ expect_in "$d/calint.sarif" "\"uri\": \"file://$repo/\""
 
 # 6. install-from release: the binary of the action's tag, from a file:// release directory.
 rel="$tmp/release"
-mkdir -p "$rel/pkg/calint-v9.9.9"
-cp "$calint" "$rel/pkg/calint-v9.9.9/calint"
 case "$(uname -s)/$(uname -m)" in
   Linux/x86_64) target=x86_64-unknown-linux-musl ;;
   Linux/aarch64) target=aarch64-unknown-linux-musl ;;
@@ -117,7 +115,13 @@ case "$(uname -s)/$(uname -m)" in
   *) target=x86_64-apple-darwin ;;
 esac
 asset="calint-v9.9.9-$target.tar.gz"
-tar -czf "$rel/$asset" -C "$rel/pkg" calint-v9.9.9
+# Packed by the release workflow's own script, twice: the archive is reproducible.
+DIST_DIR="$rel" bash "$root/scripts/release-package.sh" v9.9.9 "$target" "$calint" > /dev/null
+first="$(sha256sum "$rel/$asset" | cut -d' ' -f1)"
+DIST_DIR="$rel" bash "$root/scripts/release-package.sh" v9.9.9 "$target" "$calint" > /dev/null
+[ "$(sha256sum "$rel/$asset" | cut -d' ' -f1)" = "$first" ] || fail "release-package.sh is not reproducible"
+[ "$(tar -tzf "$rel/$asset" | sort | tr '\n' ' ')" = "calint-v9.9.9/ calint-v9.9.9/README.md calint-v9.9.9/calint " ] ||
+  fail "unexpected archive content: $(tar -tzf "$rel/$asset" | tr '\n' ' ')"
 (cd "$rel" && sha256sum "$asset" > SHA256SUMS)
 install_step() {
   local name="$1"; shift
@@ -157,6 +161,18 @@ expect_in "$d/log" "::notice title=calint::no prebuilt calint used (the action i
 expect_in "$d/log" "cargo is needed to build calint"
 install_step noasset INPUT_INSTALL_FROM=release GITHUB_ACTION_REF=v0.0.1
 expect_in "$tmp/noasset/log" "no prebuilt calint used (cannot download file://$rel/calint-v0.0.1-$target.tar.gz"
+
+# 9. The calint-prebuilt pre-commit hook: downloads (verified) once, then runs calint check.
+mkdir -p "$tmp/hook"
+set +e
+(cd "$root/fixtures/CAL101" && env -i PATH=/usr/bin:/bin HOME="$tmp/hook" CALINT_VERSION=v9.9.9 \
+  CALINT_RELEASE_BASE_URL="file://$rel" bash "$root/scripts/precommit-prebuilt.sh" fires) > "$tmp/hook/log" 2>&1
+echo $? > "$tmp/hook/code"
+set -e
+[ "$(cat "$tmp/hook/code")" = 1 ] || fail "hook: exit code $(cat "$tmp/hook/code"), expected 1 (findings)"
+expect_in "$tmp/hook/log" "installed the prebuilt v9.9.9"
+expect_in "$tmp/hook/log" "CAL101"
+[ -x "$tmp/hook/.cache/calint/prebuilt/v9.9.9/calint" ] || fail "hook: binary not cached"
 
 if [ "$failures" -gt 0 ]; then
   for f in "$tmp"/*/log; do echo "--- $f"; cat "$f"; done >&2
