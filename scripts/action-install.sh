@@ -11,7 +11,7 @@
 #                       none: do nothing (calint is already on PATH)
 #   INPUT_VERSION       version for crates-io; for release, a tag (vX.Y.Z) overriding the ref
 #   GITHUB_ACTION_PATH  the action's checkout (set by the runner)
-#   GITHUB_ACTION_REF   the ref the workflow used the action at (`uses: calint-dev/calint@v0.2.0`)
+#   GITHUB_ACTION_REF   the ref the workflow used the action at (`uses: calint-dev/calint@v0.1.0`)
 #   CALINT_RELEASE_BASE_URL  where release assets live (default: the GitHub release of the tag;
 #                       the tests point it at a file:// directory)
 #   CALINT_BIN_DIR      where the downloaded binary goes (default: $RUNNER_TEMP/calint-bin)
