@@ -511,6 +511,13 @@ fn kustomize_patches_are_not_resources_and_overlays_are_separate_clusters() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["summary"]["findings"], 0);
     assert!(
+        json(&out)["summary"]["notes"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("not rendered"),
+        "{out}"
+    );
+    assert!(
         err.contains("note: --render: overlays/prod, overlays/staging not rendered: no kustomize, kubectl or helm on PATH"),
         "{err}"
     );

@@ -45,6 +45,9 @@ pub struct Summary {
     /// Files not read as resources because a `kustomization.yaml` lists them as patches.
     #[serde(skip_serializing_if = "is_zero")]
     pub kustomize_patches_skipped: usize,
+    /// What a user must know about the run (a Kustomize root that could not be rendered).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The views analysed, each as its own cluster (only present with views).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<String>,
@@ -78,6 +81,7 @@ impl Summary {
                 + totals.solver_calls,
             undecided: project.analysis.as_ref().map_or(0, |a| a.undecided) + totals.undecided,
             views: project.stats.views.clone(),
+            notes: project.stats.notes.clone(),
             kustomize_patches_skipped: project.stats.kustomize_patches_skipped,
             baselined: project.stats.baselined,
             baseline_stale: project.stats.baseline_stale,
