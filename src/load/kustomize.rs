@@ -35,6 +35,9 @@ pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     out
 }
 
+/// Largest kustomization file read (1 MiB).
+const MAX_BYTES: u64 = 1024 * 1024;
+
 /// The file names kustomize looks for in a directory, in its order.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -117,7 +120,10 @@ impl Layout {
     pub fn from_files(files: &[PathBuf], cwd: &Path) -> Layout {
         let mut layout = Layout::default();
         for f in files.iter().filter(|f| is_kustomization(f)) {
-            let Ok(text) = std::fs::read_to_string(f) else {
+            // Kustomization files are small; a huge one is left to the normal reader and its
+            // file-size limit (it is then simply not a kustomization here).
+            let small = std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.len() <= MAX_BYTES);
+            let Some(text) = small.then(|| std::fs::read_to_string(f).ok()).flatten() else {
                 continue;
             };
             let k = parse(&absolute(f, cwd), &text);
