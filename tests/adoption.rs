@@ -494,6 +494,36 @@ fn kustomize_patches_are_not_resources_and_overlays_are_separate_clusters() {
     let (_, out, _) = calint_in(&root, &["check", "overlays", "--format", "concise"], None);
     assert!(!out.contains("CAL003"), "{out}");
 
+    // reach answers per overlay too.
+    let (code, _, err) = calint_in(
+        &root,
+        &["reach", "--from", "shop/all()", "--to", "shop/app == 'db'"],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`overlays/prod`, `overlays/staging`"), "{err}");
+    let (code, out, err) = calint_in(
+        &root,
+        &[
+            "reach",
+            "--view",
+            "overlays/prod",
+            "--from",
+            "shop/app == 'db'",
+            "--to",
+            "world",
+            "--protocol",
+            "UDP",
+            "--port",
+            "53",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["verdict"], "allowed", "{out}");
+
     // --render without any tool: a note, the same (empty) result.
     let (code, out, err) = Command::new(env!("CARGO_BIN_EXE_calint"))
         .args(["check", ".", "--render", "--format", "json"])

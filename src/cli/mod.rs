@@ -146,7 +146,14 @@ pub fn load_for_queries(
         EXIT_ERROR
     })?;
     let config = configured(&opts.paths)?;
-    let views = calint::check::ViewSpec::from_config(&config);
+    let mut views = calint::check::ViewSpec::from_config(&config);
+    if views.is_empty() {
+        // Top-level Kustomize roots are clusters of their own, as in `check`.
+        views = calint::check::views::kustomize_views(&project);
+        if views.len() < 2 {
+            views.clear();
+        }
+    }
     let cwd = std::env::current_dir().unwrap_or_default();
     let project = calint::check::views::restrict(project, &views, view, &cwd).map_err(|e| {
         eprintln!("error: {e}");
