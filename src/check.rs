@@ -27,7 +27,12 @@
 //! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
 //! over a huge resource cannot print megabytes.
 
-use crate::analysis::{AnalysisOptions, analyze};
+pub mod render;
+pub mod views;
+
+pub use views::ViewSpec;
+
+use crate::analysis::{AnalysisOptions, analyze_with};
 use crate::finding::Finding;
 use crate::lints::{self, LintSettings};
 use crate::load::json;
@@ -83,6 +88,22 @@ pub struct CheckOptions {
     /// Tiers defined outside the tree (the configuration's `tiers:`), see
     /// [`Project::external_tiers`].
     pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
+    /// The bytes of standard input, checked as one file named [`STDIN_NAME`] when `paths`
+    /// holds `-` (the CLI reads it; the library never touches the process's stdin).
+    pub stdin: Option<Vec<u8>>,
+    /// Views (`.calint.yaml` `views:`): each analysed as its own cluster (see [`views`]).
+    pub views: Vec<ViewSpec>,
+    /// Build each top-level Kustomize root and Helm chart with the tools on PATH and analyse
+    /// the output, one view per root (see [`render`]).
+    pub render: bool,
+}
+
+/// How standard input is named in locations.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// The path that means "standard input" on the command line.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 impl Default for CheckOptions {
@@ -104,6 +125,9 @@ impl Default for CheckOptions {
             analysis: Some(AnalysisOptions::default()),
             reachability: None,
             external_tiers: Vec::new(),
+            stdin: None,
+            views: Vec::new(),
+            render: false,
         }
     }
 }
@@ -199,14 +223,37 @@ pub fn load_project_with(
         excludes: opts.excludes.clone(),
         follow_symlinks: opts.follow_symlinks,
     };
+    let roots: Vec<PathBuf> = opts
+        .paths
+        .iter()
+        .filter(|p| !is_stdin(p))
+        .cloned()
+        .collect();
     let mut discovered =
-        walk::discover(&opts.paths, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
+        walk::discover(&roots, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
     let cwd = std::env::current_dir().ok();
     if let Some(anchored) = &opts.anchored_excludes {
-        anchored.filter(&mut discovered.files, &opts.paths, cwd.as_deref())?;
+        anchored.filter(&mut discovered.files, &roots, cwd.as_deref())?;
     }
+    // Files a kustomization lists as patches are not resources: read as such they would be
+    // duplicates of what they patch and policies without a selector.
+    let layout = crate::load::kustomize::Layout::from_files(
+        &discovered.files,
+        cwd.as_deref().unwrap_or(Path::new("/")),
+    );
+    let patches = layout.patch_files();
+    let before = discovered.files.len();
+    if !patches.is_empty() {
+        let cwd = cwd.clone().unwrap_or_default();
+        discovered
+            .files
+            .retain(|f| !patches.contains(&crate::load::kustomize::absolute(f, &cwd)));
+    }
+    let patches_skipped = before - discovered.files.len();
     let discover_time = started.elapsed();
     let mut project = load_discovered_with(discovered, opts, progress);
+    project.stats.kustomize_patches_skipped = patches_skipped;
+    project.kustomize = layout;
     project
         .timings
         .insert(0, ("discover".to_string(), discover_time));
@@ -226,7 +273,7 @@ fn load_discovered_with(
 ) -> Project {
     let cwd = std::env::current_dir().ok();
     let started = Instant::now();
-    progress.stage("parse", discovered.files.len());
+    progress.stage("load", discovered.files.len());
     // Read, parse and lower each file independently, in parallel; collect in file order.
     let outcomes: Vec<FileOutcome> = discovered
         .files
@@ -242,6 +289,15 @@ fn load_discovered_with(
             outcome
         })
         .collect();
+    let mut outcomes = outcomes;
+    if opts.paths.iter().any(|p| is_stdin(p)) {
+        let bytes = opts.stdin.clone().unwrap_or_default();
+        let path = Path::new(STDIN_NAME);
+        outcomes.push(match too_large(bytes.len() as u64, opts.max_file_size) {
+            Some(message) => FileOutcome::unread(STDIN_NAME.to_string(), path, message),
+            None => process_bytes(outcomes.len(), STDIN_NAME.to_string(), path, bytes, opts),
+        });
+    }
     let walk_problems = discovered
         .problems
         .into_iter()
@@ -290,6 +346,17 @@ pub fn check_with(
     progress: &dyn Progress,
 ) -> Result<(Project, Vec<Finding>), LoadError> {
     let project = load_project_with(opts, progress)?;
+    if !opts.views.is_empty() {
+        return views::check_views(project, &opts.views, opts, progress);
+    }
+    if opts.render {
+        return Ok(render::check_rendered(project, opts, progress));
+    }
+    // Each top-level Kustomize root (`overlays/prod`, `overlays/staging`) is its own cluster.
+    let roots = views::kustomize_views(&project);
+    if roots.len() > 1 {
+        return views::check_views(project, &roots, opts, progress);
+    }
     Ok(analyze_and_lint(project, opts, progress))
 }
 
@@ -305,7 +372,7 @@ fn analyze_and_lint(
             target: opts.validate.target,
             ..*a
         };
-        project.analysis = Some(analyze(&project, &a));
+        project.analysis = Some(analyze_with(&project, &a, progress));
         project
             .timings
             .push(("analysis".to_string(), started.elapsed()));
@@ -318,7 +385,8 @@ fn analyze_and_lint(
             .push(("assertions".to_string(), started.elapsed()));
     }
     let started = Instant::now();
-    let run = lints::run_all(&project, &opts.lints, progress);
+    let mut run = lints::run_all(&project, &opts.lints, progress);
+    crate::fix::attach(&project, &mut run.findings);
     project.stats.suppressed = run.suppressed;
     project
         .timings
@@ -377,6 +445,44 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
     project.assertion_set = Some(set);
 }
 
+/// Parse, lower and validate `bytes` as one more file of `project` (a rendered Kustomize root),
+/// named `name` in locations; returns its id.
+fn append_source(
+    project: &mut Project,
+    name: String,
+    path: &Path,
+    bytes: Vec<u8>,
+    opts: &CheckOptions,
+) -> usize {
+    let id = project.sources.len();
+    let outcome = match too_large(bytes.len() as u64, opts.max_file_size) {
+        Some(message) => FileOutcome::unread(name, path, message),
+        None => process_bytes(id, name, path, bytes, opts),
+    };
+    let id = project.sources.add(outcome.source);
+    if !outcome.lowered.resources.is_empty() || !outcome.problems.is_empty() {
+        project.stats.object_files.insert(id);
+    }
+    project.stats.files += 1;
+    project.file_problems.extend(
+        outcome
+            .problems
+            .into_iter()
+            .map(|problem| FileProblem { file: id, problem }),
+    );
+    project.lower_problems.extend(outcome.lowered.problems);
+    for r in outcome.lowered.resources {
+        let i = project.resources.len();
+        project.violations.extend(
+            validate_resource(&r, &opts.validate)
+                .into_iter()
+                .map(|v| (i, v)),
+        );
+        project.resources.push(r);
+    }
+    id
+}
+
 /// Put per-file outcomes (in file order) and walk problems together, then validate.
 fn assemble(
     outcomes: Vec<FileOutcome>,
@@ -389,8 +495,16 @@ fn assemble(
     let mut lowered = Lowered::default();
     // Walk problems (symbolic link loops and escapes, unreadable directories) become
     // file-level findings too.
+    let mut object_files = std::collections::BTreeSet::new();
     for outcome in outcomes.into_iter().chain(walk_problems) {
         let id = sources.add(outcome.source);
+        if !outcome.problems.is_empty()
+            || !outcome.lowered.resources.is_empty()
+            || !outcome.lowered.problems.is_empty()
+            || !outcome.lowered.unknown_kinds.is_empty()
+        {
+            object_files.insert(id);
+        }
         file_problems.extend(
             outcome
                 .problems
@@ -405,6 +519,8 @@ fn assemble(
     }
     let mut project = Project::from_lowered(sources, file_problems, lowered);
     project.external_tiers = opts.external_tiers.clone();
+    project.stats.object_files = object_files;
+    progress.stage("validate", project.resources.len());
     project.violations = project
         .resources
         .par_iter()
@@ -533,6 +649,28 @@ pub fn display_name(path: &Path, cwd: Option<&Path>) -> String {
     } else {
         name
     }
+}
+
+/// The roots of `paths` under which no file holds a Kubernetes object (or a problem worth
+/// reporting): an empty directory, a typo'd path, a directory of unrelated YAML. `calint check`
+/// warns about each (and fails with `--strict-paths`), so a wrong path in CI never passes
+/// silently as "no findings".
+pub fn paths_without_objects(project: &Project, paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .filter(|root| {
+            !project.stats.object_files.iter().any(|&id| {
+                project.sources.get(id).is_some_and(|src| {
+                    if is_stdin(root) {
+                        src.path.as_os_str() == STDIN_NAME
+                    } else {
+                        src.path.starts_with(root)
+                    }
+                })
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// A file "looks like a manifest" when it mentions `apiVersion`: only then are its parse

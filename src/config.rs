@@ -5,7 +5,10 @@
 //! rules:                                 # code or lint name → off | info | warning | error
 //!   CAL101: off
 //!   unknown-tier: error
-//! fail-on: error                         # info | warning | error
+//! fail-on: error                         # info | warning | error | never
+//! baseline: calint-baseline.json         # report only findings not in it (relative to this file)
+//! views: {prod: [clusters/prod, base]}   # named sets of dirs/globs, each analysed as a cluster
+//! render: true                           # build Kustomize roots and Helm charts (tools on PATH)
 //! calico-version: "3.31"
 //! groups: {}                             # name: group expression (reach, graph, assertions)
 //! assertions: []                         # {from, to, protocol?, port?, expect} (CAL301)
@@ -43,6 +46,9 @@ pub const KEYS: &[&str] = &[
     "assertions",
     "limits",
     "tiers",
+    "baseline",
+    "views",
+    "render",
 ];
 
 /// Keys of `limits:` (every one optional; defaults in `check`'s module documentation).
@@ -110,7 +116,8 @@ pub struct Config {
     pub origin: Origin,
     pub exclude: Vec<Spanned<String>>,
     pub rules: Vec<RuleSetting>,
-    pub fail_on: Option<Spanned<Severity>>,
+    /// `None` inside: `never` (report only).
+    pub fail_on: Option<Spanned<Option<Severity>>>,
     pub calico_version: Option<Spanned<CalicoVersion>>,
     /// Reachability groups as written (a mapping of names to group expressions).
     pub groups: Option<Node>,
@@ -126,6 +133,19 @@ pub struct Config {
     pub limits: Limits,
     /// `tiers:` read: tiers defined outside the repository.
     pub tier_defs: Vec<tiers::TierDef>,
+    /// `baseline:` as written (relative to the file's directory).
+    pub baseline: Option<Spanned<String>>,
+    /// `views:` name → directories or globs, relative to the file's directory.
+    pub views: Vec<ViewDef>,
+    /// `render:` build Kustomize roots and Helm charts before checking.
+    pub render: Option<Spanned<bool>>,
+}
+
+/// One named view: a set of directories or globs analysed as one cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewDef {
+    pub name: Spanned<String>,
+    pub paths: Vec<Spanned<String>>,
 }
 
 /// One named reachability group of the configuration.
@@ -348,8 +368,29 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
         config.tier_defs = tiers::read_tiers(node, &ptr, r);
     }
     if let Some((node, ptr)) = fields.get("fail-on") {
-        config.fail_on = read_level(node, &ptr, r, problems, false)
-            .and_then(|l| l.value.map(|s| Spanned::new(s, l.span)));
+        config.fail_on = if scalar_text(node) == Some("never") {
+            Some(Spanned::new(None, node.span))
+        } else {
+            read_level(node, &ptr, r, problems, false)
+                .and_then(|l| l.value.map(|s| Spanned::new(Some(s), l.span)))
+        };
+    }
+    if fields.get("baseline").is_some() {
+        config.baseline = r.opt_string(&fields, "baseline");
+    }
+    if let Some((node, _)) = fields.get("render") {
+        match scalar_text(node) {
+            Some("true") => config.render = Some(Spanned::new(true, node.span)),
+            Some("false") => config.render = Some(Spanned::new(false, node.span)),
+            _ => problems.push(problem(
+                node.span,
+                format!("`render` must be true or false, found {}", node.describe()),
+                None,
+            )),
+        }
+    }
+    if let Some((node, _)) = fields.get("views") {
+        config.views = read_views(node, problems);
     }
     if let Some((node, _)) = fields.get("calico-version") {
         config.calico_version = read_version(node, problems);
@@ -441,6 +482,72 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
             ));
         }
     }
+}
+
+/// `views:`: a mapping of names to a list of directories or globs (or one string).
+fn read_views(node: &Node, problems: &mut Vec<ConfigProblem>) -> Vec<ViewDef> {
+    let help = || {
+        Some(
+            "e.g. `views: {prod: [clusters/prod, base], staging: [clusters/staging, base]}`"
+                .to_string(),
+        )
+    };
+    let Some(entries) = node.as_map() else {
+        problems.push(problem(
+            node.span,
+            format!("`views` must be a mapping, found {}", node.describe()),
+            help(),
+        ));
+        return Vec::new();
+    };
+    let mut views: Vec<ViewDef> = Vec::new();
+    for e in entries {
+        let Some(name) = e.key.scalar_str() else {
+            problems.push(problem(
+                e.key.span,
+                "a view name must be a string".into(),
+                help(),
+            ));
+            continue;
+        };
+        let items: Vec<&Node> = match (e.value.as_seq(), e.value.scalar_str()) {
+            (Some(seq), _) => seq.iter().collect(),
+            (None, Some(_)) => vec![&e.value],
+            _ => {
+                problems.push(problem(
+                    e.value.span,
+                    format!("view `{name}` must list directories or globs"),
+                    help(),
+                ));
+                continue;
+            }
+        };
+        let mut paths = Vec::new();
+        for item in items {
+            match item.scalar_str() {
+                Some(p) if globset::Glob::new(p).is_ok() && !p.is_empty() => {
+                    paths.push(Spanned::new(p.to_string(), item.span));
+                }
+                _ => problems.push(problem(
+                    item.span,
+                    format!("view `{name}`: not a directory or glob"),
+                    help(),
+                )),
+            }
+        }
+        if paths.is_empty() {
+            problems.push(problem(
+                e.value.span,
+                format!("view `{name}` lists no directories"),
+                help(),
+            ));
+        }
+        views.push(ViewDef {
+            name: Spanned::new(name.to_string(), e.key.span),
+            paths,
+        });
+    }
+    views
 }
 
 /// `limits:`: positive whole numbers (a bound of zero would reject everything; only the
@@ -632,7 +739,7 @@ mod tests {
         assert_eq!(c.exclude.len(), 1);
         assert_eq!(c.rules.len(), 2);
         assert_eq!(c.rules.first().map(|r| r.level), Some(None));
-        assert_eq!(c.fail_on.map(|s| s.value), Some(Severity::Error));
+        assert_eq!(c.fail_on.map(|s| s.value), Some(Some(Severity::Error)));
         assert_eq!(
             c.calico_version.map(|v| v.value),
             CalicoVersion::parse("3.30")

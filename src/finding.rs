@@ -95,6 +95,27 @@ pub struct Finding {
     pub notes: Vec<String>,
     /// Evidence for semantic findings: a witness packet, as JSON.
     pub witness: Option<serde_json::Value>,
+    /// The view (`.calint.yaml` `views:`, or a rendered Kustomize root) this finding was made
+    /// in; `None` when there are no views or the finding is the same in every view.
+    pub view: Option<String>,
+    /// Mechanical edits that fix the finding (`calint check --fix`, SARIF `fixes`).
+    pub fixes: Vec<Fix>,
+}
+
+/// A mechanical fix: byte-exact replacements in source files, applied all or nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// What the fix does, in words ("remove the host bits: `10.0.0.0/8`").
+    pub description: String,
+    pub edits: Vec<Edit>,
+}
+
+/// Replace the bytes of `span` in `file` with `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Edit {
+    pub file: FileId,
+    pub span: Span,
+    pub replacement: String,
 }
 
 impl Finding {

@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod check;
 pub mod config;
 pub mod finding;
+pub mod fix;
 pub mod lints;
 pub mod load;
 pub mod model;

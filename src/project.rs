@@ -35,6 +35,8 @@ pub struct Project {
     /// Tiers defined outside the tree, declared in the configuration (`tiers:`): analysed
     /// in their real place instead of as undefined tiers.
     pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
+    /// The tree's Kustomize layout (kustomizations, patches, top-level roots).
+    pub kustomize: crate::load::kustomize::Layout,
     /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
     /// a report (it would break byte-identical output).
     pub timings: Vec<(String, Duration)>,
@@ -58,6 +60,29 @@ pub struct Stats {
     pub unknown_kinds: BTreeMap<String, usize>,
     /// Findings removed by `calint.io/ignore` annotations (set once lints ran).
     pub suppressed: usize,
+    /// Files holding at least one Kubernetes object or a reported problem (see
+    /// [`crate::check::paths_without_objects`]).
+    pub object_files: std::collections::BTreeSet<FileId>,
+    /// Findings a baseline matched (not reported; see `report::baseline`).
+    pub baselined: usize,
+    /// Baseline entries no finding matched any more.
+    pub baseline_stale: usize,
+    /// With views, the analysis of every view added up (`Project::analysis` is then `None`).
+    pub analysis_totals: Option<AnalysisTotals>,
+    /// The views analysed, in configuration order (empty without views).
+    pub views: Vec<String>,
+    /// Files left out because a `kustomization.yaml` lists them as patches.
+    pub kustomize_patches_skipped: usize,
+    /// Notes about the run a user must see (a Kustomize root that could not be rendered).
+    pub notes: Vec<String>,
+}
+
+/// Semantic analysis counts summed over views.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AnalysisTotals {
+    pub policies: usize,
+    pub solver_calls: usize,
+    pub undecided: usize,
 }
 
 impl Project {
@@ -81,6 +106,7 @@ impl Project {
             assertions: Vec::new(),
             assertion_set: None,
             external_tiers: Vec::new(),
+            kustomize: Default::default(),
             timings: Vec::new(),
         }
     }

@@ -184,24 +184,36 @@ pub const SNIPPET_MAX_LINES: usize = 20;
 /// Longest line a source snippet shows (see [`SourceFile::snippet_span`]).
 pub const SNIPPET_MAX_LINE_BYTES: usize = 1000;
 
-/// All files of one run, addressed by [`FileId`].
-#[derive(Debug, Default)]
+/// All files of one run, addressed by [`FileId`]. Cloning is cheap (files are shared), so
+/// each view of a tree can hold the whole map and keep file ids.
+#[derive(Clone, Debug, Default)]
 pub struct SourceMap {
-    files: Vec<SourceFile>,
+    files: Vec<std::sync::Arc<SourceFile>>,
 }
 
 impl SourceMap {
     pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(std::sync::Arc::new(file));
+        self.files.len() - 1
+    }
+
+    /// Add a file shared with another map.
+    pub fn add_shared(&mut self, file: std::sync::Arc<SourceFile>) -> FileId {
         self.files.push(file);
         self.files.len() - 1
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
-        self.files.get(id)
+        self.files.get(id).map(|f| &**f)
+    }
+
+    /// The shared handle of a file.
+    pub fn get_shared(&self, id: FileId) -> Option<std::sync::Arc<SourceFile>> {
+        self.files.get(id).cloned()
     }
 
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate()
+        self.files.iter().map(|f| &**f).enumerate()
     }
 
     pub fn len(&self) -> usize {

@@ -46,8 +46,10 @@ fn action_yml_declares_and_uses_every_input() {
         ("fail-on", ""),
         ("sarif-file", "calint.sarif"),
         ("annotations", "true"),
-        ("install-from", "source"),
+        ("install-from", "release"),
         ("version", ""),
+        ("only-changed", "auto"),
+        ("diff-base", ""),
     ];
     let names: Vec<&str> = inputs.iter().filter_map(|e| e.key.scalar_str()).collect();
     assert_eq!(names, expected.map(|(n, _)| n));
@@ -82,9 +84,10 @@ fn action_yml_declares_and_uses_every_input() {
             }
         }
     }
-    // By default the action builds its own checkout, with a cache.
     let install =
         std::fs::read_to_string(root().join("scripts/action-install.sh")).expect("install script");
+    // By default the action downloads its release, verified, else builds its own checkout.
+    assert!(install.contains("SHA256SUMS"));
     assert!(install.contains("cargo install --path \"${GITHUB_ACTION_PATH:?}\" --locked"));
     assert!(install.contains("libz3-dev"));
     assert!(text.contains("uses: actions/cache@v5"));

@@ -9,7 +9,7 @@ root="$PWD"
 calint="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 expect_in() { grep -qF -- "$2" "$1" || fail "$1 should contain: $2"; }
@@ -72,6 +72,107 @@ d="$tmp/badconfig"
 expect_in "$d/log" "unknown field \`exlude\`"
 expect_in "$d/summary.md" "calint could not run (exit code 2)"
 [ -s "$d/output" ] && fail "badconfig: no outputs expected"
+
+# 1b. Errors first: GitHub shows the first ten error and ten warning annotations.
+d="$tmp/examples"
+grep '^::' "$d/log" | awk '/^::error/ { if (seen_other) bad = 1 } !/^::error/ { seen_other = 1 } END { exit bad }' ||
+  fail "examples: an error annotation comes after a warning"
+
+# 5. only-changed: in a pull request, only findings on changed lines are annotated.
+repo="$tmp/repo"
+mkdir -p "$repo"
+cp -R "$root/examples/." "$repo/"
+git -C "$repo" init -q
+git -C "$repo" add -A
+git -C "$repo" -c user.email=ci@example.com -c user.name=ci commit -qm base
+sed -i 's/^  name: backend$/  name: backend  # touched by the pull request/' "$repo/policies/shop/backend.yaml"
+git -C "$repo" -c user.email=ci@example.com -c user.name=ci commit -qam change
+mkdir -p "$tmp/changed"
+: > "$tmp/changed/summary.md"
+set +e
+(cd "$repo" && env -i PATH="$(dirname "$calint"):/usr/bin:/bin" HOME="$tmp" CALINT="$calint" \
+  GITHUB_ACTIONS=true GITHUB_EVENT_NAME=pull_request GITHUB_STEP_SUMMARY="$tmp/changed/summary.md" \
+  GITHUB_OUTPUT=/dev/null INPUT_PATHS=. INPUT_DIFF_BASE=HEAD~1 INPUT_SARIF_FILE="$tmp/changed/calint.sarif" \
+  bash "$root/scripts/action-run.sh" > "$tmp/changed/log" 2>&1)
+echo $? > "$tmp/changed/code"
+set -e
+d="$tmp/changed"
+[ "$(cat "$d/code")" = 1 ] || fail "changed: exit code $(cat "$d/code"), expected 1"
+[ "$(grep -c '^::' "$d/log")" = 1 ] || fail "changed: expected exactly one annotation"
+expect_in "$d/log" "::warning file=policies/shop/backend.yaml,line=4"
+expect_in "$d/log" "calint: 9 more findings are on lines this pull request did not change"
+expect_in "$d/log" "calint: annotating only findings on lines changed since HEAD~1"
+expect_in "$d/summary.md" "10 findings (6 errors, 4 warnings)"
+expect_in "$d/calint.sarif" '"%SRCROOT%": {'
+expect_in "$d/calint.sarif" "\"uri\": \"file://$repo/\""
+
+# 6. install-from release: the binary of the action's tag, from a file:// release directory.
+rel="$tmp/release"
+case "$(uname -s)/$(uname -m)" in
+  Linux/x86_64) target=x86_64-unknown-linux-musl ;;
+  Linux/aarch64) target=aarch64-unknown-linux-musl ;;
+  Darwin/arm64) target=aarch64-apple-darwin ;;
+  *) target=x86_64-apple-darwin ;;
+esac
+asset="calint-v9.9.9-$target.tar.gz"
+# Packed by the release workflow's own script, twice: the archive is reproducible.
+DIST_DIR="$rel" bash "$root/scripts/release-package.sh" v9.9.9 "$target" "$calint" > /dev/null
+first="$(sha256sum "$rel/$asset" | cut -d' ' -f1)"
+DIST_DIR="$rel" bash "$root/scripts/release-package.sh" v9.9.9 "$target" "$calint" > /dev/null
+[ "$(sha256sum "$rel/$asset" | cut -d' ' -f1)" = "$first" ] || fail "release-package.sh is not reproducible"
+[ "$(tar -tzf "$rel/$asset" | sort | tr '\n' ' ')" = "calint-v9.9.9/ calint-v9.9.9/README.md calint-v9.9.9/calint " ] ||
+  fail "unexpected archive content: $(tar -tzf "$rel/$asset" | tr '\n' ' ')"
+(cd "$rel" && sha256sum "$asset" > SHA256SUMS)
+install_step() {
+  local name="$1"; shift
+  mkdir -p "$tmp/$name"
+  : > "$tmp/$name/path"
+  set +e
+  env -i PATH=/usr/bin:/bin HOME="$tmp" GITHUB_ACTION_PATH="$root" GITHUB_PATH="$tmp/$name/path" \
+    CALINT_BIN_DIR="$tmp/$name/bin" CALINT_RELEASE_BASE_URL="file://$rel" "$@" \
+    bash "$root/scripts/action-install.sh" > "$tmp/$name/log" 2>&1
+  echo $? > "$tmp/$name/code"
+  set -e
+}
+install_step release INPUT_INSTALL_FROM=release GITHUB_ACTION_REF=v9.9.9
+d="$tmp/release"
+[ "$(cat "$d/code")" = 0 ] || fail "release: exit code $(cat "$d/code"), expected 0"
+expect_in "$d/log" "calint: installed the prebuilt v9.9.9 for $target (SHA-256 $(sha256sum "$rel/$asset" | cut -d' ' -f1) verified)"
+expect_in "$d/path" "$d/bin"
+"$d/bin/calint" --version > "$d/version" 2>&1 || fail "release: the installed calint does not run"
+expect_in "$d/version" "calint"
+
+# 7. A checksum mismatch fails loudly, installs nothing and does not fall back to a build.
+cp "$rel/SHA256SUMS" "$tmp/SHA256SUMS.good"
+printf '%064d  %s\n' 0 "$asset" > "$rel/SHA256SUMS"
+install_step mismatch INPUT_INSTALL_FROM=release GITHUB_ACTION_REF=v9.9.9
+d="$tmp/mismatch"
+[ "$(cat "$d/code")" = 2 ] || fail "mismatch: exit code $(cat "$d/code"), expected 2"
+expect_in "$d/log" "::error title=calint::checksum mismatch for $asset"
+[ -e "$d/bin/calint" ] && fail "mismatch: a binary was installed"
+grep -q "building calint from source" "$d/log" && fail "mismatch: must not fall back to source"
+cp "$tmp/SHA256SUMS.good" "$rel/SHA256SUMS"
+
+# 8. No release for this ref: a clear log line, then the source build (which here stops at the
+# missing cargo: PATH has none).
+install_step noref INPUT_INSTALL_FROM=release GITHUB_ACTION_REF=main
+d="$tmp/noref"
+expect_in "$d/log" "::notice title=calint::no prebuilt calint used (the action is used at 'main', not at a release tag (vX.Y.Z)); building calint from source instead"
+expect_in "$d/log" "cargo is needed to build calint"
+install_step noasset INPUT_INSTALL_FROM=release GITHUB_ACTION_REF=v0.0.1
+expect_in "$tmp/noasset/log" "no prebuilt calint used (cannot download file://$rel/calint-v0.0.1-$target.tar.gz"
+
+# 9. The calint-prebuilt pre-commit hook: downloads (verified) once, then runs calint check.
+mkdir -p "$tmp/hook"
+set +e
+(cd "$root/fixtures/CAL101" && env -i PATH=/usr/bin:/bin HOME="$tmp/hook" CALINT_VERSION=v9.9.9 \
+  CALINT_RELEASE_BASE_URL="file://$rel" bash "$root/scripts/precommit-prebuilt.sh" fires) > "$tmp/hook/log" 2>&1
+echo $? > "$tmp/hook/code"
+set -e
+[ "$(cat "$tmp/hook/code")" = 1 ] || fail "hook: exit code $(cat "$tmp/hook/code"), expected 1 (findings)"
+expect_in "$tmp/hook/log" "installed the prebuilt v9.9.9"
+expect_in "$tmp/hook/log" "CAL101"
+[ -x "$tmp/hook/.cache/calint/prebuilt/v9.9.9/calint" ] || fail "hook: binary not cached"
 
 if [ "$failures" -gt 0 ]; then
   for f in "$tmp"/*/log; do echo "--- $f"; cat "$f"; done >&2

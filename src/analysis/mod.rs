@@ -600,16 +600,40 @@ pub fn analyze(project: &Project, opts: &AnalysisOptions) -> Analysis {
     analyze_set(PolicySet::for_version(project, opts.target), opts)
 }
 
+/// [`analyze`], reporting one unit of progress per policy analyzed (stage `analysis`).
+pub fn analyze_with(
+    project: &Project,
+    opts: &AnalysisOptions,
+    progress: &dyn crate::progress::Progress,
+) -> Analysis {
+    analyze_set_with(PolicySet::for_version(project, opts.target), opts, progress)
+}
+
 /// Run the whole analysis over a compiled policy set (sorted, see [`PolicySet::finish`]):
 /// each of Felix's per-endpoint policy lists in use (§4.8) is analysed as its own chain and
 /// the results are merged ([`views`]).
 pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
+    analyze_set_with(set, opts, &crate::progress::NoProgress)
+}
+
+/// [`analyze_set`], reporting progress.
+pub fn analyze_set_with(
+    set: PolicySet,
+    opts: &AnalysisOptions,
+    progress: &dyn crate::progress::Progress,
+) -> Analysis {
+    progress.stage("analysis", set.policies.len());
     let deadline = Deadline::new(opts.budget_ms);
-    views::analyze_views(set, opts, deadline)
+    views::analyze_views(set, opts, deadline, progress)
 }
 
 /// The analysis of one chain (a policy set whose policies all share one list).
-fn analyze_chain(set: PolicySet, opts: &AnalysisOptions, deadline: Deadline) -> Analysis {
+fn analyze_chain(
+    set: PolicySet,
+    opts: &AnalysisOptions,
+    deadline: Deadline,
+    progress: &dyn crate::progress::Progress,
+) -> Analysis {
     let universe = Universe::new(&set);
     let cx = Context::new(&set);
     let timeout = opts.solver_timeout_ms;
@@ -623,7 +647,11 @@ fn analyze_chain(set: PolicySet, opts: &AnalysisOptions, deadline: Deadline) -> 
             let mut s = Session::new(&universe, timeout);
             chunk
                 .iter()
-                .map(|&pi| analyze_policy(&mut s, &cx, pi, deadline))
+                .map(|&pi| {
+                    let r = analyze_policy(&mut s, &cx, pi, deadline);
+                    progress.advance(1);
+                    r
+                })
                 .collect::<Vec<_>>()
         })
         .collect();

@@ -940,6 +940,16 @@ pub struct Edge {
 
 /// Every allowed (or partially allowed) pair of distinct groups, in (from, to) order.
 pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, usize) {
+    graph_with(set, groups, timeout_ms, &crate::progress::NoProgress)
+}
+
+/// [`graph`], reporting one unit of progress per pair of groups (stage `graph pairs`).
+pub fn graph_with(
+    set: &PolicySet,
+    groups: &[Group],
+    timeout_ms: u32,
+    progress: &dyn crate::progress::Progress,
+) -> (Vec<Edge>, usize) {
     use super::solver::{Answer, FlowQuestion, ProtocolClass, Session, Universe};
     use rayon::prelude::*;
     let extra: Vec<&Expr> = groups
@@ -962,6 +972,7 @@ pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, 
         })
         .filter(|&(a, b)| policed(a) || policed(b))
         .collect();
+    progress.stage("graph pairs", pairs.len());
     // Verdicts and port classes are yes/no answers, identical whatever a worker solved
     // before, so thread-local sessions are safe here (no witnesses are shown).
     let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable(set)).collect();
@@ -970,6 +981,7 @@ pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, 
         .map_init(
             || Session::new(&universe, timeout_ms),
             |s, &(a, b)| {
+                progress.advance(1);
                 let (Some(from), Some(to), Some(fp), Some(tp)) = (
                     groups.get(a),
                     groups.get(b),

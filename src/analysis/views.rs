@@ -20,17 +20,18 @@ pub(super) fn analyze_views(
     set: PolicySet,
     opts: &AnalysisOptions,
     deadline: Deadline,
+    progress: &dyn crate::progress::Progress,
 ) -> Analysis {
     let chains = set.chains_in_use();
     let mut analysis = if chains == [Chain::Normal] {
         // The common case: one list holding every policy; nothing to map.
-        analyze_chain(set, opts, deadline)
+        analyze_chain(set, opts, deadline, progress)
     } else {
         let views: Vec<(View, Analysis)> = chains
             .into_iter()
             .map(|c| {
                 let view = set.chain_view(c);
-                let a = analyze_chain(view.set.clone(), opts, deadline);
+                let a = analyze_chain(view.set.clone(), opts, deadline, progress);
                 (view, a)
             })
             .collect();

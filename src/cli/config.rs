@@ -75,7 +75,7 @@ fn to_json(e: &Effective, origin: &str) -> Value {
     }
     json!({
         "source": origin,
-        "fail-on": {"value": e.fail_on.0.as_str(), "from": e.fail_on.1.as_str()},
+        "fail-on": {"value": e.fail_on.0.map_or("never", |s| s.as_str()), "from": e.fail_on.1.as_str()},
         "calico-version": {"value": version(e), "from": e.calico_version.1.as_str()},
         "exclude": e.config_exclude,
         "exclude-command-line": e.cli_exclude,
@@ -144,7 +144,7 @@ fn to_yaml(e: &Effective, origin: &str) -> String {
     }
     out.push_str(&format!(
         "fail-on: {}  # {}\n",
-        e.fail_on.0,
+        e.fail_on.0.map_or("never", |s| s.as_str()),
         e.fail_on.1.as_str()
     ));
     out.push_str(&format!(

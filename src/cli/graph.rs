@@ -2,7 +2,7 @@
 
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{discover, graph, resolve_named};
+use calint::analysis::reach::{discover, graph, graph_with, resolve_named};
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -25,13 +25,16 @@ pub struct GraphArgs {
     /// Write the graph to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
     /// Per-query solver timeout in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
     solver_timeout: u32,
 }
 
 pub fn run(args: GraphArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths) {
+    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -52,7 +55,14 @@ pub fn run(args: GraphArgs) -> u8 {
         }
         groups
     };
-    let (edges, undecided) = graph(&set, &groups, args.solver_timeout);
+    let bar = super::progress::Bar::start();
+    let (edges, undecided) = match &bar {
+        Some(bar) => graph_with(&set, &groups, args.solver_timeout, bar),
+        None => graph(&set, &groups, args.solver_timeout),
+    };
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     let text = match args.format {
         Format::Json => report::graph::json(&groups, &edges, undecided),
         Format::Dot => report::graph::dot(&groups, &edges),

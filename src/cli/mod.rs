@@ -115,28 +115,26 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), u8> {
     })
 }
 
-/// The `.calint.yaml` that applies to `paths` (the defaults when there is no configuration
-/// file). A broken configuration is reported and gives exit code 2.
-fn configured(paths: &[std::path::PathBuf]) -> Result<calint::config::Config, u8> {
+/// The `.calint.yaml` that applies to `paths` (the defaults when there is none). A broken
+/// configuration is reported and gives exit code 2.
+pub fn configured(paths: &[std::path::PathBuf]) -> Result<calint::config::Config, u8> {
     use calint::config;
     let cwd = std::env::current_dir().unwrap_or_default();
     let Some(path) = config::discover(&config::start_dir(paths, &cwd)) else {
         return Ok(config::Config::default());
     };
     let name = calint::check::display_name(&path, Some(&cwd));
-    match config::load(&path, name, config::Origin::Discovered(path.clone())) {
-        Ok(c) => Ok(c),
-        Err(e) => {
-            eprint!("{}", calint::report::human::render_config_error(&e, false));
-            Err(EXIT_ERROR)
-        }
-    }
+    config::load(&path, name, config::Origin::Discovered(path.clone())).map_err(|e| {
+        eprint!("{}", calint::report::human::render_config_error(&e, false));
+        EXIT_ERROR
+    })
 }
 
-/// What `reach` and `graph` work on: the tree under `paths` (no lints, no analysis) and the
-/// reachability groups of the `.calint.yaml` that applies to it.
+/// What `reach` and `graph` work on: the tree under `paths` (no lints, no analysis), or the
+/// part of it in `view`, and the reachability groups of the `.calint.yaml` that applies to it.
 pub fn load_for_queries(
     paths: Vec<std::path::PathBuf>,
+    view: Option<&str>,
 ) -> Result<(calint::project::Project, Vec<calint::config::GroupDef>), u8> {
     let opts = calint::check::CheckOptions {
         paths,
@@ -148,6 +146,19 @@ pub fn load_for_queries(
         EXIT_ERROR
     })?;
     let config = configured(&opts.paths)?;
+    let mut views = calint::check::ViewSpec::from_config(&config);
+    if views.is_empty() {
+        // Top-level Kustomize roots are clusters of their own, as in `check`.
+        views = calint::check::views::kustomize_views(&project);
+        if views.len() < 2 {
+            views.clear();
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let project = calint::check::views::restrict(project, &views, view, &cwd).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_ERROR
+    })?;
     let mut project = project;
     project.external_tiers = config.tier_defs.iter().map(|t| t.compiled()).collect();
     // Say when the tree has resources the answer leaves out (issue 13 item 8).

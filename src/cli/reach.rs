@@ -44,6 +44,9 @@ pub struct ReachArgs {
     /// Exit with 1 when the verdict is not this one.
     #[arg(long, value_enum)]
     expect: Option<Expect>,
+    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
     /// Per-query solver timeout in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
     solver_timeout: u32,
@@ -60,7 +63,7 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let (project, groups) = match super::load_for_queries(args.paths) {
+    let (project, groups) = match super::load_for_queries(args.paths, args.view.as_deref()) {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -16,14 +16,17 @@ pub enum FailOn {
     Info,
     Warning,
     Error,
+    /// Report only: exit 0 whatever the findings (still 2 on usage, configuration, I/O errors).
+    Never,
 }
 
-impl From<FailOn> for Severity {
-    fn from(f: FailOn) -> Severity {
+impl From<FailOn> for Option<Severity> {
+    fn from(f: FailOn) -> Option<Severity> {
         match f {
-            FailOn::Info => Severity::Info,
-            FailOn::Warning => Severity::Warning,
-            FailOn::Error => Severity::Error,
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Never => None,
         }
     }
 }
@@ -102,7 +105,7 @@ impl SettingsArgs {
             }
         };
         let overrides = Overrides {
-            fail_on: self.fail_on.map(Severity::from),
+            fail_on: self.fail_on.map(Option::<Severity>::from),
             calico_version: self.calico_version,
             exclude: self.exclude.clone(),
             rules: self.rules.clone(),

@@ -27,7 +27,8 @@ impl SettingSource {
 /// Settings given on the command line; they override the file.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
-    pub fail_on: Option<Severity>,
+    /// `Some(None)`: `--fail-on never`.
+    pub fail_on: Option<Option<Severity>>,
     pub calico_version: Option<CalicoVersion>,
     /// Added to the file's excludes; matched relative to each PATH like the walker does.
     pub exclude: Vec<String>,
@@ -39,7 +40,8 @@ pub struct Overrides {
 #[derive(Clone, Debug)]
 pub struct Effective {
     pub config: Config,
-    pub fail_on: (Severity, SettingSource),
+    /// The failing threshold; `None` is `never` (report only: exit 0 with findings).
+    pub fail_on: (Option<Severity>, SettingSource),
     pub calico_version: (CalicoVersion, SettingSource),
     /// Every registered lint, in registry order, with its level (`None` = off).
     pub rules: Vec<(&'static LintMeta, Option<Severity>, SettingSource)>,
@@ -57,7 +59,7 @@ impl Effective {
         let fail_on = match (overrides.fail_on, &config.fail_on) {
             (Some(s), _) => (s, SettingSource::CommandLine),
             (None, Some(s)) => (s.value, SettingSource::Config),
-            (None, None) => (DEFAULT_FAIL_ON, SettingSource::Default),
+            (None, None) => (Some(DEFAULT_FAIL_ON), SettingSource::Default),
         };
         let calico_version = match (overrides.calico_version, &config.calico_version) {
             (Some(v), _) => (v, SettingSource::CommandLine),
@@ -93,6 +95,13 @@ impl Effective {
 
     /// Severity overrides for [`lints::LintSettings`]: every lint whose level differs from its
     /// default.
+    /// Whether findings make the run fail (exit 1).
+    pub fn fails(&self, findings: &[crate::finding::Finding]) -> bool {
+        self.fail_on
+            .0
+            .is_some_and(|t| findings.iter().any(|f| f.severity >= t))
+    }
+
     pub fn lint_settings(&self) -> lints::LintSettings {
         let mut settings = lints::LintSettings::default();
         for (meta, level, _) in &self.rules {

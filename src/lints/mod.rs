@@ -33,6 +33,7 @@ use crate::finding::{Finding, Location, Related, ResourceRef, Severity};
 use crate::model::resource::Resource;
 use crate::progress::{NoProgress, Progress};
 use crate::project::Project;
+use crate::source::Span;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use suppress::Suppressions;
@@ -139,6 +140,8 @@ impl Sink<'_> {
                 related: Vec::new(),
                 notes: Vec::new(),
                 witness: None,
+                view: None,
+                fixes: Vec::new(),
             },
             out: self.out,
         }
@@ -180,6 +183,25 @@ impl FindingBuilder<'_> {
 
     pub fn witness(mut self, w: serde_json::Value) -> Self {
         self.finding.witness = Some(w);
+        self
+    }
+
+    /// Attach a mechanical fix (`--fix`): replace `span` of the finding's file with
+    /// `replacement`.
+    pub fn fix(
+        mut self,
+        description: impl Into<String>,
+        span: Span,
+        replacement: impl Into<String>,
+    ) -> Self {
+        self.finding.fixes.push(crate::finding::Fix {
+            description: description.into(),
+            edits: vec![crate::finding::Edit {
+                file: self.finding.location.file,
+                span,
+                replacement: replacement.into(),
+            }],
+        });
         self
     }
 

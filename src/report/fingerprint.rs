@@ -25,6 +25,14 @@ pub fn identity(project: &Project, f: &Finding) -> u64 {
         .sources
         .get(f.location.file)
         .map_or("", |s| s.name.as_str());
+    identity_in(file, f)
+}
+
+/// [`identity`] with the file named `file` (a baseline names files relative to itself, so it
+/// does not depend on the directory calint runs from). A finding made in a view (see
+/// `check::views`) includes the view's name; other findings hash exactly as before views
+/// existed.
+pub fn identity_in(file: &str, f: &Finding) -> u64 {
     let resource = f
         .resource
         .as_ref()
@@ -37,7 +45,12 @@ pub fn identity(project: &Project, f: &Finding) -> u64 {
         f.pointer.as_deref().unwrap_or(""),
         &without_line_numbers(&f.message),
     ];
-    fnv1a64(fields.join("\0").as_bytes())
+    let mut text = fields.join("\0");
+    if let Some(view) = &f.view {
+        text.push_str("\0view\0");
+        text.push_str(view);
+    }
+    fnv1a64(text.as_bytes())
 }
 
 /// Blank the line (and column) numbers of `file.yaml:12:5`-style references in a message.

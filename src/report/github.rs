@@ -11,13 +11,39 @@ use crate::finding::{Finding, Severity};
 use crate::project::Project;
 
 pub fn render(project: &Project, findings: &[Finding], quiet: bool) -> String {
+    render_with(project, findings, quiet, None)
+}
+
+/// [`render`], errors first (GitHub shows only the first ten error and ten warning annotations
+/// of a step), and with `changed`, only findings on the lines a pull request changed; the
+/// others are counted in a plain log line.
+pub fn render_with(
+    project: &Project,
+    findings: &[Finding],
+    quiet: bool,
+    changed: Option<&super::changed::ChangedLines>,
+) -> String {
     let mut out = String::new();
-    for f in findings {
+    let mut shown: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| changed.is_none_or(|c| c.touches(project, f)))
+        .collect();
+    // Stable: report order within a severity.
+    shown.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in &shown {
         out.push_str(&command(project, f));
         out.push('\n');
     }
     if !quiet {
-        // A plain line: shown in the log, not an annotation.
+        // Plain lines: shown in the log, not annotations.
+        let hidden = findings.len() - shown.len();
+        if hidden > 0 {
+            out.push_str(&format!(
+                "calint: {hidden} more finding{} on lines this pull request did not change (not \
+                 annotated; they are in the job summary and the SARIF report)\n",
+                if hidden == 1 { " is" } else { "s are" }
+            ));
+        }
         out.push_str(&super::human::summary_line(&Summary::new(
             project, findings,
         )));
@@ -46,6 +72,9 @@ fn command(project: &Project, f: &Finding) -> String {
         escape_property(&format!("{} {}", f.code, f.name))
     ));
     let mut message = f.message.clone();
+    if let Some(view) = &f.view {
+        message.push_str(&format!(" (view {view})"));
+    }
     if let Some(r) = &f.resource {
         message.push_str(&format!("\nin {r}"));
         if let Some(p) = f.pointer.as_deref().filter(|p| !p.is_empty()) {
@@ -95,6 +124,8 @@ mod tests {
             related: Vec::new(),
             notes: vec!["help: fix it".to_string()],
             witness: None,
+            view: None,
+            fixes: Vec::new(),
         }
     }
 

@@ -124,6 +124,9 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
             }
         }
     }
+    if let Some(view) = &f.view {
+        notes.push(format!("in view {view}"));
+    }
     if let Some(r) = &f.resource {
         match &f.pointer {
             Some(p) if !p.is_empty() => notes.push(format!("in {r} at {p}")),
@@ -176,6 +179,24 @@ pub fn summary_line(s: &Summary) -> String {
         line.push_str(&format!(
             "; {} suppressed by annotations",
             plural(s.suppressed, "finding")
+        ));
+    }
+    if s.baselined > 0 {
+        line.push_str(&format!(
+            "; {} in the baseline",
+            plural(s.baselined, "finding")
+        ));
+    }
+    if s.baseline_stale > 0 {
+        line.push_str(&format!(
+            "; {} no longer occur",
+            plural(s.baseline_stale, "baseline entry").replace("entrys", "entries")
+        ));
+    }
+    if s.kustomize_patches_skipped > 0 {
+        line.push_str(&format!(
+            "; {} not read as resources",
+            plural(s.kustomize_patches_skipped, "Kustomize patch").replace("patchs", "patches")
         ));
     }
     if s.helm_templates_skipped > 0 {

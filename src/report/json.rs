@@ -28,6 +28,9 @@ struct JsonFinding<'a> {
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     witness: Option<&'a serde_json::Value>,
+    /// The view (cluster) the finding was made in, when views are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    view: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +70,7 @@ pub fn render(project: &Project, findings: &[Finding]) -> String {
                     .collect(),
                 notes: &f.notes,
                 witness: f.witness.as_ref(),
+                view: f.view.as_deref(),
             })
             .collect(),
     };

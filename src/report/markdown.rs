@@ -59,7 +59,10 @@ pub fn render(project: &Project, findings: &[Finding], link_base: Option<&str>) 
             "| {} | {location} | {} | {} |\n",
             f.severity,
             f.code,
-            cell(&f.message)
+            cell(&match &f.view {
+                Some(view) => format!("{} (view {view})", f.message),
+                None => f.message.clone(),
+            })
         ));
     }
     if findings.len() > MAX_LISTED {

@@ -1,5 +1,8 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
+pub mod baseline;
+pub mod changed;
+pub mod concise;
 pub mod fingerprint;
 pub mod github;
 pub mod graph;
@@ -33,11 +36,31 @@ pub struct Summary {
     /// Solver queries made, and how many timed out ("undecided": never turned into findings).
     pub solver_calls: usize,
     pub undecided: usize,
+    /// Findings a baseline matched (not counted in `findings`); only present with a baseline.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: usize,
+    /// Baseline entries that no finding matched any more.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baseline_stale: usize,
+    /// Files not read as resources because a `kustomization.yaml` lists them as patches.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kustomize_patches_skipped: usize,
+    /// What a user must know about the run (a Kustomize root that could not be rendered).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The views analysed, each as its own cluster (only present with views).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
     pub fn new(project: &Project, findings: &[Finding]) -> Self {
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let totals = project.stats.analysis_totals.unwrap_or_default();
         Summary {
             files: project.stats.files,
             resources: project.resources.len(),
@@ -52,9 +75,16 @@ impl Summary {
             policies_analyzed: project
                 .analysis
                 .as_ref()
-                .map_or(0, |a| a.set.policies.len()),
-            solver_calls: project.analysis.as_ref().map_or(0, |a| a.solver_calls),
-            undecided: project.analysis.as_ref().map_or(0, |a| a.undecided),
+                .map_or(0, |a| a.set.policies.len())
+                + totals.policies,
+            solver_calls: project.analysis.as_ref().map_or(0, |a| a.solver_calls)
+                + totals.solver_calls,
+            undecided: project.analysis.as_ref().map_or(0, |a| a.undecided) + totals.undecided,
+            views: project.stats.views.clone(),
+            notes: project.stats.notes.clone(),
+            kustomize_patches_skipped: project.stats.kustomize_patches_skipped,
+            baselined: project.stats.baselined,
+            baseline_stale: project.stats.baseline_stale,
         }
     }
 }
@@ -95,6 +125,8 @@ pub enum Format {
     Github,
     /// A Markdown summary for CI job pages.
     Markdown,
+    /// One line per finding.
+    Concise,
 }
 
 /// Options some formats read.
@@ -108,6 +140,10 @@ pub struct RenderOptions {
     pub sarif_help_base: String,
     /// Prefix that turns file paths into links (markdown format).
     pub link_base: Option<String>,
+    /// Absolute URI of the directory relative paths start from (SARIF `originalUriBaseIds`).
+    pub sarif_srcroot: Option<String>,
+    /// Annotate only findings on these lines (github format); the rest are counted.
+    pub changed: Option<changed::ChangedLines>,
 }
 
 impl Default for RenderOptions {
@@ -117,6 +153,8 @@ impl Default for RenderOptions {
             quiet: false,
             sarif_help_base: sarif::DEFAULT_HELP_BASE.to_string(),
             link_base: None,
+            sarif_srcroot: None,
+            changed: None,
         }
     }
 }
@@ -131,8 +169,14 @@ pub fn render(
     match format {
         Format::Human => human::render_with(project, findings, opts.color, !opts.quiet),
         Format::Json => json::render(project, findings),
-        Format::Sarif => sarif::render(project, findings, &opts.sarif_help_base),
-        Format::Github => github::render(project, findings, opts.quiet),
+        Format::Sarif => sarif::render_with(
+            project,
+            findings,
+            &opts.sarif_help_base,
+            opts.sarif_srcroot.as_deref(),
+        ),
+        Format::Github => github::render_with(project, findings, opts.quiet, opts.changed.as_ref()),
         Format::Markdown => markdown::render(project, findings, opts.link_base.as_deref()),
+        Format::Concise => concise::render(project, findings, opts.quiet),
     }
 }

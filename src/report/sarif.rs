@@ -35,6 +35,10 @@ struct Log<'a> {
 #[serde(rename_all = "camelCase")]
 struct Run<'a> {
     tool: Tool,
+    /// Where `%SRCROOT%` is (only when the caller says: an absolute path would make the report
+    /// depend on the machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_uri_base_ids: Option<BTreeMap<&'static str, ArtifactLocation>>,
     /// Columns count Unicode scalar values, as everywhere in calint.
     column_kind: &'static str,
     results: Vec<SarifResult<'a>>,
@@ -105,6 +109,9 @@ struct SarifResult<'a> {
     partial_fingerprints: BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     properties: Option<Properties<'a>>,
+    /// The edits `calint check --fix` makes for this result.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixes: Vec<SarifFix>,
 }
 
 #[derive(Serialize)]
@@ -113,6 +120,9 @@ struct Properties<'a> {
     resource: Option<&'a ResourceRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pointer: Option<&'a str>,
+    /// The view (cluster) the finding was made in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    view: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -138,8 +148,36 @@ struct PhysicalLocation {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ArtifactLocation {
     uri: String,
+    /// Relative URIs are relative to `%SRCROOT%` (the directory calint ran in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+/// The base id of every relative artifact URI.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifFix {
+    description: Text,
+    artifact_changes: Vec<ArtifactChange>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange {
+    artifact_location: ArtifactLocation,
+    replacements: Vec<Replacement>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement {
+    deleted_region: Region,
+    inserted_content: Text,
 }
 
 #[derive(Serialize)]
@@ -173,6 +211,18 @@ fn level(s: Severity) -> &'static str {
 
 /// Render the SARIF log. `help_base` is prefixed to `<CODE>.md` for each rule's `helpUri`.
 pub fn render(project: &Project, findings: &[Finding], help_base: &str) -> String {
+    render_with(project, findings, help_base, None)
+}
+
+/// [`render`], with `%SRCROOT%` defined as `srcroot` (an absolute URI ending in `/`, e.g.
+/// `file:///home/runner/work/repo/repo/deploy/` when calint runs in `deploy/`), so code
+/// scanning maps the relative paths to the repository.
+pub fn render_with(
+    project: &Project,
+    findings: &[Finding],
+    help_base: &str,
+    srcroot: Option<&str>,
+) -> String {
     let rules: Vec<Rule> = REGISTRY.iter().map(|l| rule(l.meta(), help_base)).collect();
     let fingerprints = fingerprints(project, findings);
     let results = findings
@@ -193,6 +243,19 @@ pub fn render(project: &Project, findings: &[Finding], help_base: &str) -> Strin
                     rules,
                 },
             },
+            original_uri_base_ids: srcroot.map(|root| {
+                let mut uri = root.to_string();
+                if !uri.ends_with('/') {
+                    uri.push('/');
+                }
+                BTreeMap::from([(
+                    SRCROOT,
+                    ArtifactLocation {
+                        uri,
+                        uri_base_id: None,
+                    },
+                )])
+            }),
             column_kind: "unicodeCodePoints",
             results,
         }],
@@ -289,6 +352,9 @@ fn result<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> SarifRe
         .position(|l| l.meta().code == f.code)
         .unwrap_or(0);
     let mut text = f.message.clone();
+    if let Some(view) = &f.view {
+        text.push_str(&format!(" (view {view})"));
+    }
     for note in &f.notes {
         text.push('\n');
         text.push_str(note);
@@ -313,10 +379,14 @@ fn result<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> SarifRe
             .map(|(i, r)| related(project, i, r))
             .collect(),
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint)]),
-        properties: (f.resource.is_some() || f.pointer.is_some()).then_some(Properties {
-            resource: f.resource.as_ref(),
-            pointer: f.pointer.as_deref(),
-        }),
+        properties: (f.resource.is_some() || f.pointer.is_some() || f.view.is_some()).then_some(
+            Properties {
+                resource: f.resource.as_ref(),
+                pointer: f.pointer.as_deref(),
+                view: f.view.as_deref(),
+            },
+        ),
+        fixes: fixes(project, f),
     }
 }
 
@@ -344,9 +414,7 @@ fn logical_location(r: &ResourceRef) -> LogicalLocation {
 
 fn physical(l: LineLocation) -> PhysicalLocation {
     PhysicalLocation {
-        artifact_location: ArtifactLocation {
-            uri: file_uri(&l.file),
-        },
+        artifact_location: artifact(&l.file),
         region: Region {
             start_line: l.line,
             start_column: Some(l.column),
@@ -397,6 +465,53 @@ fn with_snippets(project: &Project, loc: Location, mut p: PhysicalLocation) -> P
         });
     }
     p
+}
+
+fn artifact(file: &str) -> ArtifactLocation {
+    ArtifactLocation {
+        uri: file_uri(file),
+        uri_base_id: (!file.starts_with('/')).then_some(SRCROOT),
+    }
+}
+
+/// A finding's fixes as SARIF `fixes`.
+fn fixes(project: &Project, f: &Finding) -> Vec<SarifFix> {
+    f.fixes
+        .iter()
+        .filter_map(|fix| {
+            let mut changes: Vec<ArtifactChange> = Vec::new();
+            for e in &fix.edits {
+                let l = line_location(project, Location::new(e.file, e.span))?;
+                let replacement = Replacement {
+                    deleted_region: Region {
+                        start_line: l.line,
+                        start_column: Some(l.column),
+                        end_line: l.end_line,
+                        end_column: Some(l.end_column),
+                        snippet: None,
+                    },
+                    inserted_content: Text {
+                        text: e.replacement.clone(),
+                    },
+                };
+                match changes.last_mut() {
+                    Some(c) if c.artifact_location.uri == file_uri(&l.file) => {
+                        c.replacements.push(replacement);
+                    }
+                    _ => changes.push(ArtifactChange {
+                        artifact_location: artifact(&l.file),
+                        replacements: vec![replacement],
+                    }),
+                }
+            }
+            Some(SarifFix {
+                description: Text {
+                    text: sentence(&fix.description),
+                },
+                artifact_changes: changes,
+            })
+        })
+        .collect()
 }
 
 /// A relative path as a relative URI reference (percent-encoded), an absolute one as `file://`.

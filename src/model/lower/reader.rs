@@ -133,7 +133,14 @@ impl Reader {
                             "`{key}` is a Calico Enterprise field; Calico Open Source rejects it"
                         ));
                     } else if let Some(suggestion) = did_you_mean(key, known) {
-                        v = v.with_help(format!("did you mean `{suggestion}`?"));
+                        // Only a unique closest name is offered as "the" fix (`--fix` renames
+                        // the key to it); a tie names every candidate.
+                        let tied = tied_suggestions(key, known, suggestion);
+                        v = v.with_help(if tied.len() > 1 {
+                            format!("did you mean one of `{}`?", tied.join("`, `"))
+                        } else {
+                            format!("did you mean `{suggestion}`?")
+                        });
                     } else {
                         v = v.with_help(format!("known fields: {}", known.join(", ")));
                     }
@@ -350,6 +357,16 @@ pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
         .min()
         .map(|(_, k)| k)
+}
+
+/// Every known name exactly as close to `key` as `best` (`best` included).
+fn tied_suggestions<'a>(key: &str, known: &[&'a str], best: &str) -> Vec<&'a str> {
+    let distance = |k: &str| {
+        let (a, b) = (key.to_ascii_lowercase(), k.to_ascii_lowercase());
+        if a == b { 0 } else { levenshtein(&a, &b) }
+    };
+    let d = distance(best);
+    known.iter().copied().filter(|k| distance(k) == d).collect()
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
