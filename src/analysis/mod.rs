@@ -321,7 +321,7 @@ fn analyze_policy(
 
     // CAL111: can the policy select any endpoint at all?
     let any_endpoint = {
-        let local = s.enc.selects_any(p);
+        let local = s.enc.selects_any(pi);
         s.sat(&local)
     };
     if any_endpoint == Answer::Known(None) {
@@ -352,7 +352,7 @@ fn analyze_direction(
     deadline: Deadline,
     out: &mut PolicyResults,
 ) {
-    let scope = s.enc.selects(p, d);
+    let scope = s.enc.selects(pi, d);
     let rules = p.rules(d);
     let pre = cx.precedents(pi, d);
     let (earlier_tiers, earlier_policies) = (&pre.tiers, &pre.policies);
@@ -434,7 +434,7 @@ fn analyze_rule(
     out: &mut PolicyResults,
 ) {
     // CAL110: the rule itself, within the policy's scope.
-    let named = s.enc.rule_parts(r);
+    let named = s.enc.rule_parts(id);
     let mut parts: Vec<Bool> = vec![scope.clone()];
     parts.extend(named.iter().map(|(_, b)| b.clone()));
     let part_lits = s.guard(&parts);
@@ -444,7 +444,17 @@ fn analyze_rule(
         .take(r.index)
         .filter(|e| e.is_terminal())
         .collect();
-    let negs: Vec<Bool> = earlier.iter().map(|e| s.enc.rule(e).not()).collect();
+    let negs: Vec<Bool> = earlier
+        .iter()
+        .map(|e| {
+            s.enc
+                .rule(RuleId {
+                    rule: e.index,
+                    ..id
+                })
+                .not()
+        })
+        .collect();
     let earlier_lits = s.guard(&negs);
     // Common case first: some packet matches the rule and reaches it. One call settles
     // CAL110, CAL201 and CAL202 at once; only an unsatisfiable answer needs the detail.
@@ -531,16 +541,15 @@ fn reach_parts(
     let mut deciders = Vec::new();
     let mut conds = Vec::new();
     for (name, peers, default_pass) in &pre.tiers {
-        let pols: Vec<&CompiledPolicy> = peers.iter().filter_map(|&q| cx.policy(q)).collect();
         deciders.push(Decider::Tier(name.clone()));
-        conds.push(s.enc.tier_continues(&pols, d, *default_pass));
+        conds.push(s.enc.tier_continues(peers, d, *default_pass));
     }
     for &q in &pre.policies {
-        if let Some(qp) = cx.policy(q) {
+        if cx.policy(q).is_some() {
             deciders.push(Decider::Policy(q));
             conds.push(Bool::or(&[
-                s.enc.selects(qp, d).not(),
-                s.enc.no_terminal_match(qp, d, None),
+                s.enc.selects(q, d).not(),
+                s.enc.no_terminal_match(q, d, None),
             ]));
         }
     }
@@ -564,25 +573,29 @@ pub(crate) fn conflict_formula(
     d: Direction,
     pre: &Precedents,
 ) -> Bool {
-    let (Some(a), Some(b)) = (cx.policy(p1), cx.policy(p2)) else {
+    if cx.policy(p1).is_none() || cx.policy(p2).is_none() {
         return Bool::from_bool(false);
+    }
+    let id = |policy: usize, r: &CompiledRule| RuleId {
+        policy,
+        direction: d,
+        rule: r.index,
     };
     let mut c = vec![
-        s.enc.selects(a, d),
-        s.enc.selects(b, d),
-        s.enc.rule(r1),
-        s.enc.rule(r2),
-        s.enc.no_terminal_match(a, d, Some(r1.index)),
-        s.enc.no_terminal_match(b, d, Some(r2.index)),
+        s.enc.selects(p1, d),
+        s.enc.selects(p2, d),
+        s.enc.rule(id(p1, r1)),
+        s.enc.rule(id(p2, r2)),
+        s.enc.no_terminal_match(p1, d, Some(r1.index)),
+        s.enc.no_terminal_match(p2, d, Some(r2.index)),
     ];
     for (_, peers, default_pass) in &pre.tiers {
-        let pols: Vec<&CompiledPolicy> = peers.iter().filter_map(|&q| cx.policy(q)).collect();
-        c.push(s.enc.tier_continues(&pols, d, *default_pass));
+        c.push(s.enc.tier_continues(peers, d, *default_pass));
     }
-    for qp in pre.policies.iter().filter_map(|&q| cx.policy(q)) {
+    for &q in pre.policies.iter().filter(|&&q| cx.policy(q).is_some()) {
         c.push(Bool::or(&[
-            s.enc.selects(qp, d).not(),
-            s.enc.no_terminal_match(qp, d, None),
+            s.enc.selects(q, d).not(),
+            s.enc.no_terminal_match(q, d, None),
         ]));
     }
     Bool::and(&c)
@@ -606,7 +619,7 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
     let results: Vec<PolicyResults> = indexes
         .par_chunks(SESSION_CHUNK)
         .flat_map_iter(|chunk| {
-            let mut s = Session::new(&universe, timeout);
+            let mut s = Session::new(&universe, &set, timeout);
             chunk
                 .iter()
                 .map(|&pi| analyze_policy(&mut s, &cx, pi, deadline))
