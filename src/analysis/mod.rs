@@ -12,6 +12,7 @@ pub mod ir;
 pub mod order;
 pub mod prefilter;
 pub mod reach;
+mod refute;
 pub mod solver;
 pub mod witness;
 
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 
 pub const DEFAULT_SOLVER_TIMEOUT_MS: u32 = 2000;
 
-/// Default of [`AnalysisOptions::budget_ms`]: two minutes of wall time.
+/// Default of [`AnalysisOptions::budget_ms`]: two minutes' worth of solver work.
 pub const DEFAULT_ANALYSIS_BUDGET_MS: u64 = 120_000;
 
 /// Policies analyzed by one solver session before it is replaced by a fresh one.
@@ -35,11 +36,18 @@ const SESSION_CHUNK: usize = 32;
 
 #[derive(Clone, Copy, Debug)]
 pub struct AnalysisOptions {
-    /// Per-query solver timeout; a query that times out is undecided (never a finding).
+    /// Per-query solver limit, in milliseconds' worth of deterministic Z3 work (a resource
+    /// limit of [`solver::RLIMIT_PER_MS`] units per millisecond; a wall-clock safety net of
+    /// [`solver::WALL_CLOCK_SAFETY_FACTOR`] times as long stops what the resource limit
+    /// does not). A query that hits it is undecided (never a finding).
     pub solver_timeout_ms: u32,
-    /// Wall-time budget of the whole analysis; `None` for no budget. Once it is spent, the
-    /// queries not yet asked are skipped and counted as undecided, and
-    /// [`Analysis::budget_exceeded`] says where the analysis stopped (lint CAL007).
+    /// Work budget of the whole analysis, in the same deterministic units; `None` for no
+    /// budget. Policies are charged in evaluation order: a policy is analyzed only while the
+    /// policies before it have spent less than the budget, whatever the thread count; the
+    /// others are skipped, their queries counted as undecided, and
+    /// [`Analysis::budget_exceeded`] says where the analysis stopped (lint CAL007). A
+    /// wall-clock safety net of [`solver::WALL_CLOCK_SAFETY_FACTOR`] times the budget stops
+    /// an analysis the work budget did not.
     pub budget_ms: Option<u64>,
     /// The Calico release whose ordering rules apply (the equal-order tie-break changed in
     /// v3.32).
@@ -75,7 +83,10 @@ struct Deadline(Option<Instant>);
 impl Deadline {
     fn new(budget_ms: Option<u64>) -> Deadline {
         // A budget too large to represent is no budget.
-        Deadline(budget_ms.and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms))))
+        Deadline(budget_ms.and_then(|ms| {
+            let safety = ms.saturating_mul(solver::WALL_CLOCK_SAFETY_FACTOR);
+            Instant::now().checked_add(Duration::from_millis(safety))
+        }))
     }
 
     fn passed(self) -> bool {
@@ -170,6 +181,8 @@ struct PolicyResults {
     undecided: usize,
     /// Queries skipped because the budget ran out (counted in `undecided` too).
     skipped: usize,
+    /// Z3 resource units spent.
+    work: u64,
 }
 
 impl PolicyResults {
@@ -304,23 +317,25 @@ fn analyze_policy(
     cx: &Context<'_>,
     pi: usize,
     deadline: Deadline,
+    budget: &WorkBudget,
 ) -> PolicyResults {
-    let mut out = PolicyResults::default();
-    let Some(p) = cx.policy(pi) else { return out };
-    if deadline.passed() {
-        // At least one query per direction's rules, and the selector's.
-        out.skipped = 1 + DIRECTIONS
-            .iter()
-            .filter(|&&d| p.applies(d))
-            .map(|&d| p.rules(d).len())
-            .sum::<usize>();
-        out.undecided = out.skipped;
-        return out;
+    let Some(p) = cx.policy(pi) else {
+        return PolicyResults::default();
+    };
+    if deadline.passed() || budget.spent_before(pi) {
+        return skipped(p);
     }
-    let (calls0, und0) = (s.calls, s.undecided);
+    let mut out = PolicyResults::default();
+    let (calls0, und0, work0) = (s.calls, s.undecided, s.work);
 
-    // CAL111: can the policy select any endpoint at all?
-    let any_endpoint = {
+    // CAL111: can the policy select any endpoint at all? Labels found concretely settle it.
+    let concrete = refute::labels_for(&p.selector).is_some_and(|mut labels| {
+        refute::derive_labels(&mut labels);
+        p.selector.eval(&labels)
+    });
+    let any_endpoint = if concrete {
+        Answer::Known(Some(Packet::default()))
+    } else {
         let local = s.enc.selects_any(pi);
         s.sat(&local)
     };
@@ -340,7 +355,67 @@ fn analyze_policy(
     }
     out.calls = s.calls - calls0;
     out.undecided = s.undecided - und0 + out.skipped;
+    out.work = s.work - work0;
+    budget.charge(pi, out.work);
     out
+}
+
+/// The results of a policy not analyzed: at least one query per rule, and the selector's.
+fn skipped(p: &CompiledPolicy) -> PolicyResults {
+    let queries = 1 + DIRECTIONS
+        .iter()
+        .filter(|&&d| p.applies(d))
+        .map(|&d| p.rules(d).len())
+        .sum::<usize>();
+    PolicyResults {
+        skipped: queries,
+        undecided: queries,
+        ..PolicyResults::default()
+    }
+}
+
+/// The deterministic work budget: policy `i` is analyzed only while policies `0..i` spent
+/// less than `total` resource units. Workers record what each policy spent; a worker skips
+/// a policy once the policies before it that are already done spent the budget (the
+/// policy would be dropped anyway, see [`analyze_set`]).
+struct WorkBudget {
+    total: Option<u64>,
+    /// Work of each policy plus one; zero while not done.
+    spent: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl WorkBudget {
+    fn new(total: Option<u64>, policies: usize) -> WorkBudget {
+        WorkBudget {
+            total,
+            spent: (0..policies)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    fn spent_before(&self, pi: usize) -> bool {
+        let Some(total) = self.total else {
+            return false;
+        };
+        let mut sum = 0u64;
+        for w in self.spent.iter().take(pi) {
+            sum = sum.saturating_add(
+                w.load(std::sync::atomic::Ordering::Relaxed)
+                    .saturating_sub(1),
+            );
+            if sum >= total {
+                return true;
+            }
+        }
+        sum >= total
+    }
+
+    fn charge(&self, pi: usize, work: u64) {
+        if let Some(w) = self.spent.get(pi) {
+            w.store(work.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 fn analyze_direction(
@@ -352,10 +427,20 @@ fn analyze_direction(
     deadline: Deadline,
     out: &mut PolicyResults,
 ) {
-    let scope = s.enc.selects(pi, d);
     let rules = p.rules(d);
     let pre = cx.precedents(pi, d);
     let (earlier_tiers, earlier_policies) = (&pre.tiers, &pre.policies);
+    // Rules a concrete packet shows to be satisfiable, not shadowed and reached need no
+    // query (see `refute`); the solver frame is built only for the others.
+    let refuted: Vec<bool> = rules
+        .iter()
+        .map(|r| refute::decided_by_rule(cx, p, r, d, &pre))
+        .collect();
+    if refuted.iter().all(|&x| x) {
+        analyze_conflicts(s, cx, pi, p, d, deadline, &pre, out);
+        return;
+    }
+    let scope = s.enc.selects(pi, d);
 
     // Reach conditions (earlier tiers and policies) are shared by every rule of the policy:
     // asserted once, in a frame around the per-rule frames.
@@ -373,6 +458,9 @@ fn analyze_direction(
             out.skipped += rules.len() - done;
             break;
         }
+        if refuted.get(done).copied().unwrap_or(false) {
+            continue;
+        }
         let id = RuleId {
             policy: pi,
             direction: d,
@@ -383,8 +471,22 @@ fn analyze_direction(
         s.close();
     }
     s.close();
+    analyze_conflicts(s, cx, pi, p, d, deadline, &pre, out);
+}
 
-    // CAL203 candidates: later same-tier policies whose order ties with this one.
+/// CAL203 candidates: later same-tier policies whose order ties with this one.
+#[allow(clippy::too_many_arguments)]
+fn analyze_conflicts(
+    s: &mut Session<'_>,
+    cx: &Context<'_>,
+    pi: usize,
+    p: &CompiledPolicy,
+    d: Direction,
+    deadline: Deadline,
+    pre: &Precedents,
+    out: &mut PolicyResults,
+) {
+    let rules = p.rules(d);
     if p.staged {
         return;
     }
@@ -403,7 +505,7 @@ fn analyze_direction(
                 if !conflicting || disjoint_protocols(r1, r2) {
                     continue;
                 }
-                let f = conflict_formula(s, cx, pi, r1, q, r2, d, &pre);
+                let f = conflict_formula(s, cx, pi, r1, q, r2, d, pre);
                 if let Answer::Known(Some(_)) = s.sat(&f) {
                     out.conflicts.push((
                         RuleId {
@@ -612,20 +714,40 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
     let cx = Context::new(&set);
     let timeout = opts.solver_timeout_ms;
     let deadline = Deadline::new(opts.budget_ms);
+    let total_work = opts
+        .budget_ms
+        .map(|ms| ms.saturating_mul(solver::RLIMIT_PER_MS));
+    let budget = WorkBudget::new(total_work, set.policies.len());
     // A Z3 solver reused for thousands of queries slows down as its internal state grows
     // (measured: 10x the policies took 100x the time), so each chunk of policies gets a
-    // fresh session; creating one costs a few milliseconds.
+    // fresh session; creating one costs a few milliseconds. Each chunk also gets a fresh Z3
+    // context, so its answers, cores and resource use do not depend on the thread count.
     let indexes: Vec<usize> = (0..set.policies.len()).collect();
-    let results: Vec<PolicyResults> = indexes
+    let mut results: Vec<PolicyResults> = indexes
         .par_chunks(SESSION_CHUNK)
         .flat_map_iter(|chunk| {
-            let mut s = Session::new(&universe, &set, timeout);
-            chunk
-                .iter()
-                .map(|&pi| analyze_policy(&mut s, &cx, pi, deadline))
-                .collect::<Vec<_>>()
+            solver::in_fresh_context(|| {
+                let mut s = Session::new(&universe, &set, timeout);
+                chunk
+                    .iter()
+                    .map(|&pi| analyze_policy(&mut s, &cx, pi, deadline, &budget))
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
+    // Charge the work in policy order: once the policies before one spent the budget, it
+    // counts as skipped, whether or not a worker happened to analyze it.
+    if let Some(total) = total_work {
+        let mut sum = 0u64;
+        for (pi, r) in results.iter_mut().enumerate() {
+            if sum >= total {
+                if let Some(p) = set.policies.get(pi) {
+                    *r = skipped(p);
+                }
+            }
+            sum = sum.saturating_add(r.work);
+        }
+    }
 
     let mut analysis = Analysis::default();
     let mut conflict_pairs = Vec::new();

@@ -1,6 +1,7 @@
 //! Translation of domain terms (selectors, rules, policies, the tier chain) into Z3 terms
 //! over one packet.
 
+use super::strings::{Classes, StrOp};
 use super::universe::{KeyDomain, Universe, encode};
 use super::vars::{LabelValue, PacketVars, Side2, SideVars, all, any, bv, f, t};
 use crate::analysis::RuleId;
@@ -11,6 +12,31 @@ use crate::model::selector::Expr;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use z3::ast::{BV, Bool, Int, String as ZString};
+
+/// The label value (an index into `c.reps`; any other index is `c.other`'s class) lies in a
+/// class whose witness satisfies `pred`. Exact because every value of a class satisfies the
+/// same mentioned predicates as its witness.
+pub(super) fn class_member(c: &Classes, i: &Int, pred: impl Fn(&str) -> bool) -> Bool {
+    let is = |j: usize| i.eq(Int::from_u64(j as u64));
+    if pred(&c.other) {
+        // Every index except those of classes failing `pred`.
+        all(c
+            .reps
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !pred(r))
+            .map(|(j, _)| is(j).not())
+            .collect())
+    } else {
+        any(c
+            .reps
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| pred(r))
+            .map(|(j, _)| is(j))
+            .collect())
+    }
+}
 
 /// The id of rule `r` of policy `pi` in direction `d`.
 pub(super) fn rule_id(pi: usize, d: Direction, r: &CompiledRule) -> RuleId {
@@ -101,6 +127,7 @@ impl<'u> Encoder<'u> {
                         .iter()
                         .filter_map(|k| match self.u.keys.get(*k) {
                             Some(KeyDomain::Finite(v) | KeyDomain::Strings(v)) => Some(v.iter()),
+                            Some(KeyDomain::Classes(c)) => Some(c.reps.iter()),
                             None => None,
                         })
                         .flatten()
@@ -151,6 +178,9 @@ impl<'u> Encoder<'u> {
                     None => f(),
                 }
             }
+            (Some(KeyDomain::Classes(c)), Some(LabelValue::Index(i))) => {
+                class_member(c, i, |x| x == v)
+            }
             (_, Some(LabelValue::Str(s))) => s.eq(ZString::from(encode(v))),
             _ => f(),
         };
@@ -162,12 +192,20 @@ impl<'u> Encoder<'u> {
         side: &SideVars,
         k: &str,
         needle: &str,
-        op: fn(&ZString, &ZString) -> Bool,
+        op: StrOp,
+        z3_op: fn(&ZString, &ZString) -> Bool,
     ) -> Bool {
-        let (Some(has), Some(LabelValue::Str(s))) = (side.has.get(k), side.value.get(k)) else {
+        let Some(has) = side.has.get(k) else {
             return f();
         };
-        Bool::and(&[has.clone(), op(s, &ZString::from(encode(needle)))])
+        let holds = match (self.u.keys.get(k), side.value.get(k)) {
+            (Some(KeyDomain::Classes(c)), Some(LabelValue::Index(i))) => {
+                class_member(c, i, |x| op.holds(x, needle))
+            }
+            (_, Some(LabelValue::Str(s))) => z3_op(s, &ZString::from(encode(needle))),
+            _ => return f(),
+        };
+        Bool::and(&[has.clone(), holds])
     }
 
     /// A selector over the labels of one side. Recursion depth is bounded by the selector
@@ -180,9 +218,13 @@ impl<'u> Encoder<'u> {
             Expr::Ne(k, v) => self.label_eq(side, k, v).not(),
             Expr::In(k, vs) => any(vs.iter().map(|v| self.label_eq(side, k, v)).collect()),
             Expr::NotIn(k, vs) => any(vs.iter().map(|v| self.label_eq(side, k, v)).collect()).not(),
-            Expr::Contains(k, v) => self.string_op(side, k, v, |s, n| s.contains(n)),
-            Expr::StartsWith(k, v) => self.string_op(side, k, v, |s, n| n.prefix(s)),
-            Expr::EndsWith(k, v) => self.string_op(side, k, v, |s, n| n.suffix(s)),
+            Expr::Contains(k, v) => {
+                self.string_op(side, k, v, StrOp::Contains, |s, n| s.contains(n))
+            }
+            Expr::StartsWith(k, v) => {
+                self.string_op(side, k, v, StrOp::StartsWith, |s, n| n.prefix(s))
+            }
+            Expr::EndsWith(k, v) => self.string_op(side, k, v, StrOp::EndsWith, |s, n| n.suffix(s)),
             Expr::Not(inner) => self.selector(inner, side).not(),
             Expr::And(items) => all(items.iter().map(|i| self.selector(i, side)).collect()),
             Expr::Or(items) => any(items.iter().map(|i| self.selector(i, side)).collect()),

@@ -1,6 +1,6 @@
 //! Reachability groups and the allow verdict of a direction, for `reach` and `graph`.
 
-use super::encode::{Encoder, rule_id};
+use super::encode::{Encoder, class_member, rule_id};
 use super::universe::{KeyDomain, encode};
 use super::vars::{LabelValue, Side2, SideVars, all, any, bv, f, t};
 use crate::analysis::ir::CompiledPolicy;
@@ -18,6 +18,10 @@ impl Encoder<'_> {
             (Some(KeyDomain::Finite(vals)), Some(LabelValue::Index(i))) => {
                 let idx = vals.iter().position(|x| x == v).unwrap_or(vals.len());
                 i.eq(Int::from_u64(idx as u64))
+            }
+            (Some(KeyDomain::Classes(c)), Some(LabelValue::Index(i))) => {
+                let sig = c.signature(v);
+                class_member(c, i, |x| c.signature(x) == sig)
             }
             (_, Some(LabelValue::Str(z))) => z.eq(ZString::from(encode(v))),
             _ => t(),

@@ -19,11 +19,15 @@
 mod encode;
 mod groups;
 mod session;
+mod strings;
 mod universe;
 mod vars;
 
 pub use encode::Encoder;
-pub use session::{FlowQuestion, ProtocolClass, Session, with_fresh_session};
+pub use session::{
+    FlowQuestion, ProtocolClass, RLIMIT_PER_MS, Session, WALL_CLOCK_SAFETY_FACTOR,
+    in_fresh_context, with_fresh_session,
+};
 pub use universe::Universe;
 
 use universe::{decode, encode};

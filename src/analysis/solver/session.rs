@@ -40,6 +40,38 @@ pub struct FlowQuestion<'a> {
     pub to_policies: &'a [bool],
 }
 
+/// Z3 resource units ("rlimit") a query may spend per millisecond of the configured solver
+/// timeout. Limits are deterministic: `--solver-timeout 2000` means 2000 × this many units,
+/// the same amount of work on every machine and at every thread count, so a query undecided
+/// on one machine is undecided on all. Calibrated on the dense benchmark trees (2-core
+/// machine, libz3 4.8.12): about this many units per millisecond of solver time.
+pub const RLIMIT_PER_MS: u64 = 2_000;
+
+/// The wall-clock safety net, as a multiple of the configured time: it only stops a query
+/// (or the analysis) that the resource limit failed to stop, and makes the output depend on
+/// the machine when it fires.
+pub const WALL_CLOCK_SAFETY_FACTOR: u64 = 10;
+
+/// The resource limit of one query for a configured solver timeout.
+fn rlimit_for(timeout_ms: u32) -> u32 {
+    u32::try_from(u64::from(timeout_ms).saturating_mul(RLIMIT_PER_MS)).unwrap_or(u32::MAX)
+}
+
+/// The wall-clock safety net of one query: [`WALL_CLOCK_SAFETY_FACTOR`] times the configured
+/// timeout, at least 10 s.
+fn safety_ms(timeout_ms: u32) -> u32 {
+    u32::try_from(u64::from(timeout_ms).saturating_mul(WALL_CLOCK_SAFETY_FACTOR))
+        .unwrap_or(u32::MAX)
+        .max(10_000)
+}
+
+/// Run `f` in a fresh Z3 context: terms, and so solver behaviour, resource use and unsat
+/// cores, then depend only on what `f` asks, not on what the thread solved before.
+pub fn in_fresh_context<R: Send + Sync>(f: impl FnOnce() -> R + Send + Sync) -> R {
+    let cfg = z3::Config::new();
+    z3::with_z3_config(&cfg, f)
+}
+
 /// Run `f` with a session in a fresh Z3 context: answers (and witnesses) then depend only on
 /// the questions asked, not on what the thread solved before.
 pub fn with_fresh_session<R: Send + Sync>(
@@ -49,7 +81,7 @@ pub fn with_fresh_session<R: Send + Sync>(
     f: impl FnOnce(&mut Session<'_>) -> R + Send + Sync,
 ) -> R {
     let mut cfg = z3::Config::new();
-    cfg.set_timeout_msec(u64::from(timeout_ms));
+    cfg.set_timeout_msec(u64::from(safety_ms(timeout_ms)));
     z3::with_z3_config(&cfg, || {
         let mut s = Session::new(u, set, timeout_ms);
         f(&mut s)
@@ -67,6 +99,11 @@ pub struct Session<'u> {
     /// Solver calls made and how many were undecided.
     pub calls: usize,
     pub undecided: usize,
+    /// Z3 resource units spent by this session's queries (deterministic, see
+    /// [`RLIMIT_PER_MS`]).
+    pub work: u64,
+    /// The context's resource counter after the last query.
+    rlimit_count: u32,
     guards: usize,
     /// Allow verdicts by (policy subset, direction): the subset is a caller's `keep` mask,
     /// keyed by its contents.
@@ -77,16 +114,23 @@ impl<'u> Session<'u> {
     pub fn new(u: &'u Universe, set: &'u PolicySet, timeout_ms: u32) -> Session<'u> {
         let solver = Solver::new();
         let mut params = Params::new();
-        params.set_u32("timeout", timeout_ms);
+        params.set_u32("rlimit", rlimit_for(timeout_ms));
+        params.set_u32("timeout", safety_ms(timeout_ms));
         solver.set_params(&params);
         let enc = Encoder::new(u, set);
         // Domain facts hold in every query: asserted once, below every frame.
         solver.assert(enc.domain());
+        let rlimit_count = match solver.get_statistics().value("rlimit count") {
+            Some(z3::StatisticsValue::UInt(n)) => n,
+            _ => 0,
+        };
         Session {
             enc,
             solver,
             calls: 0,
             undecided: 0,
+            work: 0,
+            rlimit_count,
             guards: 0,
             allowed_cache: HashMap::new(),
         }
@@ -129,7 +173,19 @@ impl<'u> Session<'u> {
         if r == SatResult::Unknown {
             self.undecided += 1;
         }
+        self.count_work();
         r
+    }
+
+    /// Adds the resource units the last query spent to `work` (the counter is the
+    /// context's, 32 bits wide: differences wrap).
+    fn count_work(&mut self) {
+        if let Some(z3::StatisticsValue::UInt(now)) =
+            self.solver.get_statistics().value("rlimit count")
+        {
+            self.work += u64::from(now.wrapping_sub(self.rlimit_count));
+            self.rlimit_count = now;
+        }
     }
 
     /// Are `fixed` and `optional` satisfiable together? `Known(None)` when they are;

@@ -1,6 +1,7 @@
 //! The policy set's vocabulary (label keys and their value domains, HTTP methods and path
 //! classes, named ports, services) and the injective string encoding passed to Z3.
 
+use super::strings::{self, Classes, StrOp};
 use crate::analysis::ir::{PolicySet, PortMatch};
 use crate::model::selector::Expr;
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +11,20 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) enum KeyDomain {
     /// Values mentioned; index `len()` stands for every other value.
     Finite(Vec<String>),
+    /// Keys used with string operators: one value per satisfiable combination of the
+    /// predicates mentioned on the key (see `strings`); an index outside `reps` stands for
+    /// the class of `other`.
+    Classes(Classes),
+    /// Keys whose classes are too many to enumerate: Z3 strings (values and needles).
     Strings(Vec<String>),
+}
+
+/// How selectors use one label key: the values compared with `==`/`in` (and their
+/// negations), and the string predicates.
+#[derive(Clone, Debug, Default)]
+struct KeyUse {
+    values: BTreeSet<String>,
+    preds: BTreeSet<(StrOp, String)>,
 }
 
 /// Everything the encoding needs to know about the policy set's vocabulary. Plain data:
@@ -51,21 +65,23 @@ pub(super) fn path_representatives(
     reps.into_iter().collect()
 }
 
-fn visit_expr(e: &Expr, values: &mut BTreeMap<String, (BTreeSet<String>, bool)>) {
+fn visit_expr(e: &Expr, values: &mut BTreeMap<String, KeyUse>) {
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
-        let mut note = |k: &str, vs: &[&String], string_op: bool| {
+        let mut note = |k: &str, vs: &[&String], pred: Option<(StrOp, &String)>| {
             let entry = values.entry(k.to_string()).or_default();
-            entry.0.extend(vs.iter().map(|v| (*v).clone()));
-            entry.1 |= string_op;
+            entry.values.extend(vs.iter().map(|v| (*v).clone()));
+            if let Some((op, n)) = pred {
+                entry.preds.insert((op, n.clone()));
+            }
         };
         match e {
-            Expr::Has(k) => note(k, &[], false),
-            Expr::Eq(k, v) | Expr::Ne(k, v) => note(k, &[v], false),
-            Expr::In(k, vs) | Expr::NotIn(k, vs) => note(k, &vs.iter().collect::<Vec<_>>(), false),
-            Expr::Contains(k, v) | Expr::StartsWith(k, v) | Expr::EndsWith(k, v) => {
-                note(k, &[v], true)
-            }
+            Expr::Has(k) => note(k, &[], None),
+            Expr::Eq(k, v) | Expr::Ne(k, v) => note(k, &[v], None),
+            Expr::In(k, vs) | Expr::NotIn(k, vs) => note(k, &vs.iter().collect::<Vec<_>>(), None),
+            Expr::Contains(k, v) => note(k, &[], Some((StrOp::Contains, v))),
+            Expr::StartsWith(k, v) => note(k, &[], Some((StrOp::StartsWith, v))),
+            Expr::EndsWith(k, v) => note(k, &[], Some((StrOp::EndsWith, v))),
             Expr::Not(inner) => stack.push(inner),
             Expr::And(items) | Expr::Or(items) => stack.extend(items),
             Expr::All | Expr::Global => {}
@@ -80,7 +96,7 @@ impl Universe {
 
     /// The vocabulary of `set` plus extra selectors (reachability group selectors).
     pub fn with_extra(set: &PolicySet, extra: &[&Expr]) -> Universe {
-        let mut values: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
+        let mut values: BTreeMap<String, KeyUse> = BTreeMap::new();
         for e in extra {
             visit_expr(e, &mut values);
         }
@@ -125,26 +141,31 @@ impl Universe {
                 "pcsa.projectcalico.org/name",
             ),
         ] {
-            if let (Some((va, sa)), Some((vb, sb))) =
-                (values.get(a).cloned(), values.get(b).cloned())
-            {
-                let union: BTreeSet<String> = va.union(&vb).cloned().collect();
-                values.insert(a.to_string(), (union.clone(), sa || sb));
-                values.insert(b.to_string(), (union, sa || sb));
+            if let (Some(ua), Some(ub)) = (values.get(a).cloned(), values.get(b).cloned()) {
+                let union = KeyUse {
+                    values: ua.values.union(&ub.values).cloned().collect(),
+                    preds: ua.preds.union(&ub.preds).cloned().collect(),
+                };
+                values.insert(a.to_string(), union.clone());
+                values.insert(b.to_string(), union);
             }
         }
         u.keys = values
             .into_iter()
-            .map(|(k, (vs, strings))| {
-                let vs: Vec<String> = vs.into_iter().collect();
-                (
-                    k,
-                    if strings {
-                        KeyDomain::Strings(vs)
-                    } else {
-                        KeyDomain::Finite(vs)
-                    },
-                )
+            .map(|(k, used)| {
+                let domain = if used.preds.is_empty() {
+                    KeyDomain::Finite(used.values.into_iter().collect())
+                } else {
+                    match strings::classes(&used.values, &used.preds) {
+                        Some(c) => KeyDomain::Classes(c),
+                        None => {
+                            let mut vs = used.values;
+                            vs.extend(used.preds.into_iter().map(|(_, n)| n));
+                            KeyDomain::Strings(vs.into_iter().collect())
+                        }
+                    }
+                };
+                (k, domain)
             })
             .collect();
         u
@@ -156,6 +177,7 @@ impl Universe {
             Some(KeyDomain::Finite(v) | KeyDomain::Strings(v)) => {
                 v.iter().map(String::as_str).collect()
             }
+            Some(KeyDomain::Classes(c)) => return c.other.clone(),
             None => BTreeSet::new(),
         };
         (0..)

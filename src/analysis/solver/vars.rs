@@ -73,7 +73,7 @@ impl SideVars {
         for (k, dom) in &u.keys {
             has.insert(k.clone(), Bool::new_const(format!("{name}.has[{k}]")));
             let v = match dom {
-                KeyDomain::Finite(_) => {
+                KeyDomain::Finite(_) | KeyDomain::Classes(_) => {
                     LabelValue::Index(Int::new_const(format!("{name}.val[{k}]")))
                 }
                 KeyDomain::Strings(_) => {
@@ -186,6 +186,13 @@ impl Encoder<'_> {
                         vals.get(idx)
                             .cloned()
                             .unwrap_or_else(|| self.u.other_value(k))
+                    }
+                    (Some(KeyDomain::Classes(c)), Some(LabelValue::Index(i))) => {
+                        let idx = model.eval(i, true).and_then(|x| x.as_i64());
+                        idx.and_then(|j| usize::try_from(j).ok())
+                            .and_then(|j| c.reps.get(j))
+                            .cloned()
+                            .unwrap_or_else(|| c.other.clone())
                     }
                     (_, Some(LabelValue::Str(z))) => model
                         .eval(z, true)
