@@ -255,7 +255,12 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn precedents(&self, pi: usize, d: Direction) -> Precedents {
-        let candidates = self.candidates(pi);
+        self.precedents_among(pi, d, &self.candidates(pi))
+    }
+
+    /// [`Context::precedents`] given `candidates`, the policies that may share an endpoint
+    /// with `pi` (computed once per policy).
+    fn precedents_among(&self, pi: usize, d: Direction, candidates: &[usize]) -> Precedents {
         let tier = self.policy(pi).map(|p| p.tier.as_str()).unwrap_or_default();
         let tier_pos = self
             .set
@@ -346,11 +351,12 @@ fn analyze_policy(
         });
     }
     if any_endpoint != Answer::Known(None) {
+        let candidates = cx.candidates(pi);
         for d in DIRECTIONS {
             if !p.applies(d) {
                 continue;
             }
-            analyze_direction(s, cx, pi, p, d, deadline, &mut out);
+            analyze_direction(s, cx, (pi, &candidates), p, d, deadline, &mut out);
         }
     }
     out.calls = s.calls - calls0;
@@ -421,14 +427,14 @@ impl WorkBudget {
 fn analyze_direction(
     s: &mut Session<'_>,
     cx: &Context<'_>,
-    pi: usize,
+    (pi, candidates): (usize, &[usize]),
     p: &CompiledPolicy,
     d: Direction,
     deadline: Deadline,
     out: &mut PolicyResults,
 ) {
     let rules = p.rules(d);
-    let pre = cx.precedents(pi, d);
+    let pre = cx.precedents_among(pi, d, candidates);
     let (earlier_tiers, earlier_policies) = (&pre.tiers, &pre.policies);
     // Rules a concrete packet shows to be satisfiable, not shadowed and reached need no
     // query (see `refute`); the solver frame is built only for the others.
@@ -437,7 +443,7 @@ fn analyze_direction(
         .map(|r| refute::decided_by_rule(cx, p, r, d, &pre))
         .collect();
     if refuted.iter().all(|&x| x) {
-        analyze_conflicts(s, cx, pi, p, d, deadline, &pre, out);
+        analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
         return;
     }
     let scope = s.enc.selects(pi, d);
@@ -471,7 +477,7 @@ fn analyze_direction(
         s.close();
     }
     s.close();
-    analyze_conflicts(s, cx, pi, p, d, deadline, &pre, out);
+    analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
 }
 
 /// CAL203 candidates: later same-tier policies whose order ties with this one.
@@ -479,7 +485,7 @@ fn analyze_direction(
 fn analyze_conflicts(
     s: &mut Session<'_>,
     cx: &Context<'_>,
-    pi: usize,
+    (pi, candidates): (usize, &[usize]),
     p: &CompiledPolicy,
     d: Direction,
     deadline: Deadline,
@@ -490,7 +496,7 @@ fn analyze_conflicts(
     if p.staged {
         return;
     }
-    for q in cx.candidates(pi).into_iter().filter(|&q| q > pi) {
+    for q in candidates.iter().copied().filter(|&q| q > pi) {
         if deadline.passed() {
             out.skipped += 1;
             break;

@@ -44,7 +44,8 @@ pub struct ReachArgs {
     /// Exit with 1 when the verdict is not this one.
     #[arg(long, value_enum)]
     expect: Option<Expect>,
-    /// Per-query solver timeout in milliseconds.
+    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
+    /// limit; wall time only as a 10x safety net).
     #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
     solver_timeout: u32,
 }
