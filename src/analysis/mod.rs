@@ -438,9 +438,10 @@ fn analyze_direction(
     let (earlier_tiers, earlier_policies) = (&pre.tiers, &pre.policies);
     // Rules a concrete packet shows to be satisfiable, not shadowed and reached need no
     // query (see `refute`); the solver frame is built only for the others.
+    let local = refute::LocalEndpoint::new(cx, p, d, &pre);
     let refuted: Vec<bool> = rules
         .iter()
-        .map(|r| refute::decided_by_rule(cx, p, r, d, &pre))
+        .map(|r| refute::decided_by_rule(cx, p, r, d, (&pre, &local)))
         .collect();
     if refuted.iter().all(|&x| x) {
         analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);

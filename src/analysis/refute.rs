@@ -215,7 +215,12 @@ fn side_labels(
 }
 
 /// Candidate packets rule `r` of policy `p` matches at endpoints `p` selects.
-fn packets(p: &CompiledPolicy, r: &CompiledRule, d: Direction) -> Vec<Packet> {
+fn packets(
+    p: &CompiledPolicy,
+    r: &CompiledRule,
+    d: Direction,
+    policy_labels: Option<&BTreeMap<String, String>>,
+) -> Vec<Packet> {
     if r.source.service.is_some() || r.destination.service.is_some() {
         return Vec::new();
     }
@@ -223,11 +228,16 @@ fn packets(p: &CompiledPolicy, r: &CompiledRule, d: Direction) -> Vec<Packet> {
         Direction::Ingress => (&r.destination, &r.source),
         Direction::Egress => (&r.source, &r.destination),
     };
-    let mut local_sel: Vec<&Expr> = vec![&p.selector];
-    local_sel.extend(local_e.selector.as_ref());
-    let Some((_, local_labels)) = side_labels(&local_sel, local_e.not_selector.as_ref(), true)
-    else {
-        return Vec::new();
+    let local_labels = match policy_labels {
+        Some(l) if local_e.selector.is_none() && local_e.not_selector.is_none() => l.clone(),
+        _ => {
+            let mut local_sel: Vec<&Expr> = vec![&p.selector];
+            local_sel.extend(local_e.selector.as_ref());
+            match side_labels(&local_sel, local_e.not_selector.as_ref(), true) {
+                Some((_, l)) => l,
+                None => return Vec::new(),
+            }
+        }
     };
     let peer_sel: Vec<&Expr> = peer_e.selector.iter().collect();
     let Some((peer_entity, peer_labels)) =
@@ -306,6 +316,60 @@ fn packets(p: &CompiledPolicy, r: &CompiledRule, d: Direction) -> Vec<Packet> {
     out
 }
 
+/// The rule says nothing more about the local endpoint than its policy.
+fn local_is_fixed(r: &CompiledRule, d: Direction) -> bool {
+    let local = match d {
+        Direction::Ingress => &r.destination,
+        Direction::Egress => &r.source,
+    };
+    local.selector.is_none() && local.not_selector.is_none()
+}
+
+/// One local endpoint of a policy (labels satisfying its selector), shared by the candidate
+/// packets of every rule that does not constrain the local endpoint further, with the
+/// precedents narrowed to the policies that select it (the others cannot decide its
+/// packets): built once per policy and direction.
+pub(crate) struct LocalEndpoint {
+    labels: Option<BTreeMap<String, String>>,
+    pre: Precedents,
+}
+
+impl LocalEndpoint {
+    pub(crate) fn new(
+        cx: &Context<'_>,
+        p: &CompiledPolicy,
+        d: Direction,
+        pre: &Precedents,
+    ) -> Self {
+        let labels = side_labels(&[&p.selector], None, true).map(|(_, l)| l);
+        let selects = |q: usize| {
+            cx.policy(q).is_some_and(|qp| {
+                qp.applies(d) && labels.as_ref().is_some_and(|l| qp.selector.eval(l))
+            })
+        };
+        let narrowed = Precedents {
+            tiers: pre
+                .tiers
+                .iter()
+                .map(|(name, peers, pass)| {
+                    let peers = peers.iter().copied().filter(|&q| selects(q)).collect();
+                    (name.clone(), peers, *pass)
+                })
+                .collect(),
+            policies: pre
+                .policies
+                .iter()
+                .copied()
+                .filter(|&q| selects(q))
+                .collect(),
+        };
+        LocalEndpoint {
+            labels,
+            pre: narrowed,
+        }
+    }
+}
+
 /// The first terminal rule of `q` matching `pkt`, if `q` applies to it.
 fn first_terminal<'p>(
     q: &'p CompiledPolicy,
@@ -354,9 +418,15 @@ pub(crate) fn decided_by_rule(
     p: &CompiledPolicy,
     r: &CompiledRule,
     d: Direction,
-    pre: &Precedents,
+    (pre, local): (&Precedents, &LocalEndpoint),
 ) -> bool {
-    packets(p, r, d).iter().any(|pkt| {
+    let fixed = local_is_fixed(r, d);
+    let pre = match (&local.labels, fixed) {
+        (Some(_), true) => &local.pre,
+        _ => pre,
+    };
+    let labels = local.labels.as_ref().filter(|_| fixed);
+    packets(p, r, d, labels).iter().any(|pkt| {
         policy_selects(p, d, pkt)
             && rule_matches(r, pkt)
             && p.rules(d)
