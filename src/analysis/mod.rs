@@ -274,12 +274,12 @@ impl<'a> Context<'a> {
             .iter()
             .take(tier_pos)
             .filter_map(|t| {
-                let peers = self.tier_peers(&candidates, &t.name, d);
+                let peers = self.tier_peers(candidates, &t.name, d);
                 (!peers.is_empty()).then(|| (t.name.clone(), peers, t.default_pass))
             })
             .collect();
         let policies = self
-            .tier_peers(&candidates, tier, d)
+            .tier_peers(candidates, tier, d)
             .into_iter()
             .filter(|&q| q < pi)
             .collect();
