@@ -18,8 +18,8 @@
 //! | YAML nodes per file | [`ParseLimits::max_nodes`] | [`yaml::DEFAULT_MAX_NODES`] (2,000,000) | CAL001 where the limit is crossed; the rest of the file is ignored (bounds memory: ~200 bytes per node) |
 //! | problems per file | [`CheckOptions::max_problems_per_file`] | [`DEFAULT_MAX_PROBLEMS_PER_FILE`] (1000) | one CAL001 at the first problem not reported, with the count |
 //! | selector size | [`SelectorLimits::max_bytes`], [`SelectorLimits::max_terms`] | [`DEFAULT_MAX_SELECTOR_BYTES`] (16 KiB), [`DEFAULT_MAX_SELECTOR_TERMS`] (1024) | CAL002 at the selector; it is not parsed (too long) or not analyzed |
-//! | solver time per query | [`AnalysisOptions::solver_timeout_ms`] | [`crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS`] | the query is counted as undecided in the summary; no finding |
-//! | semantic analysis time | [`AnalysisOptions::budget_ms`] | [`crate::analysis::DEFAULT_ANALYSIS_BUDGET_MS`] | CAL007 at the first policy not fully analyzed; skipped queries are counted as undecided |
+//! | solver work per query (deterministic Z3 resource limit) | [`AnalysisOptions::solver_timeout_ms`] | [`crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS`] | the query is counted as undecided in the summary; no finding |
+//! | semantic analysis work (deterministic, charged in policy order) | [`AnalysisOptions::budget_ms`] | [`crate::analysis::DEFAULT_ANALYSIS_BUDGET_MS`] | CAL007 at the first policy not fully analyzed; skipped queries are counted as undecided |
 //!
 //! Files that are not regular files (named pipes, devices) are reported and not read; so are
 //! files that cannot be read or that disappear between discovery and reading. The human report

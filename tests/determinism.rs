@@ -90,38 +90,6 @@ fn write_tree(dir: &Path) -> usize {
     policies + extra
 }
 
-/// Selectors with `contains` / `starts with` / `ends with` go through Z3's string theory,
-/// whose queries take far more than a millisecond on libz3 4.8.12 (and can time out at the
-/// default 2 s, which is why they are not part of the determinism trees: a timed-out query
-/// is undecided, and whether it times out depends on the machine's load).
-const STRING_POLICIES: &str = "apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: string-a}
-spec:
-  order: 5
-  selector: image contains 'nginx' && image starts with 'registry.example.com/'
-  types: [Ingress]
-  ingress:
-    - action: Deny
-      source:
-        selector: build ends with '-debug' && build contains 'rc'
-    - action: Allow
-      source:
-        selector: build starts with 'v1.' && build ends with '-debug' && build contains '.rc'
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: string-b}
-spec:
-  order: 5
-  selector: image ends with ':latest' && image contains 'nginx'
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      source:
-        selector: build contains 'rc1' && build starts with 'v1.2'
-";
-
 fn calint(args: &[&str], threads: usize) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_calint"))
         .args(args)
@@ -243,7 +211,8 @@ fn generated_tree_is_deterministic_and_survives_a_tiny_solver_timeout() {
     );
     let tiny_sum = summary(&tiny);
     // Whether 1 ms leaves queries of this tree undecided depends on the machine (most of
-    // them take less); `tiny_timeout_reports_undecided_queries` makes sure the path is taken.
+    // them take less); `tiny_solver_limit_reports_undecided_queries_deterministically` makes sure the path
+    // is taken.
     assert!(tiny_sum["undecided"].is_u64(), "{tiny_sum}");
     assert_eq!(tiny_sum["policies_analyzed"], sum["policies_analyzed"]);
     let under_faults = semantic_findings(&tiny);
@@ -266,28 +235,69 @@ fn generated_tree_is_deterministic_and_survives_a_tiny_solver_timeout() {
     assert_eq!(non_semantic(&tiny), non_semantic(&report));
 }
 
-/// With a 1 ms timeout, string-theory queries time out: the run completes, the summary counts
-/// them as undecided, and no semantic finding comes from an undecided query.
+/// With a 1 ms solver limit (a resource limit of 1 ms' worth of Z3 work), queries of a dense
+/// tree run out of resources: the run completes, the summary counts them as undecided, no
+/// semantic finding comes from an undecided query, and, the limit being a resource count and
+/// not wall time, the output is identical at every thread count.
 #[test]
-fn tiny_timeout_reports_undecided_queries() {
-    let s = Scratch::new("strings");
-    std::fs::write(s.0.join("strings.yaml"), STRING_POLICIES).expect("write");
-    let (code, report) = calint(
-        &[
-            "check",
-            &s.0.to_string_lossy(),
-            "--format",
-            "json",
-            "--solver-timeout",
-            "1",
-        ],
-        2,
-    );
-    assert!(
-        code == 0 || code == 1,
-        "the run completes: exit {code}\n{report}"
-    );
-    let sum = summary(&report);
+fn tiny_solver_limit_reports_undecided_queries_deterministically() {
+    let s = Scratch::new("tiny-limit");
+    let tree = tree_gen::generate_dense(60, 2, 3, None);
+    for (rel, text) in &tree.files {
+        let path = s.0.join(rel);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+    }
+    let one = json_report(&s.0, 1, "1");
+    let sum = summary(&one);
     assert!(sum["undecided"].as_u64().unwrap_or(0) > 0, "{sum}");
-    assert_eq!(sum["policies_analyzed"], 2, "{sum}");
+    assert_eq!(
+        sum["policies_analyzed"].as_u64(),
+        Some(tree.policies as u64),
+        "{sum}"
+    );
+    for threads in [2, 8] {
+        assert_eq!(json_report(&s.0, threads, "1"), one, "{threads} threads");
+    }
+    let normal = semantic_findings(&json_report(&s.0, 2, GENEROUS_TIMEOUT_MS));
+    let under_limit = semantic_findings(&one);
+    let wrong: Vec<_> = under_limit.difference(&normal).collect();
+    assert!(
+        wrong.is_empty(),
+        "findings made only under the limit: {wrong:#?}"
+    );
+}
+
+/// The analysis work budget is charged in policy order, in Z3 resource units: when it runs
+/// out (CAL007), the same policies are analyzed and the JSON is byte-identical at 1, 2 and
+/// 8 threads.
+#[test]
+fn exhausted_work_budget_gives_identical_output_at_every_thread_count() {
+    let s = Scratch::new("budget");
+    let tree = tree_gen::generate_dense(120, 3, 5, None);
+    for (rel, text) in &tree.files {
+        let path = s.0.join(rel);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+    }
+    // About a fifth of what the tree needs (about 100,000 resource units).
+    std::fs::write(
+        s.0.join(".calint.yaml"),
+        "limits:\n  analysis-budget-ms: 10\n",
+    )
+    .expect("write config");
+    let one = json_report(&s.0, 1, GENEROUS_TIMEOUT_MS);
+    let v: serde_json::Value = serde_json::from_str(&one).expect("JSON");
+    let cal007: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == "CAL007")
+        .collect();
+    assert_eq!(cal007.len(), 1, "the budget is hit: {}", v["summary"]);
+    assert!(summary(&one)["undecided"].as_u64().unwrap_or(0) > 0);
+    for threads in [2, 8] {
+        let other = json_report(&s.0, threads, GENEROUS_TIMEOUT_MS);
+        assert_eq!(other, one, "output with {threads} threads differs");
+    }
 }

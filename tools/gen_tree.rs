@@ -1,6 +1,10 @@
 //! Synthetic GitOps tree generator for benchmarks (the generation itself is in
 //! `tools/tree_gen.rs`): `cargo run --release --example gen-tree --
-//! --policies 1000 --namespaces 50 --out /tmp/tree`.
+//! --policies 1000 --namespaces 50 --out /tmp/tree [--profile sparse|dense]`.
+//!
+//! `--profile sparse` (the default) is described below; `--profile dense` writes a
+//! platform team's tree with planted findings (see `tree_gen::generate_dense`), and prints
+//! the planted counts.
 //!
 //! The tree looks like a real multi-team cluster: a security tier with global deny lists and
 //! a Pass, a platform tier with DNS and monitoring, and per namespace a default deny, one
@@ -20,6 +24,7 @@ struct Args {
     seed: u64,
     /// Write at most this many Deployments (reachability groups).
     workloads: Option<usize>,
+    profile: tree_gen::Profile,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -29,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         out: PathBuf::from("generated-tree"),
         seed: 1,
         workloads: None,
+        profile: tree_gen::Profile::Sparse,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +49,13 @@ fn parse_args() -> Result<Args, String> {
             "--workloads" => {
                 a.workloads = Some(value.parse().map_err(|e| format!("--workloads: {e}"))?)
             }
+            "--profile" => {
+                a.profile = match value.as_str() {
+                    "sparse" => tree_gen::Profile::Sparse,
+                    "dense" => tree_gen::Profile::Dense,
+                    other => return Err(format!("--profile: `{other}` is not sparse or dense")),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -51,9 +64,14 @@ fn parse_args() -> Result<Args, String> {
 
 fn main() -> Result<(), String> {
     let args = parse_args()?;
-    let (files, written) =
-        tree_gen::generate_with(args.policies, args.namespaces, args.seed, args.workloads);
-    for (rel, text) in &files {
+    let tree = tree_gen::generate_profile(
+        args.profile,
+        args.policies,
+        args.namespaces,
+        args.seed,
+        args.workloads,
+    );
+    for (rel, text) in &tree.files {
         let path = args.out.join(rel);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -61,9 +79,17 @@ fn main() -> Result<(), String> {
         std::fs::write(&path, text).map_err(|e| e.to_string())?;
     }
     eprintln!(
-        "wrote {written} policies in {} namespaces to {}",
+        "wrote {} policies in {} namespaces to {}",
+        tree.policies,
         args.namespaces.max(1),
         args.out.display()
     );
+    if args.profile == tree_gen::Profile::Dense {
+        let p = tree.planted;
+        eprintln!(
+            "planted: {} CAL110, {} CAL201, {} CAL202, {} CAL203",
+            p.unsatisfiable_rules, p.shadowed_rules, p.decided_before, p.conflicts
+        );
+    }
     Ok(())
 }

@@ -132,3 +132,330 @@ pub fn generate_with(
     }
     (files, written)
 }
+
+/// Which kind of tree to generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Today's tree: few, simple rules ([`generate_with`]).
+    Sparse,
+    /// A platform team's tree ([`generate_dense`]).
+    Dense,
+}
+
+/// Findings planted in a dense tree, by lint. Every other rule of the tree is built so the
+/// analysis finds nothing about it (see [`generate_dense`]), so these are exact counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Planted {
+    /// CAL110: a rule whose nets all lie in its notNets.
+    pub unsatisfiable_rules: usize,
+    /// CAL201: a rule covered by an earlier rule of its policy.
+    pub shadowed_rules: usize,
+    /// CAL202: a rule whose packets the `security` tier always denies first.
+    pub decided_before: usize,
+    /// CAL203: two policies with the same order whose rules overlap with different actions.
+    pub conflicts: usize,
+}
+
+/// A generated tree.
+pub struct Tree {
+    /// (relative path, text) pairs.
+    pub files: Vec<(String, String)>,
+    pub policies: usize,
+    pub planted: Planted,
+}
+
+/// A tree of the given profile (`workloads`: at most this many Deployments).
+pub fn generate_profile(
+    profile: Profile,
+    policies: usize,
+    namespaces: usize,
+    seed: u64,
+    workloads: Option<usize>,
+) -> Tree {
+    match profile {
+        Profile::Sparse => {
+            let (files, policies) = generate_with(policies, namespaces, seed, workloads);
+            Tree {
+                files,
+                policies,
+                planted: Planted::default(),
+            }
+        }
+        Profile::Dense => generate_dense(policies, namespaces, seed, workloads),
+    }
+}
+
+/// Hands out peer nets no other rule uses: the /28 blocks of 10.0.0.0/8 in order.
+struct UniqueNets(u32);
+
+impl UniqueNets {
+    fn next(&mut self) -> String {
+        let k = self.0;
+        self.0 += 1;
+        format!(
+            "10.{}.{}.{}/28",
+            (k >> 12) & 0xff,
+            (k >> 4) & 0xff,
+            (k & 0xf) << 4
+        )
+    }
+}
+
+/// Shared peer nets (never inside 10.0.0.0/8, where the unique nets live).
+const SHARED_NETS: [&str; 6] = [
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "198.18.0.0/15",
+    "172.20.4.0/24",
+    "192.168.10.0/24",
+];
+
+/// Rule peer selectors: `in`, `has`, `!has`, `&&` and `starts with`.
+const PEER_SELECTORS: [&str; 10] = [
+    "role in {'frontend', 'backend'}",
+    "has(monitoring)",
+    "team starts with 't1'",
+    "app starts with 'app1' && !has(debug)",
+    "role == 'batch' && has(team)",
+    "tier in {'web', 'api'} && version starts with 'v2'",
+    "!has(canary) && role == 'api'",
+    "team starts with 't2' && role in {'db', 'cache'}",
+    "app ends with '-worker'",
+    "version contains 'rc'",
+];
+
+/// GlobalNetworkPolicy selectors: always a positive condition on `env`, so endpoints
+/// without the label are selected by no global policy.
+const GLOBAL_SELECTORS: [&str; 6] = [
+    "env == 'prod'",
+    "env in {'prod', 'staging'}",
+    "env starts with 'pr'",
+    "env == 'dev' && has(team)",
+    "env starts with 'st' && !has(legacy)",
+    "has(env) && role in {'frontend', 'api'}",
+];
+
+const TCP_UDP: [&str; 2] = ["TCP", "UDP"];
+
+/// One random rule. Its peer nets include a unique /28, so no other rule of the tree
+/// matches all of its packets (the rule is never shadowed, decided earlier, or in conflict,
+/// whatever the rest of the tree says); ports are 1-4 entries, some ranges.
+fn dense_rule(rng: &mut Rng, nets: &mut UniqueNets, ingress: bool, global: bool) -> String {
+    let action = match rng.below(20) {
+        0 => "Log",
+        1 => "Pass",
+        2..=5 => "Deny",
+        _ => "Allow",
+    };
+    let mut peer = String::new();
+    let mut peer_nets = vec![nets.next()];
+    for _ in 0..rng.below(3) {
+        let n = SHARED_NETS[rng.below(SHARED_NETS.len() as u64) as usize].to_string();
+        if !peer_nets.contains(&n) {
+            peer_nets.push(n);
+        }
+    }
+    let _ = writeln!(peer, "        nets: [{}]", peer_nets.join(", "));
+    if rng.below(2) == 0 {
+        let s = PEER_SELECTORS[rng.below(PEER_SELECTORS.len() as u64) as usize];
+        let _ = writeln!(peer, "        selector: \"{s}\"");
+    }
+    if global && rng.below(4) == 0 {
+        let _ = writeln!(
+            peer,
+            "        namespaceSelector: \"team starts with 't{}'\"",
+            rng.below(10)
+        );
+    }
+    let mut ports = Vec::new();
+    for _ in 0..=rng.below(4) {
+        let lo = 1024 + rng.below(30000) as u16;
+        if rng.below(3) == 0 {
+            ports.push(format!("'{lo}:{}'", lo + 1 + rng.below(500) as u16));
+        } else {
+            ports.push(lo.to_string());
+        }
+    }
+    let proto = TCP_UDP[rng.below(2) as usize];
+    let (src, dst) = if ingress {
+        (peer, format!("        ports: [{}]\n", ports.join(", ")))
+    } else {
+        (
+            String::new(),
+            format!("{peer}        ports: [{}]\n", ports.join(", ")),
+        )
+    };
+    let mut out = format!("    - action: {action}\n      protocol: {proto}\n");
+    if !src.is_empty() {
+        let _ = write!(out, "      source:\n{src}");
+    }
+    let _ = write!(out, "      destination:\n{dst}");
+    out
+}
+
+fn dense_rules(rng: &mut Rng, nets: &mut UniqueNets, global: bool) -> (String, String) {
+    let mut ingress = String::new();
+    for _ in 0..3 + rng.below(10) {
+        ingress.push_str(&dense_rule(rng, nets, true, global));
+    }
+    let mut egress = String::new();
+    for _ in 0..2 + rng.below(5) {
+        egress.push_str(&dense_rule(rng, nets, false, global));
+    }
+    (ingress, egress)
+}
+
+/// A dense tree: about 10% GlobalNetworkPolicies over three tiers (`security` and
+/// `platform` with `defaultAction: Pass`, and `default`), selecting by `env`; namespaced
+/// policies with 3-12 ingress and 2-6 egress rules, selectors with `in`, `has`, `!has`, `&&`,
+/// `starts with`, `ends with`, `contains`, 1-4 ports per rule including ranges, 1-3 nets per
+/// rule, Log and Pass actions.
+///
+/// Findings are planted (one set per 100 policies, see [`Planted`]); nothing else is a
+/// finding, by construction: every random rule's peer nets include a /28 no other rule
+/// mentions, global policies' selectors need an `env` label that no namespaced policy
+/// requires, tiers before `default` pass what they do not decide, and no two policies that
+/// may share an endpoint have the same order outside the planted conflicts.
+pub fn generate_dense(
+    policies: usize,
+    namespaces: usize,
+    seed: u64,
+    workloads: Option<usize>,
+) -> Tree {
+    let mut rng = Rng(seed);
+    let mut nets = UniqueNets(0);
+    let ns_count = namespaces.max(1);
+    let globals = (policies / 10).max(1);
+    let plants = (policies / 100).max(1);
+    let mut planted = Planted::default();
+    let mut files = Vec::new();
+    let mut written = 0;
+
+    let mut cluster = String::new();
+    for (name, order) in [("security", 100), ("platform", 200)] {
+        let _ = write!(
+            cluster,
+            "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: {name}\nspec:\n  order: {order}\n  defaultAction: Pass\n---\n"
+        );
+    }
+    files.push(("cluster/tiers.yaml".to_string(), cluster));
+    let mut global = String::new();
+    for g in 0..globals {
+        let tier = ["security", "platform", "default"][g % 3];
+        let selector = GLOBAL_SELECTORS[rng.below(GLOBAL_SELECTORS.len() as u64) as usize];
+        let (ingress, egress) = dense_rules(&mut rng, &mut nets, true);
+        // Orders x.5 never tie with the namespaced policies' integer orders.
+        let name = if tier == "default" {
+            format!("global-{g:05}")
+        } else {
+            format!("{tier}.global-{g:05}")
+        };
+        let _ = write!(
+            global,
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: {name}\nspec:\n  tier: {tier}\n  order: {g}.5\n  selector: \"{selector}\"\n  types: [Ingress, Egress]\n  ingress:\n{ingress}  egress:\n{egress}---\n"
+        );
+        written += 1;
+    }
+    // The planted CAL202 decider: the security tier denies TCP from 10.255.<k>.0/24 to
+    // `env == 'planted'` endpoints before anything else is evaluated.
+    let _ = write!(
+        global,
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: security.planted-deny\nspec:\n  tier: security\n  order: 0.25\n  selector: \"env == 'planted'\"\n  types: [Ingress]\n  ingress:\n    - action: Deny\n      protocol: TCP\n      source:\n        nets: [10.255.0.0/16]\n---\n"
+    );
+    written += 1;
+    files.push(("cluster/global-policies.yaml".to_string(), global));
+
+    let namespaced = policies.saturating_sub(written).max(ns_count);
+    let per_ns = namespaced.div_ceil(ns_count);
+    let per_ns_workloads = workloads.map(|w| w.div_ceil(ns_count));
+    for n in 0..ns_count {
+        let ns = format!("team-{n:03}");
+        let mut pol = String::new();
+        let mut work = String::new();
+        let _ = write!(
+            work,
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels: {{team: t{n}}}\n---\n"
+        );
+        let _ = write!(
+            pol,
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: {ns}\nspec:\n  order: 5000\n  selector: all()\n  types: [Ingress, Egress]\n---\n"
+        );
+        written += 1;
+        for a in 0..per_ns.saturating_sub(1) {
+            if written >= policies {
+                break;
+            }
+            let app = format!("app{a}");
+            let selector = match rng.below(4) {
+                0 => format!("app == '{app}'"),
+                1 => format!("app == '{app}' && version in {{'v1', 'v2'}}"),
+                2 => format!("app == '{app}' && !has(canary)"),
+                _ => format!("app starts with '{app}-'"),
+            };
+            let (ingress, egress) = dense_rules(&mut rng, &mut nets, false);
+            let _ = write!(
+                pol,
+                "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}\n  namespace: {ns}\nspec:\n  order: {}\n  selector: \"{selector}\"\n  types: [Ingress, Egress]\n  ingress:\n{ingress}  egress:\n{egress}---\n",
+                100 + a
+            );
+            written += 1;
+            if per_ns_workloads.is_none_or(|max| a < max) {
+                let env = ["prod", "staging", "dev", "preprod"][rng.below(4) as usize];
+                let role = ["frontend", "backend", "api", "db"][rng.below(4) as usize];
+                let _ = write!(
+                    work,
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels: {{app: {app}, env: {env}, role: {role}, version: v{}}}\n    spec:\n      containers:\n        - name: main\n          ports:\n            - {{name: http, containerPort: 8080}}\n---\n",
+                    rng.below(3)
+                );
+            }
+        }
+        files.push((format!("{ns}/policies.yaml"), pol));
+        files.push((format!("{ns}/workloads.yaml"), work));
+    }
+
+    // The planted findings, in their own namespaces (one set per 100 policies).
+    for k in 0..plants {
+        let ns = format!("planted-{k:03}");
+        let net = |i: u32| format!("10.255.{}.{}/28", k % 256, i * 16);
+        let (n1, n2, n3) = (net(0), net(1), net(2));
+        let mut pol = String::new();
+        let _ = write!(
+            pol,
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n"
+        );
+        // CAL201 (rule 1 is covered by rule 0) and CAL110 (rule 2: nets inside notNets).
+        let _ = write!(
+            pol,
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: shadow\n  namespace: {ns}\nspec:\n  order: 100\n  selector: app == 'shadow'\n  types: [Ingress]\n  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        nets: [{n1}]\n    - action: Deny\n      protocol: TCP\n      source:\n        nets: [{n1}]\n        selector: role in {{'api', 'db'}}\n      destination:\n        ports: ['8000:8100']\n    - action: Allow\n      protocol: UDP\n      source:\n        nets: [{n2}]\n        notNets: [10.255.{}.0/24]\n---\n",
+            k % 256
+        );
+        planted.shadowed_rules += 1;
+        planted.unsatisfiable_rules += 1;
+        // CAL202: the security tier denies these packets first.
+        let _ = write!(
+            pol,
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: decided\n  namespace: {ns}\nspec:\n  order: 200\n  selector: env == 'planted' && app == 'decided'\n  types: [Ingress]\n  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        nets: [{n3}]\n      destination:\n        ports: [443]\n---\n"
+        );
+        planted.decided_before += 1;
+        // CAL203: same order, same endpoints, Allow against Deny on overlapping packets
+        // (the Deny's are more, so conflict-a does not decide all of them: no CAL202).
+        for (name, action, nets) in [
+            ("conflict-a", "Allow", net(3)),
+            ("conflict-b", "Deny", format!("{}, {}", net(3), net(4))),
+        ] {
+            let _ = write!(
+                pol,
+                "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  order: 300\n  selector: app == 'conflict'\n  types: [Ingress]\n  ingress:\n    - action: {action}\n      protocol: TCP\n      source:\n        nets: [{nets}]\n      destination:\n        ports: [5432]\n---\n"
+            );
+        }
+        planted.conflicts += 1;
+        written += 4;
+        files.push((format!("{ns}/policies.yaml"), pol));
+    }
+    Tree {
+        files,
+        policies: written,
+        planted,
+    }
+}

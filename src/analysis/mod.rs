@@ -18,6 +18,7 @@ pub mod order;
 pub mod pieces;
 pub mod prefilter;
 pub mod reach;
+mod refute;
 pub mod solver;
 mod views;
 pub mod witness;
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 
 pub const DEFAULT_SOLVER_TIMEOUT_MS: u32 = 2000;
 
-/// Default of [`AnalysisOptions::budget_ms`]: two minutes of wall time.
+/// Default of [`AnalysisOptions::budget_ms`]: two minutes' worth of solver work.
 pub const DEFAULT_ANALYSIS_BUDGET_MS: u64 = 120_000;
 
 /// Policies analyzed by one solver session before it is replaced by a fresh one.
@@ -42,11 +43,18 @@ const SESSION_CHUNK: usize = 32;
 
 #[derive(Clone, Copy, Debug)]
 pub struct AnalysisOptions {
-    /// Per-query solver timeout; a query that times out is undecided (never a finding).
+    /// Per-query solver limit, in milliseconds' worth of deterministic Z3 work (a resource
+    /// limit of [`solver::RLIMIT_PER_MS`] units per millisecond; a wall-clock safety net of
+    /// [`solver::WALL_CLOCK_SAFETY_FACTOR`] times as long stops what the resource limit
+    /// does not). A query that hits it is undecided (never a finding).
     pub solver_timeout_ms: u32,
-    /// Wall-time budget of the whole analysis; `None` for no budget. Once it is spent, the
-    /// queries not yet asked are skipped and counted as undecided, and
-    /// [`Analysis::budget_exceeded`] says where the analysis stopped (lint CAL007).
+    /// Work budget of the whole analysis, in the same deterministic units; `None` for no
+    /// budget. Policies are charged in evaluation order: a policy is analyzed only while the
+    /// policies before it have spent less than the budget, whatever the thread count; the
+    /// others are skipped, their queries counted as undecided, and
+    /// [`Analysis::budget_exceeded`] says where the analysis stopped (lint CAL007). A
+    /// wall-clock safety net of [`solver::WALL_CLOCK_SAFETY_FACTOR`] times the budget stops
+    /// an analysis the work budget did not.
     pub budget_ms: Option<u64>,
     /// The Calico release whose ordering rules apply (the equal-order tie-break changed in
     /// v3.32).
@@ -82,7 +90,10 @@ struct Deadline(Option<Instant>);
 impl Deadline {
     fn new(budget_ms: Option<u64>) -> Deadline {
         // A budget too large to represent is no budget.
-        Deadline(budget_ms.and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms))))
+        Deadline(budget_ms.and_then(|ms| {
+            let safety = ms.saturating_mul(solver::WALL_CLOCK_SAFETY_FACTOR);
+            Instant::now().checked_add(Duration::from_millis(safety))
+        }))
     }
 
     fn passed(self) -> bool {
@@ -177,6 +188,8 @@ struct PolicyResults {
     undecided: usize,
     /// Queries skipped because the budget ran out (counted in `undecided` too).
     skipped: usize,
+    /// Z3 resource units spent.
+    work: u64,
 }
 
 impl PolicyResults {
@@ -249,7 +262,12 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn precedents(&self, pi: usize, d: Direction) -> Precedents {
-        let candidates = self.candidates(pi);
+        self.precedents_among(pi, d, &self.candidates(pi))
+    }
+
+    /// [`Context::precedents`] given `candidates`, the policies that may share an endpoint
+    /// with `pi` (computed once per policy).
+    fn precedents_among(&self, pi: usize, d: Direction, candidates: &[usize]) -> Precedents {
         let tier = self.policy(pi).map(|p| p.tier.as_str()).unwrap_or_default();
         let tier_pos = self
             .set
@@ -263,12 +281,12 @@ impl<'a> Context<'a> {
             .iter()
             .take(tier_pos)
             .filter_map(|t| {
-                let peers = self.tier_peers(&candidates, &t.name, d);
+                let peers = self.tier_peers(candidates, &t.name, d);
                 (!peers.is_empty()).then(|| (t.name.clone(), peers, t.default_pass))
             })
             .collect();
         let policies = self
-            .tier_peers(&candidates, tier, d)
+            .tier_peers(candidates, tier, d)
             .into_iter()
             .filter(|&q| q < pi)
             .collect();
@@ -311,24 +329,26 @@ fn analyze_policy(
     cx: &Context<'_>,
     pi: usize,
     deadline: Deadline,
+    budget: &WorkBudget,
 ) -> PolicyResults {
-    let mut out = PolicyResults::default();
-    let Some(p) = cx.policy(pi) else { return out };
-    if deadline.passed() {
-        // At least one query per direction's rules, and the selector's.
-        out.skipped = 1 + DIRECTIONS
-            .iter()
-            .filter(|&&d| p.applies(d))
-            .map(|&d| p.rules(d).len())
-            .sum::<usize>();
-        out.undecided = out.skipped;
-        return out;
+    let Some(p) = cx.policy(pi) else {
+        return PolicyResults::default();
+    };
+    if deadline.passed() || budget.spent_before(pi) {
+        return skipped(p);
     }
-    let (calls0, und0) = (s.calls, s.undecided);
+    let mut out = PolicyResults::default();
+    let (calls0, und0, work0) = (s.calls, s.undecided, s.work);
 
-    // CAL111: can the policy select any endpoint at all?
-    let any_endpoint = {
-        let local = s.enc.selects_any(p);
+    // CAL111: can the policy select any endpoint at all? Labels found concretely settle it.
+    let concrete = refute::labels_for(&p.selector).is_some_and(|mut labels| {
+        refute::derive_labels(&mut labels);
+        p.selector.eval(&labels)
+    });
+    let any_endpoint = if concrete {
+        Answer::Known(Some(Packet::default()))
+    } else {
+        let local = s.enc.selects_any(pi);
         s.sat(&local)
     };
     if any_endpoint == Answer::Known(None) {
@@ -338,31 +358,103 @@ fn analyze_policy(
         });
     }
     if any_endpoint != Answer::Known(None) {
+        let candidates = cx.candidates(pi);
         for d in DIRECTIONS {
             if !p.applies(d) {
                 continue;
             }
-            analyze_direction(s, cx, pi, p, d, deadline, &mut out);
+            analyze_direction(s, cx, (pi, &candidates), p, d, deadline, &mut out);
         }
     }
     out.calls = s.calls - calls0;
     out.undecided = s.undecided - und0 + out.skipped;
+    out.work = s.work - work0;
+    budget.charge(pi, out.work);
     out
+}
+
+/// The results of a policy not analyzed: at least one query per rule, and the selector's.
+fn skipped(p: &CompiledPolicy) -> PolicyResults {
+    let queries = 1 + DIRECTIONS
+        .iter()
+        .filter(|&&d| p.applies(d))
+        .map(|&d| p.rules(d).len())
+        .sum::<usize>();
+    PolicyResults {
+        skipped: queries,
+        undecided: queries,
+        ..PolicyResults::default()
+    }
+}
+
+/// The deterministic work budget: policy `i` is analyzed only while policies `0..i` spent
+/// less than `total` resource units. Workers record what each policy spent; a worker skips
+/// a policy once the policies before it that are already done spent the budget (the
+/// policy would be dropped anyway, see [`analyze_set`]).
+struct WorkBudget {
+    total: Option<u64>,
+    /// Work of each policy plus one; zero while not done.
+    spent: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl WorkBudget {
+    fn new(total: Option<u64>, policies: usize) -> WorkBudget {
+        WorkBudget {
+            total,
+            spent: (0..policies)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    fn spent_before(&self, pi: usize) -> bool {
+        let Some(total) = self.total else {
+            return false;
+        };
+        let mut sum = 0u64;
+        for w in self.spent.iter().take(pi) {
+            sum = sum.saturating_add(
+                w.load(std::sync::atomic::Ordering::Relaxed)
+                    .saturating_sub(1),
+            );
+            if sum >= total {
+                return true;
+            }
+        }
+        sum >= total
+    }
+
+    fn charge(&self, pi: usize, work: u64) {
+        if let Some(w) = self.spent.get(pi) {
+            w.store(work.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 fn analyze_direction(
     s: &mut Session<'_>,
     cx: &Context<'_>,
-    pi: usize,
+    (pi, candidates): (usize, &[usize]),
     p: &CompiledPolicy,
     d: Direction,
     deadline: Deadline,
     out: &mut PolicyResults,
 ) {
-    let scope = s.enc.selects(p, d);
     let rules = p.rules(d);
-    let pre = cx.precedents(pi, d);
+    let pre = cx.precedents_among(pi, d, candidates);
     let (earlier_tiers, earlier_policies) = (&pre.tiers, &pre.policies);
+    // Rules a concrete packet shows to be satisfiable, not shadowed and reached need no
+    // query (see `refute`); the solver frame is built only for the others.
+    let local = refute::LocalEndpoint::new(cx, p, d, &pre);
+    let refuted: Vec<bool> = rules
+        .iter()
+        .map(|r| refute::decided_by_rule(cx, p, r, d, (&pre, &local)))
+        .collect();
+    if refuted.iter().all(|&x| x) {
+        analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
+        return;
+    }
+    let scope = s.enc.selects(pi, d);
 
     // Reach conditions (earlier tiers and policies) are shared by every rule of the policy:
     // asserted once, in a frame around the per-rule frames.
@@ -380,6 +472,9 @@ fn analyze_direction(
             out.skipped += rules.len() - done;
             break;
         }
+        if refuted.get(done).copied().unwrap_or(false) {
+            continue;
+        }
         let id = RuleId {
             policy: pi,
             direction: d,
@@ -390,12 +485,26 @@ fn analyze_direction(
         s.close();
     }
     s.close();
+    analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
+}
 
-    // CAL203 candidates: later same-tier policies whose order ties with this one.
+/// CAL203 candidates: later same-tier policies whose order ties with this one.
+#[allow(clippy::too_many_arguments)]
+fn analyze_conflicts(
+    s: &mut Session<'_>,
+    cx: &Context<'_>,
+    (pi, candidates): (usize, &[usize]),
+    p: &CompiledPolicy,
+    d: Direction,
+    deadline: Deadline,
+    pre: &Precedents,
+    out: &mut PolicyResults,
+) {
+    let rules = p.rules(d);
     if p.staged {
         return;
     }
-    for q in cx.candidates(pi).into_iter().filter(|&q| q > pi) {
+    for q in candidates.iter().copied().filter(|&q| q > pi) {
         if deadline.passed() {
             out.skipped += 1;
             break;
@@ -410,7 +519,7 @@ fn analyze_direction(
                 if !conflicting || disjoint_protocols(r1, r2) {
                     continue;
                 }
-                let f = conflict_formula(s, cx, pi, r1, q, r2, d, &pre);
+                let f = conflict_formula(s, cx, pi, r1, q, r2, d, pre);
                 if let Answer::Known(Some(_)) = s.sat(&f) {
                     out.conflicts.push((
                         RuleId {
@@ -441,7 +550,7 @@ fn analyze_rule(
     out: &mut PolicyResults,
 ) {
     // CAL110: the rule itself, within the policy's scope.
-    let named = s.enc.rule_parts(r);
+    let named = s.enc.rule_parts(id);
     let mut parts: Vec<Bool> = vec![scope.clone()];
     parts.extend(named.iter().map(|(_, b)| b.clone()));
     let part_lits = s.guard(&parts);
@@ -451,7 +560,17 @@ fn analyze_rule(
         .take(r.index)
         .filter(|e| e.is_terminal())
         .collect();
-    let negs: Vec<Bool> = earlier.iter().map(|e| s.enc.rule(e).not()).collect();
+    let negs: Vec<Bool> = earlier
+        .iter()
+        .map(|e| {
+            s.enc
+                .rule(RuleId {
+                    rule: e.index,
+                    ..id
+                })
+                .not()
+        })
+        .collect();
     let earlier_lits = s.guard(&negs);
     // Common case first: some packet matches the rule and reaches it. One call settles
     // CAL110, CAL201 and CAL202 at once; only an unsatisfiable answer needs the detail.
@@ -538,16 +657,15 @@ fn reach_parts(
     let mut deciders = Vec::new();
     let mut conds = Vec::new();
     for (name, peers, default_pass) in &pre.tiers {
-        let pols: Vec<&CompiledPolicy> = peers.iter().filter_map(|&q| cx.policy(q)).collect();
         deciders.push(Decider::Tier(name.clone()));
-        conds.push(s.enc.tier_continues(&pols, d, *default_pass));
+        conds.push(s.enc.tier_continues(peers, d, *default_pass));
     }
     for &q in &pre.policies {
-        if let Some(qp) = cx.policy(q) {
+        if cx.policy(q).is_some() {
             deciders.push(Decider::Policy(q));
             conds.push(Bool::or(&[
-                s.enc.selects(qp, d).not(),
-                s.enc.no_terminal_match(qp, d, None),
+                s.enc.selects(q, d).not(),
+                s.enc.no_terminal_match(q, d, None),
             ]));
         }
     }
@@ -571,25 +689,29 @@ pub(crate) fn conflict_formula(
     d: Direction,
     pre: &Precedents,
 ) -> Bool {
-    let (Some(a), Some(b)) = (cx.policy(p1), cx.policy(p2)) else {
+    if cx.policy(p1).is_none() || cx.policy(p2).is_none() {
         return Bool::from_bool(false);
+    }
+    let id = |policy: usize, r: &CompiledRule| RuleId {
+        policy,
+        direction: d,
+        rule: r.index,
     };
     let mut c = vec![
-        s.enc.selects(a, d),
-        s.enc.selects(b, d),
-        s.enc.rule(r1),
-        s.enc.rule(r2),
-        s.enc.no_terminal_match(a, d, Some(r1.index)),
-        s.enc.no_terminal_match(b, d, Some(r2.index)),
+        s.enc.selects(p1, d),
+        s.enc.selects(p2, d),
+        s.enc.rule(id(p1, r1)),
+        s.enc.rule(id(p2, r2)),
+        s.enc.no_terminal_match(p1, d, Some(r1.index)),
+        s.enc.no_terminal_match(p2, d, Some(r2.index)),
     ];
     for (_, peers, default_pass) in &pre.tiers {
-        let pols: Vec<&CompiledPolicy> = peers.iter().filter_map(|&q| cx.policy(q)).collect();
-        c.push(s.enc.tier_continues(&pols, d, *default_pass));
+        c.push(s.enc.tier_continues(peers, d, *default_pass));
     }
-    for qp in pre.policies.iter().filter_map(|&q| cx.policy(q)) {
+    for &q in pre.policies.iter().filter(|&&q| cx.policy(q).is_some()) {
         c.push(Bool::or(&[
-            s.enc.selects(qp, d).not(),
-            s.enc.no_terminal_match(qp, d, None),
+            s.enc.selects(q, d).not(),
+            s.enc.no_terminal_match(q, d, None),
         ]));
     }
     Bool::and(&c)
@@ -637,24 +759,44 @@ fn analyze_chain(
     let universe = Universe::new(&set);
     let cx = Context::new(&set);
     let timeout = opts.solver_timeout_ms;
+    let total_work = opts
+        .budget_ms
+        .map(|ms| ms.saturating_mul(solver::RLIMIT_PER_MS));
+    let budget = WorkBudget::new(total_work, set.policies.len());
     // A Z3 solver reused for thousands of queries slows down as its internal state grows
     // (measured: 10x the policies took 100x the time), so each chunk of policies gets a
-    // fresh session; creating one costs a few milliseconds.
+    // fresh session; creating one costs a few milliseconds. Each chunk also gets a fresh Z3
+    // context, so its answers, cores and resource use do not depend on the thread count.
     let indexes: Vec<usize> = (0..set.policies.len()).collect();
-    let results: Vec<PolicyResults> = indexes
+    let mut results: Vec<PolicyResults> = indexes
         .par_chunks(SESSION_CHUNK)
         .flat_map_iter(|chunk| {
-            let mut s = Session::new(&universe, timeout);
-            chunk
-                .iter()
-                .map(|&pi| {
-                    let r = analyze_policy(&mut s, &cx, pi, deadline);
-                    progress.advance(1);
-                    r
-                })
-                .collect::<Vec<_>>()
+            solver::in_fresh_context(|| {
+                let mut s = Session::new(&universe, &set, timeout);
+                chunk
+                    .iter()
+                    .map(|&pi| {
+                        let r = analyze_policy(&mut s, &cx, pi, deadline, &budget);
+                        progress.advance(1);
+                        r
+                    })
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
+    // Charge the work in policy order: once the policies before one spent the budget, it
+    // counts as skipped, whether or not a worker happened to analyze it.
+    if let Some(total) = total_work {
+        let mut sum = 0u64;
+        for (pi, r) in results.iter_mut().enumerate() {
+            if sum >= total {
+                if let Some(p) = set.policies.get(pi) {
+                    *r = skipped(p);
+                }
+            }
+            sum = sum.saturating_add(r.work);
+        }
+    }
 
     let mut analysis = Analysis::default();
     let mut conflict_pairs = Vec::new();

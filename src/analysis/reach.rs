@@ -777,7 +777,7 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
     };
     let (from_policies, to_policies) = (from.selectable(set), to.selectable(set));
     let (fp, tp) = (&from_policies[..], &to_policies[..]);
-    with_fresh_session(&universe, opts.timeout_ms, |s| {
+    with_fresh_session(&universe, set, opts.timeout_ms, |s| {
         let mut undecided = 0;
         let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, allowed| {
             let q = FlowQuestion {
@@ -790,7 +790,7 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                 from_policies: fp,
                 to_policies: tp,
             };
-            match s.flow(set, &q) {
+            match s.flow(&q) {
                 Answer::Known(x) => x,
                 Answer::Undecided => {
                     undecided += 1;
@@ -823,7 +823,7 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                         from_policies: fp,
                         to_policies: tp,
                     };
-                    match s.flow_example(set, &q) {
+                    match s.flow_example(&q) {
                         super::solver::Answer::Known(Some(p)) => Some(p),
                         _ => None,
                     }
@@ -893,7 +893,7 @@ pub fn allowed_list(
             from_policies: fp,
             to_policies: tp,
         };
-        match s.flow(set, &q) {
+        match s.flow(&q) {
             Answer::Known(x) => x.is_some(),
             Answer::Undecided => {
                 undecided += 1;
@@ -979,7 +979,7 @@ pub fn graph_with(
     let results: Vec<(Option<Edge>, usize)> = pairs
         .par_iter()
         .map_init(
-            || Session::new(&universe, timeout_ms),
+            || Session::new(&universe, set, timeout_ms),
             |s, &(a, b)| {
                 progress.advance(1);
                 let (Some(from), Some(to), Some(fp), Some(tp)) = (
@@ -1000,12 +1000,12 @@ pub fn graph_with(
                     from_policies: fp,
                     to_policies: tp,
                 };
-                let some_allowed = s.flow(set, &q);
+                let some_allowed = s.flow(&q);
                 let Answer::Known(Some(_)) = some_allowed else {
                     return (None, usize::from(some_allowed == Answer::Undecided));
                 };
                 q.allowed = false;
-                let verdict = match s.flow(set, &q) {
+                let verdict = match s.flow(&q) {
                     Answer::Known(None) => Verdict::Allowed,
                     _ => Verdict::Partial,
                 };

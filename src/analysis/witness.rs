@@ -17,7 +17,7 @@ pub(crate) fn conflict_witness(
     loser: RuleId,
     timeout_ms: u32,
 ) -> Option<Packet> {
-    super::solver::with_fresh_session(universe, timeout_ms, |s| {
+    super::solver::with_fresh_session(universe, cx.set, timeout_ms, |s| {
         let r1 = rule_by_id(cx.set, winner)?;
         let r2 = rule_by_id(cx.set, loser)?;
         let pre = cx.precedents(winner.policy, winner.direction);

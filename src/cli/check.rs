@@ -82,8 +82,10 @@ pub struct CheckArgs {
     link_base: Option<String>,
     #[command(flatten)]
     settings: SettingsArgs,
-    /// Per-query solver timeout in milliseconds; a query that times out is counted as
-    /// undecided and never becomes a finding [default: 2000, or the config's].
+    /// Per-query solver limit in milliseconds' worth of Z3 work: a deterministic resource
+    /// limit (the same on every machine and thread count; wall time only stops a query at
+    /// 10x as a safety net). A query that hits it is counted as undecided and never becomes
+    /// a finding [default: 2000, or the config's].
     #[arg(long, value_name = "MS")]
     solver_timeout: Option<u32>,
     /// Skip the semantic (Z3) analysis: validation lints only.

@@ -28,7 +28,8 @@ pub struct GraphArgs {
     /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
     #[arg(long, value_name = "NAME")]
     view: Option<String>,
-    /// Per-query solver timeout in milliseconds.
+    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
+    /// limit; wall time only as a 10x safety net).
     #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
     solver_timeout: u32,
 }

@@ -1,4 +1,4 @@
-//! CAL007 analysis-budget-exceeded: the semantic analysis ran out of its time budget, so some
+//! CAL007 analysis-budget-exceeded: the semantic analysis ran out of its work budget, so some
 //! policies were not (fully) analyzed. Reported once, at the first such policy.
 
 use super::semantic::{analysis, policy_resource};

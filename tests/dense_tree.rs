@@ -1,0 +1,56 @@
+//! A generated dense tree (the `--profile dense` of `tools/gen_tree.rs`): the analysis
+//! reports exactly the findings planted in it, no more and no fewer, with no undecided query.
+//! Not a timing test (see BENCHMARKS.md for those).
+
+#[path = "../tools/tree_gen.rs"]
+mod tree_gen;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+#[test]
+fn dense_tree_reports_exactly_the_planted_findings() {
+    let dir = std::env::temp_dir().join(format!("calint-dense-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let tree = tree_gen::generate_dense(200, 4, 11, None);
+    for (rel, text) in &tree.files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_calint"))
+        .args(["check", &dir.to_string_lossy(), "--format", "json"])
+        .output()
+        .expect("calint runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for f in v["findings"].as_array().into_iter().flatten() {
+        *counts
+            .entry(f["code"].as_str().unwrap_or_default().to_string())
+            .or_default() += 1;
+    }
+    let p = tree.planted;
+    assert!(p.conflicts >= 2, "{p:?}");
+    let expected: BTreeMap<String, usize> = [
+        ("CAL110", p.unsatisfiable_rules),
+        ("CAL201", p.shadowed_rules),
+        ("CAL202", p.decided_before),
+        ("CAL203", p.conflicts),
+    ]
+    .into_iter()
+    .map(|(c, n)| (c.to_string(), n))
+    .collect();
+    assert_eq!(counts, expected, "summary: {}", v["summary"]);
+    assert_eq!(v["summary"]["undecided"], 0, "{}", v["summary"]);
+    assert_eq!(
+        v["summary"]["policies_analyzed"].as_u64(),
+        Some(tree.policies as u64)
+    );
+}
