@@ -459,6 +459,8 @@ fn check_tree(seed: u64, packets: &[Packet]) -> Verdicts {
 fn tree_regressions() {
     let packets = tree_universe();
     check_tree(12_433_671_212_912_079_225, &packets);
+    // Once generated an empty `spec:` (now always has a selector line).
+    check_tree(8_038_991_286_757_699_540, &packets);
 }
 
 fn cases() -> u32 {
