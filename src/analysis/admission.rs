@@ -98,7 +98,23 @@ impl Admission {
                 why.describe()
             ));
         }
-        if by_what.is_empty() {
+        // Files with YAML errors: what they hold beyond the error is not read (CAL001).
+        let mut broken: Vec<String> = project
+            .file_problems
+            .iter()
+            .filter_map(|p| project.sources.get(p.file).map(|s| s.name.clone()))
+            .collect();
+        broken.sort();
+        broken.dedup();
+        let broken = (!broken.is_empty()).then(|| {
+            let n = broken.len();
+            format!(
+                "{n} file{} with errors not fully read (CAL001): {}",
+                if n == 1 { "" } else { "s" },
+                broken.join(", ")
+            )
+        });
+        if by_what.is_empty() && broken.is_none() {
             return None;
         }
         let parts: Vec<String> = by_what
@@ -114,6 +130,7 @@ impl Admission {
                 };
                 format!("{n} {what} not analysed: {}", list.join(", "))
             })
+            .chain(broken)
             .collect();
         Some(parts.join("; "))
     }

@@ -53,7 +53,7 @@ pub fn model_fields() -> Vec<(&'static str, Vec<(&'static str, FieldUse)>)> {
             name: A("admission (duplicates), policy tie-break key, reach group names"),
             namespace: A("rule and policy scoping (ir), namespace of workloads and sets"),
             labels: A(
-                "Namespaces (pcns. labels), NetworkSets and workloads in reach; on policies and tiers labels select nothing"
+                "Namespaces (pcns. labels), NetworkSets and workloads in reach; on policies and tiers labels select nothing; HostEndpoint labels are not reach facts (host endpoints are covered symbolically, see HostEndpoint)"
             ),
             annotations: N(
                 "calint.io/ignore suppressions only; annotations never change enforcement"

@@ -80,3 +80,57 @@ pub fn read_tiers(node: &Node, ptr: &str, r: &mut Reader) -> Vec<TierDef> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigError, FILE_NAME, Origin, parse};
+    use crate::source::SourceFile;
+
+    fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse(
+            SourceFile::new(FILE_NAME.into(), FILE_NAME.into(), text.into()),
+            Origin::Defaults,
+        )
+    }
+
+    #[test]
+    fn declared_tiers_become_defined_compiled_tiers() {
+        let c = parse_str(
+            "tiers:\n  - {name: allow-tigera, order: 100, default-action: Pass}\n  - {name: late}\n",
+        )
+        .expect("valid");
+        let tiers: Vec<_> = c.tier_defs.iter().map(|t| t.compiled()).collect();
+        assert_eq!(tiers.len(), 2);
+        assert_eq!(tiers[0].name, "allow-tigera");
+        assert_eq!(tiers[0].order, Some(100.0));
+        assert!(tiers[0].default_pass && tiers[0].defined);
+        assert_eq!(tiers[1].order, None);
+        assert!(!tiers[1].default_pass);
+    }
+
+    #[test]
+    fn bad_declarations_are_located_errors() {
+        let messages = |text: &str| -> Vec<String> {
+            match parse_str(text) {
+                Ok(_) => Vec::new(),
+                Err(e) => e.problems.into_iter().map(|p| p.message).collect(),
+            }
+        };
+        let m = messages("tiers:\n  - {name: a, default-action: Allow}\n");
+        assert!(
+            m.iter().any(|m| m.contains("must be Deny or Pass")),
+            "{m:?}"
+        );
+        let m = messages("tiers:\n  - {order: 1}\n");
+        assert!(m.iter().any(|m| m.contains("needs a `name`")), "{m:?}");
+        let m = messages("tiers:\n  - {name: a}\n  - {name: a}\n");
+        assert!(m.iter().any(|m| m.contains("declared twice")), "{m:?}");
+        let m = messages("tiers:\n  - {name: a, ordr: 1}\n");
+        assert!(
+            m.iter().any(|m| m.contains("unknown field `ordr`")),
+            "{m:?}"
+        );
+        let m = messages("tiers: {name: a}\n");
+        assert!(!m.is_empty(), "a mapping is not a list");
+    }
+}

@@ -59,9 +59,13 @@ impl Lint for UnknownTier {
                 let list: Vec<_> = defined.iter().map(|t| format!("`{t}`")).collect();
                 f = f.note(format!("tiers defined here: {}", list.join(", ")));
             }
-            f = f.note(
-                "help: if the tier is created outside this repository (e.g. `allow-tigera` by the Tigera operator), declare it in `.calint.yaml` under `tiers:` with its order and default action",
-            );
+            // A near miss of a defined tier is a typo; otherwise the tier may live elsewhere.
+            let known: Vec<&str> = defined.iter().copied().collect();
+            if crate::model::lower::reader::did_you_mean(name, &known).is_none() {
+                f = f.note(
+                    "help: if the tier is created outside this repository (e.g. `allow-tigera` by the Tigera operator), declare it in `.calint.yaml` under `tiers:` with its order and default action",
+                );
+            }
             f.emit();
         }
     }

@@ -177,9 +177,8 @@ pub fn tree(seed: u64) -> (String, Expect) {
             "!has(a)",
             "!has(projectcalico.org/namespace)",
         ]);
-        if !selector.is_empty() || g.chance(50) {
-            let _ = writeln!(out, "  selector: \"{selector}\"");
-        }
+        // Always written: a `spec:` left empty is a null spec, which calint rejects (CAL002).
+        let _ = writeln!(out, "  selector: \"{selector}\"");
         let mut calico_selector = selector.to_string();
         let mut class = PolicyClass::Normal;
         let mut pre_dnat = false;
