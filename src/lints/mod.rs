@@ -20,10 +20,12 @@ mod cal102_alp_egress;
 mod cal103_alp_action;
 mod cal110_unsatisfiable_rule;
 mod cal111_unsatisfiable_selector;
+mod cal120_not_selector_namespace_scope;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
 mod cal301_reachability_assertion;
+mod pitfall;
 mod semantic;
 pub mod suppress;
 
@@ -76,6 +78,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal103_alp_action::AlpAction,
     &cal110_unsatisfiable_rule::UnsatisfiableRule,
     &cal111_unsatisfiable_selector::UnsatisfiableSelector,
+    &cal120_not_selector_namespace_scope::NotSelectorNamespaceScope,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
