@@ -21,6 +21,7 @@ mod cal103_alp_action;
 mod cal110_unsatisfiable_rule;
 mod cal111_unsatisfiable_selector;
 mod cal120_not_selector_namespace_scope;
+mod cal121_deny_selector_all;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -79,6 +80,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal110_unsatisfiable_rule::UnsatisfiableRule,
     &cal111_unsatisfiable_selector::UnsatisfiableSelector,
     &cal120_not_selector_namespace_scope::NotSelectorNamespaceScope,
+    &cal121_deny_selector_all::DenySelectorAll,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
