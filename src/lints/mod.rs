@@ -24,6 +24,7 @@ mod cal120_not_selector_namespace_scope;
 mod cal121_deny_selector_all;
 mod cal122_namespace_selector_matches_host_endpoints;
 mod cal123_explicit_all_excludes_host_endpoints;
+mod cal124_rules_for_unlisted_direction;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -85,6 +86,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal121_deny_selector_all::DenySelectorAll,
     &cal122_namespace_selector_matches_host_endpoints::NamespaceSelectorMatchesHostEndpoints,
     &cal123_explicit_all_excludes_host_endpoints::ExplicitAllExcludesHostEndpoints,
+    &cal124_rules_for_unlisted_direction::RulesForUnlistedDirection,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
