@@ -26,6 +26,7 @@ mod cal122_namespace_selector_matches_host_endpoints;
 mod cal123_explicit_all_excludes_host_endpoints;
 mod cal124_rules_for_unlisted_direction;
 mod cal125_direction_without_rules;
+mod cal126_log_only_direction;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -89,6 +90,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal123_explicit_all_excludes_host_endpoints::ExplicitAllExcludesHostEndpoints,
     &cal124_rules_for_unlisted_direction::RulesForUnlistedDirection,
     &cal125_direction_without_rules::DirectionWithoutRules,
+    &cal126_log_only_direction::LogOnlyDirection,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
