@@ -1,7 +1,7 @@
 //! Shared walking helpers for the pitfall lints (CAL120–CAL179): the rules and entity rules of
 //! the policies users write in Calico's own format.
 
-use crate::model::resource::{Direction, EntityRule, Policy, Resource, Rule};
+use crate::model::resource::{Action, Direction, EntityRule, Kind, Policy, Resource, Rule};
 use crate::project::Project;
 
 /// One rule of a Calico-format policy (NetworkPolicy, GlobalNetworkPolicy, staged variants).
@@ -57,4 +57,56 @@ pub fn calico_policies(project: &Project) -> impl Iterator<Item = (&Resource, &P
         .policies()
         .filter(|(_, r)| r.kind.is_calico_policy())
         .filter_map(|(_, r)| Some((r, r.policy()?)))
+}
+
+/// Could this egress rule let DNS over `protocol` (17 = UDP, 6 = TCP) to port 53 through, to
+/// some destination? `Pass` counts: a later tier may allow it. Over-approximates (a named
+/// port might be 53), so a "no" is certain.
+pub fn may_allow_dns(rule: &Rule, protocol: u8) -> bool {
+    use crate::model::port::Port;
+    if !matches!(rule.action(), Some(Action::Allow | Action::Pass)) {
+        return false;
+    }
+    let proto = |p: &Option<crate::source::Spanned<crate::model::port::Protocol>>| {
+        p.as_ref().map(|p| p.value.number())
+    };
+    match proto(&rule.protocol) {
+        Some(Some(n)) if n != protocol => return false,
+        _ => {}
+    }
+    if proto(&rule.not_protocol) == Some(Some(protocol)) {
+        return false;
+    }
+    let has_53 = |p: &Port| match p {
+        Port::Range { min, max } => (*min..=*max).contains(&53),
+        Port::Named(_) => true,
+    };
+    let d = &rule.destination;
+    let ports_ok = d.ports.is_empty() || d.ports.iter().any(|p| has_53(&p.value));
+    let not_ports_block = d
+        .not_ports
+        .iter()
+        .any(|p| matches!(p.value, Port::Range { min, max } if (min..=max).contains(&53)));
+    ports_ok && !not_ports_block
+}
+
+/// Policies that are enforced (not staged) and govern egress, Calico or Kubernetes format.
+pub fn enforced_egress_policies(project: &Project) -> impl Iterator<Item = (&Resource, &Policy)> {
+    project
+        .policies()
+        .filter(|(_, r)| {
+            !matches!(
+                r.kind,
+                Kind::StagedNetworkPolicy
+                    | Kind::StagedGlobalNetworkPolicy
+                    | Kind::StagedKubernetesNetworkPolicy
+            )
+        })
+        .filter_map(|(_, r)| Some((r, r.policy()?)))
+        .filter(|(_, p)| p.applies_to(Direction::Egress))
+}
+
+/// Could policies `a` and `b` select a common endpoint, judged by namespaces only?
+pub fn may_share_endpoints(a: &Resource, b: &Resource) -> bool {
+    !a.kind.is_namespaced() || !b.kind.is_namespaced() || a.namespace() == b.namespace()
 }
