@@ -27,6 +27,7 @@ mod cal123_explicit_all_excludes_host_endpoints;
 mod cal124_rules_for_unlisted_direction;
 mod cal125_direction_without_rules;
 mod cal126_log_only_direction;
+mod cal128_egress_without_dns;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -91,6 +92,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal124_rules_for_unlisted_direction::RulesForUnlistedDirection,
     &cal125_direction_without_rules::DirectionWithoutRules,
     &cal126_log_only_direction::LogOnlyDirection,
+    &cal128_egress_without_dns::EgressWithoutDns,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
