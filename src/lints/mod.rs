@@ -28,6 +28,7 @@ mod cal124_rules_for_unlisted_direction;
 mod cal125_direction_without_rules;
 mod cal126_log_only_direction;
 mod cal128_egress_without_dns;
+mod cal129_dns_udp_only;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -93,6 +94,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal125_direction_without_rules::DirectionWithoutRules,
     &cal126_log_only_direction::LogOnlyDirection,
     &cal128_egress_without_dns::EgressWithoutDns,
+    &cal129_dns_udp_only::DnsUdpOnly,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
