@@ -29,6 +29,7 @@ mod cal125_direction_without_rules;
 mod cal126_log_only_direction;
 mod cal128_egress_without_dns;
 mod cal129_dns_udp_only;
+mod cal130_http_without_alp;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -95,6 +96,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal126_log_only_direction::LogOnlyDirection,
     &cal128_egress_without_dns::EgressWithoutDns,
     &cal129_dns_udp_only::DnsUdpOnly,
+    &cal130_http_without_alp::HttpNeedsAlp,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
