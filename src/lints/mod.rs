@@ -30,6 +30,7 @@ mod cal126_log_only_direction;
 mod cal128_egress_without_dns;
 mod cal129_dns_udp_only;
 mod cal130_http_without_alp;
+mod cal131_host_endpoint_only_policy;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -97,6 +98,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal128_egress_without_dns::EgressWithoutDns,
     &cal129_dns_udp_only::DnsUdpOnly,
     &cal130_http_without_alp::HttpNeedsAlp,
+    &cal131_host_endpoint_only_policy::HostEndpointOnlyPolicy,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
