@@ -32,6 +32,7 @@ mod cal129_dns_udp_only;
 mod cal130_http_without_alp;
 mod cal131_host_endpoint_only_policy;
 mod cal132_single_family_not_nets;
+mod cal133_default_tier_after_kubernetes;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -101,6 +102,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal130_http_without_alp::HttpNeedsAlp,
     &cal131_host_endpoint_only_policy::HostEndpointOnlyPolicy,
     &cal132_single_family_not_nets::SingleFamilyNotNets,
+    &cal133_default_tier_after_kubernetes::DefaultTierAfterKubernetes,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
