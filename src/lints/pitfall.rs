@@ -7,7 +7,6 @@ use crate::project::Project;
 /// One rule of a Calico-format policy (NetworkPolicy, GlobalNetworkPolicy, staged variants).
 pub struct RuleAt<'a> {
     pub resource: &'a Resource,
-    pub policy: &'a Policy,
     pub direction: Direction,
     pub rule: &'a Rule,
 }
@@ -43,7 +42,6 @@ pub fn calico_rules(project: &Project) -> impl Iterator<Item = RuleAt<'_>> {
                 .flat_map(move |direction| {
                     policy.rules(direction).iter().map(move |rule| RuleAt {
                         resource,
-                        policy,
                         direction,
                         rule,
                     })
@@ -109,4 +107,34 @@ pub fn enforced_egress_policies(project: &Project) -> impl Iterator<Item = (&Res
 /// Could policies `a` and `b` select a common endpoint, judged by namespaces only?
 pub fn may_share_endpoints(a: &Resource, b: &Resource) -> bool {
     !a.kind.is_namespaced() || !b.kind.is_namespaced() || a.namespace() == b.namespace()
+}
+
+/// Every selector field of a Calico-format policy with its JSON pointer and role:
+/// `(pointer, field, is_namespace_selector)`.
+pub fn selector_fields<'a>(
+    policy: &'a Policy,
+) -> Vec<(String, &'a crate::model::resource::SelectorField, bool)> {
+    let mut out = Vec::new();
+    let mut push = |p: String, f: &'a Option<crate::model::resource::SelectorField>, ns: bool| {
+        if let Some(f) = f.as_ref().filter(|f| !f.is_empty()) {
+            out.push((p, f, ns));
+        }
+    };
+    push("/spec/selector".into(), &policy.selector, false);
+    push("/spec/namespaceSelector".into(), &policy.namespace_selector, true);
+    push("/spec/serviceAccountSelector".into(), &policy.service_account_selector, false);
+    for d in [Direction::Ingress, Direction::Egress] {
+        for rule in policy.rules(d) {
+            for (side, e) in [("source", &rule.source), ("destination", &rule.destination)] {
+                let base = format!("{}/{side}", rule.pointer);
+                push(format!("{base}/selector"), &e.selector, false);
+                push(format!("{base}/notSelector"), &e.not_selector, false);
+                push(format!("{base}/namespaceSelector"), &e.namespace_selector, true);
+                if let Some(sa) = &e.service_accounts {
+                    push(format!("{base}/serviceAccounts/selector"), &sa.selector, false);
+                }
+            }
+        }
+    }
+    out
 }
