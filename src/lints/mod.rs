@@ -33,6 +33,7 @@ mod cal130_http_without_alp;
 mod cal131_host_endpoint_only_policy;
 mod cal132_single_family_not_nets;
 mod cal133_default_tier_after_kubernetes;
+mod cal134_service_without_namespace;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -103,6 +104,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal131_host_endpoint_only_policy::HostEndpointOnlyPolicy,
     &cal132_single_family_not_nets::SingleFamilyNotNets,
     &cal133_default_tier_after_kubernetes::DefaultTierAfterKubernetes,
+    &cal134_service_without_namespace::ServiceWithoutNamespace,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
