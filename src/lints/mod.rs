@@ -34,6 +34,7 @@ mod cal131_host_endpoint_only_policy;
 mod cal132_single_family_not_nets;
 mod cal133_default_tier_after_kubernetes;
 mod cal134_service_without_namespace;
+mod cal135_service_account_name_too_long;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -105,6 +106,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal132_single_family_not_nets::SingleFamilyNotNets,
     &cal133_default_tier_after_kubernetes::DefaultTierAfterKubernetes,
     &cal134_service_without_namespace::ServiceWithoutNamespace,
+    &cal135_service_account_name_too_long::ServiceAccountNameTooLong,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
