@@ -35,6 +35,7 @@ mod cal132_single_family_not_nets;
 mod cal133_default_tier_after_kubernetes;
 mod cal134_service_without_namespace;
 mod cal135_service_account_name_too_long;
+mod cal136_empty_service_accounts;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -107,6 +108,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal133_default_tier_after_kubernetes::DefaultTierAfterKubernetes,
     &cal134_service_without_namespace::ServiceWithoutNamespace,
     &cal135_service_account_name_too_long::ServiceAccountNameTooLong,
+    &cal136_empty_service_accounts::EmptyServiceAccounts,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
