@@ -36,6 +36,7 @@ mod cal133_default_tier_after_kubernetes;
 mod cal134_service_without_namespace;
 mod cal135_service_account_name_too_long;
 mod cal136_empty_service_accounts;
+mod cal137_staged_kubernetes_egress_ignored;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -109,6 +110,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal134_service_without_namespace::ServiceWithoutNamespace,
     &cal135_service_account_name_too_long::ServiceAccountNameTooLong,
     &cal136_empty_service_accounts::EmptyServiceAccounts,
+    &cal137_staged_kubernetes_egress_ignored::StagedKubernetesEgressIgnored,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
