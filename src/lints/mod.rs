@@ -38,6 +38,7 @@ mod cal135_service_account_name_too_long;
 mod cal136_empty_service_accounts;
 mod cal137_staged_kubernetes_egress_ignored;
 mod cal138_staged_never_enforced;
+mod cal139_dead_selector_alternative;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -113,6 +114,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal136_empty_service_accounts::EmptyServiceAccounts,
     &cal137_staged_kubernetes_egress_ignored::StagedKubernetesEgressIgnored,
     &cal138_staged_never_enforced::StagedNeverEnforced,
+    &cal139_dead_selector_alternative::DeadSelectorAlternative,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
