@@ -39,6 +39,7 @@ mod cal136_empty_service_accounts;
 mod cal137_staged_kubernetes_egress_ignored;
 mod cal138_staged_never_enforced;
 mod cal139_dead_selector_alternative;
+mod cal140_namespace_label_mixup;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -115,6 +116,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal137_staged_kubernetes_egress_ignored::StagedKubernetesEgressIgnored,
     &cal138_staged_never_enforced::StagedNeverEnforced,
     &cal139_dead_selector_alternative::DeadSelectorAlternative,
+    &cal140_namespace_label_mixup::NamespaceLabelMixup,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
