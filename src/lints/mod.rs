@@ -40,6 +40,7 @@ mod cal137_staged_kubernetes_egress_ignored;
 mod cal138_staged_never_enforced;
 mod cal139_dead_selector_alternative;
 mod cal140_namespace_label_mixup;
+mod cal141_dangling_selector;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
@@ -117,6 +118,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal138_staged_never_enforced::StagedNeverEnforced,
     &cal139_dead_selector_alternative::DeadSelectorAlternative,
     &cal140_namespace_label_mixup::NamespaceLabelMixup,
+    &cal141_dangling_selector::DanglingSelector,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
