@@ -1,5 +1,5 @@
 //! CAL133 default-tier-after-kubernetes: a Calico policy in the default tier without `order`
-//! (or with order ≥ 1000) has Deny/Pass/Log rules but is evaluated after the Kubernetes
+//! (or with order exactly 1000) has Deny/Pass/Log rules but is evaluated after the Kubernetes
 //! NetworkPolicies of the same endpoints (spec W-18, §4.2).
 
 use super::pitfall::{calico_policies, may_share_endpoints};
@@ -14,7 +14,7 @@ static META: LintMeta = LintMeta {
     code: "CAL133",
     name: "default-tier-after-kubernetes",
     default_severity: Severity::Warning,
-    summary: "A default-tier Calico policy without order (or order >= 1000) is evaluated after Kubernetes NetworkPolicies",
+    summary: "A default-tier Calico policy without order (or order 1000) is evaluated after (or tied with) Kubernetes NetworkPolicies",
     doc: include_str!("../../rules/CAL133.md"),
 };
 
@@ -41,8 +41,10 @@ impl Lint for DefaultTierAfterKubernetes {
             {
                 continue;
             }
-            let order = policy.order.as_ref().map(|o| o.value);
-            if order.is_some_and(|o| o < K8S_ORDER) {
+            // An explicit order above 1000 places the policy after the Kubernetes ones on
+            // purpose (typically a final default deny); no order, or exactly 1000, is the
+            // surprise: the former sorts after everything, the latter ties on names.
+            if policy.order.as_ref().is_some_and(|o| o.value != K8S_ORDER) {
                 continue;
             }
             // Only rules that do not allow are overridden by an earlier Kubernetes Allow.
@@ -59,26 +61,26 @@ impl Lint for DefaultTierAfterKubernetes {
                 Some((d, rule, *kr))
             });
             let Some((d, rule, kr)) = hit else { continue };
-            let (span, when) = match (&policy.order, order) {
-                (Some(o), Some(v)) if v == K8S_ORDER => (
+            let action = rule.action.as_ref().map_or("?", |a| a.value.as_str());
+            let (span, message) = match &policy.order {
+                Some(o) => (
                     o.span,
-                    "has the same order (1000) as every Kubernetes NetworkPolicy, so only the names decide which runs first".to_string(),
+                    format!(
+                        "this policy has the same order (1000) as every Kubernetes NetworkPolicy, so only the names decide whether its `{action}` rule at {} sees traffic a Kubernetes policy such as `{}` allows (the answer can change when either is renamed or Calico is upgraded)",
+                        rule.pointer,
+                        kr.name()
+                    ),
                 ),
-                (Some(o), Some(v)) => (o.span, format!("has order {v}, after every Kubernetes NetworkPolicy (order 1000)")),
-                _ => (
+                None => (
                     res.meta.name.as_ref().map_or(res.kind_span, |n| n.span),
-                    "has no `order`, so it runs after every policy with one, including every Kubernetes NetworkPolicy (order 1000)".to_string(),
+                    format!(
+                        "this policy has no `order`, so it runs after every policy with one, including every Kubernetes NetworkPolicy (order 1000): traffic a Kubernetes policy such as `{}` allows is never seen by its `{action}` rule at {}",
+                        kr.name(),
+                        rule.pointer
+                    ),
                 ),
             };
-            sink.at(
-                res.location(span),
-                format!(
-                    "this policy {when}: traffic a Kubernetes policy such as `{}` allows is never seen by its `{}` rule at {}",
-                    kr.name(),
-                    rule.action.as_ref().map_or("?", |a| a.value.as_str()),
-                    rule.pointer,
-                ),
-            )
+            sink.at(res.location(span), message)
             .in_resource(res, "/spec/order")
             .related(Related {
                 message: format!("Kubernetes NetworkPolicy that is evaluated first ({})", d.as_str()),
