@@ -67,7 +67,8 @@ fn rule_page_examples_fire_and_fixes_stay_clean() {
         let blocks = tagged_blocks(m.doc);
         if must_have_examples(m.code) {
             assert!(
-                blocks.iter().any(|(t, _)| *t == "fires") && blocks.iter().any(|(t, _)| *t == "clean"),
+                blocks.iter().any(|(t, _)| *t == "fires")
+                    && blocks.iter().any(|(t, _)| *t == "clean"),
                 "rules/{}.md needs a ```yaml fires and a ```yaml clean example",
                 m.code
             );
@@ -102,6 +103,9 @@ fn tagged_blocks_are_found() {
     let doc = "x\n```yaml fires\na: 1\n```\n```yaml\nb: 2\n```\n```yaml clean\nc: 3\n```\n";
     assert_eq!(
         tagged_blocks(doc),
-        vec![("fires", "a: 1\n".to_string()), ("clean", "c: 3\n".to_string())]
+        vec![
+            ("fires", "a: 1\n".to_string()),
+            ("clean", "c: 3\n".to_string())
+        ]
     );
 }

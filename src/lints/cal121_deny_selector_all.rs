@@ -62,7 +62,11 @@ impl Lint for DenySelectorAll {
                     (Some(ns), false) => format!("endpoints and network sets in namespace `{ns}`"),
                     (None, false) => "Calico endpoints and network sets".to_string(),
                 };
-                let peer = if side == "source" { "sources" } else { "destinations" };
+                let peer = if side == "source" {
+                    "sources"
+                } else {
+                    "destinations"
+                };
                 sink.at(
                     at.resource.location(field.raw.span),
                     format!(

@@ -59,13 +59,27 @@ impl Lint for NamespaceSelectorMatchesHostEndpoints {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
-            if let Some(f) = policy.namespace_selector.as_ref().filter(|f| matches_unnamespaced(f)) {
-                report(sink, res, f, "/spec/namespaceSelector".into(), "the policy selects");
+            if let Some(f) = policy
+                .namespace_selector
+                .as_ref()
+                .filter(|f| matches_unnamespaced(f))
+            {
+                report(
+                    sink,
+                    res,
+                    f,
+                    "/spec/namespaceSelector".into(),
+                    "the policy selects",
+                );
             }
         }
         for at in calico_rules(project) {
             for (side, e) in at.entities() {
-                if let Some(f) = e.namespace_selector.as_ref().filter(|f| matches_unnamespaced(f)) {
+                if let Some(f) = e
+                    .namespace_selector
+                    .as_ref()
+                    .filter(|f| matches_unnamespaced(f))
+                {
                     let pointer = format!("{}/{side}/namespaceSelector", at.rule.pointer);
                     report(sink, at.resource, f, pointer, "the rule matches");
                 }

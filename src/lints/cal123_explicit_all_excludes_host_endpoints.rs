@@ -32,8 +32,18 @@ impl Lint for ExplicitAllExcludesHostEndpoints {
                 continue;
             }
             let fields = [
-                ("namespaceSelector", &policy.namespace_selector, "projectcalico.org/namespace", "host endpoints"),
-                ("serviceAccountSelector", &policy.service_account_selector, "projectcalico.org/serviceaccount", "host endpoints and pods whose service-account name is 63 characters or longer"),
+                (
+                    "namespaceSelector",
+                    &policy.namespace_selector,
+                    "projectcalico.org/namespace",
+                    "host endpoints",
+                ),
+                (
+                    "serviceAccountSelector",
+                    &policy.service_account_selector,
+                    "projectcalico.org/serviceaccount",
+                    "host endpoints and pods whose service-account name is 63 characters or longer",
+                ),
             ];
             for (name, field, label, excluded) in fields {
                 let Some(f) = field.as_ref() else { continue };

@@ -30,10 +30,14 @@ impl Lint for DirectionWithoutRules {
                 {
                     continue;
                 }
-                Kind::KubernetesNetworkPolicy | Kind::StagedKubernetesNetworkPolicy => "policyTypes",
+                Kind::KubernetesNetworkPolicy | Kind::StagedKubernetesNetworkPolicy => {
+                    "policyTypes"
+                }
                 _ => "types",
             };
-            let Some(types) = policy.types.as_ref() else { continue };
+            let Some(types) = policy.types.as_ref() else {
+                continue;
+            };
             for d in [Direction::Ingress, Direction::Egress] {
                 let Some(t) = types.value.iter().find(|t| t.value == d.type_name()) else {
                     continue;

@@ -38,21 +38,30 @@ impl Lint for HostEndpointOnlyPolicy {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
-            if !matches!(res.kind, Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy) {
+            if !matches!(
+                res.kind,
+                Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
+            ) {
                 continue;
             }
             let flag = on(&policy.do_not_track)
                 .map(|f| ("doNotTrack", f))
                 .or_else(|| on(&policy.pre_dnat).map(|f| ("preDNAT", f)))
                 .or_else(|| on(&policy.apply_on_forward).map(|f| ("applyOnForward", f)));
-            let Some((flag, spanned)) = flag else { continue };
+            let Some((flag, spanned)) = flag else {
+                continue;
+            };
             let mut why = None;
             if let Some(sel) = policy.selector.as_ref().and_then(|s| s.selector()) {
                 let r = sel.label_restrictions();
                 why = WORKLOAD_ONLY
                     .iter()
                     .find(|k| r.get(**k).is_some_and(|x| x.must_be_present))
-                    .map(|k| format!("its selector requires `{k}`, a label only workload endpoints carry"));
+                    .map(|k| {
+                        format!(
+                            "its selector requires `{k}`, a label only workload endpoints carry"
+                        )
+                    });
                 if why.is_none() {
                     why = sel
                         .labels_used()
@@ -61,7 +70,11 @@ impl Lint for HostEndpointOnlyPolicy {
                             (k.starts_with("pcns.") || k.starts_with("pcsa."))
                                 && r.get(k).is_some_and(|x| x.must_be_present)
                         })
-                        .map(|k| format!("its selector requires `{k}`, a label only workload endpoints carry"));
+                        .map(|k| {
+                            format!(
+                                "its selector requires `{k}`, a label only workload endpoints carry"
+                            )
+                        });
                 }
             }
             if why.is_none() {
@@ -69,7 +82,10 @@ impl Lint for HostEndpointOnlyPolicy {
                     .namespace_selector
                     .as_ref()
                     .filter(|f| !f.is_empty() && f.selector().is_some() && !matches_unnamespaced(f))
-                    .map(|_| "its `namespaceSelector` only matches namespaced (workload) endpoints".to_string());
+                    .map(|_| {
+                        "its `namespaceSelector` only matches namespaced (workload) endpoints"
+                            .to_string()
+                    });
             }
             if why.is_none() {
                 why = policy

@@ -50,7 +50,9 @@ impl Lint for SingleFamilyNotNets {
                         .map(|n| (side, n));
                 }
             }
-            let Some((side, net)) = first_not_net else { continue };
+            let Some((side, net)) = first_not_net else {
+                continue;
+            };
             let mut it = families.iter();
             let (Some(&only), None) = (it.next(), it.next()) else {
                 continue;

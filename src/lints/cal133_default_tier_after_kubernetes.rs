@@ -48,18 +48,20 @@ impl Lint for DefaultTierAfterKubernetes {
                 continue;
             }
             // Only rules that do not allow are overridden by an earlier Kubernetes Allow.
-            let hit = [Direction::Ingress, Direction::Egress].into_iter().find_map(|d| {
-                if !policy.applies_to(d) {
-                    return None;
-                }
-                let rule = policy.rules(d).iter().find(|r| {
-                    matches!(r.action(), Some(Action::Deny | Action::Pass | Action::Log))
-                })?;
-                let (kr, _) = k8s
-                    .iter()
-                    .find(|(kr, kp)| may_share_endpoints(res, kr) && kp.applies_to(d))?;
-                Some((d, rule, *kr))
-            });
+            let hit = [Direction::Ingress, Direction::Egress]
+                .into_iter()
+                .find_map(|d| {
+                    if !policy.applies_to(d) {
+                        return None;
+                    }
+                    let rule = policy.rules(d).iter().find(|r| {
+                        matches!(r.action(), Some(Action::Deny | Action::Pass | Action::Log))
+                    })?;
+                    let (kr, _) = k8s
+                        .iter()
+                        .find(|(kr, kp)| may_share_endpoints(res, kr) && kp.applies_to(d))?;
+                    Some((d, rule, *kr))
+                });
             let Some((d, rule, kr)) = hit else { continue };
             let action = rule.action.as_ref().map_or("?", |a| a.value.as_str());
             let (span, message) = match &policy.order {

@@ -29,7 +29,9 @@ impl Lint for ServiceAccountNameTooLong {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             for (side, e) in at.entities() {
-                let Some(sa) = &e.service_accounts else { continue };
+                let Some(sa) = &e.service_accounts else {
+                    continue;
+                };
                 for (i, name) in sa.names.iter().enumerate() {
                     let len = name.value.chars().count();
                     if len < MAX_LABELLED_SA {

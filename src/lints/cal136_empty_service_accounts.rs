@@ -24,7 +24,9 @@ impl Lint for EmptyServiceAccounts {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             for (side, e) in at.entities() {
-                let Some(sa) = &e.service_accounts else { continue };
+                let Some(sa) = &e.service_accounts else {
+                    continue;
+                };
                 if !sa.names.is_empty() || sa.selector.as_ref().is_some_and(|s| !s.is_empty()) {
                     continue;
                 }

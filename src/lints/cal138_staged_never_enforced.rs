@@ -34,9 +34,13 @@ impl Lint for StagedNeverEnforced {
                 .and_then(|p| p.staged_action.as_ref())
                 .map_or("Set", |a| a.value.as_str());
             let what = if action == "Delete" {
-                format!("it previews deleting the {enforced_kind} of the same name; it deletes nothing")
+                format!(
+                    "it previews deleting the {enforced_kind} of the same name; it deletes nothing"
+                )
             } else {
-                format!("it only shows in flow logs what it would do; no traffic is allowed or denied by it until it is applied as a {enforced_kind}")
+                format!(
+                    "it only shows in flow logs what it would do; no traffic is allowed or denied by it until it is applied as a {enforced_kind}"
+                )
             };
             sink.at(
                 res.location(res.kind_span),

@@ -24,7 +24,9 @@ impl Lint for DeadSelectorAlternative {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             for (pointer, field, _) in selector_fields(policy) {
-                let Some(sel) = field.selector() else { continue };
+                let Some(sel) = field.selector() else {
+                    continue;
+                };
                 for (alt, why) in sel.dead_alternatives() {
                     sink.at(
                         res.location(field.raw.span),

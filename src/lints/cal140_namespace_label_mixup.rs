@@ -34,7 +34,9 @@ impl Lint for NamespaceLabelMixup {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             for (pointer, field, is_ns) in selector_fields(policy) {
-                let Some(sel) = field.selector() else { continue };
+                let Some(sel) = field.selector() else {
+                    continue;
+                };
                 let required = sel.label_restrictions();
                 let needs = |k: &str| required.get(k).is_some_and(|r| r.must_be_present);
                 let (message, help) = if is_ns {

@@ -35,7 +35,10 @@ fn tree_labels(project: &Project) -> BTreeMap<String, (Vec<(String, LabelMap)>, 
                 let mut labels = LabelMap::new();
                 labels.insert(NAMESPACE_LABEL.into(), ns.clone());
                 labels.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
-                let sa = w.service_account.as_ref().map_or("default", |s| s.value.as_str());
+                let sa = w
+                    .service_account
+                    .as_ref()
+                    .map_or("default", |s| s.value.as_str());
                 if sa.len() < 63 {
                     labels.insert(SERVICE_ACCOUNT_LABEL.into(), sa.into());
                 }
@@ -123,14 +126,17 @@ impl Lint for DanglingSelector {
             }
             for d in [Direction::Ingress, Direction::Egress] {
                 for rule in policy.rules(d) {
-                    for (side, e) in [("source", &rule.source), ("destination", &rule.destination)] {
+                    for (side, e) in [("source", &rule.source), ("destination", &rule.destination)]
+                    {
                         if e.namespace_selector.is_some() || e.service_accounts.is_some() {
                             continue;
                         }
                         let Some(field) = e.selector.as_ref().filter(|s| !s.is_empty()) else {
                             continue;
                         };
-                        let Some(sel) = decidable(field) else { continue };
+                        let Some(sel) = decidable(field) else {
+                            continue;
+                        };
                         if workloads.iter().any(|(_, l)| sel.matches(l))
                             || sets.iter().any(|l| sel.matches(l))
                         {

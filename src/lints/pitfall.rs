@@ -121,17 +121,33 @@ pub fn selector_fields<'a>(
         }
     };
     push("/spec/selector".into(), &policy.selector, false);
-    push("/spec/namespaceSelector".into(), &policy.namespace_selector, true);
-    push("/spec/serviceAccountSelector".into(), &policy.service_account_selector, false);
+    push(
+        "/spec/namespaceSelector".into(),
+        &policy.namespace_selector,
+        true,
+    );
+    push(
+        "/spec/serviceAccountSelector".into(),
+        &policy.service_account_selector,
+        false,
+    );
     for d in [Direction::Ingress, Direction::Egress] {
         for rule in policy.rules(d) {
             for (side, e) in [("source", &rule.source), ("destination", &rule.destination)] {
                 let base = format!("{}/{side}", rule.pointer);
                 push(format!("{base}/selector"), &e.selector, false);
                 push(format!("{base}/notSelector"), &e.not_selector, false);
-                push(format!("{base}/namespaceSelector"), &e.namespace_selector, true);
+                push(
+                    format!("{base}/namespaceSelector"),
+                    &e.namespace_selector,
+                    true,
+                );
                 if let Some(sa) = &e.service_accounts {
-                    push(format!("{base}/serviceAccounts/selector"), &sa.selector, false);
+                    push(
+                        format!("{base}/serviceAccounts/selector"),
+                        &sa.selector,
+                        false,
+                    );
                 }
             }
         }
