@@ -7,6 +7,7 @@
 //! solver per rayon worker); results are collected in policy order, and witnesses are
 //! re-derived in a fresh context so output never depends on the thread count.
 
+pub mod anomaly;
 pub mod concrete;
 pub mod ir;
 pub mod order;
@@ -15,7 +16,7 @@ pub mod reach;
 pub mod solver;
 pub mod witness;
 
-use crate::model::resource::{Action, Direction};
+use crate::model::resource::Direction;
 use crate::project::Project;
 use concrete::Packet;
 use ir::{CompiledPolicy, CompiledRule, PolicySet};
@@ -70,7 +71,7 @@ pub struct BudgetExceeded {
 
 /// When the budget runs out, if there is one.
 #[derive(Clone, Copy)]
-struct Deadline(Option<Instant>);
+pub(crate) struct Deadline(Option<Instant>);
 
 impl Deadline {
     fn new(budget_ms: Option<u64>) -> Deadline {
@@ -78,7 +79,7 @@ impl Deadline {
         Deadline(budget_ms.and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms))))
     }
 
-    fn passed(self) -> bool {
+    pub(crate) fn passed(self) -> bool {
         self.0.is_some_and(|d| Instant::now() >= d)
     }
 }
@@ -150,6 +151,8 @@ pub struct Analysis {
     pub shadowed: Vec<Shadowed>,
     pub shadowed_by_policy: Vec<ShadowedByPolicy>,
     pub conflicts: Vec<Conflict>,
+    /// Generalizations, correlations and superseded rules inside policies ([`anomaly`]).
+    pub rule_pairs: Vec<anomaly::RulePair>,
     pub solver_calls: usize,
     /// Queries that hit the timeout (never turned into findings), plus those skipped when
     /// the budget ran out.
@@ -399,7 +402,9 @@ fn analyze_direction(
         }
         for r1 in rules.iter().filter(|r| r.is_terminal()) {
             for r2 in qp.rules(d).iter().filter(|r| r.is_terminal()) {
-                let conflicting = (r1.action == Action::Allow) != (r2.action == Action::Allow);
+                // Any two different verdicts conflict, `Pass` against `Deny` included: the
+                // Pass hands the packet to the next tier, which may allow it.
+                let conflicting = r1.action != r2.action;
                 if !conflicting || disjoint_protocols(r1, r2) {
                     continue;
                 }
@@ -632,6 +637,10 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
         analysis.solver_calls += r.calls;
         analysis.undecided += r.undecided;
     }
+    let pairs = anomaly_pass(&set, &universe, &analysis, timeout, deadline);
+    analysis.rule_pairs = pairs.pairs;
+    analysis.solver_calls += pairs.calls;
+    analysis.undecided += pairs.undecided;
     // Witnesses come from a fresh Z3 context per conflict, so they do not depend on which
     // queries a worker answered before.
     // Past the deadline witnesses are not derived, and a conflict without a witness is not
@@ -670,6 +679,24 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
             });
     analysis.set = set;
     analysis
+}
+
+/// The pairwise anomaly pass over the rules the main pass did not find dead.
+fn anomaly_pass(
+    set: &PolicySet,
+    universe: &Universe,
+    found: &Analysis,
+    timeout: u32,
+    deadline: Deadline,
+) -> anomaly::PairResults {
+    let dead: std::collections::HashSet<RuleId> = found
+        .unsat_rules
+        .iter()
+        .map(|u| u.rule)
+        .chain(found.shadowed.iter().map(|s| s.rule))
+        .chain(found.shadowed_by_policy.iter().map(|s| s.rule))
+        .collect();
+    anomaly::rule_pairs(set, universe, &dead, timeout, SESSION_CHUNK, deadline)
 }
 
 pub(crate) fn rule_by_id(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {

@@ -27,6 +27,7 @@ mod cal123_explicit_all_excludes_host_endpoints;
 mod cal124_rules_for_unlisted_direction;
 mod cal125_direction_without_rules;
 mod cal126_log_only_direction;
+mod cal127_log_after_deciding_rules;
 mod cal128_egress_without_dns;
 mod cal129_dns_udp_only;
 mod cal130_http_without_alp;
@@ -44,6 +45,11 @@ mod cal141_dangling_selector;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
+mod cal204_redundant_rule;
+mod cal205_generalization;
+mod cal206_correlation;
+mod cal207_redundant_policy;
+mod cal208_superseded_rule;
 mod cal301_reachability_assertion;
 mod pitfall;
 mod semantic;
@@ -105,6 +111,7 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal124_rules_for_unlisted_direction::RulesForUnlistedDirection,
     &cal125_direction_without_rules::DirectionWithoutRules,
     &cal126_log_only_direction::LogOnlyDirection,
+    &cal127_log_after_deciding_rules::LogAfterDecidingRules,
     &cal128_egress_without_dns::EgressWithoutDns,
     &cal129_dns_udp_only::DnsUdpOnly,
     &cal130_http_without_alp::HttpNeedsAlp,
@@ -122,6 +129,11 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
+    &cal204_redundant_rule::RedundantRule,
+    &cal205_generalization::Generalization,
+    &cal206_correlation::Correlation,
+    &cal207_redundant_policy::RedundantPolicy,
+    &cal208_superseded_rule::SupersededRule,
     &cal301_reachability_assertion::ReachabilityAssertion,
 ];
 
