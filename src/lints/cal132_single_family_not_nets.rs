@@ -47,6 +47,8 @@ impl Lint for SingleFamilyNotNets {
                         .not_nets
                         .iter()
                         .find(|n| n.parsed.is_ok())
+                        // A catch-all in notNets is rejected outright (CAL002).
+                        .filter(|n| !n.parsed.as_ref().is_ok_and(|c| c.is_catch_all()))
                         .map(|n| (side, n));
                 }
             }

@@ -71,7 +71,8 @@ impl Lint for RedundantPolicy {
                     }
                 }
             }
-            if alive || total == 0 {
+            // A one-rule policy's rule finding already says everything.
+            if alive || total < 2 {
                 continue;
             }
             let Some((res, _)) = policy_resource(project, a, pi) else {
