@@ -68,7 +68,7 @@ impl Lint for DefaultTierAfterKubernetes {
                 Some(o) => (
                     o.span,
                     format!(
-                        "this policy has the same order (1000) as every Kubernetes NetworkPolicy, so only the names decide whether its `{action}` rule at {} sees traffic a Kubernetes policy such as `{}` allows (the answer can change when either is renamed or Calico is upgraded)",
+                        "this policy has the same order (1000) as every Kubernetes NetworkPolicy, so for endpoints both select only the names decide whether its `{action}` rule at {} sees traffic a Kubernetes policy such as `{}` allows (the answer can change when either is renamed or Calico is upgraded)",
                         rule.pointer,
                         kr.name()
                     ),
@@ -76,7 +76,7 @@ impl Lint for DefaultTierAfterKubernetes {
                 None => (
                     res.meta.name.as_ref().map_or(res.kind_span, |n| n.span),
                     format!(
-                        "this policy has no `order`, so it runs after every policy with one, including every Kubernetes NetworkPolicy (order 1000): traffic a Kubernetes policy such as `{}` allows is never seen by its `{action}` rule at {}",
+                        "this policy has no `order`, so it runs after every policy with one, including every Kubernetes NetworkPolicy (order 1000): traffic that a Kubernetes policy such as `{}` allows for endpoints both select never reaches its `{action}` rule at {}",
                         kr.name(),
                         rule.pointer
                     ),

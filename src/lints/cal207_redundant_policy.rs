@@ -45,6 +45,14 @@ impl Lint for RedundantPolicy {
         for s in &a.shadowed_by_policy {
             dead.entry(s.rule).or_insert(Dead::EarlierPolicies);
         }
+        // Policies defined more than once (CAL003): which copy is dead is an accident of file
+        // order, not a finding about the policy.
+        let mut defined: BTreeMap<(String, Option<&str>, &str), usize> = BTreeMap::new();
+        for (_, r) in project.policies() {
+            *defined
+                .entry((r.kind.summary_name().to_string(), r.namespace(), r.name()))
+                .or_default() += 1;
+        }
         let unsat_selector: std::collections::HashSet<usize> =
             a.unsat_selectors.iter().map(|u| u.policy).collect();
         for (pi, p) in a.set.policies.iter().enumerate() {
@@ -78,6 +86,10 @@ impl Lint for RedundantPolicy {
             let Some((res, _)) = policy_resource(project, a, pi) else {
                 continue;
             };
+            let key = (res.kind.summary_name().to_string(), res.namespace(), res.name());
+            if defined.get(&key).is_some_and(|&n| n > 1) {
+                continue;
+            }
             let parts: Vec<String> = why
                 .iter()
                 .map(|(w, n)| {
