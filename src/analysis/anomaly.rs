@@ -146,6 +146,18 @@ fn direction_pairs(
         let mut base_conds = vec![scope.clone(), s.enc.rule(ri)];
         base_conds.extend(before);
         let base = s.guard(&base_conds);
+        // No packet reaches `ri` (e.g. the policy selects nothing, which the main pass reports
+        // without looking at rules): every "for all its packets" verdict would be vacuous.
+        match s.holds(&base) {
+            Some(true) => {}
+            answer => {
+                if answer.is_none() {
+                    out.skipped += later.len();
+                }
+                s.close();
+                continue;
+            }
+        }
         let mut superseded = false;
         for rj in later {
             if budget == 0 {

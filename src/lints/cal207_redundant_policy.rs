@@ -86,7 +86,11 @@ impl Lint for RedundantPolicy {
             let Some((res, _)) = policy_resource(project, a, pi) else {
                 continue;
             };
-            let key = (res.kind.summary_name().to_string(), res.namespace(), res.name());
+            let key = (
+                res.kind.summary_name().to_string(),
+                res.namespace(),
+                res.name(),
+            );
             if defined.get(&key).is_some_and(|&n| n > 1) {
                 continue;
             }
