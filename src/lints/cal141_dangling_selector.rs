@@ -25,9 +25,16 @@ static META: LintMeta = LintMeta {
 
 type LabelMap = BTreeMap<String, String>;
 
+/// What the tree defines in one namespace: workloads (with a display name) and network sets.
+#[derive(Default)]
+struct Defined {
+    workloads: Vec<(String, LabelMap)>,
+    sets: Vec<LabelMap>,
+}
+
 /// Labels the tree's workloads and network sets carry, by namespace: `(workloads, network sets)`.
-fn tree_labels(project: &Project) -> BTreeMap<String, (Vec<(String, LabelMap)>, Vec<LabelMap>)> {
-    let mut out: BTreeMap<String, (Vec<(String, LabelMap)>, Vec<LabelMap>)> = BTreeMap::new();
+fn tree_labels(project: &Project) -> BTreeMap<String, Defined> {
+    let mut out: BTreeMap<String, Defined> = BTreeMap::new();
     for r in &project.resources {
         let ns = r.namespace().unwrap_or("default").to_string();
         match &r.body {
@@ -46,7 +53,7 @@ fn tree_labels(project: &Project) -> BTreeMap<String, (Vec<(String, LabelMap)>, 
                     labels.insert(k.value.clone(), v.value.clone());
                 }
                 let name = format!("{} {}", r.kind.name(), r.name());
-                out.entry(ns).or_default().0.push((name, labels));
+                out.entry(ns).or_default().workloads.push((name, labels));
             }
             Body::NetworkSet(_) if r.kind == Kind::NetworkSet => {
                 let mut labels: LabelMap = r
@@ -56,7 +63,7 @@ fn tree_labels(project: &Project) -> BTreeMap<String, (Vec<(String, LabelMap)>, 
                     .map(|(k, v)| (k.value.clone(), v.value.clone()))
                     .collect();
                 labels.insert(NAMESPACE_LABEL.into(), ns.clone());
-                out.entry(ns).or_default().1.push(labels);
+                out.entry(ns).or_default().sets.push(labels);
             }
             _ => {}
         }
@@ -88,7 +95,9 @@ impl Lint for DanglingSelector {
             }
             let Some(policy) = res.policy() else { continue };
             let ns = res.namespace().unwrap_or("default");
-            let Some((workloads, sets)) = labels.get(ns).filter(|(w, _)| !w.is_empty()) else {
+            let Some(Defined { workloads, sets }) =
+                labels.get(ns).filter(|d| !d.workloads.is_empty())
+            else {
                 continue;
             };
             let names: Vec<&str> = workloads.iter().take(3).map(|(n, _)| n.as_str()).collect();
