@@ -24,6 +24,10 @@ impl Lint for DirectionWithoutRules {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             let Some(policy) = res.policy() else { continue };
+            // Rules lost to a lowering problem (CAL002) must not read as "no rules".
+            if res.lowering_problems > 0 {
+                continue;
+            }
             let field = match res.kind {
                 Kind::KubernetesNetworkPolicy | Kind::StagedKubernetesNetworkPolicy
                     if !policy.k8s_policy_types_written =>

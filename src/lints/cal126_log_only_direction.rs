@@ -25,6 +25,9 @@ impl Lint for LogOnlyDirection {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
+            if res.lowering_problems > 0 {
+                continue; // rules may be missing (CAL002)
+            }
             if matches!(
                 res.kind,
                 Kind::StagedNetworkPolicy | Kind::StagedGlobalNetworkPolicy

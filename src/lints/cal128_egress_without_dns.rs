@@ -24,6 +24,9 @@ impl Lint for EgressWithoutDns {
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let governing: Vec<_> = enforced_egress_policies(project).collect();
         for (res, policy) in &governing {
+            if res.lowering_problems > 0 {
+                continue; // rules may be missing (CAL002)
+            }
             let dns_somewhere = governing.iter().any(|(other, op)| {
                 may_share_endpoints(res, other) && op.egress.iter().any(|r| may_allow_dns(r, 17))
             });

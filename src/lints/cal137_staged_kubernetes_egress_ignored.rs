@@ -28,6 +28,9 @@ impl Lint for StagedKubernetesEgressIgnored {
                 continue;
             }
             let Some(policy) = res.policy() else { continue };
+            if res.lowering_problems > 0 {
+                continue; // rules may be missing (CAL002)
+            }
             if policy.egress.is_empty() || policy.applies_to(Direction::Egress) {
                 continue;
             }

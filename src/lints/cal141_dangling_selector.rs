@@ -94,6 +94,9 @@ impl Lint for DanglingSelector {
                 continue;
             }
             let Some(policy) = res.policy() else { continue };
+            if res.lowering_problems > 0 {
+                continue; // the selector may be a fail-closed stand-in (CAL002)
+            }
             let ns = res.namespace().unwrap_or("default");
             let Some(Defined { workloads, sets }) =
                 labels.get(ns).filter(|d| !d.workloads.is_empty())
