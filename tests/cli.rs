@@ -93,11 +93,9 @@ fn github_format_emits_escaped_workflow_commands() {
         "{dup}"
     );
     assert!(commands.iter().any(|c| c.starts_with("::warning ")));
-    assert!(
-        out.ends_with(
-            "18 findings (6 errors, 3 warnings, 9 infos) in 19 files (24 resources, 14 policies)\n"
-        )
-    );
+    assert!(out.ends_with(
+        "18 findings (6 errors, 3 warnings, 9 infos) in 19 files (24 resources, 14 policies)\n"
+    ));
     let (_, quiet, _) = calint(&["check", "examples", "--format", "github", "--quiet"]);
     assert!(quiet.lines().all(|l| l.starts_with("::")), "{quiet}");
     let (_, info, _) = calint(&["check", "fixtures/CAL006/fires", "--format", "github"]);

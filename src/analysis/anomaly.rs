@@ -59,6 +59,7 @@ pub(crate) fn rule_pairs(
     set: &PolicySet,
     universe: &Universe,
     dead: &HashSet<RuleId>,
+    uncertain: &HashSet<usize>,
     timeout_ms: u32,
     chunk: usize,
     deadline: Deadline,
@@ -69,7 +70,13 @@ pub(crate) fn rule_pairs(
         .flat_map_iter(|c| {
             let mut s = Session::new(universe, timeout_ms);
             c.iter()
-                .map(|&pi| policy_pairs(&mut s, set, pi, dead, deadline))
+                .map(|&pi| {
+                    if uncertain.contains(&pi) {
+                        PairResults::default()
+                    } else {
+                        policy_pairs(&mut s, set, pi, dead, deadline)
+                    }
+                })
                 .collect::<Vec<_>>()
         })
         .collect();

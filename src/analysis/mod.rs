@@ -628,6 +628,14 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
         .filter(|(_, r)| r.incomplete())
         .map(|(pi, r)| (pi, r.skipped))
         .collect();
+    // Policies with an undecided query: which of their rules are dead is not known, so the
+    // pairwise pass (which compares only live rules) leaves them alone.
+    let uncertain: std::collections::HashSet<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.undecided > 0)
+        .map(|(pi, _)| pi)
+        .collect();
     for r in results {
         analysis.unsat_selectors.extend(r.unsat_selector);
         analysis.unsat_rules.extend(r.unsat_rules);
@@ -637,7 +645,7 @@ pub fn analyze_set(set: PolicySet, opts: &AnalysisOptions) -> Analysis {
         analysis.solver_calls += r.calls;
         analysis.undecided += r.undecided;
     }
-    let pairs = anomaly_pass(&set, &universe, &analysis, timeout, deadline);
+    let pairs = anomaly_pass(&set, &universe, &analysis, &uncertain, timeout, deadline);
     analysis.rule_pairs = pairs.pairs;
     analysis.solver_calls += pairs.calls;
     analysis.undecided += pairs.undecided;
@@ -686,6 +694,7 @@ fn anomaly_pass(
     set: &PolicySet,
     universe: &Universe,
     found: &Analysis,
+    uncertain: &std::collections::HashSet<usize>,
     timeout: u32,
     deadline: Deadline,
 ) -> anomaly::PairResults {
@@ -696,7 +705,15 @@ fn anomaly_pass(
         .chain(found.shadowed.iter().map(|s| s.rule))
         .chain(found.shadowed_by_policy.iter().map(|s| s.rule))
         .collect();
-    anomaly::rule_pairs(set, universe, &dead, timeout, SESSION_CHUNK, deadline)
+    anomaly::rule_pairs(
+        set,
+        universe,
+        &dead,
+        uncertain,
+        timeout,
+        SESSION_CHUNK,
+        deadline,
+    )
 }
 
 pub(crate) fn rule_by_id(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
