@@ -38,18 +38,18 @@ d="$tmp/examples"
 [ "$(cat "$d/code")" = 1 ] || fail "examples: exit code $(cat "$d/code"), expected 1"
 expect_in "$d/log" "::error file=examples/policies/shop/database-replica.yaml,line=15,endLine=15,col=16,endColumn=29,title=CAL002 invalid-resource::"
 expect_in "$d/log" "::warning file=examples/policies/platform/pass-to-apps.yaml,line=6"
-expect_in "$d/output" "findings=10"
+expect_in "$d/output" "findings=18"
 expect_in "$d/output" "sarif-file=$d/calint.sarif"
 expect_in "$d/calint.sarif" '"version": "2.1.0"'
 expect_in "$d/calint.sarif" '"ruleId": "CAL003"'
 expect_in "$d/summary.md" "## calint"
-expect_in "$d/summary.md" "10 findings (6 errors, 4 warnings) in 19 files"
+expect_in "$d/summary.md" "18 findings (6 errors, 3 warnings, 9 infos) in 19 files"
 expect_in "$d/summary.md" "| CAL002 | invalid-resource | error | 3 |"
 expect_in "$d/summary.md" "[examples/policies/shop/database-replica.yaml:15](https://github.com/calint-dev/demo/blob/0123abc/examples/policies/shop/database-replica.yaml#L15)"
 
 # 2. A clean tree, several paths, no annotations: exit 0, zero findings, human log.
-run_step clean INPUT_PATHS="fixtures/CAL101/clean
-fixtures/CAL102/clean" INPUT_ANNOTATIONS=false
+run_step clean INPUT_PATHS="fixtures/CAL124/clean
+fixtures/CAL125/clean" INPUT_ANNOTATIONS=false
 d="$tmp/clean"
 [ "$(cat "$d/code")" = 0 ] || fail "clean: exit code $(cat "$d/code"), expected 0"
 expect_in "$d/output" "findings=0"
@@ -63,7 +63,7 @@ run_step failon INPUT_PATHS=fixtures/CAL101/fires INPUT_FAIL_ON=error \
 d="$tmp/failon"
 [ "$(cat "$d/code")" = 0 ] || fail "failon: exit code $(cat "$d/code"), expected 0"
 expect_in "$d/log" "::notice file=fixtures/CAL101/fires/policies.yaml"
-expect_in "$d/output" "findings=4"
+expect_in "$d/output" "findings=5"
 
 # 4. A broken configuration: exit 2, the error in the log, a summary saying so, no outputs.
 run_step badconfig INPUT_PATHS=fixtures/config/bad-keys

@@ -20,7 +20,7 @@ fn exit_codes_follow_fail_on() {
     assert_eq!(code, 1, "{out}");
     let (code, _, _) = calint(&["check", "fixtures/CAL101/fires", "--fail-on", "error"]);
     assert_eq!(code, 0);
-    let (code, _, _) = calint(&["check", "fixtures/CAL101/clean", "--fail-on", "info"]);
+    let (code, _, _) = calint(&["check", "fixtures/CAL124/clean", "--fail-on", "info"]);
     assert_eq!(code, 0);
     let (code, _, err) = calint(&["check", "does/not/exist"]);
     assert_eq!(code, 2, "{err}");
@@ -76,7 +76,7 @@ fn github_format_emits_escaped_workflow_commands() {
     let (code, out, _) = calint(&["check", "examples", "--format", "github"]);
     assert_eq!(code, 1);
     let commands: Vec<&str> = out.lines().filter(|l| l.starts_with("::")).collect();
-    assert_eq!(commands.len(), 10, "{out}");
+    assert_eq!(commands.len(), 18, "{out}");
     let dup = commands
         .iter()
         .find(|c| c.contains("CAL003"))
@@ -93,11 +93,9 @@ fn github_format_emits_escaped_workflow_commands() {
         "{dup}"
     );
     assert!(commands.iter().any(|c| c.starts_with("::warning ")));
-    assert!(
-        out.ends_with(
-            "10 findings (6 errors, 4 warnings) in 19 files (24 resources, 14 policies)\n"
-        )
-    );
+    assert!(out.ends_with(
+        "18 findings (6 errors, 3 warnings, 9 infos) in 19 files (24 resources, 14 policies)\n"
+    ));
     let (_, quiet, _) = calint(&["check", "examples", "--format", "github", "--quiet"]);
     assert!(quiet.lines().all(|l| l.starts_with("::")), "{quiet}");
     let (_, info, _) = calint(&["check", "fixtures/CAL006/fires", "--format", "github"]);
@@ -161,13 +159,13 @@ fn output_and_extra_reports_come_from_one_run() {
 #[test]
 fn quiet_and_verbose() {
     let (_, out, _) = calint(&["check", "examples", "--quiet", "--color", "never"]);
-    assert!(!out.contains("10 findings"), "--quiet drops the summary");
+    assert!(!out.contains("18 findings"), "--quiet drops the summary");
     assert!(out.contains("error[CAL002]"));
-    let (_, clean, _) = calint(&["check", "fixtures/CAL101/clean", "--quiet"]);
+    let (_, clean, _) = calint(&["check", "fixtures/CAL124/clean", "--quiet"]);
     assert_eq!(clean, "", "nothing at all when clean and quiet");
     let (code, out, err) = calint(&["check", "examples", "--verbose", "--color", "never"]);
     assert_eq!(code, 1);
-    assert!(out.contains("10 findings"));
+    assert!(out.contains("18 findings"));
     for stage in [
         "configuration:",
         "19 files",

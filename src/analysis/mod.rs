@@ -8,6 +8,7 @@
 //! re-derived in a fresh context so output never depends on the thread count.
 
 pub mod admission;
+pub mod anomaly;
 pub mod classes;
 pub mod cluster_policy;
 pub mod concrete;
@@ -23,7 +24,7 @@ pub mod solver;
 mod views;
 pub mod witness;
 
-use crate::model::resource::{Action, Direction};
+use crate::model::resource::Direction;
 use crate::project::Project;
 use concrete::Packet;
 use ir::{CompiledPolicy, CompiledRule, PolicySet};
@@ -85,7 +86,7 @@ pub struct BudgetExceeded {
 
 /// When the budget runs out, if there is one.
 #[derive(Clone, Copy)]
-struct Deadline(Option<Instant>);
+pub(crate) struct Deadline(Option<Instant>);
 
 impl Deadline {
     fn new(budget_ms: Option<u64>) -> Deadline {
@@ -96,7 +97,7 @@ impl Deadline {
         }))
     }
 
-    fn passed(self) -> bool {
+    pub(crate) fn passed(self) -> bool {
         self.0.is_some_and(|d| Instant::now() >= d)
     }
 }
@@ -168,6 +169,8 @@ pub struct Analysis {
     pub shadowed: Vec<Shadowed>,
     pub shadowed_by_policy: Vec<ShadowedByPolicy>,
     pub conflicts: Vec<Conflict>,
+    /// Generalizations, correlations and superseded rules inside policies ([`anomaly`]).
+    pub rule_pairs: Vec<anomaly::RulePair>,
     pub solver_calls: usize,
     /// Queries that hit the timeout (never turned into findings), plus those skipped when
     /// the budget ran out.
@@ -515,7 +518,9 @@ fn analyze_conflicts(
         }
         for r1 in rules.iter().filter(|r| r.is_terminal()) {
             for r2 in qp.rules(d).iter().filter(|r| r.is_terminal()) {
-                let conflicting = (r1.action == Action::Allow) != (r2.action == Action::Allow);
+                // Any two different verdicts conflict, `Pass` against `Deny` included: the
+                // Pass hands the packet to the next tier, which may allow it.
+                let conflicting = r1.action != r2.action;
                 if !conflicting || disjoint_protocols(r1, r2) {
                     continue;
                 }
@@ -807,6 +812,14 @@ fn analyze_chain(
         .filter(|(_, r)| r.incomplete())
         .map(|(pi, r)| (pi, r.skipped))
         .collect();
+    // Policies with an undecided query: which of their rules are dead is not known, so the
+    // pairwise pass (which compares only live rules) leaves them alone.
+    let uncertain: std::collections::HashSet<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.undecided > 0)
+        .map(|(pi, _)| pi)
+        .collect();
     for r in results {
         analysis.unsat_selectors.extend(r.unsat_selector);
         analysis.unsat_rules.extend(r.unsat_rules);
@@ -816,6 +829,10 @@ fn analyze_chain(
         analysis.solver_calls += r.calls;
         analysis.undecided += r.undecided;
     }
+    let pairs = anomaly_pass(&set, &universe, &analysis, &uncertain, timeout, deadline);
+    analysis.rule_pairs = pairs.pairs;
+    analysis.solver_calls += pairs.calls;
+    analysis.undecided += pairs.undecided;
     // Witnesses come from a fresh Z3 context per conflict, so they do not depend on which
     // queries a worker answered before.
     // Past the deadline witnesses are not derived, and a conflict without a witness is not
@@ -854,6 +871,33 @@ fn analyze_chain(
             });
     analysis.set = set;
     analysis
+}
+
+/// The pairwise anomaly pass over the rules the main pass did not find dead.
+fn anomaly_pass(
+    set: &PolicySet,
+    universe: &Universe,
+    found: &Analysis,
+    uncertain: &std::collections::HashSet<usize>,
+    timeout: u32,
+    deadline: Deadline,
+) -> anomaly::PairResults {
+    let dead: std::collections::HashSet<RuleId> = found
+        .unsat_rules
+        .iter()
+        .map(|u| u.rule)
+        .chain(found.shadowed.iter().map(|s| s.rule))
+        .chain(found.shadowed_by_policy.iter().map(|s| s.rule))
+        .collect();
+    anomaly::rule_pairs(
+        set,
+        universe,
+        &dead,
+        uncertain,
+        timeout,
+        SESSION_CHUNK,
+        deadline,
+    )
 }
 
 pub(crate) fn rule_by_id(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {

@@ -98,6 +98,7 @@ fn merge(set: PolicySet, views: Vec<(View, Analysis)>) -> Analysis {
     let mut seen_rules = BTreeSet::new();
     let mut seen_shadowed = BTreeSet::new();
     let mut seen_conflicts = BTreeSet::new();
+    let mut seen_pairs = BTreeSet::new();
     let mut budget: Option<BudgetExceeded> = None;
     for (v, a) in views {
         let origin = &v.origin;
@@ -134,6 +135,14 @@ fn merge(set: PolicySet, views: Vec<(View, Analysis)>) -> Analysis {
             c.loser = map_rule(origin, c.loser);
             if seen_conflicts.insert((c.winner, c.loser)) {
                 out.conflicts.push(c);
+            }
+        }
+        // Rule pairs compare rules of one policy: the same in every list the policy is in.
+        for mut p in a.rule_pairs {
+            p.earlier = map_rule(origin, p.earlier);
+            p.later = map_rule(origin, p.later);
+            if seen_pairs.insert((p.kind, p.earlier, p.later)) {
+                out.rule_pairs.push(p);
             }
         }
         out.solver_calls += a.solver_calls;

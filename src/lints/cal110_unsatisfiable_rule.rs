@@ -152,7 +152,6 @@ impl Lint for UnsatisfiableRule {
     }
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
-        long_service_accounts::check(project, sink);
         let Some(a) = analysis(project) else { return };
         // A Kubernetes rule split into pieces (spec §1.11) can never match only when no
         // piece can; otherwise the finding names the pieces that cannot.

@@ -1,11 +1,13 @@
 //! CAL201 shadowed-rule: earlier rules of the same policy decide every packet the rule
-//! matches.
+//! matches, and at least one of them has a different action (the rule's intent is lost).
+//! The same-action case is CAL204 (redundant), a covered `Log` rule CAL127.
 
 use super::semantic::{RuleSite, Scope, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::RuleId;
 use crate::analysis::pieces;
 use crate::finding::Severity;
+use crate::model::resource::Action;
 use crate::project::Project;
 
 pub struct ShadowedRule;
@@ -14,9 +16,15 @@ static META: LintMeta = LintMeta {
     code: "CAL201",
     name: "shadowed-rule",
     default_severity: Severity::Warning,
-    summary: "Earlier rules of the same policy decide every packet this rule matches",
+    summary: "Earlier rules of the same policy, with a different action, decide every packet this rule matches",
     doc: include_str!("../../rules/CAL201.md"),
 };
+
+/// Shadowing proper: the covered rule decides (is not `Log`) and some covering rule decides
+/// differently.
+pub(super) fn is_shadowing(site: &RuleSite<'_>, covers: &[RuleSite<'_>]) -> bool {
+    site.rule.action() != Some(Action::Log) && covers.iter().any(|c| c.action() != site.action())
+}
 
 impl Lint for ShadowedRule {
     fn meta(&self) -> &'static LintMeta {
@@ -48,6 +56,10 @@ impl Lint for ShadowedRule {
                 .iter()
                 .filter_map(|&c| rule_site(project, a, c).map(RuleSite::piece))
                 .collect();
+            // Same-action covers are CAL204 (redundant), a covered Log rule CAL127.
+            if !is_shadowing(&site, &covers) {
+                continue;
+            }
             let mut names: Vec<String> = Vec::new();
             for c in &covers {
                 let name = format!("{} ({})", site.name_rule(&a.set, c), c.action());

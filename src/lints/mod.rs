@@ -22,10 +22,38 @@ mod cal103_alp_action;
 mod cal104_unconverted_cluster_rule;
 mod cal110_unsatisfiable_rule;
 mod cal111_unsatisfiable_selector;
+mod cal120_not_selector_namespace_scope;
+mod cal121_deny_selector_all;
+mod cal122_namespace_selector_matches_host_endpoints;
+mod cal123_explicit_all_excludes_host_endpoints;
+mod cal124_rules_for_unlisted_direction;
+mod cal125_direction_without_rules;
+mod cal126_log_only_direction;
+mod cal127_log_after_deciding_rules;
+mod cal128_egress_without_dns;
+mod cal129_dns_udp_only;
+mod cal130_http_without_alp;
+mod cal131_host_endpoint_only_policy;
+mod cal132_single_family_not_nets;
+mod cal133_default_tier_after_kubernetes;
+mod cal134_service_without_namespace;
+mod cal135_service_account_name_too_long;
+mod cal136_empty_service_accounts;
+mod cal137_staged_kubernetes_egress_ignored;
+mod cal138_staged_never_enforced;
+mod cal139_dead_selector_alternative;
+mod cal140_namespace_label_mixup;
+mod cal141_dangling_selector;
 mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
+mod cal204_redundant_rule;
+mod cal205_generalization;
+mod cal206_correlation;
+mod cal207_redundant_policy;
+mod cal208_superseded_rule;
 mod cal301_reachability_assertion;
+mod pitfall;
 mod semantic;
 pub mod suppress;
 
@@ -81,9 +109,36 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal104_unconverted_cluster_rule::UnconvertedClusterRule,
     &cal110_unsatisfiable_rule::UnsatisfiableRule,
     &cal111_unsatisfiable_selector::UnsatisfiableSelector,
+    &cal120_not_selector_namespace_scope::NotSelectorNamespaceScope,
+    &cal121_deny_selector_all::DenySelectorAll,
+    &cal122_namespace_selector_matches_host_endpoints::NamespaceSelectorMatchesHostEndpoints,
+    &cal123_explicit_all_excludes_host_endpoints::ExplicitAllExcludesHostEndpoints,
+    &cal124_rules_for_unlisted_direction::RulesForUnlistedDirection,
+    &cal125_direction_without_rules::DirectionWithoutRules,
+    &cal126_log_only_direction::LogOnlyDirection,
+    &cal127_log_after_deciding_rules::LogAfterDecidingRules,
+    &cal128_egress_without_dns::EgressWithoutDns,
+    &cal129_dns_udp_only::DnsUdpOnly,
+    &cal130_http_without_alp::HttpNeedsAlp,
+    &cal131_host_endpoint_only_policy::HostEndpointOnlyPolicy,
+    &cal132_single_family_not_nets::SingleFamilyNotNets,
+    &cal133_default_tier_after_kubernetes::DefaultTierAfterKubernetes,
+    &cal134_service_without_namespace::ServiceWithoutNamespace,
+    &cal135_service_account_name_too_long::ServiceAccountNameTooLong,
+    &cal136_empty_service_accounts::EmptyServiceAccounts,
+    &cal137_staged_kubernetes_egress_ignored::StagedKubernetesEgressIgnored,
+    &cal138_staged_never_enforced::StagedNeverEnforced,
+    &cal139_dead_selector_alternative::DeadSelectorAlternative,
+    &cal140_namespace_label_mixup::NamespaceLabelMixup,
+    &cal141_dangling_selector::DanglingSelector,
     &cal201_shadowed_rule::ShadowedRule,
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
+    &cal204_redundant_rule::RedundantRule,
+    &cal205_generalization::Generalization,
+    &cal206_correlation::Correlation,
+    &cal207_redundant_policy::RedundantPolicy,
+    &cal208_superseded_rule::SupersededRule,
     &cal301_reachability_assertion::ReachabilityAssertion,
 ];
 

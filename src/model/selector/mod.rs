@@ -133,6 +133,32 @@ impl Selector {
         never::never_matches(&self.expr)
     }
 
+    /// `||` alternatives that can never match while the selector as a whole can, outermost
+    /// first, each with the reason (the alternatives of a dead alternative are not repeated).
+    pub fn dead_alternatives(&self) -> Vec<(String, String)> {
+        if self.never_matches().is_some() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut stack = vec![&self.expr];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Or(items) => {
+                    for item in items.iter().rev() {
+                        match never::never_matches(item) {
+                            Some(why) => out.push((item.canonical(), why)),
+                            None => stack.push(item),
+                        }
+                    }
+                }
+                Expr::And(items) => stack.extend(items.iter().rev()),
+                Expr::Not(inner) => stack.push(inner),
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Every label name `k` rewritten to `prefix + k` (Calico's `PrefixVisitor`, spec §3.7).
     /// The result's [`Selector::source`] is its canonical form.
     pub fn prefixed(&self, prefix: &str) -> Selector {

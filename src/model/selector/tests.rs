@@ -635,3 +635,20 @@ fn selector_limits() {
         DEFAULT_MAX_SELECTOR_BYTES
     );
 }
+
+#[test]
+fn dead_alternatives_are_found_only_when_the_whole_can_match() {
+    let s = Selector::parse("app == 'web' || (app == 'api' && app == 'db')").unwrap();
+    let dead = s.dead_alternatives();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(dead[0].0.contains("api"), "{dead:?}");
+    // The whole never matches: that is CAL110/CAL111's business, not a dead alternative.
+    let s = Selector::parse("(a == 'x' || b in {}) && a == 'y' && a == 'z'").unwrap();
+    assert!(s.dead_alternatives().is_empty());
+    // Nested: only the outermost dead alternative is named.
+    let s = Selector::parse("has(x) || (b in {} || c in {})").unwrap();
+    assert_eq!(s.dead_alternatives().len(), 1);
+    // Every alternative can match.
+    let s = Selector::parse("a == 'x' || a == 'y'").unwrap();
+    assert!(s.dead_alternatives().is_empty());
+}

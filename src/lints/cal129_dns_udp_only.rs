@@ -1,0 +1,57 @@
+//! CAL129 dns-udp-only: DNS is allowed over UDP but no policy that could apply to the same
+//! endpoints allows TCP port 53, so large or truncated answers fail.
+
+use super::pitfall::{enforced_egress_policies, may_allow_dns, may_share_endpoints};
+use super::{Lint, LintMeta, Sink};
+use crate::finding::Severity;
+use crate::model::port::Port;
+use crate::model::resource::Action;
+use crate::project::Project;
+
+pub struct DnsUdpOnly;
+
+static META: LintMeta = LintMeta {
+    code: "CAL129",
+    name: "dns-udp-only",
+    default_severity: Severity::Info,
+    summary: "DNS is allowed over UDP only: truncated answers retried over TCP 53 fail",
+    doc: include_str!("../../rules/CAL129.md"),
+};
+
+impl Lint for DnsUdpOnly {
+    fn meta(&self) -> &'static LintMeta {
+        &META
+    }
+
+    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+        let governing: Vec<_> = enforced_egress_policies(project).collect();
+        for (res, policy) in &governing {
+            let tcp_somewhere = governing.iter().any(|(other, op)| {
+                may_share_endpoints(res, other) && op.egress.iter().any(|r| may_allow_dns(r, 6))
+            });
+            if tcp_somewhere {
+                continue;
+            }
+            // The rules written to allow DNS: UDP explicitly, port 53 explicitly.
+            for rule in &policy.egress {
+                let explicit = rule.action() == Some(Action::Allow)
+                    && rule.protocol.as_ref().and_then(|p| p.value.number()) == Some(17)
+                    && rule
+                        .destination
+                        .ports
+                        .iter()
+                        .any(|p| matches!(p.value, Port::Range { min, max } if (min..=max).contains(&53)));
+                if !explicit {
+                    continue;
+                }
+                sink.at(
+                    res.location(rule.head_span()),
+                    "DNS is allowed over UDP only, and no policy for these endpoints allows TCP port 53: answers too large for UDP (truncated, then retried over TCP) will fail",
+                )
+                .in_resource(res, &rule.pointer)
+                .note("help: add the same rule with `protocol: TCP`")
+                .emit();
+            }
+        }
+    }
+}
