@@ -28,14 +28,16 @@ impl Lint for OrderConflict {
         let explain = sink.explain();
         let namer = NamespaceNamer::new(project, &a.set, &[]);
         // A rule the conflicting policy also decides entirely is reported once, by CAL202,
-        // which states both facts.
+        // which states both facts (unless CAL202 is off in this run).
+        let merged = sink.enabled("CAL202");
         let conflicts: Vec<&Conflict> = a
             .conflicts
             .iter()
             .filter(|c| {
-                !a.shadowed_by_policy.iter().any(|s| {
-                    s.rule == c.loser && s.deciders.contains(&Decider::Policy(c.winner.policy))
-                })
+                !merged
+                    || !a.shadowed_by_policy.iter().any(|s| {
+                        s.rule == c.loser && s.deciders.contains(&Decider::Policy(c.winner.policy))
+                    })
             })
             .collect();
         // One finding per winning source rule and losing rule. A Kubernetes rule split into
