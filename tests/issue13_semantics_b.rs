@@ -255,7 +255,10 @@ fn noise_cal202_and_cal203_become_one_finding() {
     // With CAL202 off, the conflict is still reported, by CAL203.
     let alone = findings(&check_json(dir, &["--rule", "CAL202=off"]));
     assert_eq!(
-        alone.iter().map(|(c, p, _)| (c.as_str(), p.as_str())).collect::<Vec<_>>(),
+        alone
+            .iter()
+            .map(|(c, p, _)| (c.as_str(), p.as_str()))
+            .collect::<Vec<_>>(),
         vec![("CAL203", "/spec/ingress/0")],
         "{alone:#?}"
     );
