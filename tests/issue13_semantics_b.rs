@@ -252,6 +252,16 @@ fn noise_cal202_and_cal203_become_one_finding() {
         "{message}"
     );
     insta::assert_snapshot!("noise_202_203_human", check_human(dir, &[]));
+    // With CAL202 off, the conflict is still reported, by CAL203.
+    let alone = findings(&check_json(dir, &["--rule", "CAL202=off"]));
+    assert_eq!(
+        alone
+            .iter()
+            .map(|(c, p, _)| (c.as_str(), p.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("CAL203", "/spec/ingress/0")],
+        "{alone:#?}"
+    );
 }
 
 /// CAL110 names the implicit namespace scope rather than a `source.selector` the rule lacks.

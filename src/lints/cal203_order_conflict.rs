@@ -4,7 +4,7 @@
 use super::semantic::{analysis, by_scope, order_text, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::example_names::NamespaceNamer;
-use crate::analysis::{Conflict, Decider, witness};
+use crate::analysis::{Conflict, Decider, RuleId, pieces, witness};
 use crate::finding::Severity;
 use crate::project::Project;
 
@@ -28,19 +28,36 @@ impl Lint for OrderConflict {
         let explain = sink.explain();
         let namer = NamespaceNamer::new(project, &a.set, &[]);
         // A rule the conflicting policy also decides entirely is reported once, by CAL202,
-        // which states both facts.
+        // which states both facts (unless CAL202 is off in this run).
+        let merged = sink.enabled("CAL202");
         let conflicts: Vec<&Conflict> = a
             .conflicts
             .iter()
             .filter(|c| {
-                !a.shadowed_by_policy.iter().any(|s| {
-                    s.rule == c.loser && s.deciders.contains(&Decider::Policy(c.winner.policy))
-                })
+                !merged
+                    || !a.shadowed_by_policy.iter().any(|s| {
+                        s.rule == c.loser && s.deciders.contains(&Decider::Policy(c.winner.policy))
+                    })
             })
             .collect();
-        // A Kubernetes rule split into pieces (spec §1.11) is reported whole only when every
-        // piece conflicts; otherwise each conflicting piece is named.
-        for (scope, group) in by_scope(project, a, &conflicts, |c| c.loser) {
+        // One finding per winning source rule and losing rule. A Kubernetes rule split into
+        // pieces (spec §1.11) is reported whole only when every piece conflicts with that
+        // winner; otherwise each conflicting piece is named.
+        let mut by_winner: Vec<(RuleId, Vec<&Conflict>)> = Vec::new();
+        for c in conflicts {
+            let start = RuleId {
+                rule: pieces::siblings(&a.set, c.winner).start,
+                ..c.winner
+            };
+            match by_winner.iter_mut().find(|(w, _)| *w == start) {
+                Some((_, v)) => v.push(c),
+                None => by_winner.push((start, vec![c])),
+            }
+        }
+        let grouped = by_winner
+            .iter()
+            .flat_map(|(_, cs)| by_scope(project, a, cs, |c| c.loser));
+        for (scope, group) in grouped {
             let Some(c) = group.first() else { continue };
             let (Some(win), Some(mut lose)) = (
                 rule_site(project, a, c.winner),

@@ -173,12 +173,19 @@ pub struct Sink<'a> {
     severity: Severity,
     explain: bool,
     out: &'a mut Vec<Finding>,
+    /// The run's settings, to ask whether another lint is enabled.
+    settings: &'a LintSettings,
 }
 
 impl Sink<'_> {
     /// Whether findings should carry detailed evidence (`--explain`).
     pub fn explain(&self) -> bool {
         self.explain
+    }
+
+    /// Whether the lint `code` reports in this run (for lints that leave a fact to another).
+    pub fn enabled(&self, code: &str) -> bool {
+        find(code).is_some_and(|l| self.settings.severity(l.meta()).is_some())
     }
 
     /// Start a finding at `location`; call [`FindingBuilder::emit`] to keep it.
@@ -297,6 +304,7 @@ pub fn run_all(project: &Project, settings: &LintSettings, progress: &dyn Progre
             severity: *severity,
             explain: settings.explain,
             out: &mut findings,
+            settings,
         };
         lint.check(project, &mut sink);
         timings.push((lint.meta().code, start.elapsed()));
@@ -313,6 +321,7 @@ pub fn run_all(project: &Project, settings: &LintSettings, progress: &dyn Progre
             severity: *severity,
             explain: settings.explain,
             out: &mut findings,
+            settings,
         };
         lint.check_suppressions(project, &suppressions, &mut sink);
         timing.1 += start.elapsed();

@@ -93,6 +93,11 @@ pub fn render_json(
         "version": 1,
         "from": {"group": from.name, "evaluation": if from.concrete { "concrete" } else { "symbolic" }},
         "to": {"group": to.name, "evaluation": if to.concrete { "concrete" } else { "symbolic" }},
+        "question": {
+            "protocol": r.protocol.map(protocol_label),
+            "port": r.port,
+            "protocol_assumed": r.protocol_assumed,
+        },
         "verdict": r.verdict.as_str(),
         "allowed": allowed,
         "allowed_example": example_json(&r.allowed_example, &namer),

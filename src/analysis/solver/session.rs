@@ -328,7 +328,12 @@ impl<'u> Session<'u> {
         let nice = Bool::and(&[formula.clone(), self.enc.plausible()]);
         match self.sat(&nice) {
             Answer::Known(Some(p)) => Answer::Known(Some(self.nicer_addresses(&nice).unwrap_or(p))),
-            _ => self.sat(formula),
+            _ => match self.sat(formula) {
+                Answer::Known(Some(p)) => {
+                    Answer::Known(Some(self.nicer_addresses(formula).unwrap_or(p)))
+                }
+                other => other,
+            },
         }
     }
 
