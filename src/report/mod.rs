@@ -1,5 +1,6 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
+pub mod diff;
 pub mod fingerprint;
 pub mod github;
 pub mod graph;

@@ -17,7 +17,7 @@ fn protocol_label(p: u8) -> String {
     }
 }
 
-fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
+pub fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
     let mut v = json!({
         "direction": d.direction.as_str(),
         "action": d.action,
@@ -96,7 +96,7 @@ fn side_text(s: &Side, v6: bool) -> String {
     }
 }
 
-fn example_text(p: &Packet) -> String {
+pub fn example_text(p: &Packet) -> String {
     format!(
         "{} {} -> {}",
         protocol_name(p.protocol),

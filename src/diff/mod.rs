@@ -1,0 +1,157 @@
+//! Semantic diff of two trees: which findings a change adds or removes, and which connections
+//! between groups of endpoints it opens, closes or changes (`calint diff`).
+//!
+//! Both sides go through the same `check` pipeline ([`Side`]); findings are matched by what
+//! they are (code, resource, pointer), never by line or file, so moving a file or editing
+//! above a finding is no change. Reachability is compared for every ordered pair of groups
+//! of either side ([`reach::compare`]): pairs whose relevant policies are semantically
+//! identical on both sides are not solved again.
+
+pub mod git;
+pub mod reach;
+pub mod staged;
+
+use crate::analysis::ir::PolicySet;
+use crate::finding::Finding;
+use crate::project::Project;
+use std::collections::BTreeMap;
+
+/// One side of a diff: the tree as loaded and checked, and its policy set.
+pub struct Side {
+    /// What the user named: a revision, a directory, `worktree`, `staged promoted`.
+    pub label: String,
+    pub project: Project,
+    pub findings: Vec<Finding>,
+    pub set: PolicySet,
+}
+
+impl Side {
+    pub fn new(
+        label: String,
+        project: Project,
+        findings: Vec<Finding>,
+        target: crate::validate::CalicoVersion,
+    ) -> Side {
+        let set = PolicySet::for_version(&project, target);
+        Side {
+            label,
+            project,
+            findings,
+            set,
+        }
+    }
+}
+
+/// Everything `calint diff` reports.
+pub struct Diff {
+    /// Indices into the head side's findings.
+    pub findings_added: Vec<usize>,
+    /// Indices into the base side's findings.
+    pub findings_removed: Vec<usize>,
+    pub reach: reach::Comparison,
+}
+
+impl Diff {
+    pub fn count(&self, change: reach::Change) -> usize {
+        self.reach
+            .changes
+            .iter()
+            .filter(|c| c.change == change)
+            .count()
+    }
+}
+
+/// Options of [`diff`].
+#[derive(Clone, Debug)]
+pub struct DiffOptions {
+    /// Per-query solver timeout.
+    pub timeout_ms: u32,
+    /// Groups of the configuration (`groups:`); empty: every workload, set and the world.
+    pub group_defs: Vec<crate::config::GroupDef>,
+    /// Compare staged kinds as their enforced kinds when matching findings (`--staged`:
+    /// the same resource is a StagedNetworkPolicy on one side, a NetworkPolicy on the other).
+    pub staged_as_enforced: bool,
+}
+
+/// Compare `base` with `head`.
+pub fn diff(base: &Side, head: &Side, opts: &DiffOptions) -> Result<Diff, String> {
+    let (findings_removed, findings_added) = match_findings(base, head, opts.staged_as_enforced);
+    let reach = reach::compare(base, head, &opts.group_defs, opts.timeout_ms)?;
+    Ok(Diff {
+        findings_added,
+        findings_removed,
+        reach,
+    })
+}
+
+/// What identifies a finding across revisions: code, resource (or, for findings outside any
+/// resource, the file), and pointer.
+fn identity(side: &Side, f: &Finding, staged_as_enforced: bool) -> (String, String, String) {
+    let place = match &f.resource {
+        Some(r) => {
+            let kind = if staged_as_enforced {
+                staged::enforced_kind_name(&r.kind)
+            } else {
+                r.kind.as_str()
+            };
+            format!("{kind} {}/{}", r.namespace.as_deref().unwrap_or(""), r.name)
+        }
+        None => side
+            .project
+            .sources
+            .get(f.location.file)
+            .map_or(String::new(), |s| format!("file {}", s.name)),
+    };
+    (
+        f.code.to_string(),
+        place,
+        f.pointer.clone().unwrap_or_default(),
+    )
+}
+
+/// (removed base findings, added head findings), each sorted by index. Findings with the same
+/// identity are paired as a multiset: equal messages first, then any.
+fn match_findings(base: &Side, head: &Side, staged: bool) -> (Vec<usize>, Vec<usize>) {
+    let mut buckets: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, f) in base.findings.iter().enumerate() {
+        buckets
+            .entry(identity(base, f, staged))
+            .or_default()
+            .push(i);
+    }
+    let mut unmatched_head = Vec::new();
+    let keys: Vec<_> = head
+        .findings
+        .iter()
+        .map(|f| identity(head, f, staged))
+        .collect();
+    // First pass: same identity and same message.
+    let mut pending = Vec::new();
+    for (i, (f, key)) in head.findings.iter().zip(&keys).enumerate() {
+        let hit = buckets.get_mut(key).and_then(|b| {
+            let pos = b.iter().position(|&j| {
+                base.findings
+                    .get(j)
+                    .is_some_and(|bf| bf.message == f.message)
+            })?;
+            Some(b.remove(pos))
+        });
+        if hit.is_none() {
+            pending.push(i);
+        }
+    }
+    // Second pass: same identity, message changed (it may quote a moved file's name).
+    for i in pending {
+        let hit = keys
+            .get(i)
+            .and_then(|k| buckets.get_mut(k))
+            .filter(|b| !b.is_empty())
+            .map(|b| b.remove(0));
+        if hit.is_none() {
+            unmatched_head.push(i);
+        }
+    }
+    let mut removed: Vec<usize> = buckets.into_values().flatten().collect();
+    removed.sort_unstable();
+    (removed, unmatched_head)
+}
