@@ -13,8 +13,9 @@ pub mod staged;
 
 use crate::analysis::ir::PolicySet;
 use crate::finding::Finding;
+use crate::finding::ResourceRef;
 use crate::project::Project;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One side of a diff: the tree as loaded and checked, and its policy set.
 pub struct Side {
@@ -86,9 +87,15 @@ pub fn diff(base: &Side, head: &Side, opts: &DiffOptions) -> Result<Diff, String
 
 /// What identifies a finding across revisions: code, resource (or, for findings outside any
 /// resource, the file), and pointer.
-fn identity(side: &Side, f: &Finding, staged_as_enforced: bool) -> (String, String, String) {
+fn identity(
+    side: &Side,
+    f: &Finding,
+    staged_as_enforced: bool,
+    renamed: &HashMap<ResourceRef, ResourceRef>,
+) -> (String, String, String) {
     let place = match &f.resource {
         Some(r) => {
+            let r = renamed.get(r).unwrap_or(r);
             let kind = if staged_as_enforced {
                 staged::enforced_kind_name(&r.kind)
             } else {
@@ -112,10 +119,12 @@ fn identity(side: &Side, f: &Finding, staged_as_enforced: bool) -> (String, Stri
 /// (removed base findings, added head findings), each sorted by index. Findings with the same
 /// identity are paired as a multiset: equal messages first, then any.
 fn match_findings(base: &Side, head: &Side, staged: bool) -> (Vec<usize>, Vec<usize>) {
+    let renamed = renames(base, head);
+    let none = HashMap::new();
     let mut buckets: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
     for (i, f) in base.findings.iter().enumerate() {
         buckets
-            .entry(identity(base, f, staged))
+            .entry(identity(base, f, staged, &renamed))
             .or_default()
             .push(i);
     }
@@ -123,7 +132,7 @@ fn match_findings(base: &Side, head: &Side, staged: bool) -> (Vec<usize>, Vec<us
     let keys: Vec<_> = head
         .findings
         .iter()
-        .map(|f| identity(head, f, staged))
+        .map(|f| identity(head, f, staged, &none))
         .collect();
     // First pass: same identity and same message.
     let mut pending = Vec::new();
@@ -154,4 +163,35 @@ fn match_findings(base: &Side, head: &Side, staged: bool) -> (Vec<usize>, Vec<us
     let mut removed: Vec<usize> = buckets.into_values().flatten().collect();
     removed.sort_unstable();
     (removed, unmatched_head)
+}
+
+/// Policies renamed without a change of meaning: a base policy whose name is gone from head,
+/// paired with a head policy of the same kind and namespace that is new and means the same
+/// (see [`reach::policy_meaning`]). Their findings are then the same findings.
+fn renames(base: &Side, head: &Side) -> HashMap<ResourceRef, ResourceRef> {
+    let refs = |s: &Side| -> HashSet<ResourceRef> {
+        s.project.resources.iter().map(|r| r.reference()).collect()
+    };
+    let (in_base, in_head) = (refs(base), refs(head));
+    let only = |s: &Side, other: &HashSet<ResourceRef>| -> Vec<(ResourceRef, u64)> {
+        s.set
+            .policies
+            .iter()
+            .filter_map(|p| {
+                let r = s.project.resources.get(p.resource)?.reference();
+                (!other.contains(&r)).then(|| (r, reach::policy_meaning(&s.set, p)))
+            })
+            .collect()
+    };
+    let mut added = only(head, &in_base);
+    let mut out = HashMap::new();
+    for (r, meaning) in only(base, &in_head) {
+        let hit = added
+            .iter()
+            .position(|(h, m)| *m == meaning && h.kind == r.kind && h.namespace == r.namespace);
+        if let Some(i) = hit {
+            out.insert(r, added.remove(i).0);
+        }
+    }
+    out
 }

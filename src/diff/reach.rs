@@ -141,7 +141,7 @@ fn unify(
 
 /// What a policy means for the verdicts of endpoints it selects: everything but its name,
 /// resource index and rule positions (its place in evaluation order is kept by the caller).
-fn policy_meaning(set: &PolicySet, p: &CompiledPolicy) -> u64 {
+pub(crate) fn policy_meaning(set: &PolicySet, p: &CompiledPolicy) -> u64 {
     let mut h = DefaultHasher::new();
     p.tier.hash(&mut h);
     set.tier(&p.tier).map(|t| t.default_pass).hash(&mut h);

@@ -230,34 +230,37 @@ fn link(text: &str, loc: Option<&super::LineLocation>, link_base: Option<&str>) 
     }
 }
 
-/// The deciding rules of a row: the head side's linked (links point into the head
-/// revision), the base side's as text.
+/// The deciding rules of a row, for the directions whose decision differs between the
+/// sides (an unchanged "egress: no policy, allowed" is noise in a comment): the head side's
+/// linked (links point into the head revision), the base side's as text.
 fn decided_cell(base: &Side, head: &Side, c: &PairChange, link_base: Option<&str>) -> String {
-    let final_only = |list: &[Decision]| -> Vec<Decision> {
-        list.iter()
-            .filter(|x| x.action != "Pass")
-            .cloned()
-            .collect()
+    let last = |list: &[Decision], d: Direction| -> Option<Decision> {
+        list.iter().rev().find(|x| x.direction == d).cloned()
     };
-    let before: Vec<String> = final_only(&c.decided_before)
-        .iter()
-        .map(|x| {
-            let (t, l) = decision_text(base, x);
-            link(&t, l.as_ref(), None)
-        })
-        .collect();
-    let after: Vec<String> = final_only(&c.decided_after)
-        .iter()
-        .map(|x| {
-            let (t, l) = decision_text(head, x);
-            link(&t, l.as_ref(), link_base)
-        })
-        .collect();
-    format!(
-        "before: {}<br>after: {}",
-        before.join("; "),
-        after.join("; ")
-    )
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for d in [Direction::Egress, Direction::Ingress] {
+        let (b, a) = (last(&c.decided_before, d), last(&c.decided_after, d));
+        let text_b = b.as_ref().map(|x| decision_text(base, x));
+        let text_a = a.as_ref().map(|x| decision_text(head, x));
+        if text_b.as_ref().map(|t| &t.0) == text_a.as_ref().map(|t| &t.0) {
+            continue;
+        }
+        if let Some((t, l)) = text_b {
+            before.push(link(&t, l.as_ref(), None));
+        }
+        if let Some((t, l)) = text_a {
+            after.push(link(&t, l.as_ref(), link_base));
+        }
+    }
+    let none = |v: Vec<String>| {
+        if v.is_empty() {
+            "—".to_string()
+        } else {
+            v.join("; ")
+        }
+    };
+    format!("before: {}<br>after: {}", none(before), none(after))
 }
 
 fn dash(s: String) -> String {
