@@ -43,6 +43,10 @@ pub struct DiffArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write a report in FORMAT to FILE, from the same run (repeatable), e.g.
+    /// `--report json=diff.json`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    reports: Vec<(Format, PathBuf)>,
     /// Base URL that turns file paths of the head tree into links in the markdown format
     /// (e.g. https://github.com/OWNER/REPO/blob/SHA/).
     #[arg(long, value_name = "URL")]
@@ -61,6 +65,16 @@ pub struct DiffArgs {
     /// Skip the semantic lints on both sides (reachability is still compared).
     #[arg(long)]
     no_analysis: bool,
+}
+
+fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
+    let (format, file) = s
+        .split_once('=')
+        .filter(|(_, f)| !f.is_empty())
+        .ok_or_else(|| format!("`{s}` is not FORMAT=FILE (e.g. json=diff.json)"))?;
+    let format = Format::from_str(format, true)
+        .map_err(|_| format!("unknown format `{format}` (human, json, markdown, sarif)"))?;
+    Ok((format, PathBuf::from(file)))
 }
 
 /// Where a side comes from.
@@ -211,12 +225,15 @@ pub fn run(args: DiffArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let text = match args.format {
+    let render = |format: Format| match format {
         Format::Human => report::diff::human(&base, &head, &diff),
         Format::Json => report::diff::json(&base, &head, &diff),
-        Format::Markdown => report::diff::markdown(&base, &head, &diff, args.link_base.as_deref()),
+        Format::Markdown => {
+            report::diff::markdown(&base, &head, &diff, args.link_base.as_deref())
+        }
         Format::Sarif => report::diff::sarif(&head, &diff, &args.sarif_help_base),
     };
+    let text = render(args.format);
     match &args.output {
         Some(path) => {
             if let Err(code) = write_file(path, &text) {
@@ -224,6 +241,11 @@ pub fn run(args: DiffArgs) -> u8 {
             }
         }
         None => print(&text),
+    }
+    for (format, path) in &args.reports {
+        if let Err(code) = write_file(path, &render(*format)) {
+            return code;
+        }
     }
     let failing = diff
         .findings_added
