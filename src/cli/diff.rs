@@ -228,9 +228,7 @@ pub fn run(args: DiffArgs) -> u8 {
     let render = |format: Format| match format {
         Format::Human => report::diff::human(&base, &head, &diff),
         Format::Json => report::diff::json(&base, &head, &diff),
-        Format::Markdown => {
-            report::diff::markdown(&base, &head, &diff, args.link_base.as_deref())
-        }
+        Format::Markdown => report::diff::markdown(&base, &head, &diff, args.link_base.as_deref()),
         Format::Sarif => report::diff::sarif(&head, &diff, &args.sarif_help_base),
     };
     let text = render(args.format);

@@ -162,7 +162,109 @@ fn match_findings(base: &Side, head: &Side, staged: bool) -> (Vec<usize>, Vec<us
     }
     let mut removed: Vec<usize> = buckets.into_values().flatten().collect();
     removed.sort_unstable();
+    // Third pass: a rule moved within its list (a rule inserted above it) keeps its
+    // findings when the rule's text and the message, rule positions aside, are the same.
+    let moved_key = |side: &Side, f: &Finding, key: (String, String, String)| {
+        let (dir, rest) = rule_pointer(&key.2)?;
+        Some((
+            key.0,
+            key.1,
+            dir.to_string(),
+            rest.to_string(),
+            rule_text(side, f)?,
+            without_rule_positions(&f.message),
+        ))
+    };
+    let mut moved: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+    for &i in &removed {
+        if let Some(f) = base.findings.get(i) {
+            if let Some(k) = moved_key(base, f, identity(base, f, staged, &renamed)) {
+                moved.entry(k).or_default().push(i);
+            }
+        }
+    }
+    let mut matched_base = HashSet::new();
+    unmatched_head.retain(|&i| {
+        let hit = head.findings.get(i).and_then(|f| {
+            let key = keys.get(i)?.clone();
+            let b = moved.get_mut(&moved_key(head, f, key)?)?;
+            (!b.is_empty()).then(|| b.remove(0))
+        });
+        match hit {
+            Some(j) => {
+                matched_base.insert(j);
+                false
+            }
+            None => true,
+        }
+    });
+    removed.retain(|i| !matched_base.contains(i));
     (removed, unmatched_head)
+}
+
+/// `/spec/ingress/3/source` → (`/spec/ingress`, `/source`).
+fn rule_pointer(pointer: &str) -> Option<(&str, &str)> {
+    for dir in ["/spec/ingress/", "/spec/egress/"] {
+        if let Some(rest) = pointer.strip_prefix(dir) {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                return Some((dir.trim_end_matches('/'), rest.get(digits..).unwrap_or("")));
+            }
+        }
+    }
+    None
+}
+
+/// The message with rule positions (`/spec/egress/2`) blanked.
+fn without_rule_positions(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = ["/spec/ingress/", "/spec/egress/"]
+        .iter()
+        .filter_map(|d| rest.find(d).map(|i| i + d.len()))
+        .min()
+    {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        out.push('_');
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The source text of the rule a finding points at, each line trimmed (indentation may
+/// change when a file is reorganised).
+fn rule_text(side: &Side, f: &Finding) -> Option<String> {
+    use crate::model::resource::Direction;
+    let pointer = f.pointer.as_deref()?;
+    let wanted = f.resource.as_ref()?;
+    let (dir, _) = rule_pointer(pointer)?;
+    let index: usize = pointer
+        .strip_prefix(dir)?
+        .trim_start_matches('/')
+        .split('/')
+        .next()?
+        .parse()
+        .ok()?;
+    let direction = if dir.ends_with("ingress") {
+        Direction::Ingress
+    } else {
+        Direction::Egress
+    };
+    let res = side
+        .project
+        .resources
+        .iter()
+        .find(|r| r.file == f.location.file && r.reference() == *wanted)?;
+    let rule = res.policy()?.rules(direction).get(index)?;
+    let text = side
+        .project
+        .sources
+        .get(res.file)?
+        .text
+        .get(rule.span.range())?;
+    Some(text.lines().map(str::trim).collect::<Vec<_>>().join("\n"))
 }
 
 /// Policies renamed without a change of meaning: a base policy whose name is gone from head,

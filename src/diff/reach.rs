@@ -143,13 +143,22 @@ fn unify(
 /// resource index and rule positions (its place in evaluation order is kept by the caller).
 pub(crate) fn policy_meaning(set: &PolicySet, p: &CompiledPolicy) -> u64 {
     let mut h = DefaultHasher::new();
-    p.tier.hash(&mut h);
-    set.tier(&p.tier).map(|t| t.default_pass).hash(&mut h);
-    p.staged.hash(&mut h);
-    p.ingress_applies.hash(&mut h);
-    p.egress_applies.hash(&mut h);
-    format!("{:?}", p.selector).hash(&mut h);
-    for rules in [&p.ingress, &p.egress] {
+    policy_meaning_in(set, p, Direction::Ingress).hash(&mut h);
+    policy_meaning_in(set, p, Direction::Egress).hash(&mut h);
+    h.finish()
+}
+
+/// [`policy_meaning`] for one direction: a policy that does not apply in `d` means nothing
+/// there (Felix skips it), so a change to its other direction changes nothing here.
+fn policy_meaning_in(set: &PolicySet, p: &CompiledPolicy, d: Direction) -> u64 {
+    let mut h = DefaultHasher::new();
+    p.applies(d).hash(&mut h);
+    if p.applies(d) {
+        p.tier.hash(&mut h);
+        set.tier(&p.tier).map(|t| t.default_pass).hash(&mut h);
+        p.staged.hash(&mut h);
+        format!("{:?}", p.selector).hash(&mut h);
+        let rules = p.rules(d);
         rules.len().hash(&mut h);
         for r in rules {
             let mut r = r.clone();
@@ -168,26 +177,41 @@ fn group_meaning(g: &Group) -> u64 {
     h.finish()
 }
 
-/// Per group: which policies may select it, and its fingerprint on this side.
-fn fingerprints(set: &PolicySet, groups: &[&Group]) -> (Vec<Vec<bool>>, Vec<u64>) {
+/// Per group on one side: which policies may select it, and two fingerprints, for its
+/// egress (as a source) and its ingress (as a destination).
+type Fingerprints = (Vec<Vec<bool>>, Vec<(u64, u64)>);
+
+fn fingerprints(set: &PolicySet, groups: &[&Group]) -> Fingerprints {
     use rayon::prelude::*;
-    let meanings: Vec<u64> = set
+    let meanings: Vec<(u64, u64)> = set
         .policies
         .iter()
-        .map(|p| policy_meaning(set, p))
+        .map(|p| {
+            (
+                policy_meaning_in(set, p, Direction::Egress),
+                policy_meaning_in(set, p, Direction::Ingress),
+            )
+        })
         .collect();
     groups
         .par_iter()
         .map(|g| {
             let sel = g.selectable(set);
-            let mut h = DefaultHasher::new();
-            group_meaning(g).hash(&mut h);
-            for (m, s) in meanings.iter().zip(&sel) {
-                if *s {
-                    m.hash(&mut h);
+            let (mut out, mut inn) = (DefaultHasher::new(), DefaultHasher::new());
+            let def = group_meaning(g);
+            def.hash(&mut out);
+            def.hash(&mut inn);
+            // Policies apply only at policed ends (network sets and the world are not
+            // Calico endpoints): an unpoliced group's verdicts depend on its definition alone.
+            if g.policed {
+                for ((e, i), s) in meanings.iter().zip(&sel) {
+                    if *s {
+                        e.hash(&mut out);
+                        i.hash(&mut inn);
+                    }
                 }
             }
-            (sel, h.finish())
+            (sel, (out.finish(), inn.finish()))
         })
         .unzip()
 }
@@ -385,7 +409,9 @@ pub fn compare(
     let (sel_h, fp_h) = fingerprints(&head.set, &gh);
     let policed =
         |i: usize| gb.get(i).is_some_and(|g| g.policed) || gh.get(i).is_some_and(|g| g.policed);
-    let same = |i: usize| fp_b.get(i) == fp_h.get(i);
+    // A flow a -> b is decided by a's egress and b's ingress.
+    let same_out = |i: usize| fp_b.get(i).map(|f| f.0) == fp_h.get(i).map(|f| f.0);
+    let same_in = |i: usize| fp_b.get(i).map(|f| f.1) == fp_h.get(i).map(|f| f.1);
     let n = groups.len();
     let mut pairs = 0;
     let mut todo = Vec::new();
@@ -396,7 +422,7 @@ pub fn compare(
                 continue;
             }
             pairs += 1;
-            if !(same(a) && same(b)) {
+            if !(same_out(a) && same_in(b)) {
                 todo.push((a, b));
             }
         }
