@@ -622,3 +622,73 @@ fn markdown_comment() {
     );
     insta::assert_snapshot!("diff_markdown_comment", md);
 }
+
+/// Copy `from` (a directory of the repository) into `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// The README shows the comment for the example tree after a change; it must be exactly what
+/// calint prints for that change.
+#[test]
+fn readme_shows_the_real_comment() {
+    let r = Repo::new("readme");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["apps", "cluster", "policies"] {
+        copy_dir(&root.join("examples").join(dir), &r.path().join(dir));
+    }
+    r.commit("examples");
+    let edit = |path: &str, old: &str, new: &str| {
+        let p = r.path().join(path);
+        let text = std::fs::read_to_string(&p).expect("read");
+        assert!(text.contains(old), "{path} no longer contains {old:?}");
+        std::fs::write(&p, text.replacen(old, new, 1)).expect("write");
+    };
+    edit(
+        "policies/shop/frontend.yaml",
+        "  egress:\n",
+        "  egress:\n    - action: Allow\n      protocol: TCP\n      destination:\n        selector: app == 'database'\n        ports: [5432]\n",
+    );
+    let rule = |selector: &str| {
+        format!(
+            "    - action: Allow\n      protocol: TCP\n      source:\n        selector: {selector}\n      destination:\n        ports: [5432]\n"
+        )
+    };
+    edit(
+        "policies/shop/database.yaml",
+        "    - action: Deny\n",
+        &format!(
+            "{}{}    - action: Deny\n",
+            rule("app == 'frontend'"),
+            rule("app == 'frontend' && role == 'web'")
+        ),
+    );
+    let (code, md, err) = r.run(
+        &[
+            "--base",
+            "HEAD",
+            "--link-base",
+            "https://github.com/OWNER/REPO/blob/SHA/",
+        ],
+        "markdown",
+    );
+    assert_eq!(code, 1, "a new warning: {err}");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let start = readme
+        .find("<!-- diff-comment -->\n````markdown\n")
+        .expect("README has the comment")
+        + "<!-- diff-comment -->\n````markdown\n".len();
+    let end = readme
+        .find("````\n<!-- /diff-comment -->")
+        .expect("end marker");
+    assert_eq!(readme.get(start..end), Some(md.as_str()));
+}
