@@ -692,3 +692,43 @@ fn readme_shows_the_real_comment() {
         .expect("end marker");
     assert_eq!(readme.get(start..end), Some(md.as_str()));
 }
+
+/// Many changes: the comment groups them by source and stays short; the JSON report is the
+/// same whatever the thread count.
+#[test]
+fn big_change_is_grouped_and_deterministic() {
+    let r = Repo::new("big");
+    let mut pods = String::new();
+    for i in 0..8 {
+        pods.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i:02}\n  namespace: shop\n  labels: {{app: p{i:02}}}\nspec:\n  containers: [{{name: c, image: x}}]\n"
+        ));
+    }
+    r.write("pods.yaml", &pods);
+    r.write(
+        "deny.yaml",
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: deny-all\nspec:\n  selector: all()\n  types: [Ingress]\n  ingress: [{action: Deny}]\n",
+    );
+    r.commit("deny all");
+    r.remove("deny.yaml");
+    let (code, md, _) = r.run(&["--base", "HEAD"], "markdown");
+    assert_eq!(code, 0);
+    // 8 pods reach each other (56 pairs) and the world reaches each (8): 64 opened.
+    assert!(md.contains("**opens 64 connections**"), "{md}");
+    assert!(md.contains("64 pairs changed; grouped by source."), "{md}");
+    assert!(md.contains("| opened | shop/p00 | shop/p01, shop/p02, shop/p03, shop/p04, shop/p05 (7 groups) and 2 more |"), "{md}");
+    assert!(md.contains("| opened | world |"), "{md}");
+    assert!(md.len() < 65_536);
+    let json = |threads: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_calint"))
+            .current_dir(r.path())
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["diff", "--base", "HEAD", "--format", "json"])
+            .output()
+            .expect("calint runs");
+        out.stdout
+    };
+    let one = json("1");
+    assert!(!one.is_empty());
+    assert_eq!(one, json("4"));
+}

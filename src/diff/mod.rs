@@ -297,3 +297,23 @@ fn renames(base: &Side, head: &Side) -> HashMap<ResourceRef, ResourceRef> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_positions() {
+        assert_eq!(
+            rule_pointer("/spec/egress/12/destination"),
+            Some(("/spec/egress", "/destination"))
+        );
+        assert_eq!(rule_pointer("/spec/ingress/0"), Some(("/spec/ingress", "")));
+        assert_eq!(rule_pointer("/spec/selector"), None);
+        assert_eq!(rule_pointer("/spec/ingress/x"), None);
+        assert_eq!(
+            without_rule_positions("shadowed by /spec/egress/10 and /spec/ingress/2 (Allow)"),
+            "shadowed by /spec/egress/_ and /spec/ingress/_ (Allow)"
+        );
+    }
+}

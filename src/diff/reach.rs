@@ -340,7 +340,20 @@ fn first_difference(a: &[AllowedProtocol], b: &[AllowedProtocol]) -> Option<(u8,
     None
 }
 
-/// Full answers for one changed pair: witness and deciding rules.
+/// Whether `list` allows `protocol` (on `port`, for protocols with ports).
+fn lists(list: &[AllowedProtocol], protocol: u8, port: Option<u16>) -> bool {
+    list.iter().any(|(p, ranges)| {
+        *p == protocol
+            && match (ranges, port) {
+                (Some(r), Some(port)) => r.iter().any(|(lo, hi)| *lo <= port && port <= *hi),
+                _ => true,
+            }
+    })
+}
+
+/// Witness and deciding rules for one changed pair. The cheap way first: a protocol and port
+/// allowed on one side only, asked on that side alone; then, when the ports are the same
+/// (allowed <-> partial) or no packet was found, full `reach` answers on both sides.
 fn explain(
     base: &Side,
     head: &Side,
@@ -350,6 +363,34 @@ fn explain(
     after: &Summary,
     timeout_ms: u32,
 ) -> (Option<Packet>, Vec<Decision>, Vec<Decision>, usize) {
+    let differs =
+        |p: &Packet| allows(&base.set, gb_from, gb_to, p) != allows(&head.set, gh_from, gh_to, p);
+    let candidates = |r: &ReachResult| [r.allowed_example.clone(), r.denied_example.clone()];
+    let mut undecided = 0;
+    let mut example = None;
+    if let Some((protocol, port)) = first_difference(&before.allowed, &after.allowed) {
+        let o = ReachOptions {
+            protocol: Some(protocol).filter(|p| *p != 0),
+            port,
+            timeout_ms,
+        };
+        let (set, f, t) = if lists(&after.allowed, protocol, port) {
+            (&head.set, gh_from, gh_to)
+        } else {
+            (&base.set, gb_from, gb_to)
+        };
+        let r = reach(set, f, t, &o);
+        undecided += r.undecided;
+        example = candidates(&r).into_iter().flatten().find(|p| differs(p));
+    }
+    if let Some(p) = &example {
+        return (
+            example.clone(),
+            decisions(&base.set, gb_from, gb_to, p),
+            decisions(&head.set, gh_from, gh_to, p),
+            undecided,
+        );
+    }
     let opts = ReachOptions {
         protocol: None,
         port: None,
@@ -357,32 +398,12 @@ fn explain(
     };
     let rb = reach(&base.set, gb_from, gb_to, &opts);
     let rh = reach(&head.set, gh_from, gh_to, &opts);
-    let mut undecided = rb.undecided + rh.undecided;
-    let differs =
-        |p: &Packet| allows(&base.set, gb_from, gb_to, p) != allows(&head.set, gh_from, gh_to, p);
-    let candidates = |r: &ReachResult| [r.allowed_example.clone(), r.denied_example.clone()];
-    let mut example = candidates(&rh)
+    undecided += rb.undecided + rh.undecided;
+    let example = candidates(&rh)
         .into_iter()
         .chain(candidates(&rb))
         .flatten()
         .find(|p| differs(p));
-    if example.is_none() {
-        if let Some((protocol, port)) = first_difference(&before.allowed, &after.allowed) {
-            let o = ReachOptions {
-                protocol: Some(protocol).filter(|p| *p != 0),
-                port,
-                timeout_ms,
-            };
-            for (set, f, t) in [(&head.set, gh_from, gh_to), (&base.set, gb_from, gb_to)] {
-                let r = reach(set, f, t, &o);
-                undecided += r.undecided;
-                if let Some(p) = candidates(&r).into_iter().flatten().find(|p| differs(p)) {
-                    example = Some(p);
-                    break;
-                }
-            }
-        }
-    }
     match &example {
         Some(p) => (
             example.clone(),

@@ -95,3 +95,98 @@ pub fn promote(mut project: Project) -> (Project, Promotion) {
         .collect();
     (project, promotion)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{CheckOptions, load_files};
+
+    const TREE: &str = "\
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  selector: app == 'db'
+  ingress: [{action: Deny}]
+---
+apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  stagedAction: Set
+  selector: app == 'db'
+  ingress: [{action: Allow}]
+---
+apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata: {name: new, namespace: shop}
+spec:
+  selector: app == 'web'
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: old}
+spec:
+  selector: all()
+---
+apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: old}
+spec:
+  stagedAction: Delete
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: kept}
+spec:
+  selector: all()
+";
+
+    #[test]
+    fn set_replaces_or_adds_and_delete_removes() {
+        let opts = CheckOptions {
+            analysis: None,
+            ..CheckOptions::default()
+        };
+        let project = load_files(vec![("t.yaml".into(), Ok(TREE.as_bytes().to_vec()))], &opts);
+        assert_eq!(project.resources.len(), 6);
+        let (p, promotion) = promote(project);
+        let kinds: Vec<(Kind, &str)> = p.resources.iter().map(|r| (r.kind, r.name())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (Kind::NetworkPolicy, "db"),
+                (Kind::NetworkPolicy, "new"),
+                (Kind::GlobalNetworkPolicy, "kept"),
+            ]
+        );
+        // The promoted `db` is the staged one (Allow), no longer staged.
+        let db = p.resources.first().and_then(|r| r.policy()).expect("db");
+        assert_eq!(
+            db.ingress.first().and_then(|r| r.action()),
+            Some(crate::model::resource::Action::Allow)
+        );
+        assert!(db.staged_action.is_none());
+        assert_eq!(
+            promotion,
+            Promotion {
+                set: 2,
+                deleted: 1,
+                replaced: 2
+            }
+        );
+    }
+
+    #[test]
+    fn kind_names() {
+        assert_eq!(
+            enforced_kind_name("StagedGlobalNetworkPolicy"),
+            "GlobalNetworkPolicy"
+        );
+        assert_eq!(
+            enforced_kind_name("StagedKubernetesNetworkPolicy"),
+            "NetworkPolicy"
+        );
+        assert_eq!(enforced_kind_name("Tier"), "Tier");
+    }
+}
