@@ -13,6 +13,7 @@
 use super::Side;
 use crate::analysis::concrete::{self, Packet};
 use crate::analysis::ir::{CompiledPolicy, PolicySet};
+use crate::analysis::prefilter::Restrictions;
 use crate::analysis::reach::{
     AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, allowed_list,
     decisions_for, discover, reach, resolve_named,
@@ -193,10 +194,25 @@ fn fingerprints(set: &PolicySet, groups: &[&Group]) -> Fingerprints {
             )
         })
         .collect();
+    // `Group::selectable`, with each policy's restrictions computed once for all groups.
+    let restrictions: Vec<Restrictions> = set
+        .policies
+        .par_iter()
+        .map(|p| Restrictions::of(&p.selector))
+        .collect();
     groups
         .par_iter()
         .map(|g| {
-            let sel = g.selectable(set);
+            let members: Vec<Restrictions> = g
+                .members
+                .iter()
+                .filter(|m| m.identity.entity)
+                .map(|m| Restrictions::of(&m.identity.as_expr()))
+                .collect();
+            let sel: Vec<bool> = restrictions
+                .iter()
+                .map(|pr| members.iter().any(|m| pr.may_overlap(m)))
+                .collect();
             let (mut out, mut inn) = (DefaultHasher::new(), DefaultHasher::new());
             let def = group_meaning(g);
             def.hash(&mut out);
@@ -518,6 +534,26 @@ pub fn ports_text(allowed: &[AllowedProtocol]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selectable_as_group_selectable() {
+        let opts = crate::check::CheckOptions {
+            analysis: None,
+            paths: vec![std::path::PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples"
+            ))],
+            ..crate::check::CheckOptions::default()
+        };
+        let project = crate::check::load_project(&opts).expect("examples load");
+        let set = PolicySet::from_project(&project);
+        let groups = discover(&project);
+        let refs: Vec<&Group> = groups.iter().collect();
+        let (sel, _) = fingerprints(&set, &refs);
+        let expected: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable(&set)).collect();
+        assert_eq!(sel, expected);
+        assert!(sel.iter().flatten().any(|b| *b) && sel.iter().flatten().any(|b| !*b));
+    }
 
     #[test]
     fn first_difference_finds_a_port_on_one_side_only() {
