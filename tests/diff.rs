@@ -732,3 +732,42 @@ fn big_change_is_grouped_and_deterministic() {
     assert!(!one.is_empty());
     assert_eq!(one, json("4"));
 }
+
+/// The groups of `.calint.yaml` replace the discovered ones; SARIF and human output.
+#[test]
+fn configured_groups_sarif_and_human() {
+    let r = base_repo("groups");
+    r.write(
+        ".calint.yaml",
+        "groups:\n  fe: \"shop/app == 'frontend'\"\n  db: \"shop/app == 'db'\"\n",
+    );
+    r.commit("groups");
+    let shadowed = db_policy("db-fe", "app == 'frontend'", "[5432]")
+        + "    - action: Allow\n      protocol: TCP\n      source:\n        selector: app == 'frontend'\n      destination:\n        ports: [5432]\n";
+    r.write("policies/fe.yaml", &shadowed);
+    let (_, v) = r.diff(&["--base", "HEAD"]);
+    assert_eq!(v["summary"]["groups"], 2);
+    assert_eq!(changes(&v), vec![row("fe", "db", "opened", "", "TCP 5432")]);
+    let (code, sarif, _) = r.run(&["--base", "HEAD"], "sarif");
+    assert_eq!(code, 1);
+    let sarif: Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "CAL201");
+    let (_, human, _) = r.run(&["--base", "HEAD"], "human");
+    assert!(
+        human.starts_with(
+            "calint diff: HEAD -> worktree\n  opened  fe -> db: nothing => TCP 5432\n"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains("  findings added:\n    warning CAL201 policies/fe.yaml:17: "),
+        "{human}"
+    );
+    assert!(
+        human.ends_with("opens 1 connection, adds 1 warning\n"),
+        "{human}"
+    );
+}
