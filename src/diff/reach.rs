@@ -12,7 +12,7 @@
 
 use super::Side;
 use crate::analysis::concrete::{self, Packet};
-use crate::analysis::ir::{CompiledPolicy, PolicySet};
+use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::analysis::reach::{
     AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, allowed_list,
@@ -200,6 +200,10 @@ fn fingerprints(set: &PolicySet, groups: &[&Group]) -> Fingerprints {
         .par_iter()
         .map(|p| Restrictions::of(&p.selector))
         .collect();
+    let policy_ns: Vec<Option<&str>> = restrictions
+        .iter()
+        .map(|r| r.single_value(NAMESPACE_LABEL))
+        .collect();
     groups
         .par_iter()
         .map(|g| {
@@ -209,9 +213,24 @@ fn fingerprints(set: &PolicySet, groups: &[&Group]) -> Fingerprints {
                 .filter(|m| m.identity.entity)
                 .map(|m| Restrictions::of(&m.identity.as_expr()))
                 .collect();
+            // Namespaces first: a policy of one namespace never selects an endpoint of
+            // another (the same answer `may_overlap` gives, without merging label maps).
+            let member_ns: Vec<Option<&str>> = members
+                .iter()
+                .map(|m| m.single_value(NAMESPACE_LABEL))
+                .collect();
             let sel: Vec<bool> = restrictions
                 .iter()
-                .map(|pr| members.iter().any(|m| pr.may_overlap(m)))
+                .zip(&policy_ns)
+                .map(|(pr, pns)| {
+                    members
+                        .iter()
+                        .zip(&member_ns)
+                        .any(|(m, mns)| match (pns, mns) {
+                            (Some(a), Some(b)) if a != b => false,
+                            _ => pr.may_overlap(m),
+                        })
+                })
                 .collect();
             let (mut out, mut inn) = (DefaultHasher::new(), DefaultHasher::new());
             let def = group_meaning(g);
@@ -242,6 +261,10 @@ fn summaries(
 ) -> (Vec<Option<Summary>>, usize) {
     use crate::analysis::solver::{Answer, FlowQuestion, ProtocolClass, Session, Universe};
     use rayon::prelude::*;
+    if pairs.is_empty() {
+        // Nothing to solve: do not even build the solver's universe.
+        return (Vec::new(), 0);
+    }
     let extra: Vec<&Expr> = groups
         .iter()
         .flat_map(|g| {
