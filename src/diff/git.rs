@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn ls_tree_records() {
-        let out = b"100644 blob 0123 12\ta.yaml\0120000 blob 4567 5\tlink.yaml\0160000 commit 89ab -\tsub\0";
+        let out = b"100644 blob 0123 12\ta.yaml\x00120000 blob 4567 5\tlink.yaml\x00160000 commit 89ab -\tsub\x00";
         let e = parse_ls_tree(out);
         assert_eq!(e.len(), 1);
         assert_eq!((e[0].path.as_str(), e[0].size), ("a.yaml", 12));
