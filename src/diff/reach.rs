@@ -171,10 +171,19 @@ fn policy_meaning_in(set: &PolicySet, p: &CompiledPolicy, d: Direction) -> u64 {
     h.finish()
 }
 
-/// A group's definition without its name and resource index.
+/// A group's definition without its name and resource index. Address lists are sets: their
+/// order follows file order (the world excludes every network set's nets in the order the
+/// files were read), and moving a file must not make the group look changed.
 fn group_meaning(g: &Group) -> u64 {
     let mut h = DefaultHasher::new();
-    format!("{:?}|{}|{}|{:?}", g.kind, g.policed, g.concrete, g.members).hash(&mut h);
+    let mut members = g.members.clone();
+    for m in &mut members {
+        m.nets.sort_unstable();
+        m.nets.dedup();
+        m.not_nets.sort_unstable();
+        m.not_nets.dedup();
+    }
+    format!("{:?}|{}|{}|{:?}", g.kind, g.policed, g.concrete, members).hash(&mut h);
     h.finish()
 }
 
@@ -557,6 +566,29 @@ pub fn ports_text(allowed: &[AllowedProtocol]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_meaning_ignores_address_order() {
+        let net = |a: u128| crate::model::net::Cidr {
+            family: crate::model::net::IpFamily::V4,
+            addr: a,
+            prefix: 32,
+        };
+        let project = crate::project::Project::default();
+        let mut w1 = crate::analysis::reach::world(&project);
+        if let Some(m) = w1.members.first_mut() {
+            m.not_nets = vec![net(1), net(2)];
+        }
+        let mut w2 = w1.clone();
+        if let Some(m) = w2.members.first_mut() {
+            m.not_nets = vec![net(2), net(1)];
+        }
+        assert_eq!(group_meaning(&w1), group_meaning(&w2));
+        if let Some(m) = w2.members.first_mut() {
+            m.not_nets = vec![net(3)];
+        }
+        assert_ne!(group_meaning(&w1), group_meaning(&w2));
+    }
 
     #[test]
     fn selectable_as_group_selectable() {
