@@ -8,8 +8,10 @@
 //! re-derived in a fresh context so output never depends on the thread count.
 
 pub mod concrete;
+pub mod exposure;
 pub mod ir;
 pub mod order;
+pub mod paths;
 pub mod prefilter;
 pub mod reach;
 pub mod solver;

@@ -4,7 +4,9 @@
 mod check;
 mod completions;
 mod config;
+mod exposure;
 mod graph;
+mod paths;
 mod progress;
 mod reach;
 mod rules;
@@ -41,6 +43,10 @@ enum Command {
     Reach(reach::ReachArgs),
     /// Draw who can reach whom: every workload, network set and the world.
     Graph(graph::GraphArgs),
+    /// What can the world, other namespaces and any future pod reach, and is each workload policied?
+    Exposure(exposure::ExposureArgs),
+    /// Multi-hop attack paths: chains of allowed connections from one group to another.
+    Paths(paths::PathsArgs),
     /// Print a shell completion script (e.g. `calint completions bash > /etc/bash_completion.d/calint`).
     Completions(completions::CompletionsArgs),
 }
@@ -96,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Reach(args) => reach::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Exposure(args) => exposure::run(args),
+        Command::Paths(args) => paths::run(args),
         Command::Completions(args) => completions::run(args),
     };
     ExitCode::from(code)

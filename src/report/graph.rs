@@ -18,14 +18,19 @@ fn kind(g: &Group) -> &'static str {
 
 /// "TCP 5432; UDP 53; ICMP", or "any" when every protocol and port is allowed.
 pub fn edge_label(e: &Edge) -> String {
-    let everything = e.allowed.len() == crate::analysis::reach::NAMED_PROTOCOLS.len() + 1
-        && e.allowed
+    allowed_label(&e.allowed)
+}
+
+/// "TCP 5432; UDP 53; ICMP", "any" when every protocol and port is allowed, "" for nothing.
+pub fn allowed_label(allowed: &[crate::analysis::reach::AllowedProtocol]) -> String {
+    let everything = allowed.len() == crate::analysis::reach::NAMED_PROTOCOLS.len() + 1
+        && allowed
             .iter()
             .all(|(_, ports)| ports.as_ref().is_none_or(|r| r.as_slice() == [(0, 65535)]));
     if everything {
         return "any".to_string();
     }
-    e.allowed
+    allowed
         .iter()
         .map(|(p, ports)| {
             let name = if *p == 0 {

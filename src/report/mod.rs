@@ -1,11 +1,13 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 
+pub mod exposure;
 pub mod fingerprint;
 pub mod github;
 pub mod graph;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod paths;
 pub mod reach;
 pub mod sarif;
 

@@ -17,7 +17,7 @@ fn protocol_label(p: u8) -> String {
     }
 }
 
-fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
+pub fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
     let mut v = json!({
         "direction": d.direction.as_str(),
         "action": d.action,
@@ -105,6 +105,33 @@ fn example_text(p: &Packet) -> String {
     )
 }
 
+/// Where a decision was made: the rule (resource, pointer, file:line) or the tier.
+pub fn decision_site(project: &Project, set: &PolicySet, d: &Decision) -> String {
+    match d.rule {
+        Some((pi, ri)) => set
+            .policies
+            .get(pi)
+            .and_then(|p| project.resources.get(p.resource))
+            .and_then(|res| {
+                let rule = res.policy()?.rules(d.direction).get(ri)?;
+                let loc = line_location(project, res.location(rule.head_span()))?;
+                Some(format!(
+                    "{} {} ({}:{})",
+                    res.reference(),
+                    rule.pointer,
+                    loc.file,
+                    loc.line
+                ))
+            })
+            .unwrap_or_default(),
+        None => d
+            .tier
+            .as_ref()
+            .map(|t| format!("tier `{t}`"))
+            .unwrap_or_default(),
+    }
+}
+
 pub fn render_human(
     project: &Project,
     set: &PolicySet,
@@ -153,29 +180,7 @@ pub fn render_human(
     if !r.decisions.is_empty() {
         out.push_str("  decided by:\n");
         for d in &r.decisions {
-            let what = match d.rule {
-                Some((pi, ri)) => set
-                    .policies
-                    .get(pi)
-                    .and_then(|p| project.resources.get(p.resource))
-                    .and_then(|res| {
-                        let rule = res.policy()?.rules(d.direction).get(ri)?;
-                        let loc = line_location(project, res.location(rule.head_span()))?;
-                        Some(format!(
-                            "{} {} ({}:{})",
-                            res.reference(),
-                            rule.pointer,
-                            loc.file,
-                            loc.line
-                        ))
-                    })
-                    .unwrap_or_default(),
-                None => d
-                    .tier
-                    .as_ref()
-                    .map(|t| format!("tier `{t}`"))
-                    .unwrap_or_default(),
-            };
+            let what = decision_site(project, set, d);
             out.push_str(&format!(
                 "    [{}] {} {}: {}\n",
                 d.example,
