@@ -10,6 +10,7 @@ pub mod finding;
 pub mod lints;
 pub mod load;
 pub mod model;
+pub mod posture;
 pub mod progress;
 pub mod project;
 pub mod report;

@@ -32,6 +32,8 @@ pub struct Project {
     pub assertions: Vec<AssertionOutcome>,
     /// The policy set the assertions were evaluated against (for naming deciding rules).
     pub assertion_set: Option<crate::analysis::ir::PolicySet>,
+    /// Posture facts (CAL310, CAL311, `no-path` assertions), when computed.
+    pub posture: Option<crate::posture::PostureOutcome>,
     /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
     /// a report (it would break byte-identical output).
     pub timings: Vec<(String, Duration)>,
@@ -77,6 +79,7 @@ impl Project {
             analysis: None,
             assertions: Vec::new(),
             assertion_set: None,
+            posture: None,
             timings: Vec::new(),
         }
     }

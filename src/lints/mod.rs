@@ -24,6 +24,8 @@ mod cal201_shadowed_rule;
 mod cal202_shadowed_by_policy;
 mod cal203_order_conflict;
 mod cal301_reachability_assertion;
+mod cal310_unisolated_workload;
+mod cal311_world_exposure;
 mod semantic;
 pub mod suppress;
 
@@ -80,6 +82,8 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal202_shadowed_by_policy::ShadowedByPolicy,
     &cal203_order_conflict::OrderConflict,
     &cal301_reachability_assertion::ReachabilityAssertion,
+    &cal310_unisolated_workload::UnisolatedWorkload,
+    &cal311_world_exposure::WorldExposure,
 ];
 
 pub fn find(code_or_name: &str) -> Option<&'static dyn Lint> {
