@@ -76,7 +76,7 @@ fn github_format_emits_escaped_workflow_commands() {
     let (code, out, _) = calint(&["check", "examples", "--format", "github"]);
     assert_eq!(code, 1);
     let commands: Vec<&str> = out.lines().filter(|l| l.starts_with("::")).collect();
-    assert_eq!(commands.len(), 10, "{out}");
+    assert_eq!(commands.len(), 11, "{out}");
     let dup = commands
         .iter()
         .find(|c| c.contains("CAL003"))
@@ -95,7 +95,7 @@ fn github_format_emits_escaped_workflow_commands() {
     assert!(commands.iter().any(|c| c.starts_with("::warning ")));
     assert!(
         out.ends_with(
-            "10 findings (6 errors, 4 warnings) in 19 files (24 resources, 14 policies)\n"
+            "11 findings (6 errors, 5 warnings) in 19 files (24 resources, 14 policies)\n"
         )
     );
     let (_, quiet, _) = calint(&["check", "examples", "--format", "github", "--quiet"]);
@@ -161,13 +161,13 @@ fn output_and_extra_reports_come_from_one_run() {
 #[test]
 fn quiet_and_verbose() {
     let (_, out, _) = calint(&["check", "examples", "--quiet", "--color", "never"]);
-    assert!(!out.contains("10 findings"), "--quiet drops the summary");
+    assert!(!out.contains("11 findings"), "--quiet drops the summary");
     assert!(out.contains("error[CAL002]"));
     let (_, clean, _) = calint(&["check", "fixtures/CAL101/clean", "--quiet"]);
     assert_eq!(clean, "", "nothing at all when clean and quiet");
     let (code, out, err) = calint(&["check", "examples", "--verbose", "--color", "never"]);
     assert_eq!(code, 1);
-    assert!(out.contains("10 findings"));
+    assert!(out.contains("11 findings"));
     for stage in [
         "configuration:",
         "19 files",
