@@ -19,8 +19,7 @@ use std::process::Command;
 /// about thread counts, not timeouts.
 const GENEROUS_TIMEOUT_MS: &str = "60000";
 
-/// Codes of the semantic (Z3) lints.
-// Findings that come from solver answers (CAL311: what the world can reach).
+/// Codes of the semantic (Z3) lints (CAL311: what the world can reach).
 const SEMANTIC: &[&str] = &["CAL110", "CAL111", "CAL201", "CAL202", "CAL203", "CAL311"];
 
 struct Scratch(PathBuf);
