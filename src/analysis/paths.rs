@@ -304,3 +304,111 @@ pub fn search(
         undecided,
     }
 }
+
+/// Blast radius: for each group, how many other groups it can reach through chains of
+/// allowed connections (`edges` as (from, to) indices), with the same rule as paths:
+/// only policed groups are stepping stones.
+pub fn blast_radius(groups: &[Group], edges: &[(usize, usize)]) -> Vec<usize> {
+    let n = groups.len();
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(n, edges.len());
+    for _ in 0..n {
+        graph.add_node(());
+    }
+    for &(a, b) in edges {
+        if a < n && b < n {
+            graph.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
+        }
+    }
+    let policed = |i: usize| groups.get(i).is_some_and(|g| g.policed);
+    (0..n)
+        .map(|start| {
+            let mut seen = vec![false; n];
+            seen[start] = true;
+            let mut queue = VecDeque::from([start]);
+            let mut count = 0;
+            while let Some(v) = queue.pop_front() {
+                if v != start && !policed(v) {
+                    continue; // reached, but not a stepping stone
+                }
+                for w in graph.neighbors_directed(NodeIndex::new(v), Towards::Outgoing) {
+                    let w = w.index();
+                    if !seen[w] {
+                        seen[w] = true;
+                        count += 1;
+                        queue.push_back(w);
+                    }
+                }
+            }
+            count
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::reach::{GroupKind, Member};
+
+    fn group(name: &str, policed: bool) -> Group {
+        Group {
+            name: name.into(),
+            kind: if policed {
+                GroupKind::Workload
+            } else {
+                GroupKind::World
+            },
+            policed,
+            concrete: true,
+            members: Vec::<Member>::new(),
+            resource: None,
+        }
+    }
+
+    #[test]
+    fn blast_radius_follows_chains_through_policed_groups_only() {
+        // world(0) -> a(1) -> b(2) -> c(3); b -> world; d(4) isolated.
+        let groups = [
+            group("world", false),
+            group("a", true),
+            group("b", true),
+            group("c", true),
+            group("d", true),
+        ];
+        let edges = [(0, 1), (1, 2), (2, 3), (2, 0)];
+        // a reaches b, c and the world (via b); b reaches c and the world, but not a
+        // through the world.
+        assert_eq!(blast_radius(&groups, &edges), vec![3, 3, 2, 0, 0]);
+    }
+
+    #[test]
+    fn paths_are_found_shortest_first_and_only_through_policed_groups() {
+        let groups = [
+            group("world", false),
+            group("a", true),
+            group("b", true),
+            group("c", true),
+            group("net", false),
+        ];
+        let mut graph = DiGraph::new();
+        for i in 0..groups.len() {
+            graph.add_node(i);
+        }
+        for (a, b) in [(0, 1), (1, 2), (2, 3), (1, 3), (0, 4), (4, 3)] {
+            graph.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
+        }
+        let hg = HopGraph {
+            graph,
+            undecided: 0,
+        };
+        assert_eq!(
+            find_paths(&hg, &groups, 0, 3, 5, 10),
+            vec![vec![0, 1, 3], vec![0, 1, 2, 3]],
+            "the unpoliced `net` is no stepping stone"
+        );
+        assert_eq!(
+            find_paths(&hg, &groups, 0, 3, 1, 10),
+            Vec::<Vec<usize>>::new()
+        );
+        assert_eq!(find_paths(&hg, &groups, 0, 3, 5, 1), vec![vec![0, 1, 3]]);
+    }
+}
