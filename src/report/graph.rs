@@ -151,11 +151,14 @@ fn short(label: &str, max: usize) -> String {
 /// The SVG: groups on a circle, labels radial (so neighbours never overlap), each edge a
 /// curve bent to its own left so `A → B` and `B → A` never overlap, edge labels on the
 /// curves, and each group's blast radius next to its name.
-fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> String {
+fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
     use std::f64::consts::{FRAC_PI_2, TAU};
     let n = groups.len().max(1);
     // At least 18 px of arc per group: radial labels 11 px high never touch.
-    let r = (n as f64 * 18.0 / TAU).max(160.0);
+    // ... and room inside the circle for the edge labels (about 60 × 13 px each, on a third
+    // of the disc).
+    let label_room = (3.0 * edges.len() as f64 * 60.0 * 13.0 / std::f64::consts::PI).sqrt();
+    let r = (n as f64 * 18.0 / TAU).max(label_room).max(160.0);
     // Room for the longest radial label (name and blast radius; ~6.5 px per character).
     let longest = groups
         .iter()
@@ -171,8 +174,29 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> String {
         "<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{size:.0}\" height=\"{size:.0}\" viewBox=\"0 0 {size:.0} {size:.0}\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#3b6ea5\"/></marker></defs>\n"
     );
     let mut labels = String::new();
+    // Where the radial node labels are (generous estimate: 6.5 px per character at 11 px,
+    // 14 px thick), as quadrilaterals.
+    let node_labels: Vec<[(f64, f64); 4]> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let a = angle(i);
+            let (ux, uy) = (a.cos(), a.sin());
+            let (vx, vy) = (-uy * 7.0, ux * 7.0);
+            let len = 6.5 * (g.name.chars().count() + 5) as f64;
+            let (sx, sy) = (c + (r + 9.0) * ux, c + (r + 9.0) * uy);
+            let (ex, ey) = (sx + len * ux, sy + len * uy);
+            [
+                (sx + vx, sy + vy),
+                (ex + vx, ey + vy),
+                (ex - vx, ey - vy),
+                (sx - vx, sy - vy),
+            ]
+        })
+        .collect();
     // Boxes of the edge labels placed so far (x0, y0, x1, y1).
     let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
+    let mut unplaced = 0usize;
     for e in edges {
         let ((x1, y1), (x2, y2)) = (pos(e.from), pos(e.to));
         let (dx, dy) = (x2 - x1, y2 - y1);
@@ -214,22 +238,34 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> String {
                 u * u * y1 + 2.0 * u * t * qy + t * t * y2,
             )
         };
-        let candidates = [0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85];
         let free = |(mx, my): (f64, f64), placed: &[(f64, f64, f64, f64)]| {
             let me = (mx - w / 2.0, my - h / 2.0, mx + w / 2.0, my + h / 2.0);
+            let quad = [(me.0, me.1), (me.2, me.1), (me.2, me.3), (me.0, me.3)];
             placed
                 .iter()
                 .all(|b| me.2 < b.0 || b.2 < me.0 || me.3 < b.1 || b.3 < me.1)
+                && node_labels.iter().all(|q| !quads_overlap(&quad, q))
                 && (0..groups.len()).all(|i| {
                     let (px, py) = pos(i);
                     px + 8.0 < me.0 || me.2 < px - 8.0 || py + 8.0 < me.1 || me.3 < py - 8.0
                 })
         };
-        let (mx, my) = candidates
-            .iter()
-            .map(|&t| at(t))
-            .find(|&p| free(p, &placed))
-            .unwrap_or_else(|| at(0.5));
+        // Along the curve from the middle outwards, on it or just beside it.
+        let spot = (0..17).flat_map(|k| {
+            let t = 0.5 + if k % 2 == 0 { 1.0 } else { -1.0 } * f64::from((k + 1) / 2) * 0.05;
+            [0.0, 9.0, -9.0].map(move |off| (t, off))
+        });
+        let found = spot
+            .map(|(t, off)| {
+                let (x, y) = at(t);
+                (x + nx * off, y + ny * off)
+            })
+            .find(|&p| free(p, &placed));
+        // A label that fits nowhere is left to the tooltip and the matrix.
+        let Some((mx, my)) = found else {
+            unplaced += 1;
+            continue;
+        };
         placed.push((mx - w / 2.0, my - h / 2.0, mx + w / 2.0, my + h / 2.0));
         let _ = writeln!(
             labels,
@@ -263,7 +299,36 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> String {
         );
     }
     out.push_str("</svg>\n");
-    out
+    if unplaced > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"unplaced\">{unplaced} of {} edge labels did not fit on the drawing without overlapping: the tooltip and the matrix below show them.</p>",
+            edges.len()
+        );
+    }
+    (out, unplaced)
+}
+
+/// Separating-axis test for two convex quadrilaterals.
+fn quads_overlap(p: &[(f64, f64); 4], q: &[(f64, f64); 4]) -> bool {
+    for poly in [p, q] {
+        for i in 0..4 {
+            let (x1, y1) = poly[i];
+            let (x2, y2) = poly[(i + 1) % 4];
+            let (ax, ay) = (y1 - y2, x2 - x1);
+            let proj = |pts: &[(f64, f64); 4]| {
+                pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (x, y)| {
+                    let d = x * ax + y * ay;
+                    (lo.min(d), hi.max(d))
+                })
+            };
+            let ((a0, a1), (b0, b1)) = (proj(p), proj(q));
+            if a1 <= b0 || b1 <= a0 {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 const LEGEND: &str = "<div id=\"legend\" class=\"legend\">\n<span><svg width=\"14\" height=\"14\"><circle cx=\"7\" cy=\"7\" r=\"6\" fill=\"#4f81bd\"/></svg> workload or selector group</span>\n<span><svg width=\"14\" height=\"14\"><circle cx=\"7\" cy=\"7\" r=\"6\" fill=\"#9bbb59\"/></svg> network set</span>\n<span><svg width=\"14\" height=\"14\"><circle cx=\"7\" cy=\"7\" r=\"6\" fill=\"#c0504d\"/></svg> world / addresses</span>\n<span><svg width=\"34\" height=\"10\"><line x1=\"0\" y1=\"5\" x2=\"34\" y2=\"5\" stroke=\"#3b6ea5\" stroke-width=\"1.6\"/></svg> every packet allowed</span>\n<span><svg width=\"34\" height=\"10\"><line x1=\"0\" y1=\"5\" x2=\"34\" y2=\"5\" stroke=\"#3b6ea5\" stroke-width=\"1.6\" stroke-dasharray=\"5,4\"/></svg> some packets allowed</span>\n<span>edges bend to the left of their direction, so A → B and B → A stay apart; the label is what is allowed</span>\n<span><b style=\"color:#8a2b2b\">⟶N</b> blast radius: groups reachable through chains of allowed connections (see <code>calint paths</code>)</span>\n</div>\n";
@@ -273,7 +338,7 @@ const LEGEND: &str = "<div id=\"legend\" class=\"legend\">\n<span><svg width=\"1
 pub fn html(groups: &[Group], edges: &[Edge]) -> String {
     let pairs: Vec<(usize, usize)> = edges.iter().map(|e| (e.from, e.to)).collect();
     let radius = crate::analysis::paths::blast_radius(groups, &pairs);
-    let svg = svg(groups, edges, &radius);
+    let (svg, _) = svg(groups, edges, &radius);
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(radius.get(i).copied().unwrap_or(0)));
     let mut blast = String::from(
