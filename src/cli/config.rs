@@ -82,7 +82,27 @@ fn to_json(e: &Effective, origin: &str) -> Value {
         "rules": rules,
         "groups": e.config.groups.as_ref().map_or(Value::Null, node_value),
         "assertions": e.config.assertions.as_ref().map_or(Value::Null, node_value),
+        "public": public(e),
+        "isolation": isolation(e),
     })
+}
+
+/// `public:` as read (group and ports of each entry).
+fn public(e: &Effective) -> Value {
+    Value::from(
+        e.config
+            .posture
+            .public
+            .iter()
+            .map(|p| json!({"group": p.group.value, "ports": p.ports.value}))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// `isolation:` in force (defaults included).
+fn isolation(e: &Effective) -> Value {
+    let (ingress, egress) = e.config.posture.isolation();
+    json!({"ingress": ingress, "egress": egress})
 }
 
 fn version(e: &Effective) -> String {
@@ -150,6 +170,16 @@ fn to_yaml(e: &Effective, origin: &str) -> String {
             out.push_str(&format!("{key}: {}  # {what}\n", node_value(node)));
         }
     }
+    if !e.config.posture.public.is_empty() {
+        out.push_str(&format!(
+            "public: {}  # what the world may reach (CAL311)\n",
+            public(e)
+        ));
+    }
+    out.push_str(&format!(
+        "isolation: {}  # directions unisolated-workload (CAL310) reports\n",
+        isolation(e)
+    ));
     out
 }
 

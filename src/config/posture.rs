@@ -171,6 +171,66 @@ pub fn read_no_path(item: &Node, node: &Node, ptr: &str, r: &mut Reader) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, ConfigError, Origin, parse};
+    use crate::source::SourceFile;
+
+    fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse(
+            SourceFile::new(".calint.yaml".into(), ".calint.yaml".into(), text.into()),
+            Origin::Defaults,
+        )
+    }
+
+    #[test]
+    fn posture_keys_are_read() {
+        let c = parse_str(
+            "public:\n  - {group: shop/frontend, ports: \"TCP 443\"}\nisolation: {egress: true}\nassertions:\n  - no-path: {from: world, to: db, max-hops: 3}\n  - {from: a, to: b, expect: denied}\n",
+        )
+        .expect("valid");
+        assert_eq!(c.posture.public.len(), 1);
+        assert_eq!(c.posture.isolation(), (true, true));
+        assert_eq!(c.posture.no_paths.len(), 1);
+        assert_eq!(
+            c.posture.no_paths[0].max_hops.as_ref().map(|h| h.value),
+            Some(3)
+        );
+        assert_eq!(c.assertion_defs.len(), 1);
+        assert_eq!(
+            parse_str("").expect("valid").posture.isolation(),
+            (true, false)
+        );
+    }
+
+    #[test]
+    fn posture_key_problems_are_located() {
+        let e = parse_str(
+            "public:\n  - {group: shop/frontend, ports: \"TCP http\"}\n  - {group: x}\nisolation: {egres: true}\nassertions:\n  - no-path: {from: world, max-hops: 0}\n  - no-path: {from: world, to: db, hops: 2}\n",
+        )
+        .expect_err("invalid");
+        let m: Vec<&str> = e.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            m.iter()
+                .any(|s| s.contains("invalid `ports`: `http` is not a port")),
+            "{m:#?}"
+        );
+        assert!(
+            m.iter().any(|s| s.contains("needs `group` and `ports`")),
+            "{m:#?}"
+        );
+        assert!(
+            m.iter().any(|s| s.contains("unknown field `egres`")),
+            "{m:#?}"
+        );
+        assert!(
+            m.iter().any(|s| s.contains("needs `from` and `to`")),
+            "{m:#?}"
+        );
+        assert!(
+            m.iter().any(|s| s.contains("unknown field `hops`")),
+            "{m:#?}"
+        );
+        assert!(e.problems.iter().all(|p| p.span.is_some()), "{m:#?}");
+    }
 
     #[test]
     fn ports_are_parsed() {
