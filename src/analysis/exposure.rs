@@ -8,7 +8,7 @@ use super::concrete::{self, Packet, Side};
 use super::ir::{NAMESPACE_LABEL, PolicySet};
 use super::reach::{
     AllowedProtocol, Decision, Group, GroupKind, NAMED_PROTOCOLS, ORCHESTRATOR_LABEL, Verdict,
-    allowed_list, decisions_for, world,
+    decisions_for, port_classes, world,
 };
 use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
 use crate::model::resource::Direction;
@@ -93,12 +93,17 @@ pub struct Peers {
     pub any_pod: Group,
 }
 
+/// A symbolic peer: every endpoint the selector matches, with labels of anyone's choosing.
+/// Its own egress policies are not applied (`policed: false`): a pod created later, or by an
+/// attacker, comes with whatever egress its creator gives it, so what matters is what the
+/// target's ingress admits. (It also keeps each query small: the egress of a pod with any
+/// labels in any namespace involves every policy of the tree.)
 fn symbolic(name: &str, selector: &str) -> Option<Group> {
     let sel = Selector::parse(selector).ok()?;
     Some(Group {
         name: name.to_string(),
         kind: GroupKind::Selector,
-        policed: true,
+        policed: false,
         concrete: false,
         members: vec![super::reach::Member {
             identity: super::reach::Identity {
@@ -192,6 +197,91 @@ pub fn policied(set: &PolicySet, g: &Group, d: Direction) -> Policied {
     if any { Policied::Maybe } else { Policied::No }
 }
 
+/// The same answer as [`super::reach::allowed_list`] (the protocols, and the port classes of
+/// TCP/UDP/SCTP, on which some packet is allowed), found by splitting: a run of classes with
+/// no allowed packet is dropped with one query, a run with no denied packet is kept with one
+/// more, and only mixed runs are halved. Exposure asks about symbolic peers (any pod), whose
+/// egress involves every policy, so one query per class was too slow on large trees.
+fn allowed_ports(
+    s: &mut super::solver::Session<'_>,
+    set: &PolicySet,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
+    classes: &[(u16, u16)],
+) -> (Vec<AllowedProtocol>, usize) {
+    let mut undecided = 0;
+    let mut ask = |s: &mut super::solver::Session<'_>,
+                   protocol: ProtocolClass<'_>,
+                   dst_ports: Option<(u16, u16)>,
+                   allowed: bool| {
+        let q = FlowQuestion {
+            from,
+            to,
+            protocol,
+            dst_ports,
+            allowed,
+            ipv4_only: false,
+            from_policies: fp,
+            to_policies: tp,
+        };
+        match s.flow(set, &q) {
+            Answer::Known(x) => Some(x.is_some()),
+            Answer::Undecided => {
+                undecided += 1;
+                None
+            }
+        }
+    };
+    let mut out = Vec::new();
+    for p in NAMED_PROTOCOLS {
+        if ask(s, ProtocolClass::Is(p), None, true) != Some(true) {
+            continue;
+        }
+        if [6, 17, 132].contains(&p) {
+            let mut open = Vec::new();
+            // (classes, whether some packet in them is already known to be allowed)
+            let mut stack = vec![(classes, true)];
+            while let Some((run, known_some)) = stack.pop() {
+                let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                    continue;
+                };
+                let range = (first.0, last.1);
+                if !known_some && ask(s, ProtocolClass::Is(p), Some(range), true) != Some(true) {
+                    continue;
+                }
+                // A timeout on "some denied?" is not a proof that all are allowed: split.
+                if run.len() == 1 || ask(s, ProtocolClass::Is(p), Some(range), false) == Some(false)
+                {
+                    open.push(range);
+                    continue;
+                }
+                let (left, right) = run.split_at(run.len() / 2);
+                stack.push((right, false));
+                stack.push((left, false));
+            }
+            open.sort_unstable();
+            let mut merged: Vec<(u16, u16)> = Vec::new();
+            for (lo, hi) in open {
+                match merged.last_mut() {
+                    Some(last) if u32::from(last.1) + 1 >= u32::from(lo) => {
+                        last.1 = last.1.max(hi);
+                    }
+                    _ => merged.push((lo, hi)),
+                }
+            }
+            if !merged.is_empty() {
+                out.push((p, Some(merged)));
+            }
+        } else {
+            out.push((p, None));
+        }
+    }
+    if ask(s, ProtocolClass::Other(&NAMED_PROTOCOLS), None, true) == Some(true) {
+        out.push((0, None));
+    }
+    (out, undecided)
+}
+
 /// Answer one flow question completely, in the given session.
 pub(crate) fn flow(
     s: &mut super::solver::Session<'_>,
@@ -247,7 +337,8 @@ pub(crate) fn flow(
     let mut by_port = Vec::new();
     let mut list_undecided = 0;
     if some_allowed {
-        let (list, und) = allowed_list(s, set, (from, fp), (to, tp), None, None);
+        let classes = port_classes(set, &[from, to], (0, 65535));
+        let (list, und) = allowed_ports(s, set, (from, fp), (to, tp), &classes);
         list_undecided = und;
         for (p, ports) in &list {
             let class = if *p == 0 {
