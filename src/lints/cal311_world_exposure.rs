@@ -12,6 +12,9 @@ use crate::project::Project;
 
 pub struct WorldExposure;
 
+/// (policy index in the set, rule index).
+type RuleIndex = (usize, usize);
+
 static META: LintMeta = LintMeta {
     code: "CAL311",
     name: "world-exposure",
@@ -89,7 +92,7 @@ impl Lint for WorldExposure {
                 .collect();
             // Uncovered port ranges, grouped by the ingress rule that lets the world in (the
             // final ingress decision of an example packet; `None`: no policy selects it).
-            let mut by_rule: Vec<(Option<(usize, usize)>, Vec<String>)> = Vec::new();
+            let mut by_rule: Vec<(Option<RuleIndex>, Vec<String>)> = Vec::new();
             for port in flow.by_port.iter().filter(|pd| !covered(pd, &allowances)) {
                 let rule = port
                     .decisions
