@@ -66,8 +66,8 @@ fn explained(f: &Flow) -> Vec<(String, &Decision)> {
     out
 }
 
-/// For the human report: the final decisions on the group's own side (Pass rules on the way
-/// and the peer's side are in the JSON), each with what it decides.
+/// For the human report: the final decisions on the group's own side (the Pass rules on the
+/// way are in the JSON), each with what it decides, rules deciding several ranges merged.
 fn final_decisions(
     project: &Project,
     set: &PolicySet,
