@@ -38,12 +38,12 @@ d="$tmp/examples"
 [ "$(cat "$d/code")" = 1 ] || fail "examples: exit code $(cat "$d/code"), expected 1"
 expect_in "$d/log" "::error file=examples/policies/shop/database-replica.yaml,line=15,endLine=15,col=16,endColumn=29,title=CAL002 invalid-resource::"
 expect_in "$d/log" "::warning file=examples/policies/platform/pass-to-apps.yaml,line=6"
-expect_in "$d/output" "findings=10"
+expect_in "$d/output" "findings=11"
 expect_in "$d/output" "sarif-file=$d/calint.sarif"
 expect_in "$d/calint.sarif" '"version": "2.1.0"'
 expect_in "$d/calint.sarif" '"ruleId": "CAL003"'
 expect_in "$d/summary.md" "## calint"
-expect_in "$d/summary.md" "10 findings (6 errors, 4 warnings) in 19 files"
+expect_in "$d/summary.md" "11 findings (6 errors, 5 warnings) in 19 files"
 expect_in "$d/summary.md" "| CAL002 | invalid-resource | error | 3 |"
 expect_in "$d/summary.md" "[examples/policies/shop/database-replica.yaml:15](https://github.com/calint-dev/demo/blob/0123abc/examples/policies/shop/database-replica.yaml#L15)"
 
