@@ -78,7 +78,7 @@ fn sarif_lists_every_rule_and_locates_results() {
         );
     }
     let results = run["results"].as_array().expect("results");
-    assert_eq!(results.len(), 10);
+    assert_eq!(results.len(), 11);
     for r in results {
         let region = &r["locations"][0]["physicalLocation"]["region"];
         assert!(region["startLine"].as_u64().is_some_and(|l| l >= 1), "{r}");
