@@ -139,15 +139,21 @@ pub struct ReachabilityConfig {
     pub file: (String, PathBuf, String),
     pub groups: Vec<crate::config::GroupDef>,
     pub assertions: Vec<crate::config::AssertionDef>,
+    /// `public:`, `isolation:` and `no-path` assertions.
+    pub posture: crate::config::posture::PostureConfig,
 }
 
 impl ReachabilityConfig {
     pub fn from_config(c: &crate::config::Config) -> Option<ReachabilityConfig> {
         let file = c.file.clone()?;
-        (!c.group_defs.is_empty() || !c.assertion_defs.is_empty()).then(|| ReachabilityConfig {
+        (!c.group_defs.is_empty()
+            || !c.assertion_defs.is_empty()
+            || c.posture != crate::config::posture::PostureConfig::default())
+        .then(|| ReachabilityConfig {
             file,
             groups: c.group_defs.clone(),
             assertions: c.assertion_defs.clone(),
+            posture: c.posture.clone(),
         })
     }
 }
@@ -412,6 +418,13 @@ fn analyze_and_lint(
         project
             .timings
             .push(("assertions".to_string(), started.elapsed()));
+    }
+    if opts.analysis.is_some() {
+        let started = Instant::now();
+        crate::posture::evaluate(&mut project, opts);
+        project
+            .timings
+            .push(("posture".to_string(), started.elapsed()));
     }
     let started = Instant::now();
     let mut run = lints::run_all(&project, &opts.lints, progress);

@@ -30,6 +30,7 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 mod effective;
+pub mod posture;
 pub mod tiers;
 pub use effective::{DEFAULT_FAIL_ON, Effective, Overrides, SettingSource};
 
@@ -49,6 +50,8 @@ pub const KEYS: &[&str] = &[
     "baseline",
     "views",
     "render",
+    "public",
+    "isolation",
 ];
 
 /// Keys of `limits:` (every one optional; defaults in `check`'s module documentation).
@@ -139,6 +142,8 @@ pub struct Config {
     pub views: Vec<ViewDef>,
     /// `render:` build Kustomize roots and Helm charts before checking.
     pub render: Option<Spanned<bool>>,
+    /// `public:`, `isolation:` and the `no-path` assertions.
+    pub posture: posture::PostureConfig,
 }
 
 /// One named view: a set of directories or globs analysed as one cluster.
@@ -367,6 +372,12 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
     if let Some((node, ptr)) = fields.get("tiers") {
         config.tier_defs = tiers::read_tiers(node, &ptr, r);
     }
+    if let Some((node, ptr)) = fields.get("public") {
+        config.posture.public = posture::read_public(node, &ptr, r);
+    }
+    if let Some((node, ptr)) = fields.get("isolation") {
+        posture::read_isolation(node, &ptr, r, &mut config.posture);
+    }
     if let Some((node, ptr)) = fields.get("fail-on") {
         config.fail_on = if scalar_text(node) == Some("never") {
             Some(Spanned::new(None, node.span))
@@ -425,19 +436,30 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
     if let Some((node, ptr)) = fields.get("assertions") {
         if node.as_seq().is_some() {
             config.assertions = Some(node.clone());
+            let mut no_paths = Vec::new();
             config.assertion_defs = r.list(node, &ptr, |r, n, p| {
                 let f = r.fields(
                     n,
                     &p,
                     "assertion",
-                    &["from", "to", "protocol", "port", "expect"],
+                    &["from", "to", "protocol", "port", "expect", "no-path"],
                 )?;
+                if let Some((node, ptr)) = f.get("no-path") {
+                    if let Some(def) = posture::read_no_path(n, node, &ptr, r) {
+                        no_paths.push(def);
+                    }
+                    return None;
+                }
                 let from = r.opt_string(&f, "from");
                 let to = r.opt_string(&f, "to");
                 let expect = r.opt_string(&f, "expect");
                 let port = r.opt_int(&f, "port");
                 let (Some(from), Some(to), Some(expect)) = (from, to, expect) else {
-                    r.report(n.span, &p, "an assertion needs `from`, `to` and `expect`");
+                    r.report(
+                        n.span,
+                        &p,
+                        "an assertion needs `from`, `to` and `expect` (or `no-path: {from, to}`)",
+                    );
                     return None;
                 };
                 if !["allowed", "denied", "partial"].contains(&expect.value.as_str()) {
@@ -474,6 +496,7 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
                     expect,
                 })
             });
+            config.posture.no_paths = no_paths;
         } else {
             problems.push(problem(
                 node.span,

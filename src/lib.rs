@@ -12,6 +12,7 @@ pub mod fix;
 pub mod lints;
 pub mod load;
 pub mod model;
+pub mod posture;
 pub mod progress;
 pub mod project;
 pub mod report;

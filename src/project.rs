@@ -37,6 +37,8 @@ pub struct Project {
     pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
     /// The tree's Kustomize layout (kustomizations, patches, top-level roots).
     pub kustomize: crate::load::kustomize::Layout,
+    /// Posture facts (CAL310, CAL311, `no-path` assertions), when computed.
+    pub posture: Option<crate::posture::PostureOutcome>,
     /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
     /// a report (it would break byte-identical output).
     pub timings: Vec<(String, Duration)>,
@@ -107,6 +109,7 @@ impl Project {
             assertion_set: None,
             external_tiers: Vec::new(),
             kustomize: Default::default(),
+            posture: None,
             timings: Vec::new(),
         }
     }

@@ -703,7 +703,7 @@ pub const NAMED_PROTOCOLS: [u8; 5] = [6, 17, 132, 1, 58];
 const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
 
 /// Port boundaries where some rule's verdict can change.
-fn port_classes(set: &PolicySet, groups: &[&Group], within: (u16, u16)) -> Vec<(u16, u16)> {
+pub fn port_classes(set: &PolicySet, groups: &[&Group], within: (u16, u16)) -> Vec<(u16, u16)> {
     let mut cuts: std::collections::BTreeSet<u32> =
         [u32::from(within.0), u32::from(within.1) + 1].into();
     let mut add = |lo: u16, hi: u16| {

@@ -83,6 +83,8 @@ fn to_json(e: &Effective, origin: &str) -> Value {
         "groups": e.config.groups.as_ref().map_or(Value::Null, node_value),
         "assertions": e.config.assertions.as_ref().map_or(Value::Null, node_value),
         "tiers": tiers_value(e),
+        "public": public(e),
+        "isolation": isolation(e),
     })
 }
 
@@ -101,6 +103,24 @@ fn tiers_value(e: &Effective) -> Value {
             })
             .collect(),
     )
+}
+
+/// `public:` as read (group and ports of each entry).
+fn public(e: &Effective) -> Value {
+    Value::from(
+        e.config
+            .posture
+            .public
+            .iter()
+            .map(|p| json!({"group": p.group.value, "ports": p.ports.value}))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// `isolation:` in force (defaults included).
+fn isolation(e: &Effective) -> Value {
+    let (ingress, egress) = e.config.posture.isolation();
+    json!({"ingress": ingress, "egress": egress})
 }
 
 fn version(e: &Effective) -> String {
@@ -174,6 +194,16 @@ fn to_yaml(e: &Effective, origin: &str) -> String {
             tiers_value(e)
         ));
     }
+    if !e.config.posture.public.is_empty() {
+        out.push_str(&format!(
+            "public: {}  # what the world may reach (CAL311)\n",
+            public(e)
+        ));
+    }
+    out.push_str(&format!(
+        "isolation: {}  # directions unisolated-workload (CAL310) reports\n",
+        isolation(e)
+    ));
     out
 }
 

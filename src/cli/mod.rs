@@ -5,7 +5,9 @@ mod check;
 mod completions;
 mod config;
 mod diff;
+mod exposure;
 mod graph;
+mod paths;
 mod progress;
 mod reach;
 mod rules;
@@ -44,6 +46,10 @@ enum Command {
     Graph(graph::GraphArgs),
     /// What a change does: findings added or removed, connections opened, closed or changed.
     Diff(diff::DiffArgs),
+    /// What can the world, other namespaces and any future pod reach, and is each workload policied?
+    Exposure(exposure::ExposureArgs),
+    /// Multi-hop attack paths: chains of allowed connections from one group to another.
+    Paths(paths::PathsArgs),
     /// Print a shell completion script (e.g. `calint completions bash > /etc/bash_completion.d/calint`).
     Completions(completions::CompletionsArgs),
 }
@@ -100,6 +106,8 @@ pub fn main() -> ExitCode {
         Command::Reach(args) => reach::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Exposure(args) => exposure::run(args),
+        Command::Paths(args) => paths::run(args),
         Command::Completions(args) => completions::run(args),
     };
     ExitCode::from(code)

@@ -33,7 +33,8 @@ impl Side {
         findings: Vec<Finding>,
         target: crate::validate::CalicoVersion,
     ) -> Side {
-        let set = PolicySet::for_version(&project, target);
+        // Reachability is about workload endpoints: the normal policy list (spec §4.8).
+        let set = PolicySet::for_version(&project, target).workload_view();
         Side {
             label,
             project,

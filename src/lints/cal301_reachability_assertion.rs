@@ -21,6 +21,7 @@ impl Lint for ReachabilityAssertion {
     }
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+        check_no_paths(project, sink);
         for o in &project.assertions {
             let def = &o.def;
             let what = format!(
@@ -119,6 +120,48 @@ impl Lint for ReachabilityAssertion {
             }
             f.note("help: `calint reach` with the same --from/--to shows the verdict, the allowed ports and examples")
                 .emit();
+        }
+    }
+}
+
+/// `no-path` assertions: a chain of allowed connections exists (`calint paths`).
+fn check_no_paths(project: &Project, sink: &mut Sink<'_>) {
+    let Some(p) = &project.posture else { return };
+    let Some(file) = p.config_file else { return };
+    for o in &p.no_paths {
+        let def = &o.def;
+        let within = def
+            .max_hops
+            .as_ref()
+            .map(|h| format!(" within {} hops", h.value))
+            .unwrap_or_default();
+        match &o.result {
+            Err(e) => sink
+                .at(
+                    Location::new(file, def.span),
+                    format!(
+                        "cannot evaluate the assertion no-path {} -> {}: {e}",
+                        def.from.value, def.to.value
+                    ),
+                )
+                .emit(),
+            Ok(None) => {}
+            Ok(Some(path)) => sink
+                .at(
+                    Location::new(file, def.span),
+                    format!(
+                        "no-path assertion fails: {} -> {} has a path{within}: {} ({} hops)",
+                        def.from.value,
+                        def.to.value,
+                        path.join(" -> "),
+                        path.len().saturating_sub(1)
+                    ),
+                )
+                .note(format!(
+                    "help: `calint paths --from '{}' --to '{}'` shows every hop's ports and deciding rules",
+                    def.from.value, def.to.value
+                ))
+                .emit(),
         }
     }
 }

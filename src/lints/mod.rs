@@ -53,6 +53,8 @@ mod cal206_correlation;
 mod cal207_redundant_policy;
 mod cal208_superseded_rule;
 mod cal301_reachability_assertion;
+mod cal310_unisolated_workload;
+mod cal311_world_exposure;
 mod pitfall;
 mod semantic;
 pub mod suppress;
@@ -140,6 +142,8 @@ pub static REGISTRY: &[&dyn Lint] = &[
     &cal207_redundant_policy::RedundantPolicy,
     &cal208_superseded_rule::SupersededRule,
     &cal301_reachability_assertion::ReachabilityAssertion,
+    &cal310_unisolated_workload::UnisolatedWorkload,
+    &cal311_world_exposure::WorldExposure,
 ];
 
 pub fn find(code_or_name: &str) -> Option<&'static dyn Lint> {

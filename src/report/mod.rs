@@ -4,12 +4,14 @@ pub mod baseline;
 pub mod changed;
 pub mod concise;
 pub mod diff;
+pub mod exposure;
 pub mod fingerprint;
 pub mod github;
 pub mod graph;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod paths;
 pub mod reach;
 pub mod sarif;
 

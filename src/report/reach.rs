@@ -146,6 +146,38 @@ pub fn example_text(p: &Packet) -> String {
     )
 }
 
+/// Where a decision was made: the rule (resource, pointer, file:line) or the tier.
+pub fn decision_site(project: &Project, set: &PolicySet, d: &Decision) -> String {
+    match d.rule {
+        Some((pi, ri)) => set
+            .policies
+            .get(pi)
+            .and_then(|p| project.resources.get(p.resource))
+            .and_then(|res| {
+                let rule = res.policy()?.rules(d.direction).get(ri)?;
+                let loc = line_location(project, res.location(rule_span(rule)))?;
+                Some(format!(
+                    "{} {} ({}:{})",
+                    res.reference(),
+                    rule_pointer(rule),
+                    loc.file,
+                    loc.line
+                ))
+            })
+            .unwrap_or_default(),
+        None => match &d.tier {
+            Some(t) => format!("tier `{t}` applies and no rule decided (denied)"),
+            None => format!(
+                "no policy applies to the {} in this direction (allowed)",
+                match d.direction {
+                    Direction::Ingress => "destination",
+                    Direction::Egress => "source",
+                }
+            ),
+        },
+    }
+}
+
 pub fn render_human(
     project: &Project,
     set: &PolicySet,
@@ -211,35 +243,7 @@ pub fn render_human(
     if !r.decisions.is_empty() {
         out.push_str("  decided by:\n");
         for d in &r.decisions {
-            let what = match d.rule {
-                Some((pi, ri)) => set
-                    .policies
-                    .get(pi)
-                    .and_then(|p| project.resources.get(p.resource))
-                    .and_then(|res| {
-                        let rule = res.policy()?.rules(d.direction).get(ri)?;
-                        let loc = line_location(project, res.location(rule_span(rule)))?;
-                        Some(format!(
-                            "{} {} ({}:{})",
-                            res.reference(),
-                            rule_pointer(rule),
-                            loc.file,
-                            loc.line
-                        ))
-                    })
-                    .unwrap_or_default(),
-                None => match &d.tier {
-                    Some(t) => format!("tier `{t}` applies and no rule decided (denied)"),
-                    None => format!(
-                        "no policy applies to the {} in this direction (allowed)",
-                        match d.direction {
-                            Direction::Ingress => "destination",
-                            Direction::Egress => "source",
-                        }
-                    ),
-                },
-            };
-            // The tag says which example the line explains, not this step's own outcome.
+            let what = decision_site(project, set, d);
             out.push_str(&format!(
                 "    [{} example] {} {}: {}\n",
                 d.example,

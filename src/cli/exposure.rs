@@ -1,0 +1,84 @@
+//! `calint exposure [PATH...] [--format human|json|markdown|html]`.
+
+use super::{EXIT_CLEAN, EXIT_ERROR, print};
+use calint::analysis::exposure::exposure;
+use calint::analysis::ir::PolicySet;
+use calint::analysis::reach::{discover, resolve_named};
+use calint::report;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+    Html,
+}
+
+#[derive(Args)]
+pub struct ExposureArgs {
+    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
+    /// Files or directories holding the policies and workloads.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Per-query solver timeout in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
+    solver_timeout: u32,
+}
+
+pub fn run(args: ExposureArgs) -> u8 {
+    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let set = PolicySet::from_project(&project).workload_view();
+    // Every workload, then every configured group (network sets and the world are not
+    // policed: exposure skips them).
+    let mut groups = discover(&project);
+    for def in &defs {
+        match resolve_named(&project, &defs, &def.name.value) {
+            Ok(g) => groups.push(g),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let exposures = exposure(&project, &set, &groups, args.solver_timeout);
+    let text = match args.format {
+        Format::Human => report::exposure::render_human(&project, &set, &groups, &exposures),
+        Format::Json => report::exposure::render_json(&project, &set, &groups, &exposures),
+        Format::Markdown => report::exposure::render_markdown(&groups, &exposures),
+        Format::Html => report::exposure::render_html(&project, &set, &groups, &exposures),
+    };
+    let undecided: usize = exposures
+        .iter()
+        .flat_map(|e| {
+            [&e.from_world, &e.from_any_pod, &e.to_world]
+                .into_iter()
+                .chain(&e.from_other_namespaces)
+                .map(|f| f.undecided)
+        })
+        .sum();
+    if undecided > 0 {
+        eprintln!("warning: {undecided} solver queries timed out; some answers may be incomplete");
+    }
+    match args.output {
+        Some(path) => match super::write_file(&path, &text) {
+            Ok(()) => EXIT_CLEAN,
+            Err(code) => code,
+        },
+        None => {
+            print(&text);
+            EXIT_CLEAN
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `calint paths [PATH...] --from G --to G [--max-hops N] [--format human|json|dot]`.
+
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
+use calint::analysis::ir::PolicySet;
+use calint::analysis::paths::{nodes, search};
+use calint::analysis::reach::{discover, resolve_named};
+use calint::report;
+use calint::report::paths::PathsReport;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Dot,
+}
+
+#[derive(Args)]
+pub struct PathsArgs {
+    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
+    /// Files or directories holding the policies and workloads.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Where the attacker starts (same group forms as `reach`; `world` for the internet).
+    #[arg(long)]
+    from: String,
+    /// What the attacker wants to reach.
+    #[arg(long)]
+    to: String,
+    /// Longest path, in hops (default: any length).
+    #[arg(long, value_name = "N")]
+    max_hops: Option<usize>,
+    /// Most paths shown (shortest first).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    limit: usize,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exit with 1 when a path exists (for scripts; `.calint.yaml` has `no-path` assertions).
+    #[arg(long)]
+    expect_none: bool,
+    /// Per-query solver timeout in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
+    solver_timeout: u32,
+}
+
+pub fn run(args: PathsArgs) -> u8 {
+    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let (from, to) = match (
+        resolve_named(&project, &defs, &args.from),
+        resolve_named(&project, &defs, &args.to),
+    ) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let set = PolicySet::from_project(&project).workload_view();
+    let (groups, fi, ti) = nodes(discover(&project), from, to);
+    let max_hops = args.max_hops.unwrap_or(groups.len());
+    let found = search(
+        &set,
+        &groups,
+        (fi, ti),
+        max_hops,
+        args.limit,
+        args.solver_timeout,
+    );
+    let r = PathsReport {
+        groups: &groups,
+        from: fi,
+        to: ti,
+        max_hops,
+        paths: &found.paths,
+        hops: &found.hops,
+        undecided: found.undecided,
+    };
+    let text = match args.format {
+        Format::Human => report::paths::render_human(&project, &set, &r),
+        Format::Json => report::paths::render_json(&project, &set, &r),
+        Format::Dot => report::paths::render_dot(&r),
+    };
+    print(&text);
+    if args.expect_none && !found.paths.is_empty() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}
