@@ -71,7 +71,12 @@ pub fn evaluate(project: &mut Project, opts: &CheckOptions) {
     let config = rc.map(|rc| rc.posture.clone()).unwrap_or_default();
     let (unisolated, exposure, assertions) = (
         enabled(opts, "CAL310"),
-        enabled(opts, "CAL311"),
+        // world-exposure is opt-in: it asks the solver about every workload against the world
+        // on every port class, which costs minutes on dense trees of a few hundred policies.
+        // It runs when the configuration declares what may be public (`public:`) or the rule
+        // is turned on explicitly (`rules:` / `--rule CAL311=...`).
+        enabled(opts, "CAL311")
+            && (!config.public.is_empty() || opts.lints.overrides.contains_key("CAL311")),
         enabled(opts, "CAL301") && !config.no_paths.is_empty(),
     );
     if !(unisolated || exposure || assertions) {

@@ -65,7 +65,7 @@ fn a_path_without_resources_warns_and_fails_with_strict_paths() {
         assert_eq!(code, 2, "{err}");
     }
     // A path with resources next to an empty one: only the empty one is named.
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/CAL101/clean");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/CAL124/clean");
     let (code, _, err) = calint_in(
         &dir,
         &["check", "--no-config", "empty", &fixtures.to_string_lossy()],
@@ -73,7 +73,7 @@ fn a_path_without_resources_warns_and_fails_with_strict_paths() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(err.matches("no Kubernetes resources").count(), 1, "{err}");
-    let (_, _, err) = calint(&["check", "--no-config", "fixtures/CAL101/clean"]);
+    let (_, _, err) = calint(&["check", "--no-config", "fixtures/CAL124/clean"]);
     assert!(!err.contains("no Kubernetes resources"), "{err}");
 }
 
@@ -90,11 +90,17 @@ fn concise_format_and_statistics() {
     assert_eq!(code, 1);
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.len() >= 2, "{out}");
+    // One line per finding (the tree also trips other lints, e.g. CAL125), then the summary.
     for line in &lines[..lines.len() - 1] {
         assert!(line.starts_with("fixtures/CAL101/fires/"), "{line}");
-        assert!(line.contains(": CAL101 warning: "), "{line}");
+        assert!(
+            line.split(": ")
+                .nth(1)
+                .is_some_and(|c| c.starts_with("CAL")),
+            "{line}"
+        );
     }
-    assert_eq!(lines.len() - 1, out.matches("CAL101 warning").count());
+    assert!(out.matches(": CAL101 warning: ").count() >= 1, "{out}");
     let (code, out, _) = calint(&[
         "check",
         "--no-config",
@@ -103,8 +109,21 @@ fn concise_format_and_statistics() {
         "--statistics",
     ]);
     assert_eq!(code, 1);
-    let n = lines.len() - 1;
-    assert_eq!(out, format!("{n}  CAL101  warning  defaulted-types\n"));
+    // One line per code with its count, most frequent first: the concise lines above.
+    let n = out.matches("CAL101").count();
+    assert!(
+        out.starts_with(&format!(
+            "{}  CAL101  warning  defaulted-types\n",
+            lines.iter().filter(|l| l.contains(": CAL101 ")).count()
+        )),
+        "{out}"
+    );
+    assert_eq!(n, 1, "{out}");
+    let counted: usize = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(counted, lines.len() - 1, "{out}");
 }
 
 /// Records every stage with its total and the units advanced in it.
@@ -382,6 +401,8 @@ fn views_analyse_each_cluster_on_its_own() {
         .collect();
     let expected = [
         ("CAL301", ".calint.yaml", "staging"),
+        // A workload no policy selects for ingress (issue 10's unisolated-workload).
+        ("CAL310", "base/shop.yaml", "-"),
         ("CAL002", "base/shop.yaml", "-"),
         // Only the later of two duplicate definitions is enforced (and analysed), so the
         // copy decides nothing: CAL003 alone.
@@ -485,7 +506,17 @@ fn kustomize_patches_are_not_resources_and_overlays_are_separate_clusters() {
     let (code, out, err) = calint_in(&root, &["check", ".", "--format", "json"], None);
     assert_eq!(code, 0, "{out}{err}");
     let v = json(&out);
-    assert_eq!(v["summary"]["findings"], 0, "{out}");
+    // No error or warning: patches are not misread as policies (no CAL003, no CAL101). The
+    // pitfall lints' infos about the policies themselves (DNS over UDP only, a selector
+    // matching no workload of the tree) are real and may stay.
+    assert_eq!(v["summary"]["errors"], 0, "{out}");
+    assert_eq!(v["summary"]["warnings"], 0, "{out}");
+    for f in v["findings"].as_array().into_iter().flatten() {
+        assert!(
+            !["CAL003", "CAL101"].contains(&f["code"].as_str().unwrap_or_default()),
+            "{f}"
+        );
+    }
     assert_eq!(v["summary"]["kustomize_patches_skipped"], 2);
     assert_eq!(
         v["summary"]["views"],

@@ -30,8 +30,17 @@ fn dense_tree_reports_exactly_the_planted_findings() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    // The planted codes; the generator's trees also trip the pitfall and anomaly lints of
+    // issue 15 (no DNS egress, selectors matching no generated workload, correlated rules),
+    // which this test does not count.
+    const PLANTED: [&str; 4] = ["CAL110", "CAL201", "CAL202", "CAL203"];
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for f in v["findings"].as_array().into_iter().flatten() {
+    let planted_codes = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| PLANTED.contains(&f["code"].as_str().unwrap_or_default()));
+    for f in planted_codes {
         *counts
             .entry(f["code"].as_str().unwrap_or_default().to_string())
             .or_default() += 1;

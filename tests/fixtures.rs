@@ -8,10 +8,17 @@ use calint::report;
 use std::path::{Path, PathBuf};
 
 fn run(dir: &Path) -> (String, String, Vec<&'static str>) {
-    let opts = CheckOptions {
+    let mut opts = CheckOptions {
         paths: vec![dir.to_path_buf()],
         ..CheckOptions::default()
     };
+    // world-exposure (CAL311) is opt-in (without `public:` it runs only when turned on).
+    if dir.starts_with("fixtures/CAL311") {
+        opts.lints.overrides.insert(
+            "CAL311".to_string(),
+            Some(calint::finding::Severity::Warning),
+        );
+    }
     let (project, findings) = check(&opts).expect("fixture tree loads");
     let human = report::human::render(&project, &findings, false);
     let json = report::json::render(&project, &findings);
