@@ -91,7 +91,11 @@ impl Deadline {
     fn new(budget_ms: Option<u64>) -> Deadline {
         // A budget too large to represent is no budget.
         Deadline(budget_ms.and_then(|ms| {
-            let safety = ms.saturating_mul(solver::WALL_CLOCK_SAFETY_FACTOR);
+            // Never below a minute: a small work budget (tests use 10 ms' worth) must be
+            // stopped by the deterministic work count, not by the clock.
+            let safety = ms
+                .saturating_mul(solver::WALL_CLOCK_SAFETY_FACTOR)
+                .max(solver::WALL_CLOCK_SAFETY_FLOOR_MS);
             Instant::now().checked_add(Duration::from_millis(safety))
         }))
     }

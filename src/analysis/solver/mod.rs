@@ -26,7 +26,7 @@ mod vars;
 pub use encode::Encoder;
 pub use session::{
     FlowQuestion, ProtocolClass, RLIMIT_PER_MS, Session, WALL_CLOCK_SAFETY_FACTOR,
-    in_fresh_context, with_fresh_session,
+    WALL_CLOCK_SAFETY_FLOOR_MS, in_fresh_context, with_fresh_session,
 };
 pub use universe::Universe;
 

@@ -52,6 +52,9 @@ pub const RLIMIT_PER_MS: u64 = 2_000;
 /// the machine when it fires.
 pub const WALL_CLOCK_SAFETY_FACTOR: u64 = 10;
 
+/// The wall-clock safety net of the whole analysis is never shorter than this.
+pub const WALL_CLOCK_SAFETY_FLOOR_MS: u64 = 60_000;
+
 /// The resource limit of one query for a configured solver timeout.
 fn rlimit_for(timeout_ms: u32) -> u32 {
     u32::try_from(u64::from(timeout_ms).saturating_mul(RLIMIT_PER_MS)).unwrap_or(u32::MAX)
