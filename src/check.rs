@@ -334,6 +334,35 @@ pub fn check_text(name: &str, text: &str, opts: &CheckOptions) -> (Project, Vec<
     check_bytes(name, text.as_bytes(), opts)
 }
 
+/// Load files held in memory (a tree read from a git revision): `(display name, bytes)` in
+/// the order given, each processed as [`load_discovered`] processes a file read from disk
+/// (same limits, same per-file problems).
+/// A file that could not be read is `Err(why)` and becomes a file problem, as on disk.
+pub fn load_files(files: Vec<(String, Result<Vec<u8>, String>)>, opts: &CheckOptions) -> Project {
+    let outcomes: Vec<FileOutcome> = files
+        .into_par_iter()
+        .enumerate()
+        .map(|(id, (name, bytes))| {
+            let path = PathBuf::from(&name);
+            let too_big = |b: &Vec<u8>| too_large(b.len() as u64, opts.max_file_size);
+            match bytes {
+                Err(message) => FileOutcome::unread(name, &path, message),
+                Ok(b) => match too_big(&b) {
+                    Some(message) => FileOutcome::unread(name, &path, message),
+                    None => process_bytes(id, name, &path, b, opts),
+                },
+            }
+        })
+        .collect();
+    assemble(outcomes, Vec::new(), opts, &NoProgress)
+}
+
+/// Semantic analysis, assertions and lints over a project loaded (and possibly transformed,
+/// as `calint diff --staged` promotes staged policies) by the caller.
+pub fn analyze_and_lint_project(project: Project, opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    analyze_and_lint(project, opts, &NoProgress)
+}
+
 /// Load the tree and run every enabled lint.
 pub fn check(opts: &CheckOptions) -> Result<(Project, Vec<Finding>), LoadError> {
     check_with(opts, &NoProgress)

@@ -174,6 +174,45 @@ expect_in "$tmp/hook/log" "installed the prebuilt v9.9.9"
 expect_in "$tmp/hook/log" "CAL101"
 [ -x "$tmp/hook/.cache/calint/prebuilt/v9.9.9/calint" ] || fail "hook: binary not cached"
 
+# 9. The diff step: a repository whose working tree widens the base commit's policy set.
+repo="$tmp/diffrepo"
+mkdir -p "$repo/apps" "$repo/policies"
+cp examples/apps/*.yaml "$repo/apps/"
+cp examples/cluster/*.yaml examples/policies/shop/database.yaml "$repo/policies/"
+git -C "$repo" init -q
+git -C "$repo" add -A
+git -C "$repo" -c user.name=t -c user.email=t@example.com -c commit.gpgsign=false commit -qm base
+base_sha="$(git -C "$repo" rev-parse HEAD)"
+sed -i "s/selector: app == 'backend'/selector: app in {'backend', 'frontend'}/" "$repo/policies/database.yaml"
+run_diff() {
+  local name="$1"; shift
+  mkdir -p "$tmp/$name"
+  : > "$tmp/$name/summary.md"
+  : > "$tmp/$name/output"
+  set +e
+  (cd "$repo" && env -i PATH="$(dirname "$calint"):/usr/bin:/bin" HOME="$tmp" CALINT="$calint" \
+    GITHUB_STEP_SUMMARY="$tmp/$name/summary.md" GITHUB_OUTPUT="$tmp/$name/output" \
+    GITHUB_SERVER_URL=https://github.com GITHUB_REPOSITORY=calint-dev/demo GITHUB_SHA=0123abc \
+    INPUT_PATHS=. INPUT_DIFF_FILE="$tmp/$name/comment.md" "$@" \
+    bash "$root/scripts/action-diff.sh" > "$tmp/$name/log" 2>&1)
+  echo $? > "$tmp/$name/code"
+  set -e
+}
+run_diff diff INPUT_DIFF_BASE="$base_sha" INPUT_FAIL_ON_OPENED=false
+d="$tmp/diff"
+[ "$(cat "$d/code")" = 0 ] || fail "diff: exit code $(cat "$d/code"), expected 0"
+expect_in "$d/output" "opened=1"
+expect_in "$d/output" "diff-file=$d/comment.md"
+expect_in "$d/comment.md" "**opens 1 connection**"
+expect_in "$d/summary.md" "| opened | shop/frontend | shop/database |"
+expect_in "$d/comment.md" "(https://github.com/calint-dev/demo/blob/0123abc/policies/database.yaml#L11)"
+run_diff diffgate INPUT_DIFF_BASE="$base_sha" INPUT_FAIL_ON_OPENED=true
+[ "$(cat "$tmp/diffgate/code")" = 1 ] || fail "diffgate: exit code $(cat "$tmp/diffgate/code"), expected 1"
+expect_in "$tmp/diffgate/log" "::error title=calint diff::this change opens 1 connection(s)"
+run_diff diffskip INPUT_DIFF_BASE=
+[ "$(cat "$tmp/diffskip/code")" = 0 ] || fail "diffskip: exit code $(cat "$tmp/diffskip/code"), expected 0"
+[ -s "$tmp/diffskip/output" ] && fail "diffskip: no outputs expected"
+
 if [ "$failures" -gt 0 ]; then
   for f in "$tmp"/*/log; do echo "--- $f"; cat "$f"; done >&2
   exit 1

@@ -49,7 +49,7 @@ impl Identity {
     }
 
     /// A selector over-approximating the identity, for the overlap prefilter.
-    fn as_expr(&self) -> Expr {
+    pub fn as_expr(&self) -> Expr {
         let mut terms: Vec<Expr> = self
             .fixed
             .iter()

@@ -430,7 +430,7 @@ fn verbose_report(project: &Project, findings: usize, config: &str, render: Dura
 }
 
 /// The configuration's `limits:`; a `--solver-timeout` on the command line wins.
-fn apply_limits(opts: &mut CheckOptions, l: &calint::config::Limits, cli_timeout: bool) {
+pub fn apply_limits(opts: &mut CheckOptions, l: &calint::config::Limits, cli_timeout: bool) {
     if let Some(v) = l.max_file_size {
         opts.max_file_size = v;
     }

@@ -4,6 +4,7 @@
 mod check;
 mod completions;
 mod config;
+mod diff;
 mod graph;
 mod progress;
 mod reach;
@@ -41,6 +42,8 @@ enum Command {
     Reach(reach::ReachArgs),
     /// Draw who can reach whom: every workload, network set and the world.
     Graph(graph::GraphArgs),
+    /// What a change does: findings added or removed, connections opened, closed or changed.
+    Diff(diff::DiffArgs),
     /// Print a shell completion script (e.g. `calint completions bash > /etc/bash_completion.d/calint`).
     Completions(completions::CompletionsArgs),
 }
@@ -96,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Reach(args) => reach::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Completions(args) => completions::run(args),
     };
     ExitCode::from(code)

@@ -48,34 +48,41 @@ pub fn render(project: &Project, findings: &[Finding]) -> String {
     let report = Report {
         version: 1,
         summary: Summary::new(project, findings),
-        findings: findings
-            .iter()
-            .map(|f| JsonFinding {
-                code: f.code,
-                name: f.name,
-                severity: f.severity,
-                message: &f.message,
-                location: line_location(project, f.location),
-                resource: f.resource.as_ref(),
-                pointer: f.pointer.as_deref(),
-                related: f
-                    .related
-                    .iter()
-                    .map(|r| JsonRelated {
-                        message: &r.message,
-                        location: r.location.and_then(|l| line_location(project, l)),
-                        resource: r.resource.as_ref(),
-                        pointer: r.pointer.as_deref(),
-                    })
-                    .collect(),
-                notes: &f.notes,
-                witness: f.witness.as_ref(),
-                view: f.view.as_deref(),
-            })
-            .collect(),
+        findings: findings.iter().map(|f| json_finding(project, f)).collect(),
     };
     // Serializing plain data structs to a String cannot fail.
     let mut out = serde_json::to_string_pretty(&report).unwrap_or_default();
     out.push('\n');
     out
+}
+
+fn json_finding<'a>(project: &Project, f: &'a Finding) -> JsonFinding<'a> {
+    JsonFinding {
+        code: f.code,
+        name: f.name,
+        severity: f.severity,
+        message: &f.message,
+        location: line_location(project, f.location),
+        resource: f.resource.as_ref(),
+        pointer: f.pointer.as_deref(),
+        related: f
+            .related
+            .iter()
+            .map(|r| JsonRelated {
+                message: &r.message,
+                location: r.location.and_then(|l| line_location(project, l)),
+                resource: r.resource.as_ref(),
+                pointer: r.pointer.as_deref(),
+            })
+            .collect(),
+        notes: &f.notes,
+        witness: f.witness.as_ref(),
+        view: f.view.as_deref(),
+    }
+}
+
+/// One finding exactly as `--format json` writes it (`calint diff` lists added and removed
+/// findings in this shape).
+pub fn finding_value(project: &Project, f: &Finding) -> serde_json::Value {
+    serde_json::to_value(json_finding(project, f)).unwrap_or(serde_json::Value::Null)
 }

@@ -75,7 +75,7 @@ pub fn render(project: &Project, findings: &[Finding], link_base: Option<&str>) 
 }
 
 /// Text safe inside a table cell: no pipes, no line breaks, no raw HTML.
-fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('<', "&lt;")
@@ -84,7 +84,7 @@ fn cell(s: &str) -> String {
 }
 
 /// A path inside a URL: spaces and the characters Markdown link syntax reacts to encoded.
-fn link_path(path: &str) -> String {
+pub fn link_path(path: &str) -> String {
     let mut out = String::new();
     for c in path.chars() {
         match c {

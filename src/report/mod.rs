@@ -3,6 +3,7 @@
 pub mod baseline;
 pub mod changed;
 pub mod concise;
+pub mod diff;
 pub mod fingerprint;
 pub mod github;
 pub mod graph;

@@ -28,7 +28,7 @@ fn rule_span(rule: &Rule) -> crate::source::Span {
     rule.piece.as_ref().map_or(rule.head_span(), |p| p.span)
 }
 
-fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
+pub fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value {
     let mut v = json!({
         "direction": d.direction.as_str(),
         "action": d.action,
@@ -132,7 +132,7 @@ fn side_text(s: &Side, v6: bool) -> String {
     }
 }
 
-fn example_text(p: &Packet) -> String {
+pub fn example_text(p: &Packet) -> String {
     format!(
         "{} {} -> {}",
         protocol_name(p.protocol),
