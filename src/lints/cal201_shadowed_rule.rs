@@ -4,7 +4,7 @@
 
 use super::semantic::{RuleSite, Scope, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::RuleId;
+use crate::analysis::{Analysis, RuleId};
 use crate::analysis::pieces;
 use crate::finding::Severity;
 use crate::model::resource::Action;
@@ -26,6 +26,40 @@ pub(super) fn is_shadowing(site: &RuleSite<'_>, covers: &[RuleSite<'_>]) -> bool
     site.rule.action() != Some(Action::Log) && covers.iter().any(|c| c.action() != site.action())
 }
 
+/// Every rule (or piece of a split Kubernetes rule) that earlier rules of its policy decide
+/// completely, with the rules that decide it. A Kubernetes rule split into pieces (spec §1.11)
+/// is covered whole only when every piece is; otherwise the site names the covered piece, and
+/// pieces of a whole rule that cover one another are left out (a rule never covers itself).
+/// Shared by CAL201 (a different action) and CAL204 (the same action).
+pub(super) fn covered_rules<'a>(
+    project: &'a Project,
+    a: &'a Analysis,
+) -> Vec<(RuleSite<'a>, Vec<RuleSite<'a>>)> {
+    let mut out = Vec::new();
+    for (scope, group) in by_scope(project, a, &a.shadowed, |s| s.rule) {
+        let Some(first) = group.first() else { continue };
+        let Some(site) = rule_site(project, a, first.rule) else {
+            continue;
+        };
+        let site = site.scoped(scope);
+        let mut cover_ids: Vec<RuleId> = group
+            .iter()
+            .flat_map(|s| s.cover.iter().map(|&i| RuleId { rule: i, ..s.rule }))
+            .filter(|c| scope != Scope::Whole || !pieces::same_source_rule(&a.set, *c, first.rule))
+            .collect();
+        cover_ids.sort();
+        cover_ids.dedup();
+        let covers: Vec<_> = cover_ids
+            .iter()
+            .filter_map(|&c| rule_site(project, a, c).map(RuleSite::piece))
+            .collect();
+        if !covers.is_empty() {
+            out.push((site, covers));
+        }
+    }
+    out
+}
+
 impl Lint for ShadowedRule {
     fn meta(&self) -> &'static LintMeta {
         &META
@@ -33,29 +67,7 @@ impl Lint for ShadowedRule {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
-        // A Kubernetes rule split into pieces (spec §1.11) is shadowed only when every piece
-        // is; otherwise the finding names the shadowed piece.
-        for (scope, group) in by_scope(project, a, &a.shadowed, |s| s.rule) {
-            let Some(first) = group.first() else { continue };
-            let Some(mut site) = rule_site(project, a, first.rule) else {
-                continue;
-            };
-            site = site.scoped(scope);
-            // Covering rules; for a whole split rule, those outside it (its pieces covered
-            // by one another are covered by what covers those).
-            let mut cover_ids: Vec<RuleId> = group
-                .iter()
-                .flat_map(|s| s.cover.iter().map(|&i| RuleId { rule: i, ..s.rule }))
-                .filter(|c| {
-                    scope != Scope::Whole || !pieces::same_source_rule(&a.set, *c, first.rule)
-                })
-                .collect();
-            cover_ids.sort();
-            cover_ids.dedup();
-            let covers: Vec<_> = cover_ids
-                .iter()
-                .filter_map(|&c| rule_site(project, a, c).map(RuleSite::piece))
-                .collect();
+        for (site, covers) in covered_rules(project, a) {
             // Same-action covers are CAL204 (redundant), a covered Log rule CAL127.
             if !is_shadowing(&site, &covers) {
                 continue;

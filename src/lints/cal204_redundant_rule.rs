@@ -1,10 +1,9 @@
 //! CAL204 redundant-rule: earlier rules of the same policy, all with the same action, decide
 //! every packet the rule matches: dead but harmless.
 
-use super::cal201_shadowed_rule::is_shadowing;
-use super::semantic::{analysis, rule_site};
+use super::cal201_shadowed_rule::{covered_rules, is_shadowing};
+use super::semantic::analysis;
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::RuleId;
 use crate::finding::Severity;
 use crate::model::resource::Action;
 use crate::project::Project;
@@ -26,41 +25,55 @@ impl Lint for RedundantRule {
 
     fn check(&self, project: &Project, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
-        for s in &a.shadowed {
-            let Some(site) = rule_site(project, a, s.rule) else {
-                continue;
-            };
-            let covers: Vec<_> = s
-                .cover
-                .iter()
-                .filter_map(|&i| rule_site(project, a, RuleId { rule: i, ..s.rule }))
-                .collect();
-            if covers.is_empty()
-                || site.rule.action() == Some(Action::Log)
-                || is_shadowing(&site, &covers)
-            {
+        for (site, covers) in covered_rules(project, a) {
+            if site.rule.action() == Some(Action::Log) || is_shadowing(&site, &covers) {
                 continue;
             }
-            let names: Vec<String> = covers.iter().map(|c| c.rule.pointer.clone()).collect();
+            let mut names: Vec<String> = Vec::new();
+            for c in &covers {
+                let name = site.name_rule(&a.set, c);
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            let by = if covers.iter().all(|c| c.rule.piece.is_none()) {
+                let mut plain: Vec<&str> = covers.iter().map(|c| c.rule.pointer.as_str()).collect();
+                plain.dedup();
+                format!(
+                    "earlier rule{} {}",
+                    if plain.len() == 1 { "" } else { "s" },
+                    plain.join(" and ")
+                )
+            } else {
+                names.join(" and ")
+            };
             let mut f = sink
                 .at(
                     site.location(),
                     format!(
-                        "rule is redundant: every packet it matches is already decided by earlier rule{} {} with the same action ({}), so deleting it changes nothing",
-                        if names.len() == 1 { "" } else { "s" },
-                        names.join(" and "),
+                        "{} is redundant: every packet it matches is already decided by {by} with the same action ({}), so deleting it changes nothing",
+                        site.subject(),
                         site.action()
                     ),
                 )
-                .in_resource(site.resource, &site.rule.pointer);
+                .in_resource(site.resource, site.pointer());
+            let mut shown: Vec<&str> = Vec::new();
             for c in &covers {
+                if shown.contains(&c.pointer()) {
+                    continue; // two pieces of one rule: one label at its location
+                }
+                shown.push(c.pointer());
                 f = f.related(c.related(format!(
                     "already {}s these packets",
                     c.action().to_lowercase()
                 )));
             }
-            f.note("help: delete the rule, or narrow the earlier one if this rule was meant to be the general case")
-                .emit();
+            f.note(if site.as_piece {
+                "help: this part of the rule is dead code; remove the peer (or port), or narrow the earlier rule if this one was meant to be the general case"
+            } else {
+                "help: delete the rule, or narrow the earlier one if this rule was meant to be the general case"
+            })
+            .emit();
         }
     }
 }
