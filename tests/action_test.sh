@@ -100,9 +100,9 @@ d="$tmp/changed"
 [ "$(cat "$d/code")" = 1 ] || fail "changed: exit code $(cat "$d/code"), expected 1"
 [ "$(grep -c '^::' "$d/log")" = 1 ] || fail "changed: expected exactly one annotation"
 expect_in "$d/log" "::warning file=policies/shop/backend.yaml,line=4"
-expect_in "$d/log" "calint: 9 more findings are on lines this pull request did not change"
+expect_in "$d/log" "calint: 17 more findings are on lines this pull request did not change"
 expect_in "$d/log" "calint: annotating only findings on lines changed since HEAD~1"
-expect_in "$d/summary.md" "10 findings (6 errors, 4 warnings)"
+expect_in "$d/summary.md" "18 findings (6 errors, 3 warnings, 9 infos)"
 expect_in "$d/calint.sarif" '"%SRCROOT%": {'
 expect_in "$d/calint.sarif" "\"uri\": \"file://$repo/\""
 

@@ -457,7 +457,7 @@ spec:
 #[test]
 fn moved_file_and_renamed_resource_are_no_change() {
     let r = base_repo("moved");
-    // A policy with a finding (the second rule is shadowed by the first: CAL201).
+    // A policy with a finding (the second rule is covered by the first: CAL204).
     let shadowed = db_policy("db-fe", "app == 'frontend'", "[9000]")
         + "    - action: Allow\n      protocol: TCP\n      source:\n        selector: app == 'frontend'\n      destination:\n        ports: [9000]\n";
     r.write("policies/fe.yaml", &shadowed);
@@ -494,8 +494,9 @@ fn moved_file_and_renamed_resource_are_no_change() {
 #[test]
 fn findings_added_and_removed() {
     let r = base_repo("findings");
+    // The second rule denies what the first allows: shadowed (CAL201, a warning).
     let shadowed = db_policy("db-fe", "app == 'frontend'", "[9000]")
-        + "    - action: Allow\n      protocol: TCP\n      source:\n        selector: app == 'frontend'\n      destination:\n        ports: [9000]\n";
+        + "    - action: Deny\n      protocol: TCP\n      source:\n        selector: app == 'frontend'\n      destination:\n        ports: [9000]\n";
     r.write("policies/fe.yaml", &shadowed);
     let (code, v) = r.diff(&["--base", "HEAD"]);
     assert_eq!(code, 1, "a new warning fails as in check: {v}");
@@ -551,8 +552,17 @@ fn staged_set_and_delete_are_promoted() {
             row("world", "shop/db", "opened", "", all),
         ]
     );
-    // The staged policies' own findings are the same findings once promoted.
-    assert_eq!(v["summary"]["findings_added"], 0, "{v}");
+    // Promoted, the Delete leaves the database without an ingress policy (CAL310), and the
+    // staged resource itself, with its "never enforced" note (CAL138), is gone.
+    let codes = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .map(|a| a.iter().map(|f| f["code"].to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(codes("findings_added"), ["\"CAL310\""], "{v}");
+    assert_eq!(v["findings_added"][0]["resource"]["name"], "db", "{v}");
+    assert_eq!(codes("findings_removed"), ["\"CAL138\""], "{v}");
 }
 
 #[test]
@@ -669,7 +679,7 @@ fn readme_shows_the_real_comment() {
         &format!(
             "{}{}    - action: Deny\n",
             rule("app == 'frontend'"),
-            rule("app == 'frontend' && role == 'web'")
+            rule("app == 'frontend' && role == 'web'").replace("Allow", "Deny")
         ),
     );
     let (code, md, err) = r.run(
@@ -712,9 +722,10 @@ fn big_change_is_grouped_and_deterministic() {
     r.commit("deny all");
     r.remove("deny.yaml");
     let (code, md, _) = r.run(&["--base", "HEAD"], "markdown");
-    assert_eq!(code, 0);
+    // Without the deny-all no policy selects the pods: 8 new CAL310 warnings fail the diff.
+    assert_eq!(code, 1, "{md}");
     // 8 pods reach each other (56 pairs) and the world reaches each (8): 64 opened.
-    assert!(md.contains("**opens 64 connections**"), "{md}");
+    assert!(md.contains("**opens 64 connections, adds 8 warnings**"), "{md}");
     assert!(md.contains("64 pairs changed; grouped by source."), "{md}");
     assert!(md.contains("| opened | shop/p00 | shop/p01, shop/p02, shop/p03, shop/p04, shop/p05 (7 groups) and 2 more |"), "{md}");
     assert!(md.contains("| opened | world |"), "{md}");
@@ -743,7 +754,7 @@ fn configured_groups_sarif_and_human() {
     );
     r.commit("groups");
     let shadowed = db_policy("db-fe", "app == 'frontend'", "[5432]")
-        + "    - action: Allow\n      protocol: TCP\n      source:\n        selector: app == 'frontend'\n      destination:\n        ports: [5432]\n";
+        + "    - action: Deny\n      protocol: TCP\n      source:\n        selector: app == 'frontend'\n      destination:\n        ports: [5432]\n";
     r.write("policies/fe.yaml", &shadowed);
     let (_, v) = r.diff(&["--base", "HEAD"]);
     assert_eq!(v["summary"]["groups"], 2);
