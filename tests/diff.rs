@@ -725,7 +725,10 @@ fn big_change_is_grouped_and_deterministic() {
     // Without the deny-all no policy selects the pods: 8 new CAL310 warnings fail the diff.
     assert_eq!(code, 1, "{md}");
     // 8 pods reach each other (56 pairs) and the world reaches each (8): 64 opened.
-    assert!(md.contains("**opens 64 connections, adds 8 warnings**"), "{md}");
+    assert!(
+        md.contains("**opens 64 connections, adds 8 warnings**"),
+        "{md}"
+    );
     assert!(md.contains("64 pairs changed; grouped by source."), "{md}");
     assert!(md.contains("| opened | shop/p00 | shop/p01, shop/p02, shop/p03, shop/p04, shop/p05 (7 groups) and 2 more |"), "{md}");
     assert!(md.contains("| opened | world |"), "{md}");

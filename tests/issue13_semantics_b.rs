@@ -223,7 +223,10 @@ fn item10_namespace_name_label() {
     );
     // The fixture's pods have no ingress policy of their own: CAL310 (unisolated-workload,
     // issue 10) says so, correctly, and is not what this item is about.
-    let fires = findings(&check_json(&format!("{dir}/fires"), &["--rule", "CAL310=off"]));
+    let fires = findings(&check_json(
+        &format!("{dir}/fires"),
+        &["--rule", "CAL310=off"],
+    ));
     assert_eq!(
         fires
             .iter()

@@ -4,8 +4,8 @@
 
 use super::semantic::{RuleSite, Scope, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::{Analysis, RuleId};
 use crate::analysis::pieces;
+use crate::analysis::{Analysis, RuleId};
 use crate::finding::Severity;
 use crate::model::resource::Action;
 use crate::project::Project;
