@@ -461,7 +461,12 @@ fn moved_file_and_renamed_resource_are_no_change() {
     let shadowed = db_policy("db-fe", "app == 'frontend'", "[9000]")
         + "    - action: Allow\n      protocol: TCP\n      source:\n        selector: app == 'frontend'\n      destination:\n        ports: [9000]\n";
     r.write("policies/fe.yaml", &shadowed);
+    // A file-level finding (no resource): a YAML syntax error.
+    let broken = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n";
+    r.write("policies/broken.yaml", broken);
     r.commit("with a finding");
+    r.remove("policies/broken.yaml");
+    r.write("elsewhere/renamed.yaml", &format!("# moved\n{broken}"));
     // Move both files; rename the database policy (its only neighbour at order 100 is
     // db-fe, whose rules never match what db's match, so the order does not matter); add
     // lines above the finding.

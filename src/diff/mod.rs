@@ -16,6 +16,7 @@ use crate::finding::Finding;
 use crate::finding::ResourceRef;
 use crate::project::Project;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 /// One side of a diff: the tree as loaded and checked, and its policy set.
 pub struct Side {
@@ -87,7 +88,7 @@ pub fn diff(base: &Side, head: &Side, opts: &DiffOptions) -> Result<Diff, String
 }
 
 /// What identifies a finding across revisions: code, resource (or, for findings outside any
-/// resource, the file), and pointer.
+/// resource, the text of its line), and pointer.
 fn identity(
     side: &Side,
     f: &Finding,
@@ -104,11 +105,23 @@ fn identity(
             };
             format!("{kind} {}/{}", r.namespace.as_deref().unwrap_or(""), r.name)
         }
+        // Outside any resource (a YAML syntax error, a file that is not valid JSON): the text
+        // of the line it points at, not the file's path, so a moved or renamed file with the
+        // same mistake is the same finding, and lines added above it change nothing.
         None => side
             .project
             .sources
             .get(f.location.file)
-            .map_or(String::new(), |s| format!("file {}", s.name)),
+            .map_or(String::new(), |s| {
+                let start = s.clamp(f.location.span.start);
+                let begin = s.text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let end = s.text[start..]
+                    .find('\n')
+                    .map_or(s.text.len(), |i| start + i);
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                s.text[begin..end].trim().hash(&mut h);
+                format!("line {:016x}", h.finish())
+            }),
     };
     (
         f.code.to_string(),
