@@ -540,6 +540,8 @@ fn tree_regressions() {
     check_tree(12_433_671_212_912_079_225, &packets);
     // Once generated an empty `spec:` (now always has a selector line).
     check_tree(8_038_991_286_757_699_540, &packets);
+    // Once missed a generalization (the 10,000-tree run of 2026-12-04, case 532).
+    check_tree(5_445_055_260_731_148_891, &packets);
 }
 
 fn cases() -> u32 {

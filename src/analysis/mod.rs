@@ -893,7 +893,13 @@ fn anomaly_pass(
         .iter()
         .map(|u| u.rule)
         .chain(found.shadowed.iter().map(|s| s.rule))
-        .chain(found.shadowed_by_policy.iter().map(|s| s.rule))
+        .chain(
+            found
+                .shadowed_by_policy
+                .iter()
+                .filter(|s| views::never_reached_is_known(set, s))
+                .map(|s| s.rule),
+        )
         .collect();
     anomaly::rule_pairs(
         set,

@@ -46,35 +46,44 @@ pub(super) fn analyze_views(
 /// about their order (CAL202, CAL203) would be guesses, so they are left out. Declaring the
 /// tier in the configuration (`tiers:`) makes it defined.
 fn drop_undefined_tier_ordering(a: &mut Analysis) {
-    let undefined = |policy: usize| -> bool {
-        a.set
-            .policies
-            .get(policy)
-            .and_then(|p| a.set.tier(&p.tier))
-            .is_some_and(|t| !t.defined)
-    };
-    let undefined_tier = |name: &str| a.set.tier(name).is_some_and(|t| !t.defined);
+    let set = &a.set;
     let keep: Vec<bool> = a
         .shadowed_by_policy
         .iter()
-        .map(|s| {
-            !undefined(s.rule.policy)
-                && s.deciders.iter().all(|d| match d {
-                    Decider::Tier(t) => !undefined_tier(t),
-                    Decider::Policy(q) => !undefined(*q),
-                    Decider::Rule(_) => true,
-                })
-        })
+        .map(|s| never_reached_is_known(set, s))
         .collect();
     let mut keep = keep.into_iter();
     a.shadowed_by_policy.retain(|_| keep.next().unwrap_or(true));
     let keep: Vec<bool> = a
         .conflicts
         .iter()
-        .map(|c| !undefined(c.winner.policy) && !undefined(c.loser.policy))
+        .map(|c| {
+            !in_undefined_tier(set, c.winner.policy) && !in_undefined_tier(set, c.loser.policy)
+        })
         .collect();
     let mut keep = keep.into_iter();
     a.conflicts.retain(|_| keep.next().unwrap_or(true));
+}
+
+fn in_undefined_tier(set: &PolicySet, policy: usize) -> bool {
+    set.policies
+        .get(policy)
+        .and_then(|p| set.tier(&p.tier))
+        .is_some_and(|t| !t.defined)
+}
+
+/// Whether a "never reached" verdict stands once undefined tiers are accounted for: neither
+/// the policy nor anything deciding before it is in a tier whose place calint does not know.
+/// The pairwise anomaly pass treats the rules of a verdict that does not stand as live, as
+/// the report does.
+pub(super) fn never_reached_is_known(set: &PolicySet, s: &ShadowedByPolicy) -> bool {
+    let undefined_tier = |name: &str| set.tier(name).is_some_and(|t| !t.defined);
+    !in_undefined_tier(set, s.rule.policy)
+        && s.deciders.iter().all(|d| match d {
+            Decider::Tier(t) => !undefined_tier(t),
+            Decider::Policy(q) => !in_undefined_tier(set, *q),
+            Decider::Rule(_) => true,
+        })
 }
 
 fn map_rule(origin: &[usize], id: RuleId) -> RuleId {
