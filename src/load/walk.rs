@@ -80,7 +80,11 @@ impl fmt::Display for WalkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WalkError::NotFound { path } => {
-                write!(f, "{}: no such file or directory", path.display())
+                write!(f, "{}: no such file or directory", path.display())?;
+                if let Some(near) = nearest_sibling(path) {
+                    write!(f, " (did you mean `{}`?)", near.display())?;
+                }
+                Ok(())
             }
             WalkError::Unreadable { path, message } => {
                 write!(f, "{}: cannot be read: {message}", path.display())
@@ -93,6 +97,35 @@ impl fmt::Display for WalkError {
 }
 
 impl std::error::Error for WalkError {}
+
+/// The entry next to a missing `path` whose name is closest to its last component (a typo in
+/// the path a user typed), if one is close enough to be a likely meaning.
+fn nearest_sibling(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut best: Option<(f64, String)> = None;
+    for entry in fs::read_dir(parent).ok()?.flatten() {
+        let Some(candidate) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let score = strsim::jaro_winkler(name, &candidate);
+        // Ties go to the name that sorts first: the answer does not depend on directory order.
+        let better = best
+            .as_ref()
+            .is_none_or(|(s, c)| score > *s || (score == *s && candidate < *c));
+        if score >= 0.85 && better {
+            best = Some((score, candidate));
+        }
+    }
+    let (_, found) = best?;
+    Some(match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(found),
+        _ => PathBuf::from(found),
+    })
+}
 
 /// Find the manifest files under `roots`. Fails only when a root is missing or unreadable, or an
 /// exclude pattern is invalid; everything else becomes a [`WalkProblem`].
@@ -615,6 +648,20 @@ mod tests {
         let missing = s.path("nope");
         let err = discover(&[s.0.clone(), missing.clone()], &WalkOptions::default()).unwrap_err();
         assert_eq!(err, WalkError::NotFound { path: missing });
+        assert!(!err.to_string().contains("did you mean"), "{err}");
+        // A typo in a path: the closest entry beside it is suggested.
+        s.write("policies/a.yaml");
+        let typo = s.path("polices");
+        let err = discover(&[typo], &WalkOptions::default()).unwrap_err();
+        let near = s.path("policies");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: no such file or directory (did you mean `{}`?)",
+                s.path("polices").display(),
+                near.display()
+            )
+        );
         assert!(err.to_string().contains("no such file"));
     }
 
