@@ -286,6 +286,30 @@ fn unchanged_tree_reports_nothing() {
     );
 }
 
+/// Only pairs a changed rule may match are solved: widening the backend's rule on the
+/// database re-solves backend -> db, not frontend -> db or world -> db (the rule's source
+/// selector matches neither).
+#[test]
+fn only_pairs_a_changed_rule_may_match_are_solved() {
+    let r = base_repo("relevant");
+    r.write(
+        "policies/db.yaml",
+        &db_policy("db", "app == 'backend'", "[5432, 5433]"),
+    );
+    let (_, v) = r.diff(&["--base", "HEAD"]);
+    assert_eq!(
+        changes(&v),
+        vec![row(
+            "shop/backend",
+            "shop/db",
+            "changed",
+            "TCP 5432",
+            "TCP 5432-5433"
+        )]
+    );
+    assert_eq!(v["summary"]["pairs_solved"], 1, "{v}");
+}
+
 #[test]
 fn policy_added_opens_a_connection() {
     let r = base_repo("added");

@@ -260,6 +260,137 @@ fn fingerprints(set: &PolicySet, groups: &[&Group]) -> Fingerprints {
         .unzip()
 }
 
+/// Per-pair fingerprints on one side: what the verdicts of packets from group `a` to group `b`
+/// can depend on. Felix evaluates, at `a`'s egress and `b`'s ingress, the policies that select
+/// the endpoint, in order, and within each the rules that match the packet; a rule that matches
+/// no packet of the pair is skipped and changes nothing there. So the fingerprint keeps, per
+/// policy that may select the end, its place (tier, tier default, selector) and only the rules
+/// whose peer may be a member of the other group: a peer selector matches only labelled
+/// entities (an address outside every endpoint and set matches no selector, as in
+/// `analysis::concrete`), checked with the same sound over-approximation as `graph`'s
+/// prefilter; nets, services and `notSelector` are never used to rule a rule out, so the test
+/// never drops a rule that could matter.
+struct PairRelevance<'a> {
+    set: &'a PolicySet,
+    groups: &'a [&'a Group],
+    selectable: &'a [Vec<bool>],
+    /// Per group, its entity members' label restrictions.
+    members: Vec<Vec<Restrictions>>,
+    /// Per policy and direction: the policy's header hash, and per rule its hash and the
+    /// restrictions of the peer selector on the other end (`None`: no label constraint).
+    policies: Vec<[PolicyDigest; 2]>,
+}
+
+struct PolicyDigest {
+    header: u64,
+    rules: Vec<(u64, Option<Restrictions>)>,
+}
+
+fn direction_slot(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
+}
+
+impl<'a> PairRelevance<'a> {
+    fn new(set: &'a PolicySet, groups: &'a [&'a Group], selectable: &'a [Vec<bool>]) -> Self {
+        let members = groups
+            .iter()
+            .map(|g| {
+                g.members
+                    .iter()
+                    .filter(|m| m.identity.entity)
+                    .map(|m| Restrictions::of(&m.identity.as_expr()))
+                    .collect()
+            })
+            .collect();
+        let digest = |p: &CompiledPolicy, d: Direction| {
+            let mut h = DefaultHasher::new();
+            p.applies(d).hash(&mut h);
+            p.tier.hash(&mut h);
+            set.tier(&p.tier).map(|t| t.default_pass).hash(&mut h);
+            p.staged.hash(&mut h);
+            format!("{:?}", p.selector).hash(&mut h);
+            let rules = p
+                .rules(d)
+                .iter()
+                .map(|r| {
+                    // The peer is the source at ingress, the destination at egress.
+                    let peer = match d {
+                        Direction::Ingress => &r.source,
+                        Direction::Egress => &r.destination,
+                    };
+                    let mut r = r.clone();
+                    r.pointer.clear();
+                    r.index = 0;
+                    let mut rh = DefaultHasher::new();
+                    format!("{r:?}").hash(&mut rh);
+                    (rh.finish(), peer.selector.as_ref().map(Restrictions::of))
+                })
+                .collect();
+            PolicyDigest {
+                header: h.finish(),
+                rules,
+            }
+        };
+        let policies = set
+            .policies
+            .iter()
+            .map(|p| [digest(p, Direction::Ingress), digest(p, Direction::Egress)])
+            .collect();
+        PairRelevance {
+            set,
+            groups,
+            selectable,
+            members,
+            policies,
+        }
+    }
+
+    /// May a rule whose peer selector has restrictions `peer` match a member of group `g`?
+    fn may_match(&self, peer: Option<&Restrictions>, g: usize) -> bool {
+        let Some(peer) = peer else { return true };
+        self.members
+            .get(g)
+            .is_none_or(|labelled| labelled.iter().any(|m| peer.may_overlap(m)))
+    }
+
+    fn meaning(&self, a: usize, b: usize) -> u64 {
+        let mut h = DefaultHasher::new();
+        for (end, other, d) in [(a, b, Direction::Egress), (b, a, Direction::Ingress)] {
+            let Some(g) = self.groups.get(end) else {
+                continue;
+            };
+            group_meaning(g).hash(&mut h);
+            if !g.policed {
+                continue;
+            }
+            let Some(sel) = self.selectable.get(end) else {
+                continue;
+            };
+            for (pi, _) in self.set.policies.iter().enumerate() {
+                if !sel.get(pi).copied().unwrap_or(true) {
+                    continue;
+                }
+                let Some(digest) = self.policies.get(pi).and_then(|x| x.get(direction_slot(d)))
+                else {
+                    continue;
+                };
+                digest.header.hash(&mut h);
+                for (rule, peer) in &digest.rules {
+                    if self.may_match(peer.as_ref(), other) {
+                        rule.hash(&mut h);
+                    }
+                }
+                // A marker between policies, so rules cannot move from one to the next unseen.
+                u8::MAX.hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+}
+
 /// Verdict and allowed list of each pair on one side, one solver session per worker.
 fn summaries(
     set: &PolicySet,
@@ -496,6 +627,12 @@ pub fn compare(
             }
         }
     }
+    // Finer, per pair: only the rules that may match packets of this pair can change its
+    // verdict (a rule no packet from `a` to `b` matches is skipped by Felix), so a pair whose
+    // relevant rules are the same on both sides is not solved either.
+    let relevant_b = PairRelevance::new(&base.set, &gb, &sel_b);
+    let relevant_h = PairRelevance::new(&head.set, &gh, &sel_h);
+    todo.retain(|&(a, b)| relevant_b.meaning(a, b) != relevant_h.meaning(a, b));
     let (before, und_b) = summaries(&base.set, &gb, &sel_b, &todo, timeout_ms);
     let (after, und_h) = summaries(&head.set, &gh, &sel_h, &todo, timeout_ms);
     let changed: Vec<(usize, usize, Summary, Summary)> = todo
