@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod check;
 pub mod config;
+pub mod diagnostic;
 pub mod diff;
 pub mod finding;
 pub mod fix;

@@ -1,11 +1,11 @@
 //! A loaded tree: sources, parse results, typed resources and validation results. This is the
 //! input every lint reads.
 
+use crate::diagnostic::Diagnostic;
 use crate::load::tree::ParseProblem;
 use crate::model::lower::{LowerProblem, Lowered};
 use crate::model::resource::Resource;
 use crate::source::{FileId, SourceMap};
-use crate::validate::Violation;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub struct Project {
     pub resources: Vec<Resource>,
     pub lower_problems: Vec<LowerProblem>,
     /// Validation results, by index into `resources`.
-    pub violations: Vec<(usize, Violation)>,
+    pub violations: Vec<(usize, Diagnostic)>,
     pub stats: Stats,
     /// Results of the semantic (Z3) analysis, when it ran.
     pub analysis: Option<crate::analysis::Analysis>,

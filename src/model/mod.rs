@@ -5,5 +5,6 @@ pub mod net;
 pub mod port;
 pub mod resource;
 pub mod selector;
+pub mod version;
 
 pub use resource::*;
