@@ -32,9 +32,11 @@ pub mod views;
 
 pub use views::ViewSpec;
 
+use crate::analysis::ir::PolicySet;
+use crate::analysis::spec::AssertionOutcome;
 use crate::analysis::{AnalysisOptions, analyze_with};
 use crate::finding::Finding;
-use crate::lints::{self, LintSettings};
+use crate::lints::{self, LintContext, LintSettings};
 use crate::load::json;
 use crate::load::tree::{ParseProblem, ParsedFile};
 use crate::load::walk::{self, Discovered, WalkOptions};
@@ -87,7 +89,7 @@ pub struct CheckOptions {
     pub reachability: Option<ReachabilityConfig>,
     /// Tiers defined outside the tree (the configuration's `tiers:`), see
     /// [`Project::external_tiers`].
-    pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
+    pub external_tiers: Vec<crate::model::tier::CompiledTier>,
     /// The bytes of standard input, checked as one file named [`STDIN_NAME`] when `paths`
     /// holds `-` (the CLI reads it; the library never touches the process's stdin).
     pub stdin: Option<Vec<u8>>,
@@ -326,13 +328,18 @@ fn load_discovered_with(
 /// Check one file's contents held in memory, as if it were a file named `name` (which is
 /// only used in locations; nothing is read from disk). The same limits apply as to files.
 pub fn check_bytes(name: &str, bytes: &[u8], opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    run_bytes(name, bytes, opts).into_parts()
+}
+
+/// [`check_bytes`], keeping what the pipeline computed (the analysis, assertion answers).
+pub fn run_bytes(name: &str, bytes: &[u8], opts: &CheckOptions) -> Run {
     let path = Path::new(name);
     let outcome = match too_large(bytes.len() as u64, opts.max_file_size) {
         Some(message) => FileOutcome::unread(name.to_string(), path, message),
         None => process_bytes(0, name.to_string(), path, bytes.to_vec(), opts),
     };
     let project = assemble(vec![outcome], Vec::new(), opts, &NoProgress);
-    analyze_and_lint(project, opts, &NoProgress)
+    run_pipeline(project, opts, &NoProgress)
 }
 
 /// [`check_bytes`] for text.
@@ -395,66 +402,157 @@ pub fn check_with(
     Ok(analyze_and_lint(project, opts, progress))
 }
 
+/// What one check computed over a loaded project before and while linting: the project, the
+/// analysis, the answers to the configuration's assertions, the posture facts and the
+/// findings. The project is loaded input only; everything computed lives here.
+#[derive(Debug)]
+pub struct Run {
+    pub project: Project,
+    /// Results of the semantic (Z3) analysis, when it ran.
+    pub analysis: Option<crate::analysis::Analysis>,
+    /// Reachability assertions of the configuration, evaluated.
+    pub assertions: Vec<AssertionOutcome>,
+    /// The policy set the assertions were evaluated against (for naming deciding rules).
+    pub assertion_set: Option<crate::analysis::ir::PolicySet>,
+    /// Posture facts (CAL310, CAL311, `no-path` assertions), when computed.
+    pub posture: Option<crate::posture::PostureOutcome>,
+    pub findings: Vec<Finding>,
+}
+
+impl Run {
+    /// What the lints read.
+    pub fn lint_context(&self) -> LintContext<'_> {
+        LintContext {
+            project: &self.project,
+            analysis: self.analysis.as_ref(),
+            assertions: &self.assertions,
+            assertion_set: self.assertion_set.as_ref(),
+            posture: self.posture.as_ref(),
+        }
+    }
+
+    /// The project (with the analysis counts in its statistics) and the findings.
+    pub fn into_parts(self) -> (Project, Vec<Finding>) {
+        (self.project, self.findings)
+    }
+}
+
 /// Semantic analysis, assertions and every enabled lint over a loaded project.
 fn analyze_and_lint(
-    mut project: Project,
+    project: Project,
     opts: &CheckOptions,
     progress: &dyn Progress,
 ) -> (Project, Vec<Finding>) {
+    run_pipeline(project, opts, progress).into_parts()
+}
+
+/// [`analyze_and_lint`], keeping what was computed.
+pub fn run_pipeline(mut project: Project, opts: &CheckOptions, progress: &dyn Progress) -> Run {
+    let mut analysis = None;
     if let Some(a) = &opts.analysis {
         let started = Instant::now();
         let a = AnalysisOptions {
             target: opts.validate.target,
             ..*a
         };
-        project.analysis = Some(analyze_with(&project, &a, progress));
+        let done = analyze_with(&project, &a, progress);
+        project.stats.analysis_totals = Some(crate::project::AnalysisTotals {
+            policies: done.set.policies.len(),
+            solver_calls: done.solver_calls,
+            undecided: done.undecided,
+        });
+        analysis = Some(done);
         project
             .timings
             .push(("analysis".to_string(), started.elapsed()));
     }
-    if let Some(rc) = &opts.reachability {
-        let started = Instant::now();
-        evaluate_assertions(&mut project, rc, opts);
-        project
-            .timings
-            .push(("assertions".to_string(), started.elapsed()));
-    }
-    if opts.analysis.is_some() {
-        let started = Instant::now();
-        crate::posture::evaluate(&mut project, opts);
-        project
-            .timings
-            .push(("posture".to_string(), started.elapsed()));
-    }
-    let started = Instant::now();
-    let mut run = lints::run_all(&project, &opts.lints, progress);
-    crate::fix::attach(&project, &mut run.findings);
-    project.stats.suppressed = run.suppressed;
-    project
-        .timings
-        .push(("lint".to_string(), started.elapsed()));
-    project.timings.extend(
-        run.timings
-            .into_iter()
-            .map(|(code, t)| (format!("lint {code}"), t)),
-    );
-    (project, run.findings)
-}
-
-/// Evaluate every configured assertion with `reach` (CAL301 reports the failures).
-fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &CheckOptions) {
-    use crate::analysis::ir::PolicySet;
-    use crate::analysis::reach::{ReachOptions, reach, resolve_named};
-    use crate::project::AssertionOutcome;
-    let (name, path, text) = rc.file.clone();
-    let file = project.sources.add(SourceFile::new(name, path, text));
-    let set = PolicySet::for_version(project, opts.validate.target).workload_view();
     let timeout_ms = opts
         .analysis
         .as_ref()
         .map_or(crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS, |a| {
             a.solver_timeout_ms
         });
+    let rc = opts.reachability.as_ref();
+    // The configuration file, as one more source: assertion and posture findings point into it.
+    let config_file = rc.map(|rc| {
+        let (name, path, text) = rc.file.clone();
+        project.sources.add(SourceFile::new(name, path, text))
+    });
+    let (mut assertions, mut assertion_set) = (Vec::new(), None);
+    if let (Some(rc), Some(file)) = (rc, config_file) {
+        let started = Instant::now();
+        let set = PolicySet::for_version(&project, opts.validate.target).workload_view();
+        assertions = evaluate_assertions(&project, &set, file, rc, timeout_ms);
+        assertion_set = Some(set);
+        project
+            .timings
+            .push(("assertions".to_string(), started.elapsed()));
+    }
+    let mut posture = None;
+    if opts.analysis.is_some() {
+        let started = Instant::now();
+        let enabled =
+            |code: &str| lints::find(code).is_some_and(|l| opts.lints.severity(l.meta()).is_some());
+        let config = rc.map(|rc| rc.posture.clone()).unwrap_or_default();
+        posture = crate::posture::evaluate(
+            &project,
+            &crate::posture::PostureInputs {
+                config: &config,
+                groups: rc.map(|rc| rc.groups.as_slice()).unwrap_or_default(),
+                config_file,
+                unisolated: enabled("CAL310"),
+                // world-exposure is opt-in: it asks the solver about every workload against
+                // the world on every port class, which costs minutes on dense trees of a few
+                // hundred policies. It runs when the configuration declares what may be public
+                // (`public:`) or the rule is turned on explicitly (`rules:` / `--rule
+                // CAL311=...`).
+                exposure: enabled("CAL311")
+                    && (!config.public.is_empty() || opts.lints.overrides.contains_key("CAL311")),
+                no_paths: enabled("CAL301") && !config.no_paths.is_empty(),
+                target: opts.validate.target,
+                timeout_ms,
+            },
+        );
+        project
+            .timings
+            .push(("posture".to_string(), started.elapsed()));
+    }
+    let mut run = Run {
+        project,
+        analysis,
+        assertions,
+        assertion_set,
+        posture,
+        findings: Vec::new(),
+    };
+    let started = Instant::now();
+    let linted = lints::run_all(&run.lint_context(), &opts.lints, progress);
+    let mut findings = linted.findings;
+    crate::fix::attach(&run.project, &mut findings);
+    run.findings = findings;
+    let project = &mut run.project;
+    project.stats.suppressed = linted.suppressed;
+    project
+        .timings
+        .push(("lint".to_string(), started.elapsed()));
+    project.timings.extend(
+        linted
+            .timings
+            .into_iter()
+            .map(|(code, t)| (format!("lint {code}"), t)),
+    );
+    run
+}
+
+/// Evaluate every configured assertion with `reach` (CAL301 reports the failures).
+fn evaluate_assertions(
+    project: &Project,
+    set: &PolicySet,
+    file: crate::source::FileId,
+    rc: &ReachabilityConfig,
+    timeout_ms: u32,
+) -> Vec<AssertionOutcome> {
+    use crate::analysis::reach::{ReachOptions, reach, resolve_named};
     let mut outcomes = Vec::new();
     for def in &rc.assertions {
         let result = (|| {
@@ -475,7 +573,7 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
                 port: def.port.as_ref().map(|p| p.value),
                 timeout_ms,
             };
-            Ok(reach(&set, &from, &to, &options))
+            Ok(reach(set, &from, &to, &options))
         })();
         outcomes.push(AssertionOutcome {
             file,
@@ -483,8 +581,7 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
             result,
         });
     }
-    project.assertions = outcomes;
-    project.assertion_set = Some(set);
+    outcomes
 }
 
 /// Parse, lower and validate `bytes` as one more file of `project` (a rendered Kustomize root),

@@ -113,6 +113,8 @@ pub struct RuleSetting {
     pub level: Option<Severity>,
 }
 
+pub use crate::analysis::spec::{AssertionDef, GroupDef};
+
 /// A parsed configuration file (or the defaults).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -151,25 +153,6 @@ pub struct Config {
 pub struct ViewDef {
     pub name: Spanned<String>,
     pub paths: Vec<Spanned<String>>,
-}
-
-/// One named reachability group of the configuration.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GroupDef {
-    pub name: Spanned<String>,
-    pub expression: Spanned<String>,
-}
-
-/// One reachability assertion: traffic from `from` to `to` must be `expect`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AssertionDef {
-    pub span: Span,
-    pub from: Spanned<String>,
-    pub to: Spanned<String>,
-    pub protocol: Option<Spanned<String>>,
-    pub port: Option<Spanned<u16>>,
-    /// `allowed`, `denied` or `partial`.
-    pub expect: Spanned<String>,
 }
 
 impl Config {

@@ -23,6 +23,7 @@ pub mod prefilter;
 pub mod reach;
 mod refute;
 pub mod solver;
+pub mod spec;
 mod views;
 pub mod witness;
 

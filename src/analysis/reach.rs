@@ -483,7 +483,7 @@ fn kubernetes_tree(project: &Project) -> bool {
 /// Resolve a group expression, trying the configuration's named groups first.
 pub fn resolve_named(
     project: &Project,
-    named: &[crate::config::GroupDef],
+    named: &[super::spec::GroupDef],
     text: &str,
 ) -> Result<Group, String> {
     match named.iter().find(|g| g.name.value == text.trim()) {

@@ -1,10 +1,10 @@
 //! CAL205 generalization: A later rule with a different action contains an earlier rule (see [`crate::analysis::anomaly`]).
 
+use super::LintContext;
 use super::semantic::{analysis, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::anomaly::PairKind;
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct Generalization;
 
@@ -21,7 +21,7 @@ impl Lint for Generalization {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         for pair in a
             .rule_pairs

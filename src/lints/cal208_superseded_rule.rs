@@ -1,10 +1,10 @@
 //! CAL208 superseded-rule: An earlier rule is made pointless by a later, broader rule with the same action (see [`crate::analysis::anomaly`]).
 
+use super::LintContext;
 use super::semantic::{analysis, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::anomaly::PairKind;
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct SupersededRule;
 
@@ -21,7 +21,7 @@ impl Lint for SupersededRule {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         for pair in a
             .rule_pairs

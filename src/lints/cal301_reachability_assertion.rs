@@ -1,9 +1,9 @@
 //! CAL301 reachability-assertion: a reachability assertion of `.calint.yaml` does not hold.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::reach::Verdict;
 use crate::finding::{Location, Related, Severity};
-use crate::project::Project;
 
 pub struct ReachabilityAssertion;
 
@@ -20,9 +20,9 @@ impl Lint for ReachabilityAssertion {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         check_no_paths(project, sink);
-        for o in &project.assertions {
+        for o in project.assertions {
             let def = &o.def;
             let what = format!(
                 "{} -> {}{}{}",
@@ -125,7 +125,7 @@ impl Lint for ReachabilityAssertion {
 }
 
 /// `no-path` assertions: a chain of allowed connections exists (`calint paths`).
-fn check_no_paths(project: &Project, sink: &mut Sink<'_>) {
+fn check_no_paths(project: &LintContext<'_>, sink: &mut Sink<'_>) {
     let Some(p) = &project.posture else { return };
     let Some(file) = p.config_file else { return };
     for o in &p.no_paths {

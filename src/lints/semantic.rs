@@ -1,6 +1,7 @@
 //! Shared helpers for the lints that report semantic-analysis results: mapping compiled
 //! policies and rules back to resources, spans and pointers.
 
+use super::LintContext;
 use crate::analysis::ir::{CompiledPolicy, PolicySet};
 use crate::analysis::{Analysis, RuleId, pieces};
 use crate::finding::{Location, Related};
@@ -185,8 +186,8 @@ impl RuleSite<'_> {
     }
 }
 
-pub fn analysis(project: &Project) -> Option<&Analysis> {
-    project.analysis.as_ref()
+pub fn analysis<'a>(cx: &LintContext<'a>) -> Option<&'a Analysis> {
+    cx.analysis
 }
 
 pub fn policy_resource<'a>(

@@ -5,6 +5,7 @@ pub mod net;
 pub mod port;
 pub mod resource;
 pub mod selector;
+pub mod tier;
 pub mod version;
 
 pub use resource::*;
