@@ -27,6 +27,7 @@
 //! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
 //! over a huge resource cannot print megabytes.
 
+pub mod options;
 pub mod render;
 pub mod views;
 

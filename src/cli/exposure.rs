@@ -1,8 +1,8 @@
 //! `calint exposure [PATH...] [--format human|json|markdown|html]`.
 
+use super::settings::ConfigFileArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::exposure::exposure;
-use calint::analysis::ir::PolicySet;
 use calint::analysis::reach::{discover, resolve_named};
 use calint::report;
 use clap::{Args, ValueEnum};
@@ -29,17 +29,26 @@ pub struct ExposureArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// Per-query solver timeout in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    /// Per-query solver timeout in milliseconds [default: 2000, or the config's
+    /// `limits.solver-timeout-ms`].
+    #[arg(long, value_name = "MS")]
+    solver_timeout: Option<u32>,
+    #[command(flatten)]
+    settings: ConfigFileArgs,
 }
 
 pub fn run(args: ExposureArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
+    let q = match super::load_for_queries(
+        args.paths,
+        args.view.as_deref(),
+        &args.settings,
+        args.solver_timeout,
+    ) {
+        Ok(q) => q,
         Err(code) => return code,
     };
-    let set = PolicySet::from_project(&project).workload_view();
+    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let (project, defs) = (q.project, q.groups);
     // Every workload, then every configured group (network sets and the world are not
     // policed: exposure skips them).
     let mut groups = discover(&project);
@@ -52,7 +61,7 @@ pub fn run(args: ExposureArgs) -> u8 {
             }
         }
     }
-    let exposures = exposure(&project, &set, &groups, args.solver_timeout);
+    let exposures = exposure(&project, &set, &groups, timeout_ms);
     let text = match args.format {
         Format::Human => report::exposure::render_human(&project, &set, &groups, &exposures),
         Format::Json => report::exposure::render_json(&project, &set, &groups, &exposures),

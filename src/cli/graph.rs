@@ -1,7 +1,7 @@
 //! `calint graph [PATH...] [--format json|dot|mermaid|html]`.
 
+use super::settings::ConfigFileArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
-use calint::analysis::ir::PolicySet;
 use calint::analysis::reach::{discover, graph, graph_with, resolve_named};
 use calint::report;
 use clap::{Args, ValueEnum};
@@ -29,17 +29,26 @@ pub struct GraphArgs {
     #[arg(long, value_name = "NAME")]
     view: Option<String>,
     /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
-    /// limit; wall time only as a 10x safety net).
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    /// limit; wall time only as a 10x safety net) [default: 2000, or the config's
+    /// `limits.solver-timeout-ms`].
+    #[arg(long, value_name = "MS")]
+    solver_timeout: Option<u32>,
+    #[command(flatten)]
+    settings: ConfigFileArgs,
 }
 
 pub fn run(args: GraphArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
+    let q = match super::load_for_queries(
+        args.paths,
+        args.view.as_deref(),
+        &args.settings,
+        args.solver_timeout,
+    ) {
+        Ok(q) => q,
         Err(code) => return code,
     };
-    let set = PolicySet::from_project(&project).workload_view();
+    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let (project, defs) = (q.project, q.groups);
     // Groups defined in `.calint.yaml` replace the discovered ones.
     let groups = if defs.is_empty() {
         discover(&project)
@@ -58,8 +67,8 @@ pub fn run(args: GraphArgs) -> u8 {
     };
     let bar = super::progress::Bar::start();
     let (edges, undecided) = match &bar {
-        Some(bar) => graph_with(&set, &groups, args.solver_timeout, bar),
-        None => graph(&set, &groups, args.solver_timeout),
+        Some(bar) => graph_with(&set, &groups, timeout_ms, bar),
+        None => graph(&set, &groups, timeout_ms),
     };
     if let Some(bar) = bar {
         bar.finish();

@@ -1,7 +1,7 @@
 //! `calint paths [PATH...] --from G --to G [--max-hops N] [--format human|json|dot]`.
 
+use super::settings::ConfigFileArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
-use calint::analysis::ir::PolicySet;
 use calint::analysis::paths::{nodes, search};
 use calint::analysis::reach::{discover, resolve_named};
 use calint::report;
@@ -41,16 +41,26 @@ pub struct PathsArgs {
     /// Exit with 1 when a path exists (for scripts; `.calint.yaml` has `no-path` assertions).
     #[arg(long)]
     expect_none: bool,
-    /// Per-query solver timeout in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    /// Per-query solver timeout in milliseconds [default: 2000, or the config's
+    /// `limits.solver-timeout-ms`].
+    #[arg(long, value_name = "MS")]
+    solver_timeout: Option<u32>,
+    #[command(flatten)]
+    settings: ConfigFileArgs,
 }
 
 pub fn run(args: PathsArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
+    let q = match super::load_for_queries(
+        args.paths,
+        args.view.as_deref(),
+        &args.settings,
+        args.solver_timeout,
+    ) {
+        Ok(q) => q,
         Err(code) => return code,
     };
+    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let (project, defs) = (q.project, q.groups);
     let (from, to) = match (
         resolve_named(&project, &defs, &args.from),
         resolve_named(&project, &defs, &args.to),
@@ -61,17 +71,9 @@ pub fn run(args: PathsArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let set = PolicySet::from_project(&project).workload_view();
     let (groups, fi, ti) = nodes(discover(&project), from, to);
     let max_hops = args.max_hops.unwrap_or(groups.len());
-    let found = search(
-        &set,
-        &groups,
-        (fi, ti),
-        max_hops,
-        args.limit,
-        args.solver_timeout,
-    );
+    let found = search(&set, &groups, (fi, ti), max_hops, args.limit, timeout_ms);
     let r = PathsReport {
         groups: &groups,
         from: fi,

@@ -1,7 +1,7 @@
 //! `calint reach [PATH...] --from G --to G [--protocol P] [--port N] [--expect allowed|denied]`.
 
+use super::settings::ConfigFileArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
-use calint::analysis::ir::PolicySet;
 use calint::analysis::reach::{ReachOptions, reach, resolve_named};
 use calint::model::port::Protocol;
 use calint::report;
@@ -48,9 +48,12 @@ pub struct ReachArgs {
     #[arg(long, value_name = "NAME")]
     view: Option<String>,
     /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
-    /// limit; wall time only as a 10x safety net).
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    /// limit; wall time only as a 10x safety net) [default: 2000, or the config's
+    /// `limits.solver-timeout-ms`].
+    #[arg(long, value_name = "MS")]
+    solver_timeout: Option<u32>,
+    #[command(flatten)]
+    settings: ConfigFileArgs,
 }
 
 pub fn run(args: ReachArgs) -> u8 {
@@ -64,10 +67,17 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let (project, groups) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
+    let q = match super::load_for_queries(
+        args.paths,
+        args.view.as_deref(),
+        &args.settings,
+        args.solver_timeout,
+    ) {
+        Ok(q) => q,
         Err(code) => return code,
     };
+    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let (project, groups) = (q.project, q.groups);
     let (from, to) = match (
         resolve_named(&project, &groups, &args.from),
         resolve_named(&project, &groups, &args.to),
@@ -78,7 +88,6 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let set = PolicySet::from_project(&project).workload_view();
     let result = reach(
         &set,
         &from,
@@ -86,7 +95,7 @@ pub fn run(args: ReachArgs) -> u8 {
         &ReachOptions {
             protocol,
             port: args.port,
-            timeout_ms: args.solver_timeout,
+            timeout_ms,
         },
     );
     let text = match args.format {
