@@ -91,8 +91,11 @@ pub struct Finding {
     /// JSON Pointer of the offending node inside the resource (`/spec/ingress/1`).
     pub pointer: Option<String>,
     pub related: Vec<Related>,
-    /// Extra explanation lines ("help: did you mean `selector`?").
+    /// Extra explanation lines (covering rules, examples, where a rendered finding came from).
     pub notes: Vec<String>,
+    /// What to do about it ("did you mean `selector`?"), without the `help: ` prefix the text
+    /// formats print before each of its lines.
+    pub help: Option<String>,
     /// Evidence for semantic findings: a witness packet, as JSON.
     pub witness: Option<serde_json::Value>,
     /// The view (`.calint.yaml` `views:`, or a rendered Kustomize root) this finding was made
@@ -119,6 +122,19 @@ pub struct Edit {
 }
 
 impl Finding {
+    /// The explanation lines as the text formats print them: the notes, then the help
+    /// (`help: …`).
+    pub fn text_notes(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+        self.notes
+            .iter()
+            .map(|n| std::borrow::Cow::Borrowed(n.as_str()))
+            .chain(
+                (self.help.iter())
+                    .flat_map(|h| h.lines())
+                    .map(|h| format!("help: {h}").into()),
+            )
+    }
+
     /// Sort key: file, line (via byte offset), code, then message for full determinism.
     pub fn sort_key(&self) -> (FileId, usize, usize, &'static str, &str) {
         (

@@ -29,8 +29,14 @@ fn quoted_after<'a>(text: &'a str, after: &str) -> Option<&'a str> {
     rest.get(start..start + len)
 }
 
+/// The first line of the finding's help starting with `prefix` (written as the text formats
+/// show it: `help: …`), without it.
 fn help<'a>(f: &'a Finding, prefix: &str) -> Option<&'a str> {
-    f.notes.iter().find_map(|n| n.strip_prefix(prefix))
+    let prefix = prefix.strip_prefix("help: ").unwrap_or(prefix);
+    f.help
+        .as_deref()?
+        .lines()
+        .find_map(|h| h.strip_prefix(prefix))
 }
 
 /// Replace `old` with `new` inside `span` of `text` (quotes around a scalar stay).

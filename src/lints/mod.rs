@@ -247,6 +247,7 @@ impl Sink<'_> {
                 pointer: None,
                 related: Vec::new(),
                 notes: Vec::new(),
+                help: None,
                 witness: None,
                 view: None,
                 fixes: Vec::new(),
@@ -284,8 +285,29 @@ impl FindingBuilder<'_> {
         self
     }
 
-    pub fn note(mut self, n: impl Into<String>) -> Self {
-        self.finding.notes.push(n.into());
+    /// Add an explanation line; one starting with `help: ` is the finding's help.
+    pub fn note(self, n: impl Into<String>) -> Self {
+        let n = n.into();
+        match n.strip_prefix("help: ") {
+            Some(help) => {
+                let help = help.to_string();
+                self.help(help)
+            }
+            None => {
+                let mut this = self;
+                this.finding.notes.push(n);
+                this
+            }
+        }
+    }
+
+    /// What to do about the finding (several helps are kept as lines of one).
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        let help = help.into();
+        self.finding.help = Some(match self.finding.help.take() {
+            Some(before) => format!("{before}\n{help}"),
+            None => help,
+        });
         self
     }
 

@@ -202,6 +202,7 @@ mod tests {
             pointer: None,
             related: Vec::new(),
             notes: Vec::new(),
+            help: None,
             witness: None,
             view: None,
             fixes: Vec::new(),

@@ -87,9 +87,9 @@ fn command(project: &Project, f: &Finding) -> String {
             None => message.push_str(&format!("\n{}", rel.message)),
         }
     }
-    for note in &f.notes {
+    for note in f.text_notes() {
         message.push('\n');
-        message.push_str(note);
+        message.push_str(&note);
     }
     format!("::{kind} {}::{}", props.join(","), escape_data(&message))
 }
@@ -122,7 +122,8 @@ mod tests {
             resource: None,
             pointer: None,
             related: Vec::new(),
-            notes: vec!["help: fix it".to_string()],
+            notes: Vec::new(),
+            help: Some("fix it".to_string()),
             witness: None,
             view: None,
             fixes: Vec::new(),
