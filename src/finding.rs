@@ -122,6 +122,31 @@ pub struct Edit {
 }
 
 impl Finding {
+    /// A finding of lint `code` (`name`) with nothing but its severity, message and location.
+    pub fn new(
+        code: &'static str,
+        name: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+        location: Location,
+    ) -> Self {
+        Finding {
+            code,
+            name,
+            severity,
+            message: message.into(),
+            location,
+            resource: None,
+            pointer: None,
+            related: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+            witness: None,
+            view: None,
+            fixes: Vec::new(),
+        }
+    }
+
     /// The explanation lines as the text formats print them: the notes, then the help
     /// (`help: …`).
     pub fn text_notes(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {

@@ -1,8 +1,8 @@
 //! `calint graph [PATH...] [--format json|dot|mermaid|html]`.
 
-use super::settings::ConfigFileArgs;
+use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
-use calint::analysis::reach::{discover, graph, graph_with, resolve_named};
+use calint::analysis::reach::{discover, graph, graph_with};
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -25,46 +25,24 @@ pub struct GraphArgs {
     /// Write the graph to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
-    #[arg(long, value_name = "NAME")]
-    view: Option<String>,
-    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
-    /// limit; wall time only as a 10x safety net) [default: 2000, or the config's
-    /// `limits.solver-timeout-ms`].
-    #[arg(long, value_name = "MS")]
-    solver_timeout: Option<u32>,
     #[command(flatten)]
-    settings: ConfigFileArgs,
+    query: QueryArgs,
 }
 
 pub fn run(args: GraphArgs) -> u8 {
-    let q = match super::load_for_queries(
-        args.paths,
-        args.view.as_deref(),
-        &args.settings,
-        args.solver_timeout,
-    ) {
-        Ok(q) => q,
-        Err(code) => return code,
+    let Some(q) = args.query.load(args.paths) else {
+        return EXIT_ERROR;
+    };
+    // Groups defined in `.calint.yaml` replace the discovered ones.
+    let groups = if q.groups.is_empty() {
+        discover(&q.project)
+    } else {
+        match q.configured_groups() {
+            Some(groups) => groups,
+            None => return EXIT_ERROR,
+        }
     };
     let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
-    let (project, defs) = (q.project, q.groups);
-    // Groups defined in `.calint.yaml` replace the discovered ones.
-    let groups = if defs.is_empty() {
-        discover(&project)
-    } else {
-        let mut groups = Vec::new();
-        for def in &defs {
-            match resolve_named(&project, &defs, &def.name.value) {
-                Ok(g) => groups.push(g),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_ERROR;
-                }
-            }
-        }
-        groups
-    };
     let bar = super::progress::Bar::start();
     let (edges, undecided) = match &bar {
         Some(bar) => graph_with(&set, &groups, timeout_ms, bar),

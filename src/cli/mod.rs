@@ -140,10 +140,50 @@ pub struct Queried {
 }
 
 impl Queried {
+    /// Resolve a configured group name or a group expression; `None` when it is unknown
+    /// (reported on stderr; the exit code is [`EXIT_ERROR`]).
+    pub fn resolve(&self, name: &str) -> Option<calint::analysis::reach::Group> {
+        calint::analysis::reach::resolve_named(&self.project, &self.groups, name)
+            .map_err(|e| eprintln!("error: {e}"))
+            .ok()
+    }
+
+    /// Every group the configuration defines, in its order (see [`Queried::resolve`]).
+    pub fn configured_groups(&self) -> Option<Vec<calint::analysis::reach::Group>> {
+        (self.groups.iter())
+            .map(|def| self.resolve(&def.name.value))
+            .collect()
+    }
+
     /// The policy set the queries are answered against: the workload view, compiled for the
     /// configured Calico release.
     pub fn policy_set(&self) -> calint::analysis::ir::PolicySet {
         calint::analysis::ir::PolicySet::for_version(&self.project, self.target).workload_view()
+    }
+}
+
+/// What every query command (`reach`, `graph`, `exposure`, `paths`) takes besides its own
+/// flags: the view, the solver limit and the configuration flags.
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
+    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
+    /// limit; wall time only as a 10x safety net) [default: 2000, or the config's
+    /// `limits.solver-timeout-ms`].
+    #[arg(long, value_name = "MS")]
+    solver_timeout: Option<u32>,
+    #[command(flatten)]
+    settings: settings::ConfigFileArgs,
+}
+
+impl QueryArgs {
+    /// [`load_for_queries`] with these flags; `None` when it failed (reported on stderr; the
+    /// exit code is [`EXIT_ERROR`]).
+    pub fn load(&self, paths: Vec<std::path::PathBuf>) -> Option<Queried> {
+        let (view, timeout) = (self.view.as_deref(), self.solver_timeout);
+        load_for_queries(paths, view, &self.settings, timeout).ok()
     }
 }
 

@@ -1,8 +1,8 @@
 //! `calint reach [PATH...] --from G --to G [--protocol P] [--port N] [--expect allowed|denied]`.
 
-use super::settings::ConfigFileArgs;
+use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
-use calint::analysis::reach::{ReachOptions, reach, resolve_named};
+use calint::analysis::reach::{ReachOptions, reach};
 use calint::model::port::Protocol;
 use calint::report;
 use clap::{Args, ValueEnum};
@@ -44,16 +44,8 @@ pub struct ReachArgs {
     /// Exit with 1 when the verdict is not this one.
     #[arg(long, value_enum)]
     expect: Option<Expect>,
-    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
-    #[arg(long, value_name = "NAME")]
-    view: Option<String>,
-    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
-    /// limit; wall time only as a 10x safety net) [default: 2000, or the config's
-    /// `limits.solver-timeout-ms`].
-    #[arg(long, value_name = "MS")]
-    solver_timeout: Option<u32>,
     #[command(flatten)]
-    settings: ConfigFileArgs,
+    query: QueryArgs,
 }
 
 pub fn run(args: ReachArgs) -> u8 {
@@ -67,27 +59,18 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let q = match super::load_for_queries(
-        args.paths,
-        args.view.as_deref(),
-        &args.settings,
-        args.solver_timeout,
-    ) {
-        Ok(q) => q,
-        Err(code) => return code,
+    let Some(q) = args.query.load(args.paths) else {
+        return EXIT_ERROR;
+    };
+    // The first unknown group is the error (as `check` reports assertions).
+    let Some(from) = q.resolve(&args.from) else {
+        return EXIT_ERROR;
+    };
+    let Some(to) = q.resolve(&args.to) else {
+        return EXIT_ERROR;
     };
     let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
-    let (project, groups) = (q.project, q.groups);
-    let (from, to) = match (
-        resolve_named(&project, &groups, &args.from),
-        resolve_named(&project, &groups, &args.to),
-    ) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
-    };
+    let project = q.project;
     let result = reach(
         &set,
         &from,

@@ -1,7 +1,7 @@
 //! CAL206 correlation: Two rules with different actions overlap partly; their order decides the overlap (see [`crate::analysis::anomaly`]).
 
 use super::LintContext;
-use super::semantic::{analysis, rule_site};
+use super::semantic::located_pairs;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::anomaly::PairKind;
 use crate::finding::Severity;
@@ -22,18 +22,7 @@ impl Lint for Correlation {
     }
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
-        let Some(a) = analysis(project) else { return };
-        for pair in a
-            .rule_pairs
-            .iter()
-            .filter(|p| p.kind == PairKind::Correlation)
-        {
-            let (Some(earlier), Some(later)) = (
-                rule_site(project, a, pair.earlier),
-                rule_site(project, a, pair.later),
-            ) else {
-                continue;
-            };
+        for (earlier, later) in located_pairs(project, PairKind::Correlation) {
             sink.at(
                 later.location(),
                 format!(

@@ -237,21 +237,13 @@ impl Sink<'_> {
     /// Start a finding at `location`; call [`FindingBuilder::emit`] to keep it.
     pub fn at(&mut self, location: Location, message: impl Into<String>) -> FindingBuilder<'_> {
         FindingBuilder {
-            finding: Finding {
-                code: self.meta.code,
-                name: self.meta.name,
-                severity: self.severity,
-                message: message.into(),
+            finding: Finding::new(
+                self.meta.code,
+                self.meta.name,
+                self.severity,
+                message,
                 location,
-                resource: None,
-                pointer: None,
-                related: Vec::new(),
-                notes: Vec::new(),
-                help: None,
-                witness: None,
-                view: None,
-                fixes: Vec::new(),
-            },
+            ),
             out: self.out,
         }
     }

@@ -199,6 +199,26 @@ pub fn policy_resource<'a>(
     Some((project.resources.get(p.resource)?, p))
 }
 
+/// The rule pairs of one kind the anomaly pass found (CAL205, CAL206, CAL208), each rule
+/// located in its resource; pairs whose rules cannot be located are left out.
+pub fn located_pairs<'a>(
+    cx: &LintContext<'a>,
+    kind: crate::analysis::anomaly::PairKind,
+) -> Vec<(RuleSite<'a>, RuleSite<'a>)> {
+    let Some(a) = cx.analysis else {
+        return Vec::new();
+    };
+    (a.rule_pairs.iter())
+        .filter(|p| p.kind == kind)
+        .filter_map(|p| {
+            Some((
+                rule_site(cx.project, a, p.earlier)?,
+                rule_site(cx.project, a, p.later)?,
+            ))
+        })
+        .collect()
+}
+
 pub fn rule_site<'a>(project: &'a Project, a: &'a Analysis, id: RuleId) -> Option<RuleSite<'a>> {
     let (resource, policy) = policy_resource(project, a, id.policy)?;
     let rule = resource.policy()?.rules(id.direction).get(id.rule)?;

@@ -113,20 +113,16 @@ mod tests {
     use crate::source::{SourceFile, Span};
 
     fn finding(span: Span, severity: Severity) -> Finding {
+        let at = Location::new(0, span);
         Finding {
-            code: "TEST001",
-            name: "test-lint",
-            severity,
-            message: "100% broken:\nsecond line".to_string(),
-            location: Location::new(0, span),
-            resource: None,
-            pointer: None,
-            related: Vec::new(),
-            notes: Vec::new(),
             help: Some("fix it".to_string()),
-            witness: None,
-            view: None,
-            fixes: Vec::new(),
+            ..Finding::new(
+                "TEST001",
+                "test-lint",
+                severity,
+                "100% broken:\nsecond line",
+                at,
+            )
         }
     }
 
