@@ -27,7 +27,7 @@ use crate::model::lower::reader::{Reader, child, did_you_mean};
 use crate::source::{SourceFile, Span, Spanned};
 use crate::validate::CalicoVersion;
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 mod effective;
 pub mod posture;
@@ -224,25 +224,9 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 }
 
 /// `path` made absolute against `cwd` and lexically normalized (`.` dropped, `..` applied), so
-/// paths from the command line and from discovery compare by prefix.
-pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        cwd.join(path)
-    };
-    let mut out = PathBuf::new();
-    for component in joined.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
+/// paths from the command line and from discovery compare by prefix (the one normalization
+/// `load` uses too).
+pub use crate::load::kustomize::absolute;
 
 /// Read and parse a configuration file. `name` is how messages show the path.
 pub fn load(path: &Path, name: String, origin: Origin) -> Result<Config, ConfigError> {

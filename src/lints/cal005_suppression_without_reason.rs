@@ -20,9 +20,7 @@ impl Lint for SuppressionWithoutReason {
         &META
     }
 
-    /// Everything happens after suppression, in `check_suppressions`.
-    fn check(&self, _project: &LintContext<'_>, _sink: &mut Sink<'_>) {}
-
+    // Everything happens after suppression, in `check_suppressions`.
     fn check_suppressions(
         &self,
         _project: &LintContext<'_>,

@@ -1,7 +1,7 @@
 //! CAL205 generalization: A later rule with a different action contains an earlier rule (see [`crate::analysis::anomaly`]).
 
 use super::LintContext;
-use super::semantic::located_pairs;
+use super::semantic::{analysis, located_pairs};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::anomaly::PairKind;
 use crate::finding::Severity;
@@ -22,7 +22,8 @@ impl Lint for Generalization {
     }
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
-        for (earlier, later) in located_pairs(project, PairKind::Generalization) {
+        let Some(a) = analysis(project) else { return };
+        for (earlier, later) in located_pairs(project, a, PairKind::Generalization) {
             sink.at(
                 earlier.location(),
                 format!(

@@ -1,7 +1,7 @@
 //! CAL206 correlation: Two rules with different actions overlap partly; their order decides the overlap (see [`crate::analysis::anomaly`]).
 
 use super::LintContext;
-use super::semantic::located_pairs;
+use super::semantic::{analysis, located_pairs};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::anomaly::PairKind;
 use crate::finding::Severity;
@@ -22,7 +22,8 @@ impl Lint for Correlation {
     }
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
-        for (earlier, later) in located_pairs(project, PairKind::Correlation) {
+        let Some(a) = analysis(project) else { return };
+        for (earlier, later) in located_pairs(project, a, PairKind::Correlation) {
             sink.at(
                 later.location(),
                 format!(

@@ -1,7 +1,7 @@
 //! CAL208 superseded-rule: An earlier rule is made pointless by a later, broader rule with the same action (see [`crate::analysis::anomaly`]).
 
 use super::LintContext;
-use super::semantic::located_pairs;
+use super::semantic::{analysis, located_pairs};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::anomaly::PairKind;
 use crate::finding::Severity;
@@ -22,7 +22,8 @@ impl Lint for SupersededRule {
     }
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
-        for (earlier, later) in located_pairs(project, PairKind::Superseded) {
+        let Some(a) = analysis(project) else { return };
+        for (earlier, later) in located_pairs(project, a, PairKind::Superseded) {
             sink.at(
                 earlier.location(),
                 format!(

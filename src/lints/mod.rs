@@ -124,7 +124,9 @@ pub struct LintMeta {
 
 pub trait Lint: Sync {
     fn meta(&self) -> &'static LintMeta;
-    fn check(&self, cx: &LintContext<'_>, sink: &mut Sink<'_>);
+    /// First phase: report on the project and what was computed over it. (CAL005 and CAL006
+    /// do everything in [`Lint::check_suppressions`] and keep this default.)
+    fn check(&self, _cx: &LintContext<'_>, _sink: &mut Sink<'_>) {}
 
     /// Second phase, after suppressions were applied to every finding of the first: lints
     /// about the suppression annotations themselves (which ones were used) implement this.

@@ -202,18 +202,16 @@ pub fn policy_resource<'a>(
 /// The rule pairs of one kind the anomaly pass found (CAL205, CAL206, CAL208), each rule
 /// located in its resource; pairs whose rules cannot be located are left out.
 pub fn located_pairs<'a>(
-    cx: &LintContext<'a>,
+    project: &'a Project,
+    a: &'a Analysis,
     kind: crate::analysis::anomaly::PairKind,
 ) -> Vec<(RuleSite<'a>, RuleSite<'a>)> {
-    let Some(a) = cx.analysis else {
-        return Vec::new();
-    };
     (a.rule_pairs.iter())
         .filter(|p| p.kind == kind)
         .filter_map(|p| {
             Some((
-                rule_site(cx.project, a, p.earlier)?,
-                rule_site(cx.project, a, p.later)?,
+                rule_site(project, a, p.earlier)?,
+                rule_site(project, a, p.later)?,
             ))
         })
         .collect()
