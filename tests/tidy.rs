@@ -61,19 +61,53 @@ impl std::fmt::Display for Violation {
 /// The code of a file without comments, string literals' contents and test modules; line
 /// breaks kept so positions still give line numbers.
 fn code_only(text: &str) -> String {
-    // Only a test *module* ends the production code (a `#[cfg(test)]` helper item does not).
-    let mut end = text.len();
-    let mut from = 0;
-    while let Some(at) = text[from..].find("#[cfg(test)]") {
-        let at = from + at;
-        let next = text[at..].lines().nth(1).unwrap_or("").trim_start();
-        if next.starts_with("mod ") || next.starts_with("pub mod ") {
-            end = at;
-            break;
+    without_test_modules(&without_comments_and_strings(text))
+}
+
+/// `code` without the bodies of `#[cfg(test)] mod name { … }` (brace-matched, so code after a
+/// test module still counts); line breaks kept.
+fn without_test_modules(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        let after = &rest[at + "#[cfg(test)]".len()..];
+        let item = after.trim_start();
+        let is_module = item.starts_with("mod ") || item.starts_with("pub mod ");
+        let open = item.find(['{', ';']);
+        match open {
+            Some(i) if is_module && item.as_bytes()[i] == b'{' => {
+                out.push_str(&rest[..at]);
+                let body_start = rest.len() - item.len() + i;
+                let mut depth = 0usize;
+                let mut end = rest.len();
+                for (j, c) in rest[body_start..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = body_start + j + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                out.extend(rest[at..end].chars().filter(|&c| c == '\n'));
+                rest = &rest[end..];
+            }
+            _ => {
+                let keep = at + "#[cfg(test)]".len();
+                out.push_str(&rest[..keep]);
+                rest = &rest[keep..];
+            }
         }
-        from = at + 1;
     }
-    let text = &text[..end];
+    out.push_str(rest);
+    out
+}
+
+fn without_comments_and_strings(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
