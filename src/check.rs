@@ -26,6 +26,8 @@
 //! shows at most [`crate::source::SNIPPET_MAX_LINES`] lines of
 //! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
 //! over a huge resource cannot print megabytes.
+//!
+//! Layer 10: uses everything below it; `diff`, `report` and the binary use it.
 
 pub mod options;
 pub mod render;
@@ -447,7 +449,8 @@ fn analyze_and_lint(
     run_pipeline(project, opts, progress).into_parts()
 }
 
-/// [`analyze_and_lint`], keeping what was computed.
+/// Analysis, assertions, posture facts and every enabled lint over a loaded project, keeping
+/// what was computed (`check` keeps only the project and the findings).
 pub fn run_pipeline(mut project: Project, opts: &CheckOptions, progress: &dyn Progress) -> Run {
     let mut analysis = None;
     if let Some(a) = &opts.analysis {

@@ -18,6 +18,9 @@
 //! The file is read with calint's own span-tree parser and the lowering [`Reader`], so every
 //! problem has a file:line:col and unknown keys get a "did you mean". Parsing collects every
 //! problem and fails as a whole only at the end: a config that is partly wrong is not used.
+//!
+//! Layer 9: uses everything below `check` (lints' metadata for `rules:`, the spec types of
+//! `analysis::spec` and `posture` it reads into); `check::options` turns it into options.
 
 use crate::finding::Severity;
 use crate::lints::{self, LintMeta};

@@ -1,4 +1,6 @@
 //! The finding type every lint produces and every report format renders.
+//!
+//! Layer 0: uses only `source`.
 
 use crate::source::{FileId, Span};
 use serde::Serialize;

@@ -13,6 +13,8 @@
 //! [`plan`] never touches a file with a YAML problem (syntax errors, duplicate keys), a file
 //! that changed since it was read, standard input or rendered output, and drops a file's edits
 //! when they overlap or when the fixed text would parse with more problems than before.
+//!
+//! Layer 8: uses `project` and below (findings, sources).
 
 use crate::finding::{Edit, Finding, Fix};
 use crate::load::tree::Node;

@@ -1,4 +1,6 @@
 //! Loading: discover files, parse YAML/JSON into span trees.
+//!
+//! Layer 1: uses only `source`, `finding` and `diagnostic`.
 
 pub mod json;
 pub mod kustomize;

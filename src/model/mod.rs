@@ -1,4 +1,7 @@
 //! Typed model of the resources calint understands.
+//!
+//! Layer 2: uses `load` and layer 0; owns `CalicoVersion` and `CompiledTier`, which every layer
+//! above needs.
 
 pub mod lower;
 pub mod net;

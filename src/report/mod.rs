@@ -1,4 +1,6 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
+//!
+//! Layer 12: reads findings, projects and analysis answers; used only by the binary.
 
 pub mod baseline;
 pub mod changed;

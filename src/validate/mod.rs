@@ -3,6 +3,8 @@
 //! Validation reads typed resources and reports [`Diagnostic`]s; it never stops at the first
 //! problem. Lowering (`model::lower`) has already reported shape problems (wrong types, unknown
 //! fields, undecodable ports); validation reports what Calico's validator would reject.
+//!
+//! Layer 3: uses `model` and below.
 
 mod cluster;
 mod entity;
