@@ -231,6 +231,18 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 /// `load` uses too).
 pub use crate::load::kustomize::absolute;
 
+/// Why `pattern` is not a gitignore-style glob, checked by the matcher that matches `exclude`
+/// and `views` patterns (`ignore`'s gitignore builder, as `load::exclude` and `check::views`
+/// build it): one glob dialect, validated where it is used.
+fn glob_error(pattern: &str) -> Option<String> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
+    match builder.add_line(None, pattern) {
+        Ok(_) => None,
+        Err(ignore::Error::Glob { err, .. }) => Some(err),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 /// Read and parse a configuration file. `name` is how messages show the path.
 pub fn load(path: &Path, name: String, origin: Origin) -> Result<Config, ConfigError> {
     match std::fs::read(path) {
@@ -325,10 +337,10 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
     };
     config.exclude = r.string_list(&fields, "exclude");
     for glob in &config.exclude {
-        if let Err(e) = globset::Glob::new(&glob.value) {
+        if let Some(e) = glob_error(&glob.value) {
             problems.push(problem(
                 glob.span,
-                format!("`{}` is not a valid glob: {}", glob.value, e.kind()),
+                format!("`{}` is not a valid glob: {e}", glob.value),
                 None,
             ));
         }
@@ -518,7 +530,7 @@ fn read_views(node: &Node, problems: &mut Vec<ConfigProblem>) -> Vec<ViewDef> {
         let mut paths = Vec::new();
         for item in items {
             match item.scalar_str() {
-                Some(p) if globset::Glob::new(p).is_ok() && !p.is_empty() => {
+                Some(p) if glob_error(p).is_none() && !p.is_empty() => {
                     paths.push(Spanned::new(p.to_string(), item.span));
                 }
                 _ => problems.push(problem(
@@ -707,6 +719,20 @@ fn read_version(node: &Node, problems: &mut Vec<ConfigProblem>) -> Option<Spanne
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_are_checked_by_the_matcher_that_matches_them() {
+        assert_eq!(glob_error("deploy/old/**"), None);
+        assert_eq!(glob_error("!keep.yaml"), None);
+        // gitignore (and so the exclude matcher) reads an unclosed class literally.
+        assert_eq!(glob_error("[abc"), None);
+        assert!(glob_error("a[z-a]").is_some());
+        let err = parse_str("exclude: [\"a[z-a]\"]\n").expect_err("invalid glob");
+        assert!(
+            err.problems[0].message.contains("is not a valid glob"),
+            "{err}"
+        );
+    }
 
     fn parse_str(text: &str) -> Result<Config, ConfigError> {
         parse(
