@@ -444,7 +444,7 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
                     );
                     return None;
                 };
-                if !["allowed", "denied", "partial"].contains(&expect.value.as_str()) {
+                let Some(verdict) = crate::analysis::reach::Verdict::parse(&expect.value) else {
                     r.report(
                         expect.span,
                         &p,
@@ -454,7 +454,8 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
                         ),
                     );
                     return None;
-                }
+                };
+                let expect = Spanned::new(verdict, expect.span);
                 let port = match port {
                     Some(p16) => match u16::try_from(p16.value) {
                         Ok(v) if v > 0 => Some(Spanned::new(v, p16.span)),

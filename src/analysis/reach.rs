@@ -611,6 +611,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// `allowed`, `denied` or `partial`: how the configuration and the command line write it.
+    pub fn parse(text: &str) -> Option<Verdict> {
+        [Verdict::Allowed, Verdict::Denied, Verdict::Partial]
+            .into_iter()
+            .find(|v| v.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Allowed => "allowed",

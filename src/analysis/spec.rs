@@ -2,7 +2,7 @@
 //! assertions. `config` reads `.calint.yaml` into these types (and re-exports them); the
 //! analysis never sees a configuration type.
 
-use super::reach::ReachResult;
+use super::reach::{ReachResult, Verdict};
 use crate::source::{FileId, Span, Spanned};
 
 /// One named reachability group of the configuration.
@@ -20,8 +20,8 @@ pub struct AssertionDef {
     pub to: Spanned<String>,
     pub protocol: Option<Spanned<String>>,
     pub port: Option<Spanned<u16>>,
-    /// `allowed`, `denied` or `partial`.
-    pub expect: Spanned<String>,
+    /// The verdict expected, parsed where the configuration is read.
+    pub expect: Spanned<Verdict>,
 }
 
 /// One configured reachability assertion and what `reach` answered.

@@ -2,7 +2,7 @@
 
 use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
-use calint::analysis::reach::{ReachOptions, reach};
+use calint::analysis::reach::{ReachOptions, Verdict, reach};
 use calint::model::port::Protocol;
 use calint::report;
 use clap::{Args, ValueEnum};
@@ -12,13 +12,6 @@ use std::path::PathBuf;
 pub enum Format {
     Human,
     Json,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Expect {
-    Allowed,
-    Denied,
-    Partial,
 }
 
 #[derive(Args)]
@@ -42,8 +35,8 @@ pub struct ReachArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
     /// Exit with 1 when the verdict is not this one.
-    #[arg(long, value_enum)]
-    expect: Option<Expect>,
+    #[arg(long, value_parser = verdict_parser())]
+    expect: Option<Verdict>,
     #[command(flatten)]
     query: QueryArgs,
 }
@@ -87,17 +80,14 @@ pub fn run(args: ReachArgs) -> u8 {
     };
     print(&text);
     match args.expect {
-        Some(e) if e.as_str() != result.verdict.as_str() => EXIT_FINDINGS,
+        Some(e) if e != result.verdict => EXIT_FINDINGS,
         _ => EXIT_CLEAN,
     }
 }
 
-impl Expect {
-    fn as_str(self) -> &'static str {
-        match self {
-            Expect::Allowed => "allowed",
-            Expect::Denied => "denied",
-            Expect::Partial => "partial",
-        }
-    }
+/// `--expect`: the verdicts as `.calint.yaml` writes them (listed in `--help` and completions).
+fn verdict_parser() -> impl clap::builder::TypedValueParser<Value = Verdict> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["allowed", "denied", "partial"])
+        .try_map(|s| Verdict::parse(&s).ok_or_else(|| format!("`{s}` is not a verdict")))
 }

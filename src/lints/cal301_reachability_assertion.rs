@@ -48,14 +48,14 @@ impl Lint for ReachabilityAssertion {
                     continue;
                 }
             };
-            if result.verdict.as_str() == def.expect.value {
+            if result.verdict == def.expect.value {
                 continue;
             }
             let mut f = sink.at(
                 Location::new(o.file, def.expect.span),
                 format!(
                     "reachability assertion fails: {what} is expected {} but is {}",
-                    def.expect.value,
+                    def.expect.value.as_str(),
                     result.verdict.as_str()
                 ),
             );
@@ -63,7 +63,7 @@ impl Lint for ReachabilityAssertion {
             let counterexample = match result.verdict {
                 Verdict::Denied => "denied",
                 Verdict::Allowed => "allowed",
-                Verdict::Partial if def.expect.value == "allowed" => "denied",
+                Verdict::Partial if def.expect.value == Verdict::Allowed => "denied",
                 Verdict::Partial => "allowed",
             };
             let set = project.assertion_set.as_ref();
