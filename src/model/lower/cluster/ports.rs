@@ -115,14 +115,33 @@ pub(super) fn protocol_name(r: &mut Reader, f: &Fields<'_>) -> Option<Protocol> 
 }
 
 /// A v1alpha1 port: exactly one of `portNumber`, `portRange`, `namedPort`.
+/// A list entry that must hold exactly one of `keys` (a null entry is reported); `what` names
+/// the entry for unknown-field and for exactly-one messages.
+fn one_of_entry<'n>(
+    r: &mut Reader,
+    node: &'n Node,
+    ptr: &str,
+    what: (&str, &str),
+    keys: &[&str],
+) -> Option<Fields<'n>> {
+    let f = r
+        .fields(node, ptr, what.0, keys)
+        .or_else(|| null_entry(r, node, ptr))?;
+    exactly_one(r, &f, node, ptr, what.1, keys).then_some(f)
+}
+
+/// One port number as the one-port range Calico makes of it.
+fn single_port(protocol: Protocol, port: Spanned<u16>) -> PortEntry {
+    let value = Port::Range {
+        min: port.value,
+        max: port.value,
+    };
+    PortEntry::Port(protocol, Some(Spanned::new(value, port.span)))
+}
+
 pub(super) fn anp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
     let keys = ["portNumber", "portRange", "namedPort"];
-    let f = r
-        .fields(node, ptr, "port", &keys)
-        .or_else(|| null_entry(r, node, ptr))?;
-    if !exactly_one(r, &f, node, ptr, "a port", &keys) {
-        return None;
-    }
+    let f = one_of_entry(r, node, ptr, ("port", "a port"), &keys)?;
     if let Some((n, p)) = f.get("portNumber") {
         let pf = r.fields(n, &p, "portNumber", &["protocol", "port"])?;
         let protocol = protocol_name(r, &pf)?;
@@ -130,15 +149,7 @@ pub(super) fn anp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEnt
             r.report(n.span, &p, "`port` is required in `portNumber`");
             return None;
         };
-        let port = port_number(r, pn, &pp)?;
-        let value = Port::Range {
-            min: port.value,
-            max: port.value,
-        };
-        return Some(PortEntry::Port(
-            protocol,
-            Some(Spanned::new(value, port.span)),
-        ));
+        return Some(single_port(protocol, port_number(r, pn, &pp)?));
     }
     if let Some((n, p)) = f.get("portRange") {
         let pf = r.fields(n, &p, "portRange", &["protocol", "start", "end"])?;
@@ -169,12 +180,7 @@ pub(super) fn anp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEnt
 /// A v1alpha2 protocol entry: exactly one of `tcp`, `udp`, `sctp`, `destinationNamedPort`.
 pub(super) fn cnp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
     let keys = ["tcp", "udp", "sctp", "destinationNamedPort"];
-    let f = r
-        .fields(node, ptr, "protocol", &keys)
-        .or_else(|| null_entry(r, node, ptr))?;
-    if !exactly_one(r, &f, node, ptr, "a protocol entry", &keys) {
-        return None;
-    }
+    let f = one_of_entry(r, node, ptr, ("protocol", "a protocol entry"), &keys)?;
     if let Some((n, p)) = f.get("destinationNamedPort") {
         let name = r.string(n, &p)?;
         // `k8sCNPPortToCalicoFields`: "named ports are not supported yet" → the rule fails.
@@ -198,15 +204,7 @@ pub(super) fn cnp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEnt
     }
     let protocol = Protocol::Name(proto.into());
     if let Some((nn, np)) = df.get("number") {
-        let port = port_number(r, nn, &np)?;
-        let value = Port::Range {
-            min: port.value,
-            max: port.value,
-        };
-        return Some(PortEntry::Port(
-            protocol,
-            Some(Spanned::new(value, port.span)),
-        ));
+        return Some(single_port(protocol, port_number(r, nn, &np)?));
     }
     let (rn, rp) = df.get("range")?;
     let rf = r.fields(rn, &rp, "port range", &["start", "end"])?;
