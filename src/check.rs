@@ -26,19 +26,25 @@
 //! shows at most [`crate::source::SNIPPET_MAX_LINES`] lines of
 //! [`crate::source::SNIPPET_MAX_LINE_BYTES`] bytes per label, so a finding on a huge line or
 //! over a huge resource cannot print megabytes.
+//!
+//! Layer 10: uses everything below it; `diff`, `report` and the binary use it.
 
+pub mod options;
 pub mod render;
 pub mod views;
 
+pub use crate::load::exclude::AnchoredExcludes;
 pub use views::ViewSpec;
 
+use crate::analysis::ir::PolicySet;
+use crate::analysis::spec::AssertionOutcome;
 use crate::analysis::{AnalysisOptions, analyze_with};
 use crate::finding::Finding;
-use crate::lints::{self, LintSettings};
-use crate::load::json;
-use crate::load::tree::{ParseProblem, ParsedFile};
+use crate::lints::{self, LintContext, LintSettings};
+use crate::load::read;
+use crate::load::tree::ParseProblem;
 use crate::load::walk::{self, Discovered, WalkOptions};
-use crate::load::yaml::{self, ParseLimits};
+use crate::load::yaml::ParseLimits;
 use crate::model::lower::{Lowered, lower_file_with};
 use crate::model::selector::{
     DEFAULT_MAX_SELECTOR_BYTES, DEFAULT_MAX_SELECTOR_TERMS, SelectorLimits,
@@ -49,7 +55,6 @@ use crate::source::{SourceFile, SourceMap, Span};
 use crate::validate::{ValidateOptions, validate_resource};
 use rayon::prelude::*;
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -87,7 +92,7 @@ pub struct CheckOptions {
     pub reachability: Option<ReachabilityConfig>,
     /// Tiers defined outside the tree (the configuration's `tiers:`), see
     /// [`Project::external_tiers`].
-    pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
+    pub external_tiers: Vec<crate::model::tier::CompiledTier>,
     /// The bytes of standard input, checked as one file named [`STDIN_NAME`] when `paths`
     /// holds `-` (the CLI reads it; the library never touches the process's stdin).
     pub stdin: Option<Vec<u8>>,
@@ -158,49 +163,6 @@ impl ReachabilityConfig {
     }
 }
 
-/// Exclude patterns anchored at one directory, as `.calint.yaml` writes them: `deploy/old/**`
-/// means the same files whichever PATH calint is given.
-#[derive(Clone, Debug)]
-pub struct AnchoredExcludes {
-    /// Absolute, normalized directory the patterns are relative to.
-    pub base: PathBuf,
-    pub patterns: Vec<String>,
-}
-
-impl AnchoredExcludes {
-    /// Drop the files the patterns match (a pattern matching a parent directory excludes
-    /// everything below it, as in `.gitignore`). Files outside `base`, and files named as a
-    /// root on the command line (as the walker does for `--exclude`), are kept.
-    fn filter(
-        &self,
-        files: &mut Vec<PathBuf>,
-        roots: &[PathBuf],
-        cwd: Option<&Path>,
-    ) -> Result<(), LoadError> {
-        let mut builder = ignore::gitignore::GitignoreBuilder::new(&self.base);
-        for p in &self.patterns {
-            builder
-                .add_line(None, p)
-                .map_err(|e| LoadError(format!("invalid exclude pattern `{p}`: {e}")))?;
-        }
-        let matcher = builder
-            .build()
-            .map_err(|e| LoadError(format!("invalid exclude patterns: {e}")))?;
-        let cwd = cwd.unwrap_or(Path::new("/"));
-        files.retain(|f| {
-            if roots.contains(f) {
-                return true;
-            }
-            let abs = crate::config::absolute(f, cwd);
-            match abs.strip_prefix(&self.base) {
-                Ok(rel) => !matcher.matched_path_or_any_parents(rel, false).is_ignore(),
-                Err(_) => true,
-            }
-        });
-        Ok(())
-    }
-}
-
 /// A problem with the paths the user gave (exit code 2).
 #[derive(Debug)]
 pub struct LoadError(pub String);
@@ -239,7 +201,9 @@ pub fn load_project_with(
         walk::discover(&roots, &walk_opts).map_err(|e| LoadError(e.to_string()))?;
     let cwd = std::env::current_dir().ok();
     if let Some(anchored) = &opts.anchored_excludes {
-        anchored.filter(&mut discovered.files, &roots, cwd.as_deref())?;
+        anchored
+            .filter(&mut discovered.files, &roots, cwd.as_deref())
+            .map_err(LoadError)?;
     }
     // Files a kustomization lists as patches are not resources: read as such they would be
     // duplicates of what they patch and policies without a selector.
@@ -287,7 +251,7 @@ fn load_discovered_with(
         .enumerate()
         .map(|(id, path)| {
             let name = display_name(path, cwd.as_deref());
-            let outcome = match read_file(path, opts.max_file_size) {
+            let outcome = match read::read_file(path, opts.max_file_size) {
                 Ok(bytes) => process_bytes(id, name, path, bytes, opts),
                 Err(message) => FileOutcome::unread(name, path, message),
             };
@@ -299,10 +263,12 @@ fn load_discovered_with(
     if opts.paths.iter().any(|p| is_stdin(p)) {
         let bytes = opts.stdin.clone().unwrap_or_default();
         let path = Path::new(STDIN_NAME);
-        outcomes.push(match too_large(bytes.len() as u64, opts.max_file_size) {
-            Some(message) => FileOutcome::unread(STDIN_NAME.to_string(), path, message),
-            None => process_bytes(outcomes.len(), STDIN_NAME.to_string(), path, bytes, opts),
-        });
+        outcomes.push(
+            match read::too_large(bytes.len() as u64, opts.max_file_size) {
+                Some(message) => FileOutcome::unread(STDIN_NAME.to_string(), path, message),
+                None => process_bytes(outcomes.len(), STDIN_NAME.to_string(), path, bytes, opts),
+            },
+        );
     }
     let walk_problems = discovered
         .problems
@@ -326,13 +292,18 @@ fn load_discovered_with(
 /// Check one file's contents held in memory, as if it were a file named `name` (which is
 /// only used in locations; nothing is read from disk). The same limits apply as to files.
 pub fn check_bytes(name: &str, bytes: &[u8], opts: &CheckOptions) -> (Project, Vec<Finding>) {
+    run_bytes(name, bytes, opts).into_parts()
+}
+
+/// [`check_bytes`], keeping what the pipeline computed (the analysis, assertion answers).
+pub fn run_bytes(name: &str, bytes: &[u8], opts: &CheckOptions) -> Run {
     let path = Path::new(name);
-    let outcome = match too_large(bytes.len() as u64, opts.max_file_size) {
+    let outcome = match read::too_large(bytes.len() as u64, opts.max_file_size) {
         Some(message) => FileOutcome::unread(name.to_string(), path, message),
         None => process_bytes(0, name.to_string(), path, bytes.to_vec(), opts),
     };
     let project = assemble(vec![outcome], Vec::new(), opts, &NoProgress);
-    analyze_and_lint(project, opts, &NoProgress)
+    run_pipeline(project, opts, &NoProgress)
 }
 
 /// [`check_bytes`] for text.
@@ -350,7 +321,7 @@ pub fn load_files(files: Vec<(String, Result<Vec<u8>, String>)>, opts: &CheckOpt
         .enumerate()
         .map(|(id, (name, bytes))| {
             let path = PathBuf::from(&name);
-            let too_big = |b: &Vec<u8>| too_large(b.len() as u64, opts.max_file_size);
+            let too_big = |b: &Vec<u8>| read::too_large(b.len() as u64, opts.max_file_size);
             match bytes {
                 Err(message) => FileOutcome::unread(name, &path, message),
                 Ok(b) => match too_big(&b) {
@@ -395,66 +366,158 @@ pub fn check_with(
     Ok(analyze_and_lint(project, opts, progress))
 }
 
+/// What one check computed over a loaded project before and while linting: the project, the
+/// analysis, the answers to the configuration's assertions, the posture facts and the
+/// findings. The project is loaded input only; everything computed lives here.
+#[derive(Debug)]
+pub struct Run {
+    pub project: Project,
+    /// Results of the semantic (Z3) analysis, when it ran.
+    pub analysis: Option<crate::analysis::Analysis>,
+    /// Reachability assertions of the configuration, evaluated.
+    pub assertions: Vec<AssertionOutcome>,
+    /// The policy set the assertions were evaluated against (for naming deciding rules).
+    pub assertion_set: Option<crate::analysis::ir::PolicySet>,
+    /// Posture facts (CAL310, CAL311, `no-path` assertions), when computed.
+    pub posture: Option<crate::posture::PostureOutcome>,
+    pub findings: Vec<Finding>,
+}
+
+impl Run {
+    /// What the lints read.
+    pub fn lint_context(&self) -> LintContext<'_> {
+        LintContext {
+            project: &self.project,
+            analysis: self.analysis.as_ref(),
+            assertions: &self.assertions,
+            assertion_set: self.assertion_set.as_ref(),
+            posture: self.posture.as_ref(),
+        }
+    }
+
+    /// The project (with the analysis counts in its statistics) and the findings.
+    pub fn into_parts(self) -> (Project, Vec<Finding>) {
+        (self.project, self.findings)
+    }
+}
+
 /// Semantic analysis, assertions and every enabled lint over a loaded project.
 fn analyze_and_lint(
-    mut project: Project,
+    project: Project,
     opts: &CheckOptions,
     progress: &dyn Progress,
 ) -> (Project, Vec<Finding>) {
+    run_pipeline(project, opts, progress).into_parts()
+}
+
+/// Analysis, assertions, posture facts and every enabled lint over a loaded project, keeping
+/// what was computed (`check` keeps only the project and the findings).
+pub fn run_pipeline(mut project: Project, opts: &CheckOptions, progress: &dyn Progress) -> Run {
+    let mut analysis = None;
     if let Some(a) = &opts.analysis {
         let started = Instant::now();
         let a = AnalysisOptions {
             target: opts.validate.target,
             ..*a
         };
-        project.analysis = Some(analyze_with(&project, &a, progress));
+        let done = analyze_with(&project, &a, progress);
+        project.stats.analysis_totals = Some(crate::project::AnalysisTotals {
+            policies: done.set.policies.len(),
+            solver_calls: done.solver_calls,
+            undecided: done.undecided,
+        });
+        analysis = Some(done);
         project
             .timings
             .push(("analysis".to_string(), started.elapsed()));
     }
-    if let Some(rc) = &opts.reachability {
-        let started = Instant::now();
-        evaluate_assertions(&mut project, rc, opts);
-        project
-            .timings
-            .push(("assertions".to_string(), started.elapsed()));
-    }
-    if opts.analysis.is_some() {
-        let started = Instant::now();
-        crate::posture::evaluate(&mut project, opts);
-        project
-            .timings
-            .push(("posture".to_string(), started.elapsed()));
-    }
-    let started = Instant::now();
-    let mut run = lints::run_all(&project, &opts.lints, progress);
-    crate::fix::attach(&project, &mut run.findings);
-    project.stats.suppressed = run.suppressed;
-    project
-        .timings
-        .push(("lint".to_string(), started.elapsed()));
-    project.timings.extend(
-        run.timings
-            .into_iter()
-            .map(|(code, t)| (format!("lint {code}"), t)),
-    );
-    (project, run.findings)
-}
-
-/// Evaluate every configured assertion with `reach` (CAL301 reports the failures).
-fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &CheckOptions) {
-    use crate::analysis::ir::PolicySet;
-    use crate::analysis::reach::{ReachOptions, reach, resolve_named};
-    use crate::project::AssertionOutcome;
-    let (name, path, text) = rc.file.clone();
-    let file = project.sources.add(SourceFile::new(name, path, text));
-    let set = PolicySet::for_version(project, opts.validate.target).workload_view();
     let timeout_ms = opts
         .analysis
         .as_ref()
         .map_or(crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS, |a| {
             a.solver_timeout_ms
         });
+    let rc = opts.reachability.as_ref();
+    // The configuration file, as one more source: assertion and posture findings point into it.
+    let config_file = rc.map(|rc| {
+        let (name, path, text) = rc.file.clone();
+        project.sources.add(SourceFile::new(name, path, text))
+    });
+    let (mut assertions, mut assertion_set) = (Vec::new(), None);
+    if let (Some(rc), Some(file)) = (rc, config_file) {
+        let started = Instant::now();
+        let set = PolicySet::for_version(&project, opts.validate.target).workload_view();
+        assertions = evaluate_assertions(&project, &set, file, rc, timeout_ms);
+        assertion_set = Some(set);
+        project
+            .timings
+            .push(("assertions".to_string(), started.elapsed()));
+    }
+    let mut posture = None;
+    if opts.analysis.is_some() {
+        let started = Instant::now();
+        let enabled =
+            |code: &str| lints::find(code).is_some_and(|l| opts.lints.severity(l.meta()).is_some());
+        let config = rc.map(|rc| rc.posture.clone()).unwrap_or_default();
+        posture = crate::posture::evaluate(
+            &project,
+            &crate::posture::PostureInputs {
+                config: &config,
+                groups: rc.map(|rc| rc.groups.as_slice()).unwrap_or_default(),
+                config_file,
+                unisolated: enabled("CAL310"),
+                // world-exposure is opt-in: it asks the solver about every workload against
+                // the world on every port class, which costs minutes on dense trees of a few
+                // hundred policies. It runs when the configuration declares what may be public
+                // (`public:`) or the rule is turned on explicitly (`rules:` / `--rule
+                // CAL311=...`).
+                exposure: enabled("CAL311")
+                    && (!config.public.is_empty() || opts.lints.overrides.contains_key("CAL311")),
+                no_paths: enabled("CAL301") && !config.no_paths.is_empty(),
+                target: opts.validate.target,
+                timeout_ms,
+            },
+        );
+        project
+            .timings
+            .push(("posture".to_string(), started.elapsed()));
+    }
+    let mut run = Run {
+        project,
+        analysis,
+        assertions,
+        assertion_set,
+        posture,
+        findings: Vec::new(),
+    };
+    let started = Instant::now();
+    let linted = lints::run_all(&run.lint_context(), &opts.lints, progress);
+    let mut findings = linted.findings;
+    crate::fix::attach(&run.project, &mut findings);
+    run.findings = findings;
+    let project = &mut run.project;
+    project.stats.suppressed = linted.suppressed;
+    project
+        .timings
+        .push(("lint".to_string(), started.elapsed()));
+    project.timings.extend(
+        linted
+            .timings
+            .into_iter()
+            .map(|(code, t)| (format!("lint {code}"), t)),
+    );
+    run
+}
+
+/// Evaluate every configured assertion with `reach` (CAL301 reports the failures).
+fn evaluate_assertions(
+    project: &Project,
+    set: &PolicySet,
+    file: crate::source::FileId,
+    rc: &ReachabilityConfig,
+    timeout_ms: u32,
+) -> Vec<AssertionOutcome> {
+    use crate::analysis::reach::{ReachOptions, reach, resolve_named};
     let mut outcomes = Vec::new();
     for def in &rc.assertions {
         let result = (|| {
@@ -475,7 +538,7 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
                 port: def.port.as_ref().map(|p| p.value),
                 timeout_ms,
             };
-            Ok(reach(&set, &from, &to, &options))
+            Ok(reach(set, &from, &to, &options))
         })();
         outcomes.push(AssertionOutcome {
             file,
@@ -483,8 +546,7 @@ fn evaluate_assertions(project: &mut Project, rc: &ReachabilityConfig, opts: &Ch
             result,
         });
     }
-    project.assertions = outcomes;
-    project.assertion_set = Some(set);
+    outcomes
 }
 
 /// Parse, lower and validate `bytes` as one more file of `project` (a rendered Kustomize root),
@@ -497,7 +559,7 @@ fn append_source(
     opts: &CheckOptions,
 ) -> usize {
     let id = project.sources.len();
-    let outcome = match too_large(bytes.len() as u64, opts.max_file_size) {
+    let outcome = match read::too_large(bytes.len() as u64, opts.max_file_size) {
         Some(message) => FileOutcome::unread(name, path, message),
         None => process_bytes(id, name, path, bytes, opts),
     };
@@ -715,101 +777,6 @@ pub fn paths_without_objects(project: &Project, paths: &[PathBuf]) -> Vec<PathBu
         .collect()
 }
 
-/// A file "looks like a manifest" when it mentions `apiVersion`: only then are its parse
-/// problems worth reporting (other YAML in a GitOps repo is not ours to lint).
-fn looks_like_manifest(text: &str) -> bool {
-    text.contains("apiVersion")
-}
-
-fn too_large(len: u64, max: u64) -> Option<String> {
-    (len > max).then(|| {
-        format!("file is {len} bytes, larger than the {max}-byte limit; it was not analyzed")
-    })
-}
-
-/// Read a whole file, refusing anything that is not a regular file or is larger than `max`
-/// bytes (also when it grows while being read).
-fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let describe = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            "cannot read file: it no longer exists (removed after it was found)".to_string()
-        }
-        _ => format!("cannot read file: {e}"),
-    };
-    // Look before opening: opening a named pipe for reading would block.
-    let meta = std::fs::metadata(path).map_err(describe)?;
-    if !meta.is_file() {
-        return Err("not a regular file (a named pipe, socket or device); it was not read".into());
-    }
-    if let Some(message) = too_large(meta.len(), max) {
-        return Err(message);
-    }
-    let file = std::fs::File::open(path).map_err(describe)?;
-    let capacity = usize::try_from(meta.len()).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(capacity);
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(describe)?;
-    if let Some(message) = too_large(bytes.len() as u64, max) {
-        return Err(message);
-    }
-    Ok(bytes)
-}
-
-/// Text of a file that starts with a UTF-16 byte order mark (YAML allows UTF-16, and so do
-/// the YAML decoders of kubectl and calicoctl), decoded to UTF-8; spans then refer to the
-/// decoded text. `None` without such a mark; `Err` with the byte offset of an unpaired
-/// surrogate (a trailing odd byte counts as one).
-fn decode_utf16(bytes: &[u8]) -> Option<Result<String, usize>> {
-    let big_endian = match bytes {
-        [0xFF, 0xFE, ..] => false,
-        [0xFE, 0xFF, ..] => true,
-        _ => return None,
-    };
-    if bytes.len() % 2 == 1 {
-        return Some(Err(bytes.len() - 1));
-    }
-    let units = bytes.chunks_exact(2).map(|pair| match pair {
-        [a, b] if big_endian => u16::from_be_bytes([*a, *b]),
-        [a, b] => u16::from_le_bytes([*a, *b]),
-        _ => 0,
-    });
-    let mut text = String::with_capacity(bytes.len() / 2);
-    let mut offset = 0;
-    for c in char::decode_utf16(units) {
-        match c {
-            Ok(c) => {
-                offset += c.len_utf16() * 2;
-                text.push(c);
-            }
-            Err(_) => return Some(Err(offset)),
-        }
-    }
-    Some(Ok(text))
-}
-
-/// YAML reads a lone carriage return (classic Mac line endings) as a line break, but lines are
-/// numbered by `\n` when reporting: turn each lone `\r` into `\n`. Every byte offset stays the
-/// same, and so does the YAML (both are line breaks).
-fn lone_cr_to_lf(text: String) -> String {
-    if !text.contains('\r') {
-        return text;
-    }
-    let mut bytes = text.into_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let lf_next = bytes.get(i + 1) == Some(&b'\n');
-        if b == b'\r' && !lf_next {
-            if let Some(slot) = bytes.get_mut(i) {
-                *slot = b'\n';
-            }
-        }
-        i += 1;
-    }
-    // One ASCII byte replaced by another: still UTF-8.
-    String::from_utf8(bytes).unwrap_or_default()
-}
-
 fn process_bytes(
     id: usize,
     name: String,
@@ -817,62 +784,15 @@ fn process_bytes(
     bytes: Vec<u8>,
     opts: &CheckOptions,
 ) -> FileOutcome {
-    let decoded = match decode_utf16(&bytes) {
-        Some(Ok(text)) => Ok(text),
-        Some(Err(offset)) => {
-            let problem = ParseProblem {
-                span: Span::default(),
-                message: format!(
-                    "file starts with a UTF-16 byte order mark but is not valid UTF-16 \
-                     (unpaired surrogate at byte offset {offset})"
-                ),
-                related: None,
-            };
+    let (text, documents, problems) = match read::parse_bytes(bytes, &opts.parse_limits) {
+        Ok(parsed) => parsed,
+        Err(undecodable) => {
             return FileOutcome {
-                source: SourceFile::new(name, path.to_path_buf(), String::new()),
-                problems: vec![problem],
+                source: SourceFile::new(name, path.to_path_buf(), undecodable.prefix),
+                problems: undecodable.problems,
                 lowered: Lowered::default(),
             };
         }
-        None => String::from_utf8(bytes),
-    };
-    let text = match decoded {
-        Ok(t) => t,
-        Err(e) => {
-            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let offset = e.utf8_error().valid_up_to();
-            let problems = if looks_like_manifest(&lossy) {
-                vec![ParseProblem {
-                    span: Span::new(offset, offset),
-                    message: format!("file is not valid UTF-8 (invalid byte at offset {offset})"),
-                    related: None,
-                }]
-            } else {
-                Vec::new()
-            };
-            // Keep the valid prefix as the file text so the location can be shown.
-            let prefix = String::from_utf8_lossy(e.as_bytes().get(..offset).unwrap_or_default())
-                .into_owned();
-            return FileOutcome {
-                source: SourceFile::new(name, path.to_path_buf(), prefix),
-                problems,
-                lowered: Lowered::default(),
-            };
-        }
-    };
-    let text = lone_cr_to_lf(text);
-    let ParsedFile {
-        documents,
-        mut problems,
-    } = yaml::parse(&text, &opts.parse_limits);
-    // YAML is more lenient than the JSON decoder kubectl uses for files starting with `{`.
-    if problems.is_empty() && json::is_json_stream(&text) {
-        problems.extend(json::first_error(&text));
-    }
-    let problems = if looks_like_manifest(&text) {
-        problems
-    } else {
-        Vec::new()
     };
     let mut lowered = Lowered::default();
     lower_file_with(id, &documents, &opts.selector_limits, &mut lowered);
@@ -886,34 +806,6 @@ fn process_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lone_carriage_returns_become_line_feeds() {
-        assert_eq!(lone_cr_to_lf("a\rb\r\nc\r".into()), "a\nb\r\nc\n");
-        assert_eq!(lone_cr_to_lf("é\r\r\n".into()), "é\n\r\n");
-        assert_eq!(lone_cr_to_lf("plain\n".into()), "plain\n");
-    }
-
-    #[test]
-    fn utf16_is_decoded() {
-        let le: Vec<u8> = "\u{feff}a: é\n"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes)
-            .collect();
-        assert_eq!(decode_utf16(&le), Some(Ok("\u{feff}a: é\n".to_string())));
-        let be: Vec<u8> = "\u{feff}k"
-            .encode_utf16()
-            .flat_map(u16::to_be_bytes)
-            .collect();
-        assert_eq!(decode_utf16(&be), Some(Ok("\u{feff}k".to_string())));
-        assert_eq!(decode_utf16(b"a: b"), None);
-        // Odd length, unpaired surrogate.
-        assert_eq!(decode_utf16(&[0xFF, 0xFE, 0x61]), Some(Err(2)));
-        assert_eq!(
-            decode_utf16(&[0xFF, 0xFE, 0x61, 0x00, 0x00, 0xD8]),
-            Some(Err(4))
-        );
-    }
 
     #[test]
     fn problems_per_file_are_capped() {

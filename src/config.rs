@@ -18,6 +18,9 @@
 //! The file is read with calint's own span-tree parser and the lowering [`Reader`], so every
 //! problem has a file:line:col and unknown keys get a "did you mean". Parsing collects every
 //! problem and fails as a whole only at the end: a config that is partly wrong is not used.
+//!
+//! Layer 9: uses everything below `check` (lints' metadata for `rules:`, the spec types of
+//! `analysis::spec` and `posture` it reads into); `check::options` turns it into options.
 
 use crate::finding::Severity;
 use crate::lints::{self, LintMeta};
@@ -27,7 +30,7 @@ use crate::model::lower::reader::{Reader, child, did_you_mean};
 use crate::source::{SourceFile, Span, Spanned};
 use crate::validate::CalicoVersion;
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 mod effective;
 pub mod posture;
@@ -113,6 +116,8 @@ pub struct RuleSetting {
     pub level: Option<Severity>,
 }
 
+pub use crate::analysis::spec::{AssertionDef, GroupDef};
+
 /// A parsed configuration file (or the defaults).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -151,25 +156,6 @@ pub struct Config {
 pub struct ViewDef {
     pub name: Spanned<String>,
     pub paths: Vec<Spanned<String>>,
-}
-
-/// One named reachability group of the configuration.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GroupDef {
-    pub name: Spanned<String>,
-    pub expression: Spanned<String>,
-}
-
-/// One reachability assertion: traffic from `from` to `to` must be `expect`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AssertionDef {
-    pub span: Span,
-    pub from: Spanned<String>,
-    pub to: Spanned<String>,
-    pub protocol: Option<Spanned<String>>,
-    pub port: Option<Spanned<u16>>,
-    /// `allowed`, `denied` or `partial`.
-    pub expect: Spanned<String>,
 }
 
 impl Config {
@@ -241,24 +227,20 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 }
 
 /// `path` made absolute against `cwd` and lexically normalized (`.` dropped, `..` applied), so
-/// paths from the command line and from discovery compare by prefix.
-pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        cwd.join(path)
-    };
-    let mut out = PathBuf::new();
-    for component in joined.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
+/// paths from the command line and from discovery compare by prefix (the one normalization
+/// `load` uses too).
+pub use crate::load::kustomize::absolute;
+
+/// Why `pattern` is not a gitignore-style glob, checked by the matcher that matches `exclude`
+/// and `views` patterns (`ignore`'s gitignore builder, as `load::exclude` and `check::views`
+/// build it): one glob dialect, validated where it is used.
+fn glob_error(pattern: &str) -> Option<String> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
+    match builder.add_line(None, pattern) {
+        Ok(_) => None,
+        Err(ignore::Error::Glob { err, .. }) => Some(err),
+        Err(e) => Some(e.to_string()),
     }
-    out
 }
 
 /// Read and parse a configuration file. `name` is how messages show the path.
@@ -355,10 +337,10 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
     };
     config.exclude = r.string_list(&fields, "exclude");
     for glob in &config.exclude {
-        if let Err(e) = globset::Glob::new(&glob.value) {
+        if let Some(e) = glob_error(&glob.value) {
             problems.push(problem(
                 glob.span,
-                format!("`{}` is not a valid glob: {}", glob.value, e.kind()),
+                format!("`{}` is not a valid glob: {e}", glob.value),
                 None,
             ));
         }
@@ -462,7 +444,7 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
                     );
                     return None;
                 };
-                if !["allowed", "denied", "partial"].contains(&expect.value.as_str()) {
+                let Some(verdict) = crate::analysis::reach::Verdict::parse(&expect.value) else {
                     r.report(
                         expect.span,
                         &p,
@@ -472,7 +454,8 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
                         ),
                     );
                     return None;
-                }
+                };
+                let expect = Spanned::new(verdict, expect.span);
                 let port = match port {
                     Some(p16) => match u16::try_from(p16.value) {
                         Ok(v) if v > 0 => Some(Spanned::new(v, p16.span)),
@@ -548,7 +531,7 @@ fn read_views(node: &Node, problems: &mut Vec<ConfigProblem>) -> Vec<ViewDef> {
         let mut paths = Vec::new();
         for item in items {
             match item.scalar_str() {
-                Some(p) if globset::Glob::new(p).is_ok() && !p.is_empty() => {
+                Some(p) if glob_error(p).is_none() && !p.is_empty() => {
                     paths.push(Spanned::new(p.to_string(), item.span));
                 }
                 _ => problems.push(problem(
@@ -737,6 +720,20 @@ fn read_version(node: &Node, problems: &mut Vec<ConfigProblem>) -> Option<Spanne
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_are_checked_by_the_matcher_that_matches_them() {
+        assert_eq!(glob_error("deploy/old/**"), None);
+        assert_eq!(glob_error("!keep.yaml"), None);
+        // gitignore (and so the exclude matcher) reads an unclosed class literally.
+        assert_eq!(glob_error("[abc"), None);
+        assert!(glob_error("a[z-a]").is_some());
+        let err = parse_str("exclude: [\"a[z-a]\"]\n").expect_err("invalid glob");
+        assert!(
+            err.problems[0].message.contains("is not a valid glob"),
+            "{err}"
+        );
+    }
 
     fn parse_str(text: &str) -> Result<Config, ConfigError> {
         parse(

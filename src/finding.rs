@@ -1,4 +1,6 @@
 //! The finding type every lint produces and every report format renders.
+//!
+//! Layer 0: uses only `source`.
 
 use crate::source::{FileId, Span};
 use serde::Serialize;
@@ -91,8 +93,11 @@ pub struct Finding {
     /// JSON Pointer of the offending node inside the resource (`/spec/ingress/1`).
     pub pointer: Option<String>,
     pub related: Vec<Related>,
-    /// Extra explanation lines ("help: did you mean `selector`?").
+    /// Extra explanation lines (covering rules, examples, where a rendered finding came from).
     pub notes: Vec<String>,
+    /// What to do about it ("did you mean `selector`?"), without the `help: ` prefix the text
+    /// formats print before each of its lines.
+    pub help: Option<String>,
     /// Evidence for semantic findings: a witness packet, as JSON.
     pub witness: Option<serde_json::Value>,
     /// The view (`.calint.yaml` `views:`, or a rendered Kustomize root) this finding was made
@@ -119,6 +124,44 @@ pub struct Edit {
 }
 
 impl Finding {
+    /// A finding of lint `code` (`name`) with nothing but its severity, message and location.
+    pub fn new(
+        code: &'static str,
+        name: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+        location: Location,
+    ) -> Self {
+        Finding {
+            code,
+            name,
+            severity,
+            message: message.into(),
+            location,
+            resource: None,
+            pointer: None,
+            related: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+            witness: None,
+            view: None,
+            fixes: Vec::new(),
+        }
+    }
+
+    /// The explanation lines as the text formats print them: the notes, then the help
+    /// (`help: …`).
+    pub fn text_notes(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+        self.notes
+            .iter()
+            .map(|n| std::borrow::Cow::Borrowed(n.as_str()))
+            .chain(
+                (self.help.iter())
+                    .flat_map(|h| h.lines())
+                    .map(|h| format!("help: {h}").into()),
+            )
+    }
+
     /// Sort key: file, line (via byte offset), code, then message for full determinism.
     pub fn sort_key(&self) -> (FileId, usize, usize, &'static str, &str) {
         (

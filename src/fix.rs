@@ -13,6 +13,8 @@
 //! [`plan`] never touches a file with a YAML problem (syntax errors, duplicate keys), a file
 //! that changed since it was read, standard input or rendered output, and drops a file's edits
 //! when they overlap or when the fixed text would parse with more problems than before.
+//!
+//! Layer 8: uses `project` and below (findings, sources).
 
 use crate::finding::{Edit, Finding, Fix};
 use crate::load::tree::Node;
@@ -29,8 +31,14 @@ fn quoted_after<'a>(text: &'a str, after: &str) -> Option<&'a str> {
     rest.get(start..start + len)
 }
 
+/// The first line of the finding's help starting with `prefix` (written as the text formats
+/// show it: `help: …`), without it.
 fn help<'a>(f: &'a Finding, prefix: &str) -> Option<&'a str> {
-    f.notes.iter().find_map(|n| n.strip_prefix(prefix))
+    let prefix = prefix.strip_prefix("help: ").unwrap_or(prefix);
+    f.help
+        .as_deref()?
+        .lines()
+        .find_map(|h| h.strip_prefix(prefix))
 }
 
 /// Replace `old` with `new` inside `span` of `text` (quotes around a scalar stay).

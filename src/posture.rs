@@ -1,16 +1,61 @@
 //! Posture facts for `calint check`: which workloads no policy selects (CAL310), what the
 //! world can reach (CAL311), and the configuration's `no-path` assertions (CAL301). Computed
-//! once after the analysis, read by the lints from [`Project::posture`].
+//! once after the analysis by `check`, read by the lints from `LintContext::posture`.
+//!
+//! Layer: above `analysis` (it asks `exposure`, `paths` and `reach`), below `lints`. It owns
+//! the posture settings' types (`config` reads `.calint.yaml` into them).
 
 use crate::analysis::exposure::{Flow, Policied, policied, world_ingress};
 use crate::analysis::ir::PolicySet;
 use crate::analysis::paths::{nodes, search};
+use crate::analysis::reach::AllowedProtocol;
 use crate::analysis::reach::{Group, GroupKind, discover, resolve_named};
-use crate::check::CheckOptions;
-use crate::config::posture::{NoPathDef, PostureConfig};
+use crate::analysis::spec::GroupDef;
 use crate::model::resource::Direction;
+use crate::model::version::CalicoVersion;
 use crate::project::Project;
-use crate::source::{FileId, SourceFile};
+use crate::source::FileId;
+use crate::source::{Span, Spanned};
+
+/// One `public:` entry: the group may be reached from the world on these ports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicDef {
+    pub span: Span,
+    pub group: Spanned<String>,
+    pub ports: Spanned<String>,
+    /// `ports` read: protocols, each with its port ranges (`None`: every port).
+    pub allowed: Vec<AllowedProtocol>,
+}
+
+/// One `no-path` assertion: no chain of allowed connections leads from `from` to `to` within
+/// `max_hops` hops.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoPathDef {
+    pub span: Span,
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub max_hops: Option<Spanned<usize>>,
+}
+
+/// The posture settings of a configuration file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PostureConfig {
+    pub public: Vec<PublicDef>,
+    /// `isolation.ingress` / `isolation.egress` as written.
+    pub isolation_ingress: Option<Spanned<bool>>,
+    pub isolation_egress: Option<Spanned<bool>>,
+    pub no_paths: Vec<NoPathDef>,
+}
+
+impl PostureConfig {
+    /// Whether `unisolated-workload` reports ingress (default yes) and egress (default no).
+    pub fn isolation(&self) -> (bool, bool) {
+        (
+            self.isolation_ingress.as_ref().is_none_or(|b| b.value),
+            self.isolation_egress.as_ref().is_some_and(|b| b.value),
+        )
+    }
+}
 
 /// What the posture lints read.
 #[derive(Debug)]
@@ -39,10 +84,6 @@ pub struct NoPathOutcome {
     pub undecided: usize,
 }
 
-fn enabled(opts: &CheckOptions, code: &str) -> bool {
-    crate::lints::find(code).is_some_and(|l| opts.lints.severity(l.meta()).is_some())
-}
-
 /// Whether a workload is in a `public:` entry's group: the same name, or every member of
 /// the group is satisfied by the workload's known labels.
 pub fn in_group(workload: &Group, g: &Group) -> bool {
@@ -65,39 +106,35 @@ pub fn in_group(workload: &Group, g: &Group) -> bool {
         })
 }
 
-/// Compute the posture facts when a posture lint is on (or a `no-path` assertion exists).
-pub fn evaluate(project: &mut Project, opts: &CheckOptions) {
-    let rc = opts.reachability.as_ref();
-    let config = rc.map(|rc| rc.posture.clone()).unwrap_or_default();
-    let (unisolated, exposure, assertions) = (
-        enabled(opts, "CAL310"),
-        // world-exposure is opt-in: it asks the solver about every workload against the world
-        // on every port class, which costs minutes on dense trees of a few hundred policies.
-        // It runs when the configuration declares what may be public (`public:`) or the rule
-        // is turned on explicitly (`rules:` / `--rule CAL311=...`).
-        enabled(opts, "CAL311")
-            && (!config.public.is_empty() || opts.lints.overrides.contains_key("CAL311")),
-        enabled(opts, "CAL301") && !config.no_paths.is_empty(),
-    );
+/// What [`evaluate`] is asked: the facts wanted (the caller knows which lints are on), the
+/// configuration's posture settings and groups, and the solver settings.
+#[derive(Clone, Copy, Debug)]
+pub struct PostureInputs<'a> {
+    pub config: &'a PostureConfig,
+    /// Named groups `public:` and `no-path` entries may refer to.
+    pub groups: &'a [GroupDef],
+    /// The configuration file, already in `Project::sources`.
+    pub config_file: Option<FileId>,
+    /// CAL310: which workloads no policy selects.
+    pub unisolated: bool,
+    /// CAL311: what the world can reach.
+    pub exposure: bool,
+    /// CAL301: the `no-path` assertions.
+    pub no_paths: bool,
+    pub target: CalicoVersion,
+    pub timeout_ms: u32,
+}
+
+/// Compute the posture facts; `None` when none is wanted.
+pub fn evaluate(project: &Project, inputs: &PostureInputs<'_>) -> Option<PostureOutcome> {
+    let (unisolated, exposure, assertions) = (inputs.unisolated, inputs.exposure, inputs.no_paths);
     if !(unisolated || exposure || assertions) {
-        return;
+        return None;
     }
-    let config_file = rc.map(|rc| {
-        let (name, path, text) = rc.file.clone();
-        let known = project
-            .sources
-            .files()
-            .find(|(_, f)| f.name == name)
-            .map(|(id, _)| id);
-        known.unwrap_or_else(|| project.sources.add(SourceFile::new(name, path, text)))
-    });
-    let set = PolicySet::for_version(project, opts.validate.target).workload_view();
-    let timeout_ms = opts
-        .analysis
-        .as_ref()
-        .map_or(crate::analysis::DEFAULT_SOLVER_TIMEOUT_MS, |a| {
-            a.solver_timeout_ms
-        });
+    let config = inputs.config.clone();
+    let config_file = inputs.config_file;
+    let set = PolicySet::for_version(project, inputs.target).workload_view();
+    let timeout_ms = inputs.timeout_ms;
     let discovered = discover(project);
     let workloads: Vec<Group> = discovered
         .iter()
@@ -118,7 +155,7 @@ pub fn evaluate(project: &mut Project, opts: &CheckOptions) {
     } else {
         Vec::new()
     };
-    let named = rc.map(|rc| rc.groups.as_slice()).unwrap_or_default();
+    let named = inputs.groups;
     let public_groups = config
         .public
         .iter()
@@ -157,7 +194,7 @@ pub fn evaluate(project: &mut Project, opts: &CheckOptions) {
     } else {
         Vec::new()
     };
-    project.posture = Some(PostureOutcome {
+    Some(PostureOutcome {
         set,
         workloads,
         policied: policied_list,
@@ -166,5 +203,5 @@ pub fn evaluate(project: &mut Project, opts: &CheckOptions) {
         config_file,
         public_groups,
         no_paths,
-    });
+    })
 }

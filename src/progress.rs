@@ -2,6 +2,8 @@
 //!
 //! The library never draws anything: it only says which stage runs and how far it got. Calls
 //! may come from several rayon threads at once, hence `Sync` and `&self`.
+//!
+//! Layer 0: uses nothing of the crate.
 
 /// Receives progress events. Every method has a no-op default.
 pub trait Progress: Sync {

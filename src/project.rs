@@ -1,11 +1,15 @@
-//! A loaded tree: sources, parse results, typed resources and validation results. This is the
-//! input every lint reads.
+//! A loaded tree: sources, parse results, typed resources and validation results: the input
+//! of the analysis and of every lint (through `lints::LintContext`).
+//!
+//! Layer: above `validate`, below `analysis`. A `Project` holds loaded input only; what the
+//! pipeline computes over it (analysis, assertion answers, posture facts) lives in the
+//! check's run (`check::Run`), never here.
 
+use crate::diagnostic::Diagnostic;
 use crate::load::tree::ParseProblem;
 use crate::model::lower::{LowerProblem, Lowered};
 use crate::model::resource::Resource;
 use crate::source::{FileId, SourceMap};
-use crate::validate::Violation;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -24,34 +28,16 @@ pub struct Project {
     pub resources: Vec<Resource>,
     pub lower_problems: Vec<LowerProblem>,
     /// Validation results, by index into `resources`.
-    pub violations: Vec<(usize, Violation)>,
+    pub violations: Vec<(usize, Diagnostic)>,
     pub stats: Stats,
-    /// Results of the semantic (Z3) analysis, when it ran.
-    pub analysis: Option<crate::analysis::Analysis>,
-    /// Reachability assertions of the configuration, evaluated.
-    pub assertions: Vec<AssertionOutcome>,
-    /// The policy set the assertions were evaluated against (for naming deciding rules).
-    pub assertion_set: Option<crate::analysis::ir::PolicySet>,
     /// Tiers defined outside the tree, declared in the configuration (`tiers:`): analysed
     /// in their real place instead of as undefined tiers.
-    pub external_tiers: Vec<crate::analysis::ir::CompiledTier>,
+    pub external_tiers: Vec<crate::model::tier::CompiledTier>,
     /// The tree's Kustomize layout (kustomizations, patches, top-level roots).
     pub kustomize: crate::load::kustomize::Layout,
-    /// Posture facts (CAL310, CAL311, `no-path` assertions), when computed.
-    pub posture: Option<crate::posture::PostureOutcome>,
     /// Wall time of each pipeline stage and lint, in run order, for `--verbose`. Never part of
     /// a report (it would break byte-identical output).
     pub timings: Vec<(String, Duration)>,
-}
-
-/// One configured reachability assertion and what `reach` answered.
-#[derive(Clone, Debug)]
-pub struct AssertionOutcome {
-    /// The configuration file (in `Project::sources`).
-    pub file: FileId,
-    pub def: crate::config::AssertionDef,
-    /// The answer, or why the assertion could not be evaluated (unknown group, ...).
-    pub result: Result<crate::analysis::reach::ReachResult, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -69,7 +55,8 @@ pub struct Stats {
     pub baselined: usize,
     /// Baseline entries no finding matched any more.
     pub baseline_stale: usize,
-    /// With views, the analysis of every view added up (`Project::analysis` is then `None`).
+    /// Semantic analysis counts of the run (with views, every view added up); `None` when the
+    /// analysis did not run.
     pub analysis_totals: Option<AnalysisTotals>,
     /// The views analysed, in configuration order (empty without views).
     pub views: Vec<String>,
@@ -104,12 +91,8 @@ impl Project {
             resources: lowered.resources,
             lower_problems: lowered.problems,
             violations: Vec::new(),
-            analysis: None,
-            assertions: Vec::new(),
-            assertion_set: None,
             external_tiers: Vec::new(),
             kustomize: Default::default(),
-            posture: None,
             timings: Vec::new(),
         }
     }

@@ -162,10 +162,7 @@ fn progress_reports_each_real_stage_with_its_own_count() {
     }
     assert_eq!(stages[1].1, project.stats.files);
     assert_eq!(stages[2].1, project.resources.len());
-    let analyzed = project
-        .analysis
-        .as_ref()
-        .map_or(0, |a| a.set.policies.len());
+    let analyzed = project.stats.analysis_totals.map_or(0, |t| t.policies);
     assert_eq!(stages[3].1, analyzed);
 
     // `graph` reports its pairs.

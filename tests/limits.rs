@@ -2,7 +2,7 @@
 //! tree is still analyzed. (File size, nesting and alias limits are also exercised by
 //! `tests/bad_input.rs`.)
 
-use calint::analysis::AnalysisOptions;
+use calint::analysis::{Analysis, AnalysisOptions};
 use calint::check::{CheckOptions, check_text};
 use calint::finding::Finding;
 use calint::load::yaml::ParseLimits;
@@ -47,6 +47,13 @@ fn run(text: &str, opts: &CheckOptions) -> (Project, Vec<Finding>) {
     check_text("limits.yaml", text, opts)
 }
 
+/// [`run`], with the analysis the pipeline computed.
+fn run_analyzed(text: &str, opts: &CheckOptions) -> (Project, Vec<Finding>, Analysis) {
+    let run = calint::check::run_bytes("limits.yaml", text.as_bytes(), opts);
+    let analysis = run.analysis.expect("analysis ran");
+    (run.project, run.findings, analysis)
+}
+
 /// `CODE line:col message` per finding.
 fn lines(project: &Project, findings: &[Finding]) -> Vec<String> {
     findings
@@ -70,7 +77,7 @@ fn with_budget(budget_ms: Option<u64>) -> CheckOptions {
 
 #[test]
 fn an_exhausted_analysis_budget_is_reported_once_at_the_first_policy_not_analyzed() {
-    let (project, findings) = run(POLICIES, &with_budget(Some(0)));
+    let (project, findings, a) = run_analyzed(POLICIES, &with_budget(Some(0)));
     let listing = lines(&project, &findings);
     let budget: Vec<&String> = listing.iter().filter(|l| l.starts_with("CAL007")).collect();
     assert_eq!(budget.len(), 1, "{listing:#?}");
@@ -88,7 +95,6 @@ fn an_exhausted_analysis_budget_is_reported_once_at_the_first_policy_not_analyze
     assert_eq!(f.pointer.as_deref(), Some("/metadata/name"));
     // Nothing was analyzed, so no semantic finding; the skipped queries are undecided.
     assert!(!findings.iter().any(|f| f.code == "CAL201"), "{listing:#?}");
-    let a = project.analysis.as_ref().expect("analysis ran");
     let e = a.budget_exceeded.as_ref().expect("budget exceeded");
     assert_eq!((e.policies, e.budget_ms), (3, 0));
     assert!(a.undecided >= e.skipped_queries && e.skipped_queries >= 3);
@@ -137,7 +143,7 @@ fn a_selector_beyond_the_limits_is_reported_and_not_analyzed() {
         policy_with_selector("many", &many),
         policy_with_selector("few", "app == 'web'")
     );
-    let (project, findings) = run(&text, &CheckOptions::default());
+    let (project, findings, a) = run_analyzed(&text, &CheckOptions::default());
     let listing = lines(&project, &findings);
     assert!(
         listing.contains(
@@ -147,7 +153,6 @@ fn a_selector_beyond_the_limits_is_reported_and_not_analyzed() {
         "{listing:#?}"
     );
     // Only the other policy is analyzed, and its shadowed rule is still found.
-    let a = project.analysis.as_ref().expect("analysis ran");
     assert_eq!(a.set.policies.len(), 1);
     let shadowed: Vec<&String> = listing.iter().filter(|l| l.starts_with("CAL201")).collect();
     assert_eq!(shadowed.len(), 1, "{listing:#?}");
@@ -179,9 +184,9 @@ fn a_selector_beyond_the_limits_is_reported_and_not_analyzed() {
         ..CheckOptions::default()
     };
     loose.validate.target = calint::validate::CalicoVersion::parse("3.31").expect("version");
-    let (project, findings) = run(&policy_with_selector("many", &many), &loose);
+    let (_, findings, a) = run_analyzed(&policy_with_selector("many", &many), &loose);
     assert!(!findings.iter().any(|f| f.message.contains("not analyzed")));
-    assert_eq!(project.analysis.map(|a| a.set.policies.len()), Some(1));
+    assert_eq!(a.set.policies.len(), 1);
 }
 
 #[test]

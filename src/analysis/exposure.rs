@@ -453,15 +453,7 @@ pub fn world_ingress(
     timeout_ms: u32,
 ) -> Vec<(usize, Flow)> {
     let world = world(project);
-    let extra: Vec<&Expr> = groups
-        .iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
-    let universe = Universe::with_extra(set, &extra);
+    let universe = super::paths::universe_for(set, groups);
     let world_sel = world.selectable(set);
     (0..groups.len())
         .into_par_iter()

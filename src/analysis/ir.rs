@@ -9,6 +9,7 @@ use crate::model::resource::{
     Action, Direction, EntityRule, Kind, Policy, Resource, Rule, SelectorField,
 };
 use crate::model::selector::Expr;
+pub use crate::model::tier::CompiledTier;
 use crate::project::Project;
 
 pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
@@ -170,17 +171,6 @@ impl CompiledPolicy {
             kind
         )
     }
-}
-
-/// A tier as Felix orders it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CompiledTier {
-    pub name: String,
-    pub order: Option<f64>,
-    /// Whether a Tier resource defines it (undefined tiers sort last).
-    pub defined: bool,
-    /// `defaultAction: Pass` (otherwise Deny).
-    pub default_pass: bool,
 }
 
 fn and(items: Vec<Expr>) -> Expr {

@@ -6,6 +6,9 @@
 //! plain-Rust reference evaluator. Queries run in parallel (one Z3 context and one reused
 //! solver per rayon worker); results are collected in policy order, and witnesses are
 //! re-derived in a fresh context so output never depends on the thread count.
+//!
+//! Layer 5: uses `project` and below; never `config`, `lints` or `check` (its questions come as
+//! plain specs, `analysis::spec`).
 
 pub mod admission;
 pub mod anomaly;
@@ -23,6 +26,7 @@ pub mod prefilter;
 pub mod reach;
 mod refute;
 pub mod solver;
+pub mod spec;
 mod views;
 pub mod witness;
 

@@ -29,9 +29,11 @@ pub struct HopGraph {
     pub undecided: usize,
 }
 
-fn universe_for(set: &PolicySet, groups: &[Group]) -> Universe {
+/// The solver's vocabulary for questions about `groups`: the policy set's, plus the labels and
+/// values every group's selectors name (shared by `paths`, `exposure` and `diff`).
+pub fn universe_for<'a>(set: &PolicySet, groups: impl IntoIterator<Item = &'a Group>) -> Universe {
     let extra: Vec<&Expr> = groups
-        .iter()
+        .into_iter()
         .flat_map(|g| {
             g.members
                 .iter()

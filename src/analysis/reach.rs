@@ -483,7 +483,7 @@ fn kubernetes_tree(project: &Project) -> bool {
 /// Resolve a group expression, trying the configuration's named groups first.
 pub fn resolve_named(
     project: &Project,
-    named: &[crate::config::GroupDef],
+    named: &[super::spec::GroupDef],
     text: &str,
 ) -> Result<Group, String> {
     match named.iter().find(|g| g.name.value == text.trim()) {
@@ -611,6 +611,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// `allowed`, `denied` or `partial`: how the configuration and the command line write it.
+    pub fn parse(text: &str) -> Option<Verdict> {
+        [Verdict::Allowed, Verdict::Denied, Verdict::Partial]
+            .into_iter()
+            .find(|v| v.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Allowed => "allowed",

@@ -253,10 +253,10 @@ pub(super) fn check_members(
         sub.sources = tree_sources.clone();
         let (sub, findings) = super::analyze_and_lint(sub, opts, progress);
         project.stats.suppressed += sub.stats.suppressed;
-        if let Some(a) = &sub.analysis {
-            totals.policies += a.set.policies.len();
-            totals.solver_calls += a.solver_calls;
-            totals.undecided += a.undecided;
+        if let Some(t) = sub.stats.analysis_totals {
+            totals.policies += t.policies;
+            totals.solver_calls += t.solver_calls;
+            totals.undecided += t.undecided;
         }
         let label = name.map_or("files in no view", |n| n);
         project.timings.extend(

@@ -3,7 +3,8 @@
 use super::progress::Bar;
 use super::settings::{SettingsArgs, describe_origin};
 use super::{ColorChoice, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print, write_file};
-use calint::check::{AnchoredExcludes, CheckOptions, check_with};
+use calint::check::check_with;
+use calint::check::options::{CommandFlags, check_options};
 use calint::progress::NoProgress;
 use calint::project::Project;
 use calint::report::{self, RenderOptions};
@@ -140,44 +141,15 @@ pub fn run(args: CheckArgs) -> u8 {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let opts = CheckOptions {
-        paths: args.paths.clone(),
-        excludes: effective.cli_exclude.clone(),
-        anchored_excludes: effective
-            .config
-            .base_dir()
-            .filter(|_| !effective.config_exclude.is_empty())
-            .map(|base| AnchoredExcludes {
-                base: base.to_path_buf(),
-                patterns: effective.config_exclude.clone(),
-            }),
-        validate: calint::validate::ValidateOptions {
-            target: effective.calico_version.0,
-        },
-        lints: calint::lints::LintSettings {
+    let mut opts = check_options(
+        &effective,
+        &CommandFlags {
+            paths: args.paths.clone(),
+            solver_timeout_ms: args.solver_timeout,
+            no_analysis: args.no_analysis,
             explain: args.explain,
-            ..effective.lint_settings()
+            render: args.render,
         },
-        reachability: calint::check::ReachabilityConfig::from_config(&effective.config),
-        external_tiers: (effective.config.tier_defs.iter())
-            .map(calint::config::tiers::TierDef::compiled)
-            .collect(),
-        views: calint::check::ViewSpec::from_config(&effective.config),
-        render: args.render || effective.config.render.as_ref().is_some_and(|r| r.value),
-        analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
-            solver_timeout_ms: args
-                .solver_timeout
-                .unwrap_or(calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS),
-            ..calint::analysis::AnalysisOptions::default()
-        }),
-        ..CheckOptions::default()
-    };
-
-    let mut opts = opts;
-    apply_limits(
-        &mut opts,
-        &effective.config.limits,
-        args.solver_timeout.is_some(),
     );
     if opts.paths.iter().any(|p| calint::check::is_stdin(p)) {
         match read_stdin(opts.max_file_size) {
@@ -427,37 +399,4 @@ fn verbose_report(project: &Project, findings: usize, config: &str, render: Dura
     }
     out.push_str(&format!("calint: {:<18}{}\n", "render", ms(render)));
     out
-}
-
-/// The configuration's `limits:`; a `--solver-timeout` on the command line wins.
-pub fn apply_limits(opts: &mut CheckOptions, l: &calint::config::Limits, cli_timeout: bool) {
-    if let Some(v) = l.max_file_size {
-        opts.max_file_size = v;
-    }
-    if let Some(v) = l.max_yaml_depth {
-        opts.parse_limits.max_depth = v;
-    }
-    if let Some(v) = l.max_alias_nodes {
-        opts.parse_limits.max_alias_nodes = v;
-    }
-    if let Some(v) = l.max_yaml_nodes {
-        opts.parse_limits.max_nodes = v;
-    }
-    if let Some(v) = l.max_problems_per_file {
-        opts.max_problems_per_file = v;
-    }
-    if let Some(v) = l.max_selector_bytes {
-        opts.selector_limits.max_bytes = v;
-    }
-    if let Some(v) = l.max_selector_terms {
-        opts.selector_limits.max_terms = v;
-    }
-    if let Some(a) = opts.analysis.as_mut() {
-        if let (Some(v), false) = (l.solver_timeout_ms, cli_timeout) {
-            a.solver_timeout_ms = v;
-        }
-        if let Some(v) = l.analysis_budget_ms {
-            a.budget_ms = (v > 0).then_some(v);
-        }
-    }
 }

@@ -2,7 +2,8 @@
 
 use super::settings::SettingsArgs;
 use super::{ColorChoice, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print, write_file};
-use calint::check::{AnchoredExcludes, CheckOptions};
+use calint::check::CheckOptions;
+use calint::check::options::{CommandFlags, check_options, solver_timeout_ms};
 use calint::diff::reach::Change;
 use calint::diff::{DiffOptions, Side, git, staged};
 use calint::report;
@@ -160,37 +161,16 @@ pub fn run(args: DiffArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let timeout = args
-        .solver_timeout
-        .or(effective.config.limits.solver_timeout_ms)
-        .unwrap_or(calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS);
-    let mut opts = CheckOptions {
-        paths: args.paths.clone(),
-        excludes: effective.cli_exclude.clone(),
-        anchored_excludes: effective
-            .config
-            .base_dir()
-            .filter(|_| !effective.config_exclude.is_empty())
-            .map(|base| AnchoredExcludes {
-                base: base.to_path_buf(),
-                patterns: effective.config_exclude.clone(),
-            }),
-        validate: calint::validate::ValidateOptions {
-            target: effective.calico_version.0,
+    let opts = check_options(
+        &effective,
+        &CommandFlags {
+            paths: args.paths.clone(),
+            solver_timeout_ms: args.solver_timeout,
+            no_analysis: args.no_analysis,
+            ..CommandFlags::default()
         },
-        lints: effective.lint_settings(),
-        reachability: calint::check::ReachabilityConfig::from_config(&effective.config),
-        analysis: (!args.no_analysis).then_some(calint::analysis::AnalysisOptions {
-            solver_timeout_ms: timeout,
-            ..calint::analysis::AnalysisOptions::default()
-        }),
-        ..CheckOptions::default()
-    };
-    super::check::apply_limits(
-        &mut opts,
-        &effective.config.limits,
-        args.solver_timeout.is_some(),
     );
+    let timeout = solver_timeout_ms(&effective, args.solver_timeout);
     let sides = (|| -> Result<(Side, Side), String> {
         if args.staged {
             let base = load(&Source::WorkTree, &args.paths, &opts, &cwd, false)?;

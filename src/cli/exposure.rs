@@ -1,9 +1,9 @@
 //! `calint exposure [PATH...] [--format human|json|markdown|html]`.
 
+use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::exposure::exposure;
-use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{discover, resolve_named};
+use calint::analysis::reach::discover;
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -18,9 +18,6 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct ExposureArgs {
-    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
-    #[arg(long, value_name = "NAME")]
-    view: Option<String>,
     /// Files or directories holding the policies and workloads.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
@@ -29,30 +26,22 @@ pub struct ExposureArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// Per-query solver timeout in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    #[command(flatten)]
+    query: QueryArgs,
 }
 
 pub fn run(args: ExposureArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let Some(q) = args.query.load(args.paths) else {
+        return EXIT_ERROR;
     };
-    let set = PolicySet::from_project(&project).workload_view();
     // Every workload, then every configured group (network sets and the world are not
     // policed: exposure skips them).
-    let mut groups = discover(&project);
-    for def in &defs {
-        match resolve_named(&project, &defs, &def.name.value) {
-            Ok(g) => groups.push(g),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_ERROR;
-            }
-        }
-    }
-    let exposures = exposure(&project, &set, &groups, args.solver_timeout);
+    let Some(configured) = q.configured_groups() else {
+        return EXIT_ERROR;
+    };
+    let groups: Vec<_> = discover(&q.project).into_iter().chain(configured).collect();
+    let (set, timeout_ms, project) = (q.policy_set(), q.timeout_ms, q.project);
+    let exposures = exposure(&project, &set, &groups, timeout_ms);
     let text = match args.format {
         Format::Human => report::exposure::render_human(&project, &set, &groups, &exposures),
         Format::Json => report::exposure::render_json(&project, &set, &groups, &exposures),

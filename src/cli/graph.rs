@@ -1,8 +1,8 @@
 //! `calint graph [PATH...] [--format json|dot|mermaid|html]`.
 
+use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
-use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{discover, graph, graph_with, resolve_named};
+use calint::analysis::reach::{discover, graph, graph_with};
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -25,41 +25,28 @@ pub struct GraphArgs {
     /// Write the graph to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
-    #[arg(long, value_name = "NAME")]
-    view: Option<String>,
-    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
-    /// limit; wall time only as a 10x safety net).
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    #[command(flatten)]
+    query: QueryArgs,
 }
 
 pub fn run(args: GraphArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let Some(q) = args.query.load(args.paths) else {
+        return EXIT_ERROR;
     };
-    let set = PolicySet::from_project(&project).workload_view();
     // Groups defined in `.calint.yaml` replace the discovered ones.
-    let groups = if defs.is_empty() {
-        discover(&project)
+    let groups = if q.groups.is_empty() {
+        discover(&q.project)
     } else {
-        let mut groups = Vec::new();
-        for def in &defs {
-            match resolve_named(&project, &defs, &def.name.value) {
-                Ok(g) => groups.push(g),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_ERROR;
-                }
-            }
+        match q.configured_groups() {
+            Some(groups) => groups,
+            None => return EXIT_ERROR,
         }
-        groups
     };
+    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
     let bar = super::progress::Bar::start();
     let (edges, undecided) = match &bar {
-        Some(bar) => graph_with(&set, &groups, args.solver_timeout, bar),
-        None => graph(&set, &groups, args.solver_timeout),
+        Some(bar) => graph_with(&set, &groups, timeout_ms, bar),
+        None => graph(&set, &groups, timeout_ms),
     };
     if let Some(bar) = bar {
         bar.finish();

@@ -127,37 +127,91 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), u8> {
     })
 }
 
-/// The `.calint.yaml` that applies to `paths` (the defaults when there is none). A broken
-/// configuration is reported and gives exit code 2.
-pub fn configured(paths: &[std::path::PathBuf]) -> Result<calint::config::Config, u8> {
-    use calint::config;
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let Some(path) = config::discover(&config::start_dir(paths, &cwd)) else {
-        return Ok(config::Config::default());
-    };
-    let name = calint::check::display_name(&path, Some(&cwd));
-    config::load(&path, name, config::Origin::Discovered(path.clone())).map_err(|e| {
-        eprint!("{}", calint::report::human::render_config_error(&e, false));
-        EXIT_ERROR
-    })
+/// What `reach`, `graph`, `exposure` and `paths` work on.
+pub struct Queried {
+    /// The tree under the paths (no lints, no analysis), or the part of it in the view.
+    pub project: calint::project::Project,
+    /// The reachability groups of the configuration.
+    pub groups: Vec<calint::config::GroupDef>,
+    /// The Calico release the policy set is compiled for (the config's, or `--calico-version`).
+    pub target: calint::validate::CalicoVersion,
+    /// Per-query solver limit: `--solver-timeout`, else the config's `limits`, else 2000.
+    pub timeout_ms: u32,
 }
 
-/// What `reach` and `graph` work on: the tree under `paths` (no lints, no analysis), or the
-/// part of it in `view`, and the reachability groups of the `.calint.yaml` that applies to it.
+impl Queried {
+    /// Resolve a configured group name or a group expression; `None` when it is unknown
+    /// (reported on stderr; the exit code is [`EXIT_ERROR`]).
+    pub fn resolve(&self, name: &str) -> Option<calint::analysis::reach::Group> {
+        calint::analysis::reach::resolve_named(&self.project, &self.groups, name)
+            .map_err(|e| eprintln!("error: {e}"))
+            .ok()
+    }
+
+    /// Every group the configuration defines, in its order (see [`Queried::resolve`]).
+    pub fn configured_groups(&self) -> Option<Vec<calint::analysis::reach::Group>> {
+        (self.groups.iter())
+            .map(|def| self.resolve(&def.name.value))
+            .collect()
+    }
+
+    /// The policy set the queries are answered against: the workload view, compiled for the
+    /// configured Calico release.
+    pub fn policy_set(&self) -> calint::analysis::ir::PolicySet {
+        calint::analysis::ir::PolicySet::for_version(&self.project, self.target).workload_view()
+    }
+}
+
+/// What every query command (`reach`, `graph`, `exposure`, `paths`) takes besides its own
+/// flags: the view, the solver limit and the configuration flags.
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
+    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
+    /// limit; wall time only as a 10x safety net) [default: 2000, or the config's
+    /// `limits.solver-timeout-ms`].
+    #[arg(long, value_name = "MS")]
+    solver_timeout: Option<u32>,
+    #[command(flatten)]
+    settings: settings::ConfigFileArgs,
+}
+
+impl QueryArgs {
+    /// [`load_for_queries`] with these flags; `None` when it failed (reported on stderr; the
+    /// exit code is [`EXIT_ERROR`]).
+    pub fn load(&self, paths: Vec<std::path::PathBuf>) -> Option<Queried> {
+        let (view, timeout) = (self.view.as_deref(), self.solver_timeout);
+        load_for_queries(paths, view, &self.settings, timeout).ok()
+    }
+}
+
+/// Load what the query commands work on, with the same configuration `check` uses
+/// (`.calint.yaml` or `--config`/`--no-config`, its `exclude`, `limits`, `calico-version` and
+/// `tiers`, and the flags on top).
 pub fn load_for_queries(
     paths: Vec<std::path::PathBuf>,
     view: Option<&str>,
-) -> Result<(calint::project::Project, Vec<calint::config::GroupDef>), u8> {
-    let opts = calint::check::CheckOptions {
-        paths,
-        analysis: None,
-        ..calint::check::CheckOptions::default()
-    };
+    settings: &settings::ConfigFileArgs,
+    solver_timeout: Option<u32>,
+) -> Result<Queried, u8> {
+    use calint::check::options::{CommandFlags, check_options, solver_timeout_ms};
+    let effective = settings.resolve(&paths, ColorChoice::Never)?;
+    let timeout_ms = solver_timeout_ms(&effective, solver_timeout);
+    let opts = check_options(
+        &effective,
+        &CommandFlags {
+            paths,
+            no_analysis: true,
+            ..CommandFlags::default()
+        },
+    );
     let project = calint::check::load_project(&opts).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_ERROR
     })?;
-    let config = configured(&opts.paths)?;
+    let config = effective.config;
     let mut views = calint::check::ViewSpec::from_config(&config);
     if views.is_empty() {
         // Top-level Kustomize roots are clusters of their own, as in `check`.
@@ -172,10 +226,15 @@ pub fn load_for_queries(
         EXIT_ERROR
     })?;
     let mut project = project;
-    project.external_tiers = config.tier_defs.iter().map(|t| t.compiled()).collect();
+    project.external_tiers = opts.external_tiers.clone();
     // Say when the tree has resources the answer leaves out (issue 13 item 8).
     if let Some(note) = calint::analysis::admission::Admission::of(&project).note(&project) {
         eprintln!("note: {note}");
     }
-    Ok((project, config.group_defs))
+    Ok(Queried {
+        project,
+        groups: config.group_defs,
+        target: opts.validate.target,
+        timeout_ms,
+    })
 }

@@ -1,9 +1,9 @@
 //! `calint paths [PATH...] --from G --to G [--max-hops N] [--format human|json|dot]`.
 
+use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
-use calint::analysis::ir::PolicySet;
 use calint::analysis::paths::{nodes, search};
-use calint::analysis::reach::{discover, resolve_named};
+use calint::analysis::reach::discover;
 use calint::report;
 use calint::report::paths::PathsReport;
 use clap::{Args, ValueEnum};
@@ -18,9 +18,6 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct PathsArgs {
-    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
-    #[arg(long, value_name = "NAME")]
-    view: Option<String>,
     /// Files or directories holding the policies and workloads.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
@@ -41,37 +38,26 @@ pub struct PathsArgs {
     /// Exit with 1 when a path exists (for scripts; `.calint.yaml` has `no-path` assertions).
     #[arg(long)]
     expect_none: bool,
-    /// Per-query solver timeout in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    #[command(flatten)]
+    query: QueryArgs,
 }
 
 pub fn run(args: PathsArgs) -> u8 {
-    let (project, defs) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let Some(q) = args.query.load(args.paths) else {
+        return EXIT_ERROR;
     };
-    let (from, to) = match (
-        resolve_named(&project, &defs, &args.from),
-        resolve_named(&project, &defs, &args.to),
-    ) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
+    // The first unknown group is the error (as `check` reports assertions).
+    let Some(from) = q.resolve(&args.from) else {
+        return EXIT_ERROR;
     };
-    let set = PolicySet::from_project(&project).workload_view();
+    let Some(to) = q.resolve(&args.to) else {
+        return EXIT_ERROR;
+    };
+    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let project = q.project;
     let (groups, fi, ti) = nodes(discover(&project), from, to);
     let max_hops = args.max_hops.unwrap_or(groups.len());
-    let found = search(
-        &set,
-        &groups,
-        (fi, ti),
-        max_hops,
-        args.limit,
-        args.solver_timeout,
-    );
+    let found = search(&set, &groups, (fi, ti), max_hops, args.limit, timeout_ms);
     let r = PathsReport {
         groups: &groups,
         from: fi,

@@ -1,8 +1,8 @@
 //! `calint reach [PATH...] --from G --to G [--protocol P] [--port N] [--expect allowed|denied]`.
 
+use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
-use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{ReachOptions, reach, resolve_named};
+use calint::analysis::reach::{ReachOptions, Verdict, reach};
 use calint::model::port::Protocol;
 use calint::report;
 use clap::{Args, ValueEnum};
@@ -12,13 +12,6 @@ use std::path::PathBuf;
 pub enum Format {
     Human,
     Json,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Expect {
-    Allowed,
-    Denied,
-    Partial,
 }
 
 #[derive(Args)]
@@ -42,15 +35,10 @@ pub struct ReachArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
     /// Exit with 1 when the verdict is not this one.
-    #[arg(long, value_enum)]
-    expect: Option<Expect>,
-    /// The view (`.calint.yaml` `views:`) to answer for; required when views are configured.
-    #[arg(long, value_name = "NAME")]
-    view: Option<String>,
-    /// Per-query solver limit in milliseconds' worth of Z3 work (a deterministic resource
-    /// limit; wall time only as a 10x safety net).
-    #[arg(long, value_name = "MS", default_value_t = calint::analysis::DEFAULT_SOLVER_TIMEOUT_MS)]
-    solver_timeout: u32,
+    #[arg(long, value_parser = verdict_parser())]
+    expect: Option<Verdict>,
+    #[command(flatten)]
+    query: QueryArgs,
 }
 
 pub fn run(args: ReachArgs) -> u8 {
@@ -64,21 +52,18 @@ pub fn run(args: ReachArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let (project, groups) = match super::load_for_queries(args.paths, args.view.as_deref()) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let Some(q) = args.query.load(args.paths) else {
+        return EXIT_ERROR;
     };
-    let (from, to) = match (
-        resolve_named(&project, &groups, &args.from),
-        resolve_named(&project, &groups, &args.to),
-    ) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
+    // The first unknown group is the error (as `check` reports assertions).
+    let Some(from) = q.resolve(&args.from) else {
+        return EXIT_ERROR;
     };
-    let set = PolicySet::from_project(&project).workload_view();
+    let Some(to) = q.resolve(&args.to) else {
+        return EXIT_ERROR;
+    };
+    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let project = q.project;
     let result = reach(
         &set,
         &from,
@@ -86,7 +71,7 @@ pub fn run(args: ReachArgs) -> u8 {
         &ReachOptions {
             protocol,
             port: args.port,
-            timeout_ms: args.solver_timeout,
+            timeout_ms,
         },
     );
     let text = match args.format {
@@ -95,17 +80,14 @@ pub fn run(args: ReachArgs) -> u8 {
     };
     print(&text);
     match args.expect {
-        Some(e) if e.as_str() != result.verdict.as_str() => EXIT_FINDINGS,
+        Some(e) if e != result.verdict => EXIT_FINDINGS,
         _ => EXIT_CLEAN,
     }
 }
 
-impl Expect {
-    fn as_str(self) -> &'static str {
-        match self {
-            Expect::Allowed => "allowed",
-            Expect::Denied => "denied",
-            Expect::Partial => "partial",
-        }
-    }
+/// `--expect`: the verdicts as `.calint.yaml` writes them (listed in `--help` and completions).
+fn verdict_parser() -> impl clap::builder::TypedValueParser<Value = Verdict> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["allowed", "denied", "partial"])
+        .try_map(|s| Verdict::parse(&s).ok_or_else(|| format!("`{s}` is not a verdict")))
 }

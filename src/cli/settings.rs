@@ -1,9 +1,12 @@
-//! Flags shared by `check` and `config`: which configuration file, and what the command line
-//! overrides in it.
+//! Flags shared by the commands: which configuration file, and what the command line overrides
+//! in it. [`ConfigFileArgs`] (every command that reads a tree) and [`SettingsArgs`] (the lint
+//! settings on top, for `check`, `diff` and `config`). Turning them into options is the
+//! library's job (`calint::check::options`).
 
 use super::{ColorChoice, EXIT_ERROR};
 use calint::check::display_name;
-use calint::config::{self, Config, Effective, Origin, Overrides};
+use calint::check::options::{self, ConfigChoice};
+use calint::config::{Effective, Origin, Overrides};
 use calint::finding::Severity;
 use calint::lints::{self, LintMeta};
 use calint::report;
@@ -31,23 +34,30 @@ impl From<FailOn> for Option<Severity> {
     }
 }
 
+/// Which configuration applies, and the settings of it every command honours.
 #[derive(Args, Clone)]
-pub struct SettingsArgs {
+pub struct ConfigFileArgs {
     /// Use this configuration file instead of looking for .calint.yaml.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     config: Option<PathBuf>,
     /// Ignore any .calint.yaml; use the built-in defaults and the flags.
     #[arg(long)]
     no_config: bool,
-    /// Exit with 1 when a finding has at least this severity [default: warning, or the config's].
-    #[arg(long, value_enum)]
-    fail_on: Option<FailOn>,
     /// Skip paths matching this glob, relative to each PATH (repeatable; adds to the config's).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     /// Calico version whose validator to imitate, e.g. 3.31 [default: 3.33, or the config's].
     #[arg(long, value_name = "X.Y", value_parser = parse_version)]
     calico_version: Option<CalicoVersion>,
+}
+
+#[derive(Args, Clone)]
+pub struct SettingsArgs {
+    #[command(flatten)]
+    config: ConfigFileArgs,
+    /// Exit with 1 when a finding has at least this severity [default: warning, or the config's].
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
     /// Set a lint's level: CODE=off|info|warning|error (code or name; repeatable).
     #[arg(long = "rule", value_name = "CODE=LEVEL", value_parser = parse_rule)]
     rules: Vec<(&'static LintMeta, Option<Severity>)>,
@@ -74,43 +84,52 @@ fn parse_rule(s: &str) -> Result<(&'static LintMeta, Option<Severity>), String> 
     Ok((lint.meta(), level))
 }
 
-impl SettingsArgs {
+impl ConfigFileArgs {
     /// Find and read the configuration for `paths`, then apply the flags. A broken
     /// configuration is reported on stderr (with source snippets) and gives exit code 2.
     pub fn resolve(&self, paths: &[PathBuf], color: ColorChoice) -> Result<Effective, u8> {
+        self.resolve_with(paths, color, Overrides::default())
+    }
+
+    fn resolve_with(
+        &self,
+        paths: &[PathBuf],
+        color: ColorChoice,
+        overrides: Overrides,
+    ) -> Result<Effective, u8> {
         let cwd = std::env::current_dir().map_err(|e| {
             eprintln!("error: cannot read the working directory: {e}");
             EXIT_ERROR
         })?;
-        let found = match &self.config {
-            Some(file) => Some((config::absolute(file, &cwd), true)),
-            None if self.no_config => None,
-            None => config::discover(&config::start_dir(paths, &cwd)).map(|p| (p, false)),
-        };
-        let config = match found {
-            None => Config::default(),
-            Some((path, explicit)) => {
-                let origin = if explicit {
-                    Origin::Explicit(path.clone())
-                } else {
-                    Origin::Discovered(path.clone())
-                };
-                config::load(&path, display_name(&path, Some(&cwd)), origin).map_err(|err| {
-                    eprint!(
-                        "{}",
-                        report::human::render_config_error(&err, color.enabled_on_stderr())
-                    );
-                    EXIT_ERROR
-                })?
-            }
+        let choice = match &self.config {
+            Some(file) => ConfigChoice::File(file.clone()),
+            None if self.no_config => ConfigChoice::None,
+            None => ConfigChoice::Discover,
         };
         let overrides = Overrides {
-            fail_on: self.fail_on.map(Option::<Severity>::from),
             calico_version: self.calico_version,
             exclude: self.exclude.clone(),
-            rules: self.rules.clone(),
+            ..overrides
         };
-        Ok(Effective::new(config, &overrides))
+        options::effective(paths, &choice, &overrides, &cwd).map_err(|err| {
+            eprint!(
+                "{}",
+                report::human::render_config_error(&err, color.enabled_on_stderr())
+            );
+            EXIT_ERROR
+        })
+    }
+}
+
+impl SettingsArgs {
+    /// [`ConfigFileArgs::resolve`] with the lint settings of the command line on top.
+    pub fn resolve(&self, paths: &[PathBuf], color: ColorChoice) -> Result<Effective, u8> {
+        let overrides = Overrides {
+            fail_on: self.fail_on.map(Option::<Severity>::from),
+            rules: self.rules.clone(),
+            ..Overrides::default()
+        };
+        self.config.resolve_with(paths, color, overrides)
     }
 }
 

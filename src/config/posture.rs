@@ -14,47 +14,8 @@
 use crate::analysis::reach::AllowedProtocol;
 use crate::load::tree::Node;
 use crate::model::lower::reader::Reader;
-use crate::source::{Span, Spanned};
-
-/// One `public:` entry: the group may be reached from the world on these ports.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PublicDef {
-    pub span: Span,
-    pub group: Spanned<String>,
-    pub ports: Spanned<String>,
-    /// `ports` read: protocols, each with its port ranges (`None`: every port).
-    pub allowed: Vec<AllowedProtocol>,
-}
-
-/// One `no-path` assertion: no chain of allowed connections leads from `from` to `to` within
-/// `max_hops` hops.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NoPathDef {
-    pub span: Span,
-    pub from: Spanned<String>,
-    pub to: Spanned<String>,
-    pub max_hops: Option<Spanned<usize>>,
-}
-
-/// The posture settings of a configuration file.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PostureConfig {
-    pub public: Vec<PublicDef>,
-    /// `isolation.ingress` / `isolation.egress` as written.
-    pub isolation_ingress: Option<Spanned<bool>>,
-    pub isolation_egress: Option<Spanned<bool>>,
-    pub no_paths: Vec<NoPathDef>,
-}
-
-impl PostureConfig {
-    /// Whether `unisolated-workload` reports ingress (default yes) and egress (default no).
-    pub fn isolation(&self) -> (bool, bool) {
-        (
-            self.isolation_ingress.as_ref().is_none_or(|b| b.value),
-            self.isolation_egress.as_ref().is_some_and(|b| b.value),
-        )
-    }
-}
+pub use crate::posture::{NoPathDef, PostureConfig, PublicDef};
+use crate::source::Spanned;
 
 /// Parse "TCP 443, 8443; UDP 53; ICMP" (protocol names or numbers; ports or ranges; a
 /// protocol alone means every port).

@@ -6,6 +6,8 @@
 //! above a finding is no change. Reachability is compared for every ordered pair of groups
 //! of either side ([`reach::compare`]): pairs whose relevant policies are semantically
 //! identical on both sides are not solved again.
+//!
+//! Layer 11: uses `check` and below; rendered by `report::diff`.
 
 pub mod git;
 pub mod reach;

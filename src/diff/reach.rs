@@ -19,7 +19,6 @@ use crate::analysis::reach::{
     decisions_for, discover, reach, resolve_named,
 };
 use crate::model::resource::Direction;
-use crate::model::selector::Expr;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -399,21 +398,13 @@ fn summaries(
     pairs: &[(usize, usize)],
     timeout_ms: u32,
 ) -> (Vec<Option<Summary>>, usize) {
-    use crate::analysis::solver::{Answer, FlowQuestion, ProtocolClass, Session, Universe};
+    use crate::analysis::solver::{Answer, FlowQuestion, ProtocolClass, Session};
     use rayon::prelude::*;
     if pairs.is_empty() {
         // Nothing to solve: do not even build the solver's universe.
         return (Vec::new(), 0);
     }
-    let extra: Vec<&Expr> = groups
-        .iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
-    let universe = Universe::with_extra(set, &extra);
+    let universe = crate::analysis::paths::universe_for(set, groups.iter().copied());
     let results: Vec<(Option<Summary>, usize)> = pairs
         .par_iter()
         .map_init(

@@ -1,8 +1,8 @@
 //! CAL001 yaml-syntax: a manifest file that cannot be read or parsed.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Location, Related, Severity};
-use crate::project::Project;
 
 pub struct YamlSyntax;
 
@@ -19,7 +19,7 @@ impl Lint for YamlSyntax {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for fp in &project.file_problems {
             let mut f = sink.at(
                 Location::new(fp.file, fp.problem.span),

@@ -1,8 +1,8 @@
 //! CAL002 invalid-resource: a resource that Calico (or the Kubernetes API) would reject.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Location, Severity};
-use crate::project::Project;
 
 pub struct InvalidResource;
 
@@ -19,7 +19,7 @@ impl Lint for InvalidResource {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for p in &project.lower_problems {
             let v = &p.violation;
             let mut f = sink.at(Location::new(p.file, v.span), v.message.clone());

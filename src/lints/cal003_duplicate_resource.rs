@@ -1,9 +1,9 @@
 //! CAL003 duplicate-resource: the same kind/namespace/name defined twice.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Related, Severity};
 use crate::model::resource::Kind;
-use crate::project::Project;
 use std::collections::HashMap;
 
 pub struct DuplicateResource;
@@ -21,7 +21,7 @@ impl Lint for DuplicateResource {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let mut first: HashMap<(Kind, Option<&str>, &str), usize> = HashMap::new();
         for (i, res) in project.resources.iter().enumerate() {
             let Some(name) = res.meta.name.as_ref().filter(|n| !n.value.is_empty()) else {

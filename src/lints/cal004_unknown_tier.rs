@@ -1,9 +1,9 @@
 //! CAL004 unknown-tier: a policy names a tier that no Tier in the tree defines.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Kind;
-use crate::project::Project;
 use std::collections::BTreeSet;
 
 pub struct UnknownTier;
@@ -30,7 +30,7 @@ impl Lint for UnknownTier {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let defined: BTreeSet<&str> = project
             .resources
             .iter()

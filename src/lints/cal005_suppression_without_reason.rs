@@ -1,9 +1,9 @@
 //! CAL005 suppression-without-reason: a `calint.io/ignore` annotation that does not say why.
 
+use super::LintContext;
 use super::suppress::Suppressions;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Location, Severity};
-use crate::project::Project;
 
 pub struct SuppressionWithoutReason;
 
@@ -20,12 +20,10 @@ impl Lint for SuppressionWithoutReason {
         &META
     }
 
-    /// Everything happens after suppression, in `check_suppressions`.
-    fn check(&self, _project: &Project, _sink: &mut Sink<'_>) {}
-
+    // Everything happens after suppression, in `check_suppressions`.
     fn check_suppressions(
         &self,
-        _project: &Project,
+        _project: &LintContext<'_>,
         suppressions: &Suppressions,
         sink: &mut Sink<'_>,
     ) {

@@ -1,11 +1,11 @@
 //! CAL006 unused-suppression: a `calint.io/ignore` annotation, or one code in it, that
 //! suppresses nothing: the finding is gone, the code is unknown, or the lint is turned off.
 
+use super::LintContext;
 use super::suppress::{self, SuppressedCode, Suppression, Suppressions};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Location, Severity};
 use crate::model::lower::reader::{did_you_mean, escape_pointer};
-use crate::project::Project;
 
 pub struct UnusedSuppression;
 
@@ -22,12 +22,10 @@ impl Lint for UnusedSuppression {
         &META
     }
 
-    /// Everything happens after suppression, in `check_suppressions`.
-    fn check(&self, _project: &Project, _sink: &mut Sink<'_>) {}
-
+    // Everything happens after suppression, in `check_suppressions`.
     fn check_suppressions(
         &self,
-        _project: &Project,
+        _project: &LintContext<'_>,
         suppressions: &Suppressions,
         sink: &mut Sink<'_>,
     ) {

@@ -1,10 +1,10 @@
 //! CAL007 analysis-budget-exceeded: the semantic analysis ran out of its work budget, so some
 //! policies were not (fully) analyzed. Reported once, at the first such policy.
 
+use super::LintContext;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct AnalysisBudgetExceeded;
 
@@ -21,7 +21,7 @@ impl Lint for AnalysisBudgetExceeded {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         let Some(e) = &a.budget_exceeded else { return };
         let Some((res, _)) = policy_resource(project, a, e.first_policy) else {

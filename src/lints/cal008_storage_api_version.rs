@@ -3,9 +3,9 @@
 //! defaulting: a policy without `types` applies in both directions), and reported because
 //! that API is not meant to be written by hand.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct StorageApiVersion;
 
@@ -22,7 +22,7 @@ impl Lint for StorageApiVersion {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for res in project.resources.iter().filter(|r| r.is_storage_form()) {
             let untyped = res.policy().is_some_and(|p| {
                 p.types.as_ref().is_none_or(|t| t.value.is_empty()) && res.kind.is_calico_policy()

@@ -1,8 +1,8 @@
 //! CAL101 defaulted-types: `types` is absent, so Calico picks the policy's directions itself.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct DefaultedTypes;
 
@@ -19,7 +19,7 @@ impl Lint for DefaultedTypes {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             // The storage form gets no defaulting (CAL008 says what Felix does instead).
             if !res.kind.is_calico_policy() || res.is_storage_form() {

@@ -1,8 +1,8 @@
 //! CAL102 alp-egress: an egress rule uses application-layer (HTTP) match criteria.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct AlpEgress;
 
@@ -19,7 +19,7 @@ impl Lint for AlpEgress {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             // Profiles are not direction-checked by Calico; Kubernetes policies cannot carry HTTP.
             if !res.kind.is_calico_policy() {

@@ -1,9 +1,9 @@
 //! CAL103 alp-action: a rule with application-layer match criteria whose action is not Allow.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Action, Body, Rule};
-use crate::project::Project;
 
 pub struct AlpAction;
 
@@ -20,7 +20,7 @@ impl Lint for AlpAction {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for res in &project.resources {
             let rules: Vec<&Rule> = match &res.body {
                 Body::Policy(p) => p.ingress.iter().chain(&p.egress).collect(),

@@ -2,10 +2,10 @@
 //! or ClusterNetworkPolicy that Calico's conversion cannot translate, so Calico enforces a
 //! deny-all rule in its place (Deny, Pass) or drops it (Allow, Accept).
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Action;
-use crate::project::Project;
 
 pub struct UnconvertedClusterRule;
 
@@ -22,7 +22,7 @@ impl Lint for UnconvertedClusterRule {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (i, res) in project.policies() {
             if !res.kind.is_cluster_network_policy() {
                 continue;

@@ -1,5 +1,6 @@
 //! CAL110 unsatisfiable-rule: no packet can ever match the rule.
 
+use super::LintContext;
 use super::semantic::{RuleSite, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::UnsatRule;
@@ -8,7 +9,6 @@ use crate::analysis::UnsatRule;
 mod long_service_accounts;
 use crate::finding::Severity;
 use crate::model::resource::{EntityRule, Rule};
-use crate::project::Project;
 
 pub struct UnsatisfiableRule;
 
@@ -151,7 +151,7 @@ impl Lint for UnsatisfiableRule {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         // A Kubernetes rule split into pieces (spec §1.11) can never match only when no
         // piece can; otherwise the finding names the pieces that cannot.

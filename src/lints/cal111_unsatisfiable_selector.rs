@@ -1,9 +1,9 @@
 //! CAL111 unsatisfiable-selector: a policy whose selector can match no endpoint.
 
+use super::LintContext;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct UnsatisfiableSelector;
 
@@ -20,7 +20,7 @@ impl Lint for UnsatisfiableSelector {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         for u in &a.unsat_selectors {
             let Some((res, compiled)) = policy_resource(project, a, u.policy) else {

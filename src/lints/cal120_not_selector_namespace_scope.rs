@@ -1,10 +1,10 @@
 //! CAL120 not-selector-namespace-scope: a namespaced policy's rule uses `notSelector` with no
 //! positive selector, so it only matches endpoints of the policy's own namespace (spec W-01).
 
+use super::LintContext;
 use super::pitfall::calico_rules;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct NotSelectorNamespaceScope;
 
@@ -21,7 +21,7 @@ impl Lint for NotSelectorNamespaceScope {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             let Some(ns) = at.namespace() else { continue };
             for (side, e) in at.entities() {

@@ -2,11 +2,11 @@
 //! `namespaceSelector: all()`, which reads as "deny everything" but only matches Calico
 //! endpoints and network sets (spec W-03).
 
+use super::LintContext;
 use super::pitfall::calico_rules;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Action, EntityRule, SelectorField};
-use crate::project::Project;
 
 pub struct DenySelectorAll;
 
@@ -49,7 +49,7 @@ impl Lint for DenySelectorAll {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             if at.rule.action() != Some(Action::Deny) {
                 continue;

@@ -2,12 +2,12 @@
 //! without any namespace labels satisfies (`!has(..)`, `!=`, `not in`), so it also matches
 //! HostEndpoints and GlobalNetworkSets (spec W-05).
 
+use super::LintContext;
 use super::pitfall::{calico_policies, calico_rules};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Resource, SelectorField};
 use crate::model::selector::Expr;
-use crate::project::Project;
 use std::collections::BTreeMap;
 
 pub struct NamespaceSelectorMatchesHostEndpoints;
@@ -57,7 +57,7 @@ impl Lint for NamespaceSelectorMatchesHostEndpoints {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             if let Some(f) = policy
                 .namespace_selector

@@ -2,11 +2,11 @@
 //! `namespaceSelector: all()` or `serviceAccountSelector: all()` is rewritten to a `has(...)`
 //! test, so unlike an omitted field it excludes host endpoints (spec W-06).
 
+use super::LintContext;
 use super::pitfall::calico_policies;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Kind;
-use crate::project::Project;
 
 pub struct ExplicitAllExcludesHostEndpoints;
 
@@ -23,7 +23,7 @@ impl Lint for ExplicitAllExcludesHostEndpoints {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             if !matches!(
                 res.kind,

@@ -1,10 +1,10 @@
 //! CAL124 rules-for-unlisted-direction: a policy has rules for a direction its `types` (or
 //! `policyTypes`) does not list; Calico ignores them (spec W-07b).
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Direction, Kind};
-use crate::project::Project;
 
 pub struct RulesForUnlistedDirection;
 
@@ -21,7 +21,7 @@ impl Lint for RulesForUnlistedDirection {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             let Some(policy) = res.policy() else { continue };
             // The staged Kubernetes kind has its own, wider pitfall (CAL137); for the

@@ -1,10 +1,10 @@
 //! CAL125 direction-without-rules: `types` lists a direction with no rules, which denies all
 //! of it for the selected endpoints (spec W-07c). Informational: usually intended.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Direction, Kind};
-use crate::project::Project;
 
 pub struct DirectionWithoutRules;
 
@@ -21,7 +21,7 @@ impl Lint for DirectionWithoutRules {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             let Some(policy) = res.policy() else { continue };
             // Rules lost to a lowering problem (CAL002) must not read as "no rules".

@@ -2,11 +2,11 @@
 //! traffic is logged and then dropped at the end of the tier (spec W-08,
 //! projectcalico/calico#3801).
 
+use super::LintContext;
 use super::pitfall::calico_policies;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Action, Body, Direction, Kind};
-use crate::project::Project;
 
 pub struct LogOnlyDirection;
 
@@ -23,7 +23,7 @@ impl Lint for LogOnlyDirection {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             if res.lowering_problems > 0 {
                 continue; // rules may be missing (CAL002)

@@ -1,12 +1,12 @@
 //! CAL127 log-after-deciding-rules: a `Log` rule placed after rules that decide every packet it
 //! matches never logs anything (spec W-09, generalised by the solver).
 
+use super::LintContext;
 use super::semantic::{analysis, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::RuleId;
 use crate::finding::Severity;
 use crate::model::resource::Action;
-use crate::project::Project;
 
 pub struct LogAfterDecidingRules;
 
@@ -23,7 +23,7 @@ impl Lint for LogAfterDecidingRules {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         for s in &a.shadowed {
             let Some(site) = rule_site(project, a, s.rule) else {

@@ -1,10 +1,10 @@
 //! CAL128 egress-without-dns: a policy isolates its endpoints for egress, and no policy that
 //! could apply to the same endpoints allows DNS (UDP port 53) to anywhere.
 
+use super::LintContext;
 use super::pitfall::{enforced_egress_policies, may_allow_dns, may_share_endpoints};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct EgressWithoutDns;
 
@@ -21,7 +21,7 @@ impl Lint for EgressWithoutDns {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let governing: Vec<_> = enforced_egress_policies(project).collect();
         for (res, policy) in &governing {
             if res.lowering_problems > 0 {

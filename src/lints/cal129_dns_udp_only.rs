@@ -1,12 +1,12 @@
 //! CAL129 dns-udp-only: DNS is allowed over UDP but no policy that could apply to the same
 //! endpoints allows TCP port 53, so large or truncated answers fail.
 
+use super::LintContext;
 use super::pitfall::{enforced_egress_policies, may_allow_dns, may_share_endpoints};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::port::Port;
 use crate::model::resource::Action;
-use crate::project::Project;
 
 pub struct DnsUdpOnly;
 
@@ -23,7 +23,7 @@ impl Lint for DnsUdpOnly {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let governing: Vec<_> = enforced_egress_policies(project).collect();
         for (res, policy) in &governing {
             let tcp_somewhere = governing.iter().any(|(other, op)| {

@@ -1,11 +1,11 @@
 //! CAL130 http-needs-alp: an ingress rule's `http` match is enforced only by application layer
 //! policy; without it the rule matches all its L4 traffic (spec W-10, §5).
 
+use super::LintContext;
 use super::pitfall::calico_rules;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Action, Direction};
-use crate::project::Project;
 
 pub struct HttpNeedsAlp;
 
@@ -22,7 +22,7 @@ impl Lint for HttpNeedsAlp {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             // Egress `http` and `http` on other actions are rejected outright (CAL102, CAL103).
             if at.direction != Direction::Ingress || at.rule.action() != Some(Action::Allow) {

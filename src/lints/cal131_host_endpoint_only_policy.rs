@@ -1,12 +1,12 @@
 //! CAL131 host-endpoint-only-policy: a `doNotTrack`, `preDNAT` or `applyOnForward`
 //! GlobalNetworkPolicy whose selector can only match workload endpoints (spec W-11, §4.8).
 
+use super::LintContext;
 use super::cal122_namespace_selector_matches_host_endpoints::matches_unnamespaced;
 use super::pitfall::calico_policies;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Kind;
-use crate::project::Project;
 use crate::source::Spanned;
 
 pub struct HostEndpointOnlyPolicy;
@@ -36,7 +36,7 @@ impl Lint for HostEndpointOnlyPolicy {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             if !matches!(
                 res.kind,

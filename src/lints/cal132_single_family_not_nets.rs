@@ -1,11 +1,11 @@
 //! CAL132 single-family-not-nets: a rule without `ipVersion` uses `notNets`, and all its CIDRs
 //! are of one IP family, so Felix renders it for that family only (spec W-13).
 
+use super::LintContext;
 use super::pitfall::calico_rules;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::net::IpFamily;
-use crate::project::Project;
 
 pub struct SingleFamilyNotNets;
 
@@ -29,7 +29,7 @@ impl Lint for SingleFamilyNotNets {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             if at.rule.ip_version.is_some() {
                 continue;

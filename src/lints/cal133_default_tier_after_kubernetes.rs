@@ -2,11 +2,11 @@
 //! (or with order exactly 1000) has Deny/Pass/Log rules but is evaluated after the Kubernetes
 //! NetworkPolicies of the same endpoints (spec W-18, §4.2).
 
+use super::LintContext;
 use super::pitfall::{calico_policies, may_share_endpoints};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Related, Severity};
 use crate::model::resource::{Action, Direction, Kind};
-use crate::project::Project;
 
 pub struct DefaultTierAfterKubernetes;
 
@@ -26,7 +26,7 @@ impl Lint for DefaultTierAfterKubernetes {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let k8s: Vec<_> = project
             .policies()
             .filter(|(_, r)| r.kind == Kind::KubernetesNetworkPolicy)

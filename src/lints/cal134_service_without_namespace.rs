@@ -1,10 +1,10 @@
 //! CAL134 service-without-namespace: a namespaced policy's rule matches a Kubernetes Service
 //! by name without `namespace` (spec W-22).
 
+use super::LintContext;
 use super::pitfall::calico_rules;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct ServiceWithoutNamespace;
 
@@ -21,7 +21,7 @@ impl Lint for ServiceWithoutNamespace {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             let Some(ns) = at.namespace() else { continue };
             for (side, e) in at.entities() {

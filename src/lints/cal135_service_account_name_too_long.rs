@@ -2,10 +2,10 @@
 //! more can never match, because pods only get the service-account label below that length
 //! (spec W-23).
 
+use super::LintContext;
 use super::pitfall::calico_rules;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct ServiceAccountNameTooLong;
 
@@ -26,7 +26,7 @@ impl Lint for ServiceAccountNameTooLong {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             for (side, e) in at.entities() {
                 let Some(sa) = &e.service_accounts else {

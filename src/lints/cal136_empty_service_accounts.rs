@@ -1,10 +1,10 @@
 //! CAL136 empty-service-accounts: `serviceAccounts: {}` (no names, no selector) constrains
 //! nothing (spec W-24).
 
+use super::LintContext;
 use super::pitfall::calico_rules;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct EmptyServiceAccounts;
 
@@ -21,7 +21,7 @@ impl Lint for EmptyServiceAccounts {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for at in calico_rules(project) {
             for (side, e) in at.entities() {
                 let Some(sa) = &e.service_accounts else {

@@ -2,10 +2,10 @@
 //! whose `policyTypes` does not list Egress (or is absent: nothing defaults it for this kind),
 //! so the egress rules are ignored (spec W-29).
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Direction, Kind};
-use crate::project::Project;
 
 pub struct StagedKubernetesEgressIgnored;
 
@@ -22,7 +22,7 @@ impl Lint for StagedKubernetesEgressIgnored {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             if res.kind != Kind::StagedKubernetesNetworkPolicy {
                 continue;

@@ -1,10 +1,10 @@
 //! CAL138 staged-never-enforced: staged policies only preview; they never allow or deny
 //! anything (spec W-34). Informational.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Kind;
-use crate::project::Project;
 
 pub struct StagedNeverEnforced;
 
@@ -21,7 +21,7 @@ impl Lint for StagedNeverEnforced {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (_, res) in project.policies() {
             let enforced_kind = match res.kind {
                 Kind::StagedNetworkPolicy => "NetworkPolicy",

@@ -1,10 +1,10 @@
 //! CAL139 dead-selector-alternative: one side of an `||` in a selector can never match while
 //! the selector as a whole can, so that alternative is dead code.
 
+use super::LintContext;
 use super::pitfall::{calico_policies, selector_fields};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct DeadSelectorAlternative;
 
@@ -21,7 +21,7 @@ impl Lint for DeadSelectorAlternative {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             for (pointer, field, _) in selector_fields(policy) {
                 let Some(sel) = field.selector() else {

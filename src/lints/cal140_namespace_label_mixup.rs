@@ -2,10 +2,10 @@
 //! `namespaceSelector`, or the namespace label `projectcalico.org/name` in an endpoint
 //! selector (spec W-31, §3.7.3).
 
+use super::LintContext;
 use super::pitfall::{calico_policies, selector_fields};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct NamespaceLabelMixup;
 
@@ -31,7 +31,7 @@ impl Lint for NamespaceLabelMixup {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         for (res, policy) in calico_policies(project) {
             for (pointer, field, is_ns) in selector_fields(policy) {
                 let Some(sel) = field.selector() else {

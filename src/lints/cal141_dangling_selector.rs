@@ -4,6 +4,7 @@
 //! workloads for the namespace: unlike CAL110/CAL111 it is a fact about this tree, not about
 //! every endpoint that could exist.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::ir::{NAMESPACE_LABEL, SERVICE_ACCOUNT_LABEL};
 use crate::analysis::reach::ORCHESTRATOR_LABEL;
@@ -87,7 +88,7 @@ impl Lint for DanglingSelector {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let labels = tree_labels(project);
         for (_, res) in project.policies() {
             if !res.kind.is_namespaced() {

@@ -2,6 +2,7 @@
 //! matches, and at least one of them has a different action (the rule's intent is lost).
 //! The same-action case is CAL204 (redundant), a covered `Log` rule CAL127.
 
+use super::LintContext;
 use super::semantic::{RuleSite, Scope, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::pieces;
@@ -65,7 +66,7 @@ impl Lint for ShadowedRule {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         for (site, covers) in covered_rules(project, a) {
             // Same-action covers are CAL204 (redundant), a covered Log rule CAL127.

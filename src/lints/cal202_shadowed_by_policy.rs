@@ -1,13 +1,13 @@
 //! CAL202 shadowed-by-policy: everything the rule matches is decided before it is reached,
 //! by earlier policies, earlier tiers (including their end-of-tier deny) or a Pass.
 
+use super::LintContext;
 use super::semantic::{Scope, analysis, by_scope, order_text, policy_related, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::{Decider, RuleId, order, pieces, witness};
 use crate::finding::{Related, Severity};
 use crate::model::resource::Kind;
-use crate::project::Project;
 
 pub struct ShadowedByPolicy;
 
@@ -24,7 +24,7 @@ impl Lint for ShadowedByPolicy {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         let namer = NamespaceNamer::new(project, &a.set, &[]);
         // A Kubernetes rule split into pieces (spec §1.11) is never reached only when no

@@ -1,12 +1,12 @@
 //! CAL203 order-conflict: rules of two policies overlap with different actions and only the
 //! policies' names decide which one wins.
 
+use super::LintContext;
 use super::semantic::{analysis, by_scope, order_text, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::{Conflict, Decider, RuleId, pieces, witness};
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct OrderConflict;
 
@@ -23,7 +23,7 @@ impl Lint for OrderConflict {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         let explain = sink.explain();
         let namer = NamespaceNamer::new(project, &a.set, &[]);

@@ -1,12 +1,12 @@
 //! CAL204 redundant-rule: earlier rules of the same policy, all with the same action, decide
 //! every packet the rule matches: dead but harmless.
 
+use super::LintContext;
 use super::cal201_shadowed_rule::{covered_rules, is_shadowing};
 use super::semantic::analysis;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Action;
-use crate::project::Project;
 
 pub struct RedundantRule;
 
@@ -23,7 +23,7 @@ impl Lint for RedundantRule {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         for (site, covers) in covered_rules(project, a) {
             if site.rule.action() == Some(Action::Log) || is_shadowing(&site, &covers) {

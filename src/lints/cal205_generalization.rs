@@ -1,10 +1,10 @@
 //! CAL205 generalization: A later rule with a different action contains an earlier rule (see [`crate::analysis::anomaly`]).
 
-use super::semantic::{analysis, rule_site};
+use super::LintContext;
+use super::semantic::{analysis, located_pairs};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::anomaly::PairKind;
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct Generalization;
 
@@ -21,19 +21,9 @@ impl Lint for Generalization {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
-        for pair in a
-            .rule_pairs
-            .iter()
-            .filter(|p| p.kind == PairKind::Generalization)
-        {
-            let (Some(earlier), Some(later)) = (
-                rule_site(project, a, pair.earlier),
-                rule_site(project, a, pair.later),
-            ) else {
-                continue;
-            };
+        for (earlier, later) in located_pairs(project, a, PairKind::Generalization) {
             sink.at(
                 earlier.location(),
                 format!(

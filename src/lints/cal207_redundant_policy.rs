@@ -2,12 +2,12 @@
 //! policy, decided by earlier policies or tiers, or unable to match — so the policy decides
 //! nothing itself.
 
+use super::LintContext;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::RuleId;
 use crate::finding::Severity;
 use crate::model::resource::Direction;
-use crate::project::Project;
 use std::collections::BTreeMap;
 
 pub struct RedundantPolicy;
@@ -33,7 +33,7 @@ impl Lint for RedundantPolicy {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(a) = analysis(project) else { return };
         let mut dead: BTreeMap<RuleId, Dead> = BTreeMap::new();
         for u in &a.unsat_rules {

@@ -1,9 +1,9 @@
 //! CAL301 reachability-assertion: a reachability assertion of `.calint.yaml` does not hold.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::reach::Verdict;
 use crate::finding::{Location, Related, Severity};
-use crate::project::Project;
 
 pub struct ReachabilityAssertion;
 
@@ -20,9 +20,9 @@ impl Lint for ReachabilityAssertion {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         check_no_paths(project, sink);
-        for o in &project.assertions {
+        for o in project.assertions {
             let def = &o.def;
             let what = format!(
                 "{} -> {}{}{}",
@@ -48,14 +48,14 @@ impl Lint for ReachabilityAssertion {
                     continue;
                 }
             };
-            if result.verdict.as_str() == def.expect.value {
+            if result.verdict == def.expect.value {
                 continue;
             }
             let mut f = sink.at(
                 Location::new(o.file, def.expect.span),
                 format!(
                     "reachability assertion fails: {what} is expected {} but is {}",
-                    def.expect.value,
+                    def.expect.value.as_str(),
                     result.verdict.as_str()
                 ),
             );
@@ -63,7 +63,7 @@ impl Lint for ReachabilityAssertion {
             let counterexample = match result.verdict {
                 Verdict::Denied => "denied",
                 Verdict::Allowed => "allowed",
-                Verdict::Partial if def.expect.value == "allowed" => "denied",
+                Verdict::Partial if def.expect.value == Verdict::Allowed => "denied",
                 Verdict::Partial => "allowed",
             };
             let set = project.assertion_set.as_ref();
@@ -125,7 +125,7 @@ impl Lint for ReachabilityAssertion {
 }
 
 /// `no-path` assertions: a chain of allowed connections exists (`calint paths`).
-fn check_no_paths(project: &Project, sink: &mut Sink<'_>) {
+fn check_no_paths(project: &LintContext<'_>, sink: &mut Sink<'_>) {
     let Some(p) = &project.posture else { return };
     let Some(file) = p.config_file else { return };
     for o in &p.no_paths {

@@ -2,10 +2,10 @@
 //! allowed there (the Kubernetes namespace profile). Ingress by default; egress when the
 //! configuration says `isolation: {egress: true}`.
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::exposure::Policied;
 use crate::finding::Severity;
-use crate::project::Project;
 
 pub struct UnisolatedWorkload;
 
@@ -22,7 +22,7 @@ impl Lint for UnisolatedWorkload {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(p) = &project.posture else { return };
         let (ingress, egress) = p.config.isolation();
         for (g, (pin, pout)) in p.workloads.iter().zip(&p.policied) {

@@ -2,13 +2,13 @@
 //! workload on a port the configuration's `public:` allowance does not list. Located at the
 //! rule that allows it (at the workload when no policy selects it).
 
+use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::exposure::PortDecision;
 use crate::analysis::reach::AllowedProtocol;
 use crate::finding::{Location, Related, Severity};
 use crate::model::resource::Direction;
 use crate::posture::in_group;
-use crate::project::Project;
 
 pub struct WorldExposure;
 
@@ -63,7 +63,7 @@ impl Lint for WorldExposure {
         &META
     }
 
-    fn check(&self, project: &Project, sink: &mut Sink<'_>) {
+    fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let Some(p) = &project.posture else { return };
         // A `public:` entry whose group cannot be resolved allows nothing; say so there.
         for (def, g) in p.config.public.iter().zip(&p.public_groups) {

@@ -1,12 +1,16 @@
 //! Lints: one file per lint, each declaring its code, name, default severity and doc.
 //!
-//! A lint reads the whole [`Project`] and pushes [`Finding`]s through a [`Sink`], which fills in
-//! the code, name and effective severity. Registering a lint means adding it to [`REGISTRY`];
+//! A lint reads a [`LintContext`] (the loaded [`Project`] and what the pipeline computed over
+//! it: analysis, assertion answers, posture facts) and pushes [`Finding`]s through a [`Sink`],
+//! which fills in the code, name and effective severity. Registering a lint means adding it to [`REGISTRY`];
 //! the CLI and every report format pick it up from there.
 //!
 //! [`run_all`] runs in two phases: every lint's [`Lint::check`], then the `calint.io/ignore`
 //! suppressions are applied to all those findings ([`suppress`]), then
 //! [`Lint::check_suppressions`] lets CAL005/CAL006 report on the suppressions themselves.
+//!
+//! Layer: above `posture` and `analysis`, below `config`: lints never see a configuration
+//! type (their settings are [`LintSettings`]).
 
 mod cal001_yaml_syntax;
 mod cal002_invalid_resource;
@@ -59,6 +63,9 @@ mod pitfall;
 mod semantic;
 pub mod suppress;
 
+use crate::analysis::Analysis;
+use crate::analysis::ir::PolicySet;
+use crate::analysis::spec::AssertionOutcome;
 use crate::finding::{Finding, Location, Related, ResourceRef, Severity};
 use crate::model::resource::Resource;
 use crate::progress::{NoProgress, Progress};
@@ -67,6 +74,41 @@ use crate::source::Span;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use suppress::Suppressions;
+
+/// What a lint reads: the loaded project (it derefs to [`Project`]) and the results the
+/// pipeline computed over it before the lints ran.
+#[derive(Clone, Copy, Debug)]
+pub struct LintContext<'a> {
+    pub project: &'a Project,
+    /// Results of the semantic (Z3) analysis, when it ran.
+    pub analysis: Option<&'a Analysis>,
+    /// Reachability assertions of the configuration, evaluated.
+    pub assertions: &'a [AssertionOutcome],
+    /// The policy set the assertions were evaluated against (for naming deciding rules).
+    pub assertion_set: Option<&'a PolicySet>,
+    /// Posture facts (CAL310, CAL311, `no-path` assertions), when computed.
+    pub posture: Option<&'a crate::posture::PostureOutcome>,
+}
+
+impl<'a> LintContext<'a> {
+    /// A project with nothing computed over it (no analysis, no assertions, no posture).
+    pub fn loaded(project: &'a Project) -> Self {
+        LintContext {
+            project,
+            analysis: None,
+            assertions: &[],
+            assertion_set: None,
+            posture: None,
+        }
+    }
+}
+
+impl std::ops::Deref for LintContext<'_> {
+    type Target = Project;
+    fn deref(&self) -> &Project {
+        self.project
+    }
+}
 
 /// What a lint declares about itself.
 #[derive(Debug)]
@@ -82,13 +124,15 @@ pub struct LintMeta {
 
 pub trait Lint: Sync {
     fn meta(&self) -> &'static LintMeta;
-    fn check(&self, project: &Project, sink: &mut Sink<'_>);
+    /// First phase: report on the project and what was computed over it. (CAL005 and CAL006
+    /// do everything in [`Lint::check_suppressions`] and keep this default.)
+    fn check(&self, _cx: &LintContext<'_>, _sink: &mut Sink<'_>) {}
 
     /// Second phase, after suppressions were applied to every finding of the first: lints
     /// about the suppression annotations themselves (which ones were used) implement this.
     fn check_suppressions(
         &self,
-        _project: &Project,
+        _cx: &LintContext<'_>,
         _suppressions: &Suppressions,
         _sink: &mut Sink<'_>,
     ) {
@@ -195,20 +239,13 @@ impl Sink<'_> {
     /// Start a finding at `location`; call [`FindingBuilder::emit`] to keep it.
     pub fn at(&mut self, location: Location, message: impl Into<String>) -> FindingBuilder<'_> {
         FindingBuilder {
-            finding: Finding {
-                code: self.meta.code,
-                name: self.meta.name,
-                severity: self.severity,
-                message: message.into(),
+            finding: Finding::new(
+                self.meta.code,
+                self.meta.name,
+                self.severity,
+                message,
                 location,
-                resource: None,
-                pointer: None,
-                related: Vec::new(),
-                notes: Vec::new(),
-                witness: None,
-                view: None,
-                fixes: Vec::new(),
-            },
+            ),
             out: self.out,
         }
     }
@@ -242,8 +279,29 @@ impl FindingBuilder<'_> {
         self
     }
 
-    pub fn note(mut self, n: impl Into<String>) -> Self {
-        self.finding.notes.push(n.into());
+    /// Add an explanation line; one starting with `help: ` is the finding's help.
+    pub fn note(self, n: impl Into<String>) -> Self {
+        let n = n.into();
+        match n.strip_prefix("help: ") {
+            Some(help) => {
+                let help = help.to_string();
+                self.help(help)
+            }
+            None => {
+                let mut this = self;
+                this.finding.notes.push(n);
+                this
+            }
+        }
+    }
+
+    /// What to do about the finding (several helps are kept as lines of one).
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        let help = help.into();
+        self.finding.help = Some(match self.finding.help.take() {
+            Some(before) => format!("{before}\n{help}"),
+            None => help,
+        });
         self
     }
 
@@ -289,11 +347,12 @@ pub struct LintRun {
 
 /// Run every enabled lint and return findings in report order (file, position, code).
 pub fn run(project: &Project, settings: &LintSettings) -> Vec<Finding> {
-    run_all(project, settings, &NoProgress).findings
+    run_all(&LintContext::loaded(project), settings, &NoProgress).findings
 }
 
 /// Run every enabled lint, apply suppressions, then run the suppression lints.
-pub fn run_all(project: &Project, settings: &LintSettings, progress: &dyn Progress) -> LintRun {
+pub fn run_all(cx: &LintContext<'_>, settings: &LintSettings, progress: &dyn Progress) -> LintRun {
+    let project = cx.project;
     let enabled: Vec<(&dyn Lint, Severity)> = REGISTRY
         .iter()
         .filter_map(|lint| Some((*lint, settings.severity(lint.meta())?)))
@@ -310,7 +369,7 @@ pub fn run_all(project: &Project, settings: &LintSettings, progress: &dyn Progre
             out: &mut findings,
             settings,
         };
-        lint.check(project, &mut sink);
+        lint.check(cx, &mut sink);
         timings.push((lint.meta().code, start.elapsed()));
         progress.advance(1);
     }
@@ -327,7 +386,7 @@ pub fn run_all(project: &Project, settings: &LintSettings, progress: &dyn Progre
             out: &mut findings,
             settings,
         };
-        lint.check_suppressions(project, &suppressions, &mut sink);
+        lint.check_suppressions(cx, &suppressions, &mut sink);
         timing.1 += start.elapsed();
     }
     sort_findings(project, &mut findings);

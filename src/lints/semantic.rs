@@ -1,6 +1,7 @@
 //! Shared helpers for the lints that report semantic-analysis results: mapping compiled
 //! policies and rules back to resources, spans and pointers.
 
+use super::LintContext;
 use crate::analysis::ir::{CompiledPolicy, PolicySet};
 use crate::analysis::{Analysis, RuleId, pieces};
 use crate::finding::{Location, Related};
@@ -185,8 +186,8 @@ impl RuleSite<'_> {
     }
 }
 
-pub fn analysis(project: &Project) -> Option<&Analysis> {
-    project.analysis.as_ref()
+pub fn analysis<'a>(cx: &LintContext<'a>) -> Option<&'a Analysis> {
+    cx.analysis
 }
 
 pub fn policy_resource<'a>(
@@ -196,6 +197,24 @@ pub fn policy_resource<'a>(
 ) -> Option<(&'a Resource, &'a CompiledPolicy)> {
     let p = a.set.policies.get(policy)?;
     Some((project.resources.get(p.resource)?, p))
+}
+
+/// The rule pairs of one kind the anomaly pass found (CAL205, CAL206, CAL208), each rule
+/// located in its resource; pairs whose rules cannot be located are left out.
+pub fn located_pairs<'a>(
+    project: &'a Project,
+    a: &'a Analysis,
+    kind: crate::analysis::anomaly::PairKind,
+) -> Vec<(RuleSite<'a>, RuleSite<'a>)> {
+    (a.rule_pairs.iter())
+        .filter(|p| p.kind == kind)
+        .filter_map(|p| {
+            Some((
+                rule_site(project, a, p.earlier)?,
+                rule_site(project, a, p.later)?,
+            ))
+        })
+        .collect()
 }
 
 pub fn rule_site<'a>(project: &'a Project, a: &'a Analysis, id: RuleId) -> Option<RuleSite<'a>> {

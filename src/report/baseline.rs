@@ -192,20 +192,8 @@ mod tests {
     use crate::source::{SourceFile, Span};
 
     fn finding(message: &str, start: usize) -> Finding {
-        Finding {
-            code: "CAL101",
-            name: "defaulted-types",
-            severity: Severity::Warning,
-            message: message.into(),
-            location: Location::new(0, Span::new(start, start + 1)),
-            resource: None,
-            pointer: None,
-            related: Vec::new(),
-            notes: Vec::new(),
-            witness: None,
-            view: None,
-            fixes: Vec::new(),
-        }
+        let at = Location::new(0, Span::new(start, start + 1));
+        Finding::new("CAL101", "defaulted-types", Severity::Warning, message, at)
     }
 
     #[test]

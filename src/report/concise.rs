@@ -70,20 +70,8 @@ mod tests {
     use crate::source::{SourceFile, Span};
 
     fn finding(code: &'static str, severity: Severity, start: usize) -> Finding {
-        Finding {
-            code,
-            name: "some-lint",
-            severity,
-            message: "bad\nthing".into(),
-            location: Location::new(0, Span::new(start, start + 1)),
-            resource: None,
-            pointer: None,
-            related: Vec::new(),
-            notes: Vec::new(),
-            witness: None,
-            view: None,
-            fixes: Vec::new(),
-        }
+        let at = Location::new(0, Span::new(start, start + 1));
+        Finding::new(code, "some-lint", severity, "bad\nthing", at)
     }
 
     #[test]

@@ -87,9 +87,9 @@ fn command(project: &Project, f: &Finding) -> String {
             None => message.push_str(&format!("\n{}", rel.message)),
         }
     }
-    for note in &f.notes {
+    for note in f.text_notes() {
         message.push('\n');
-        message.push_str(note);
+        message.push_str(&note);
     }
     format!("::{kind} {}::{}", props.join(","), escape_data(&message))
 }
@@ -113,19 +113,16 @@ mod tests {
     use crate::source::{SourceFile, Span};
 
     fn finding(span: Span, severity: Severity) -> Finding {
+        let at = Location::new(0, span);
         Finding {
-            code: "TEST001",
-            name: "test-lint",
-            severity,
-            message: "100% broken:\nsecond line".to_string(),
-            location: Location::new(0, span),
-            resource: None,
-            pointer: None,
-            related: Vec::new(),
-            notes: vec!["help: fix it".to_string()],
-            witness: None,
-            view: None,
-            fixes: Vec::new(),
+            help: Some("fix it".to_string()),
+            ..Finding::new(
+                "TEST001",
+                "test-lint",
+                severity,
+                "100% broken:\nsecond line",
+                at,
+            )
         }
     }
 

@@ -136,7 +136,7 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
     for rel in f.related.iter().filter(|r| r.location.is_none()) {
         notes.push(rel.message.clone());
     }
-    notes.extend(f.notes.iter().cloned());
+    notes.extend(f.text_notes().map(|n| n.into_owned()));
     let notes = notes.iter().map(|n| printable(n).into_owned()).collect();
     Diagnostic::new(severity)
         .with_code(f.code)

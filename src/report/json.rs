@@ -26,6 +26,9 @@ struct JsonFinding<'a> {
     related: Vec<JsonRelated<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    /// What to do about it (the text formats' `help:` line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     witness: Option<&'a serde_json::Value>,
     /// The view (cluster) the finding was made in, when views are configured.
@@ -76,6 +79,7 @@ fn json_finding<'a>(project: &Project, f: &'a Finding) -> JsonFinding<'a> {
             })
             .collect(),
         notes: &f.notes,
+        help: f.help.as_deref(),
         witness: f.witness.as_ref(),
         view: f.view.as_deref(),
     }

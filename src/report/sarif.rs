@@ -355,9 +355,9 @@ fn result<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> SarifRe
     if let Some(view) = &f.view {
         text.push_str(&format!(" (view {view})"));
     }
-    for note in &f.notes {
+    for note in f.text_notes() {
         text.push('\n');
-        text.push_str(note);
+        text.push_str(&note);
     }
     let logical = f.resource.iter().map(logical_location).collect();
     SarifResult {

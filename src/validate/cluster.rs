@@ -35,7 +35,7 @@ pub fn check_cluster_policy(cx: &mut Cx) {
     // The CRD's CEL rule: `self.metadata.name == 'default'` (one per cluster).
     if kind == Kind::BaselineAdminNetworkPolicy {
         if let Some(name) = cx.res.meta.name.as_ref().filter(|n| n.value != "default") {
-            let v = super::Violation::new(
+            let v = super::Diagnostic::new(
                 name.span,
                 "/metadata/name",
                 format!(

@@ -3,7 +3,7 @@
 
 use super::selectors::{Place, check_selector};
 use super::util::{cover, is_subdomain_fmt, ptr, ptr_i, quote};
-use super::{Cx, Violation};
+use super::{Cx, Diagnostic};
 use crate::model::net::{Cidr, IpFamily, parse_cidr};
 use crate::model::port::{Port, is_valid_port_name};
 use crate::model::{EntityRule, NetField, Rule, ServiceMatch};
@@ -120,7 +120,7 @@ fn check_port(cx: &mut Cx, p: &Spanned<Port>, pointer: &str) {
             if is_valid_port_name(name) {
                 return;
             }
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 p.span,
                 pointer,
                 format!(
@@ -227,7 +227,7 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
             if cidr.has_host_bits() && !cx.is_k8s() {
                 let network = cidr.network();
                 cx.push(
-                    Violation::new(
+                    Diagnostic::new(
                         n.raw.span,
                         pointer.as_str(),
                         format!(
@@ -240,7 +240,7 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
             }
             if negated && cx.at_least(3, 29) && is_catch_all(&cidr, &n.raw.value) {
                 cx.push(
-                    Violation::new(
+                    Diagnostic::new(
                         n.raw.span,
                         pointer.as_str(),
                         format!(
@@ -255,7 +255,7 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
                 None => first = Some((cidr, n.raw.span, pointer.clone(), n.raw.value.as_str())),
                 Some((f, span, fptr, fval)) if f.family != cidr.family && !mixed_reported => {
                     mixed_reported = true;
-                    let v = Violation::new(
+                    let v = Diagnostic::new(
                         n.raw.span,
                         pointer.as_str(),
                         format!(
@@ -279,7 +279,7 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
             if let Some(ipv) = ip_version {
                 if i64::from(cidr.family.version()) != ipv.value && !version_reported {
                     version_reported = true;
-                    let v = Violation::new(
+                    let v = Diagnostic::new(
                         n.raw.span,
                         pointer.as_str(),
                         format!(
@@ -322,7 +322,7 @@ pub fn check_service_ports(cx: &mut Cx, rule: &Rule) {
                 .map(|p| (p.span, format!("{base}/notPorts/0")))
         });
     if let Some((span, pointer)) = first {
-        let v = Violation::new(span, pointer, "ports and notPorts cannot be specified with services")
+        let v = Diagnostic::new(span, pointer, "ports and notPorts cannot be specified with services")
             .with_help("a destination Service match already matches the Service's ports; remove `ports` / `notPorts`")
             .with_related(cx.related("services match here", svc.span, format!("{base}/services")));
         cx.push(v);
@@ -398,7 +398,7 @@ fn check_services(cx: &mut Cx, ent: &EntityRule, svc: &ServiceMatch, base: &str)
         ));
     }
     for (span, pointer, message) in conflicts {
-        let v = Violation::new(span, pointer, message)
+        let v = Diagnostic::new(span, pointer, message)
             .with_help("a Service match identifies the peer by itself; move other criteria to a separate rule")
             .with_related(cx.related("services match here", svc.span, svc_ptr.as_str()));
         cx.push(v);

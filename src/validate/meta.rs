@@ -5,7 +5,7 @@ use super::util::{
     cover, is_dns_label, is_label_fmt, is_subdomain_fmt, label_value_error, ptr,
     qualified_name_error, quote, suggest_name,
 };
-use super::{Cx, Violation};
+use super::{Cx, Diagnostic};
 use crate::model::Kind;
 use crate::source::{Span, Spanned};
 
@@ -51,7 +51,7 @@ pub fn check_metadata(cx: &mut Cx) {
     if matches!(cx.kind(), Kind::NetworkSet | Kind::GlobalNetworkSet) {
         if let Some((key, _)) = labels.iter().find(|(k, _)| k.value == NAMESPACE_LABEL) {
             cx.push(
-                Violation::new(
+                Diagnostic::new(
                     key.span,
                     ptr("/metadata/labels", &key.value),
                     format!(
@@ -195,7 +195,7 @@ fn check_name(cx: &mut Cx) {
                 cx.target
             )
         });
-        let mut v = Violation::new(
+        let mut v = Diagnostic::new(
             name.span,
             pointer,
             format!(
@@ -230,7 +230,7 @@ fn check_namespace(cx: &mut Cx) {
     }
     let pointer = "/metadata/namespace";
     if !cx.kind().is_namespaced() {
-        let v = Violation::new(
+        let v = Diagnostic::new(
             ns.span,
             pointer,
             format!(
@@ -241,7 +241,7 @@ fn check_namespace(cx: &mut Cx) {
         .with_help("remove `metadata.namespace`");
         cx.push(v);
     } else if !is_dns_label(&ns.value) {
-        let mut v = Violation::new(
+        let mut v = Diagnostic::new(
             ns.span,
             pointer,
             format!(

@@ -1,8 +1,10 @@
 //! Validation with Calico-validator parity (spec §1–§2, checklist §2.10).
 //!
-//! Validation reads typed resources and reports [`Violation`]s; it never stops at the first
+//! Validation reads typed resources and reports [`Diagnostic`]s; it never stops at the first
 //! problem. Lowering (`model::lower`) has already reported shape problems (wrong types, unknown
 //! fields, undecodable ports); validation reports what Calico's validator would reject.
+//!
+//! Layer 3: uses `model` and below.
 
 mod cluster;
 mod entity;
@@ -15,86 +17,15 @@ mod selectors;
 mod testutil;
 mod util;
 
-use std::fmt;
-
+pub use crate::diagnostic::Diagnostic;
 use crate::finding::Related;
+pub use crate::model::version::CalicoVersion;
 use crate::model::{Body, Kind, Resource};
 use crate::source::Span;
-
-/// The Calico release whose validator calint imitates (spec §0.1 version matrix).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct CalicoVersion {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl CalicoVersion {
-    pub const LATEST: CalicoVersion = CalicoVersion {
-        major: 3,
-        minor: 33,
-    };
-
-    pub fn at_least(self, major: u32, minor: u32) -> bool {
-        (self.major, self.minor) >= (major, minor)
-    }
-
-    pub fn parse(s: &str) -> Option<CalicoVersion> {
-        let s = s.strip_prefix('v').unwrap_or(s);
-        let mut parts = s.split('.');
-        let major = parts.next()?.parse().ok()?;
-        let minor = parts.next()?.parse().ok()?;
-        Some(CalicoVersion { major, minor })
-    }
-}
-
-impl fmt::Display for CalicoVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{}.{}", self.major, self.minor)
-    }
-}
-
-impl Default for CalicoVersion {
-    fn default() -> Self {
-        CalicoVersion::LATEST
-    }
-}
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ValidateOptions {
     pub target: CalicoVersion,
-}
-
-/// One validation problem, located in the resource's file.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Violation {
-    pub span: Span,
-    /// JSON Pointer inside the resource (`/spec/ingress/0/destination/ports/1`).
-    pub pointer: String,
-    pub message: String,
-    pub help: Option<String>,
-    pub related: Vec<Related>,
-}
-
-impl Violation {
-    pub fn new(span: Span, pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Violation {
-            span,
-            pointer: pointer.into(),
-            message: message.into(),
-            help: None,
-            related: Vec::new(),
-        }
-    }
-
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-
-    pub fn with_related(mut self, related: Related) -> Self {
-        self.related.push(related);
-        self
-    }
 }
 
 /// Validate one resource as Calico's validator (Go validator, CRD OpenAPI limits and CEL rules
@@ -102,7 +33,7 @@ impl Violation {
 ///
 /// Only checks that can be decided from this resource alone are made here; cross-resource
 /// checks (duplicates, unknown tiers, named-port declarations) are lints.
-pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violation> {
+pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Diagnostic> {
     if !(res.kind.is_calico()
         || res.kind == Kind::KubernetesNetworkPolicy
         || res.kind.is_cluster_network_policy())
@@ -126,7 +57,7 @@ pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Violatio
         Body::Namespace | Body::Workload(_) => {}
     }
     let k8s = cx.is_k8s();
-    let mut out: Vec<Violation> = Vec::with_capacity(cx.out.len());
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(cx.out.len());
     // Indexes in `out` by (span, pointer, message), so that dropping exact repeats stays
     // linear however many violations one resource has.
     let mut by_key: std::collections::HashMap<(Span, String, String), Vec<usize>> =
@@ -169,7 +100,7 @@ fn k8s_rule_pointer(pointer: &str) -> String {
 pub(crate) struct Cx<'a> {
     pub res: &'a Resource,
     pub target: CalicoVersion,
-    pub out: Vec<Violation>,
+    pub out: Vec<Diagnostic>,
 }
 
 impl<'a> Cx<'a> {
@@ -211,12 +142,12 @@ impl<'a> Cx<'a> {
         self.at_least(3, 33) && !self.is_k8s()
     }
 
-    pub fn push(&mut self, violation: Violation) {
+    pub fn push(&mut self, violation: Diagnostic) {
         self.out.push(violation);
     }
 
     pub fn report(&mut self, span: Span, pointer: impl Into<String>, message: impl Into<String>) {
-        self.out.push(Violation::new(span, pointer, message));
+        self.out.push(Diagnostic::new(span, pointer, message));
     }
 
     /// Report repeated entries of a list the CRD declares `listType=set` (rejected by the API

@@ -5,7 +5,7 @@ use super::meta::{MAX_NAME_LEN, check_labels};
 use super::policy::{check_order, check_rule_count};
 use super::rule::check_rule;
 use super::util::{is_subdomain_fmt, ptr, ptr_i, quote};
-use super::{Cx, Violation};
+use super::{Cx, Diagnostic};
 use crate::model::net::{parse_ip, parse_ip_or_cidr};
 use crate::model::port::is_valid_port_name;
 use crate::model::{Direction, EndpointPort, HostEndpoint, NetworkSet, Profile, Tier};
@@ -39,7 +39,7 @@ pub fn check_tier(cx: &mut Cx, tier: &Tier) {
     }
     if let Some(a) = &tier.default_action {
         if a.value != "Deny" && a.value != "Pass" {
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 a.span,
                 "/spec/defaultAction",
                 format!(
@@ -73,7 +73,7 @@ pub fn check_tier(cx: &mut Cx, tier: &Tier) {
             None => (tier.spec_span, "/spec", "order is not set".to_string()),
         };
         cx.push(
-            Violation::new(
+            Diagnostic::new(
                 span,
                 pointer,
                 format!(
@@ -95,7 +95,7 @@ pub fn check_tier(cx: &mut Cx, tier: &Tier) {
                 None => (tier.spec_span, "/spec"),
             };
             cx.push(
-                Violation::new(
+                Diagnostic::new(
                     span,
                     pointer,
                     format!("The '{name}' tier must have default action '{required}' (defaultAction is `{effective}`)"),
@@ -170,7 +170,7 @@ pub fn check_host_endpoint(cx: &mut Cx, hep: &HostEndpoint) {
         }
     } else if hep.expected_ips.is_empty() {
         cx.push(
-            Violation::new(
+            Diagnostic::new(
                 hep.spec_span,
                 "/spec",
                 "at least one of interfaceName or expectedIPs must be specified",
@@ -184,7 +184,7 @@ pub fn check_host_endpoint(cx: &mut Cx, hep: &HostEndpoint) {
         if parse_ip(value).is_some() {
             continue;
         }
-        let mut v = Violation::new(
+        let mut v = Diagnostic::new(
             ip.raw.span,
             ptr_i("/spec/expectedIPs", i),
             format!("invalid IP address {} in expectedIPs", quote(value)),
@@ -243,7 +243,7 @@ fn check_endpoint_port(cx: &mut Cx, port: &EndpointPort, base: &str) {
     match &port.name {
         Some(n) if is_valid_port_name(&n.value) => {}
         Some(n) if !n.value.is_empty() => {
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 n.span,
                 ptr(base, "name"),
                 format!(
@@ -267,7 +267,7 @@ fn check_endpoint_port(cx: &mut Cx, port: &EndpointPort, base: &str) {
     match &port.protocol {
         Some(p) if p.value.supports_ports() => {}
         Some(p) => cx.push(
-            Violation::new(
+            Diagnostic::new(
                 p.span,
                 ptr(base, "protocol"),
                 format!(
@@ -278,7 +278,7 @@ fn check_endpoint_port(cx: &mut Cx, port: &EndpointPort, base: &str) {
             .with_help("use TCP, UDP or SCTP"),
         ),
         None => cx.push(
-            Violation::new(
+            Diagnostic::new(
                 port.span,
                 base,
                 "EndpointPort protocol does not support ports (protocol is not set)",

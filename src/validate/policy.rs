@@ -5,7 +5,7 @@
 use super::rule::check_rule;
 use super::selectors::{Place, check_selector};
 use super::util::{cover, is_dns_label, ptr_i, quote, suggest_name};
-use super::{Cx, Violation};
+use super::{Cx, Diagnostic};
 use crate::model::{Direction, Kind, Policy, Rule};
 use crate::source::{Span, Spanned};
 
@@ -106,7 +106,7 @@ fn check_tier_field(cx: &mut Cx, p: &Policy) {
     if tier.value.is_empty() || is_dns_label(&tier.value) {
         return;
     }
-    let mut v = Violation::new(
+    let mut v = Diagnostic::new(
         tier.span,
         pointer,
         format!(
@@ -163,7 +163,7 @@ fn check_tiered_name(cx: &mut Cx, p: &Policy) {
         return;
     };
     let suggestion = format!("{tier}.{}", base.replace('.', "-"));
-    let mut v = Violation::new(
+    let mut v = Diagnostic::new(
         name.span,
         "/metadata/name",
         format!(
@@ -225,7 +225,7 @@ fn check_types(cx: &mut Cx, p: &Policy) {
     };
     if types.value.is_empty() && cx.at_least(3, 32) && cx.kind() != Kind::KubernetesNetworkPolicy {
         cx.push(
-            Violation::new(
+            Diagnostic::new(
                 types.span,
                 base,
                 format!("`{field}` must list at least one of `Ingress`, `Egress` (an empty list is rejected since Calico v3.32)"),
@@ -240,7 +240,7 @@ fn check_types(cx: &mut Cx, p: &Policy) {
         let pointer = ptr_i(base, i);
         let value = t.value.as_str();
         if value != "Ingress" && value != "Egress" {
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 t.span,
                 pointer,
                 format!(
@@ -275,7 +275,7 @@ fn check_gnp_flags(cx: &mut Cx, p: &Policy) {
     let aof = set(&p.apply_on_forward).is_some();
 
     if let (Some(dnt), Some(pre)) = (dnt, pre) {
-        let v = Violation::new(
+        let v = Diagnostic::new(
             pre,
             "/spec/preDNAT",
             "preDNAT and doNotTrack cannot both be true",
@@ -285,7 +285,7 @@ fn check_gnp_flags(cx: &mut Cx, p: &Policy) {
     }
     if let Some(pre) = pre {
         if !p.egress.is_empty() {
-            let v = Violation::new(
+            let v = Diagnostic::new(
                 p.egress_span.unwrap_or(p.spec_span),
                 "/spec/egress",
                 "preDNAT policy cannot have any egress rules",
@@ -298,7 +298,7 @@ fn check_gnp_flags(cx: &mut Cx, p: &Policy) {
             for (i, t) in types.value.iter().enumerate() {
                 if t.value == "Egress" {
                     cx.push(
-                        Violation::new(
+                        Diagnostic::new(
                             t.span,
                             ptr_i("/spec/types", i),
                             "preDNAT policy cannot have 'Egress' type",
@@ -323,7 +323,7 @@ fn check_gnp_flags(cx: &mut Cx, p: &Policy) {
                 None => (span, pointer),
             };
             cx.push(
-                Violation::new(
+                Diagnostic::new(
                     span,
                     pointer,
                     "applyOnForward must be true if either preDNAT or doNotTrack is true",
@@ -341,7 +341,7 @@ fn check_performance_hints(cx: &mut Cx, p: &Policy) {
         let pointer = ptr_i("/spec/performanceHints", i);
         let value = hint.value.as_str();
         if !PERFORMANCE_HINTS.contains(&value) {
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 hint.span,
                 pointer,
                 format!(
@@ -375,7 +375,7 @@ fn check_staged(cx: &mut Cx, p: &Policy) {
     };
     let value = action.value.as_str();
     if !value.is_empty() && !STAGED_ACTIONS.contains(&value) {
-        let mut v = Violation::new(
+        let mut v = Diagnostic::new(
             action.span,
             "/spec/stagedAction",
             format!(
@@ -456,7 +456,7 @@ fn check_staged_delete(cx: &mut Cx, p: &Policy, action_span: Span) {
         fields.push((p.egress_span.unwrap_or(spec), "/spec/egress", "egress"));
     }
     for (span, pointer, name) in fields {
-        let v = Violation::new(
+        let v = Diagnostic::new(
             span,
             pointer,
             format!("`{name}` must not be set when stagedAction is Delete ({reason})"),
@@ -479,7 +479,7 @@ fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
         Direction::Egress => {
             if let Some(svc) = &rule.source.services {
                 cx.push(
-                    Violation::new(
+                    Diagnostic::new(
                         svc.span,
                         format!("{base}/source/services"),
                         "services are not allowed in egress rule source",
@@ -492,7 +492,7 @@ fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
         Direction::Ingress => {
             if let Some(svc) = &rule.destination.services {
                 cx.push(
-                    Violation::new(
+                    Diagnostic::new(
                         svc.span,
                         format!("{base}/destination/services"),
                         "services are not allowed in ingress rule destination",
@@ -511,7 +511,7 @@ fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
             if svc.namespace.as_ref().is_none_or(|n| n.value.is_empty()) {
                 let span = svc.namespace.as_ref().map_or(svc.span, |n| n.span);
                 cx.push(
-                    Violation::new(
+                    Diagnostic::new(
                         span,
                         format!("{base}/{side}/services"),
                         "services match must specify a namespace in a GlobalNetworkPolicy",
@@ -527,7 +527,7 @@ fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
 mod tests {
     use super::*;
     use crate::model::{HttpMatch, ServiceMatch};
-    use crate::validate::Violation;
+    use crate::validate::Diagnostic;
     use crate::validate::testutil::*;
 
     fn policy(kind: Kind, name: &str, p: Policy) -> crate::model::Resource {
@@ -554,7 +554,7 @@ mod tests {
         }
     }
 
-    fn run(kind: Kind, p: Policy) -> Vec<Violation> {
+    fn run(kind: Kind, p: Policy) -> Vec<Diagnostic> {
         validate(&policy(kind, "p", p))
     }
 

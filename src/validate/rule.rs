@@ -4,7 +4,7 @@
 use super::entity::{check_entity, check_rule_nets, check_service_ports};
 use super::meta::check_annotations;
 use super::util::{char_len, cover, ptr, ptr_i, quote};
-use super::{Cx, Violation};
+use super::{Cx, Diagnostic};
 use crate::model::port::{PROTOCOL_NAMES, Port, Protocol};
 use crate::model::{Action, IcmpMatch, Rule};
 use crate::source::Spanned;
@@ -57,7 +57,7 @@ pub fn check_rule(cx: &mut Cx, rule: &Rule) {
 fn check_action(cx: &mut Cx, rule: &Rule) {
     match &rule.action {
         None => cx.push(
-            Violation::new(
+            Diagnostic::new(
                 rule.span,
                 rule.pointer.as_str(),
                 "rule is missing `action` (one of Allow, Deny, Log, Pass)",
@@ -65,7 +65,7 @@ fn check_action(cx: &mut Cx, rule: &Rule) {
             .with_help("add e.g. `action: Allow`"),
         ),
         Some(a) if Action::parse(&a.value).is_none() => {
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 a.span,
                 ptr(&rule.pointer, "action"),
                 format!(
@@ -118,7 +118,7 @@ fn check_protocols(cx: &mut Cx, rule: &Rule) {
                 format!("invalid {field} `{n}`: protocol numbers must be between 1 and 255"),
             ),
             Protocol::Name(name) => {
-                let mut v = Violation::new(
+                let mut v = Diagnostic::new(
                     p.span,
                     pointer,
                     format!(
@@ -180,7 +180,7 @@ fn check_port_protocol(cx: &mut Cx, rule: &Rule) {
             } else {
                 "use protocol TCP, UDP or SCTP, or drop the ports"
             };
-            let v = Violation::new(
+            let v = Diagnostic::new(
                 p.span,
                 ptr(&rule.pointer, "protocol"),
                 format!("{PROTOCOL_PORTS_MSG} (protocol is `{}`)", p.value),
@@ -202,7 +202,7 @@ fn check_port_protocol(cx: &mut Cx, rule: &Rule) {
             });
             if let Some((span, pointer, text)) = numeric {
                 cx.push(
-                    Violation::new(
+                    Diagnostic::new(
                         span,
                         pointer,
                         format!("{PROTOCOL_NUMERIC_PORTS_MSG} (port `{text}` is used without a protocol)"),
@@ -213,7 +213,7 @@ fn check_port_protocol(cx: &mut Cx, rule: &Rule) {
         }
         None => {
             cx.push(
-                Violation::new(
+                Diagnostic::new(
                     port_span,
                     port_pointer,
                     format!("{PROTOCOL_PORTS_MSG} (protocol is not set)"),
@@ -276,7 +276,7 @@ fn check_icmp_protocol(cx: &mut Cx, rule: &Rule) {
     } else {
         ptr(&rule.pointer, "icmp")
     };
-    cx.push(Violation::new(span, pointer, format!("{message}{detail}")).with_help(help));
+    cx.push(Diagnostic::new(span, pointer, format!("{message}{detail}")).with_help(help));
 }
 
 /// R7: protocol / notProtocol ICMP ⇒ ipVersion 4; ICMPv6 ⇒ ipVersion 6 (when set).
@@ -302,7 +302,7 @@ fn check_icmp_ip_version(cx: &mut Cx, rule: &Rule) {
         };
         if ipv.value != needs && !reported {
             reported = true;
-            let v = Violation::new(
+            let v = Diagnostic::new(
                 ipv.span,
                 ptr(&rule.pointer, "ipVersion"),
                 format!(
@@ -348,7 +348,7 @@ fn check_icmp_fields(cx: &mut Cx, icmp: &IcmpMatch, base: &str) {
         }
         if icmp.icmp_type.is_none() {
             cx.push(
-                Violation::new(c.span, base, "ICMP code specified without an ICMP type")
+                Diagnostic::new(c.span, base, "ICMP code specified without an ICMP type")
                     .with_help("add the ICMP `type` the code belongs to"),
             );
         }
@@ -371,7 +371,7 @@ fn check_http(cx: &mut Cx, rule: &Rule) {
             } else {
                 "rules that specify HTTP fields must set protocol to TCP or empty"
             };
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 p.span,
                 ptr(&rule.pointer, "protocol"),
                 format!("{message} (protocol is `{}`)", p.value),
@@ -435,7 +435,7 @@ fn check_http(cx: &mut Cx, rule: &Rule) {
         let (value, field) = match (exact, prefix) {
             (Some(_), Some(_)) => {
                 cx.push(
-                    Violation::new(
+                    Diagnostic::new(
                         path.span,
                         path_ptr,
                         "Invalid path match. Both 'exact' and 'prefix' are set",
@@ -460,7 +460,7 @@ fn check_http(cx: &mut Cx, rule: &Rule) {
         let value_ptr = ptr(&path_ptr, field);
         let text = value.value.as_str();
         if !text.starts_with('/') || text.contains(['?', '#', ' ']) {
-            let mut v = Violation::new(
+            let mut v = Diagnostic::new(
                 value.span,
                 value_ptr.as_str(),
                 format!(

@@ -2,7 +2,7 @@
 //! length limit (E5) and `global()` placement (E2, E3, P4; spec §3.5).
 
 use super::Cx;
-use super::Violation;
+use super::Diagnostic;
 use super::util::{char_len, char_span, quote, sub_span};
 use crate::model::SelectorField;
 
@@ -35,7 +35,7 @@ pub fn check_selector(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &
         // Not a Calico rule: calint's own bound (`SelectorLimits`). The selector was not
         // parsed, so the parse-dependent checks below have nothing to say.
         cx.push(
-            Violation::new(raw.span, pointer, format!("{name} not analyzed: {why}")).with_help(
+            Diagnostic::new(raw.span, pointer, format!("{name} not analyzed: {why}")).with_help(
                 "calint bounds selector size to keep the analysis fast on hostile input; \
                  split the policy, or raise the limit (`SelectorLimits`)",
             ),
@@ -47,7 +47,7 @@ pub fn check_selector(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &
             .filter(|part| !part.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        let mut v = Violation::new(
+        let mut v = Diagnostic::new(
             char_span(raw, nl),
             pointer,
             format!(
@@ -110,7 +110,7 @@ fn check_no_global(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &str
         _ => "global() selects non-namespaced peers in rules only; it has no meaning here",
     };
     cx.push(
-        Violation::new(
+        Diagnostic::new(
             sub_span(&field.raw, at, needle.len()),
             pointer,
             format!(
@@ -130,7 +130,7 @@ fn check_lone_global(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &s
         return;
     }
     cx.push(
-        Violation::new(
+        Diagnostic::new(
             field.raw.span,
             pointer,
             format!(
@@ -166,7 +166,7 @@ mod tests {
         target: CalicoVersion,
         field: &SelectorField,
         place: Place,
-    ) -> Vec<Violation> {
+    ) -> Vec<Diagnostic> {
         let res = policy_resource(kind, "p", Default::default());
         let mut cx = Cx::new(&res, target);
         check_selector(&mut cx, field, "/spec/selector", "selector", place);

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use super::{CalicoVersion, ValidateOptions, Violation, validate_resource};
+use super::{CalicoVersion, Diagnostic, ValidateOptions, validate_resource};
 use crate::model::net::{parse_cidr, parse_ip_or_cidr};
 use crate::model::port::{Port, Protocol};
 use crate::model::{Body, Kind, NetField, ObjectMeta, Policy, Resource, Rule, SelectorField};
@@ -165,29 +165,29 @@ pub fn with_ingress(rules: Vec<Rule>) -> Policy {
     }
 }
 
-pub fn validate_at(res: &Resource, target: CalicoVersion) -> Vec<Violation> {
+pub fn validate_at(res: &Resource, target: CalicoVersion) -> Vec<Diagnostic> {
     validate_resource(res, &ValidateOptions { target })
 }
 
-pub fn validate(res: &Resource) -> Vec<Violation> {
+pub fn validate(res: &Resource) -> Vec<Diagnostic> {
     validate_at(res, CalicoVersion::LATEST)
 }
 
 /// Validate a NetworkPolicy holding only `r` as ingress rule 0.
-pub fn validate_rule_at(r: Rule, target: CalicoVersion) -> Vec<Violation> {
+pub fn validate_rule_at(r: Rule, target: CalicoVersion) -> Vec<Diagnostic> {
     validate_at(
         &policy_resource(Kind::NetworkPolicy, "p", with_ingress(vec![r])),
         target,
     )
 }
 
-pub fn validate_rule(r: Rule) -> Vec<Violation> {
+pub fn validate_rule(r: Rule) -> Vec<Diagnostic> {
     validate_rule_at(r, CalicoVersion::LATEST)
 }
 
 /// The violation whose message contains `needle` (panics with the full list otherwise).
 #[track_caller]
-pub fn find<'a>(vs: &'a [Violation], needle: &str) -> &'a Violation {
+pub fn find<'a>(vs: &'a [Diagnostic], needle: &str) -> &'a Diagnostic {
     match vs.iter().find(|v| v.message.contains(needle)) {
         Some(v) => v,
         None => panic!("no violation containing {needle:?} in {vs:#?}"),
@@ -196,13 +196,13 @@ pub fn find<'a>(vs: &'a [Violation], needle: &str) -> &'a Violation {
 
 /// Assert that no violation's message contains `needle`.
 #[track_caller]
-pub fn assert_none(vs: &[Violation], needle: &str) {
+pub fn assert_none(vs: &[Diagnostic], needle: &str) {
     if let Some(v) = vs.iter().find(|v| v.message.contains(needle)) {
         panic!("unexpected violation containing {needle:?}: {v:#?}");
     }
 }
 
 #[track_caller]
-pub fn assert_clean(vs: &[Violation]) {
+pub fn assert_clean(vs: &[Diagnostic]) {
     assert!(vs.is_empty(), "expected no violations, got {vs:#?}");
 }

@@ -11,12 +11,12 @@ pub mod reader;
 
 pub use k8s::MAX_CONVERTED_PORT_ENTRIES;
 
+use crate::diagnostic::Diagnostic;
 use crate::finding::ResourceRef;
 use crate::load::tree::{Document, Node};
 use crate::model::resource::*;
 use crate::model::selector::SelectorLimits;
 use crate::source::{FileId, Spanned};
-use crate::validate::Violation;
 use reader::{Reader, index};
 use std::collections::BTreeMap;
 
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 pub struct LowerProblem {
     pub file: FileId,
     pub resource: Option<ResourceRef>,
-    pub violation: Violation,
+    pub violation: Diagnostic,
 }
 
 /// Everything lowering produced for a set of documents.
@@ -155,7 +155,7 @@ fn lower_object(
             None if !items.is_null() => out.problems.push(LowerProblem {
                 file: cx.file,
                 resource: None,
-                violation: Violation::new(
+                violation: Diagnostic::new(
                     items.span,
                     format!("{base}/items"),
                     format!(
@@ -192,7 +192,7 @@ fn lower_resource(
     node: &Node,
     base: &str,
     kind: Kind,
-) -> (Resource, Vec<Violation>) {
+) -> (Resource, Vec<Diagnostic>) {
     let strict = !kind.is_workload() && kind != Kind::Namespace;
     let mut r = Reader::new(strict);
     r.selector_limits = *cx.limits;

@@ -4,17 +4,17 @@
 //! undecodable value) into the [`Reader`]'s problem list and returns `None` (or skips the
 //! element), so one bad field never hides the rest of the resource.
 
+use crate::diagnostic::Diagnostic;
 use crate::load::tree::{Entry, Node, NodeKind, ScalarValue};
 use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
 use crate::model::resource::SelectorField;
 use crate::model::selector::SelectorLimits;
 use crate::source::{Span, Spanned};
-use crate::validate::Violation;
 
 /// Collects problems while lowering one resource.
 #[derive(Default)]
 pub struct Reader {
-    pub problems: Vec<Violation>,
+    pub problems: Vec<Diagnostic>,
     /// When false, unknown fields are accepted silently (Kubernetes workloads, of which calint
     /// reads only a few fields).
     pub strict: bool,
@@ -88,7 +88,7 @@ impl Reader {
     }
 
     pub fn report(&mut self, span: Span, ptr: &str, message: impl Into<String>) {
-        self.problems.push(Violation::new(span, ptr, message));
+        self.problems.push(Diagnostic::new(span, ptr, message));
     }
 
     fn wrong_type(&mut self, node: &Node, ptr: &str, expected: &str) {
@@ -123,7 +123,7 @@ impl Reader {
                     continue;
                 };
                 if !known.contains(&key) {
-                    let mut v = Violation::new(
+                    let mut v = Diagnostic::new(
                         entry.key.span,
                         child(ptr, key),
                         format!("unknown field `{key}` in {what}"),
@@ -271,7 +271,7 @@ impl Reader {
                 Some(ScalarValue::Str(s)) => s.to_string(),
                 Some(ScalarValue::Null) => String::new(),
                 _ => {
-                    let mut v = Violation::new(
+                    let mut v = Diagnostic::new(
                         entry.value.span,
                         entry_ptr,
                         format!(
@@ -369,21 +369,9 @@ fn tied_suggestions<'a>(key: &str, known: &[&'a str], best: &str) -> Vec<&'a str
     known.iter().copied().filter(|k| distance(k) == d).collect()
 }
 
+/// Edit distance in characters (strsim's, the one clap uses for its suggestions too).
 fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
-            let ins = cur.get(j).copied().unwrap_or(0) + 1;
-            cur.push(sub.min(del).min(ins));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
+    strsim::levenshtein(a, b)
 }
 
 #[cfg(test)]
