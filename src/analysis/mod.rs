@@ -17,6 +17,7 @@ pub mod exposure;
 pub mod fields;
 pub mod ir;
 pub mod order;
+mod overlap;
 pub mod paths;
 pub mod pieces;
 pub mod prefilter;
