@@ -466,17 +466,11 @@ fn analyze_direction(
     }
     let scope = s.enc.selects(pi, d);
 
-    // Reach conditions (earlier tiers and policies) are shared by every rule of the policy:
-    // asserted once, in a frame around the per-rule frames.
+    // Reach conditions (earlier tiers and policies), per rule and restricted to the earlier
+    // rules that may match the rule's packets ([`overlap`]): the others never match a
+    // packet of the rule, so leaving them out changes no answer and no core, and keeps the
+    // frame small when hundreds of global policies overlap every policy.
     let check_reach = !p.staged && (!earlier_tiers.is_empty() || !earlier_policies.is_empty());
-    s.open();
-    let (reach_deciders, reach_lits) = if check_reach {
-        let (deciders, conds) = reach_parts(s, cx, d, &pre);
-        let lits = s.guard(&conds);
-        (deciders, lits)
-    } else {
-        (Vec::new(), Vec::new())
-    };
     for (done, r) in rules.iter().enumerate() {
         if deadline.passed() {
             out.skipped += rules.len() - done;
@@ -491,10 +485,17 @@ fn analyze_direction(
             rule: r.index,
         };
         s.open();
+        let (reach_deciders, reach_lits) = if check_reach {
+            let keep = |e: &CompiledRule| overlap::may_overlap(e, r);
+            let (deciders, conds) = reach_parts(s, cx, d, &pre, &keep);
+            let lits = s.guard(&conds);
+            (deciders, lits)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         analyze_rule(s, p, r, id, &scope, (&reach_deciders, &reach_lits), out);
         s.close();
     }
-    s.close();
     analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
 }
 
@@ -665,19 +666,20 @@ fn reach_parts(
     cx: &Context<'_>,
     d: Direction,
     pre: &Precedents,
+    keep: &dyn Fn(&CompiledRule) -> bool,
 ) -> (Vec<Decider>, Vec<Bool>) {
     let mut deciders = Vec::new();
     let mut conds = Vec::new();
     for (name, peers, default_pass) in &pre.tiers {
         deciders.push(Decider::Tier(name.clone()));
-        conds.push(s.enc.tier_continues(peers, d, *default_pass));
+        conds.push(s.enc.tier_continues_among(peers, d, *default_pass, keep));
     }
     for &q in &pre.policies {
         if cx.policy(q).is_some() {
             deciders.push(Decider::Policy(q));
             conds.push(Bool::or(&[
                 s.enc.selects(q, d).not(),
-                s.enc.no_terminal_match(q, d, None),
+                s.enc.no_terminal_match_among(q, d, None, keep),
             ]));
         }
     }
@@ -709,21 +711,23 @@ pub(crate) fn conflict_formula(
         direction: d,
         rule: r.index,
     };
+    // Only rules that may match a packet of both `r1` and `r2` can decide one ([`overlap`]).
+    let keep = |e: &CompiledRule| overlap::may_overlap(e, r1) && overlap::may_overlap(e, r2);
     let mut c = vec![
         s.enc.selects(p1, d),
         s.enc.selects(p2, d),
         s.enc.rule(id(p1, r1)),
         s.enc.rule(id(p2, r2)),
-        s.enc.no_terminal_match(p1, d, Some(r1.index)),
-        s.enc.no_terminal_match(p2, d, Some(r2.index)),
+        s.enc.no_terminal_match_among(p1, d, Some(r1.index), &keep),
+        s.enc.no_terminal_match_among(p2, d, Some(r2.index), &keep),
     ];
     for (_, peers, default_pass) in &pre.tiers {
-        c.push(s.enc.tier_continues(peers, d, *default_pass));
+        c.push(s.enc.tier_continues_among(peers, d, *default_pass, &keep));
     }
     for &q in pre.policies.iter().filter(|&&q| cx.policy(q).is_some()) {
         c.push(Bool::or(&[
             s.enc.selects(q, d).not(),
-            s.enc.no_terminal_match(q, d, None),
+            s.enc.no_terminal_match_among(q, d, None, &keep),
         ]));
     }
     Bool::and(&c)
