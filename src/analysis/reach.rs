@@ -112,14 +112,40 @@ impl Group {
             .filter(|m| m.identity.entity)
             .map(|m| Restrictions::of(&m.identity.as_expr()))
             .collect();
+        let entities: Vec<&Identity> = self
+            .members
+            .iter()
+            .filter(|m| m.identity.entity)
+            .map(|m| &m.identity)
+            .collect();
         set.policies
             .iter()
             .map(|p| {
                 let pr = Restrictions::of(&p.selector);
-                members.iter().any(|m| pr.may_overlap(m))
+                members.iter().zip(&entities).any(|(m, id)| {
+                    pr.may_overlap(m) && labels_decide(id, &p.selector) != Some(false)
+                })
             })
             .collect()
     }
+}
+
+/// The selector's value on every endpoint of the identity, when its labels decide it: every
+/// key the selector tests is fixed, or known absent (as the solver encodes the identity).
+fn labels_decide(id: &Identity, e: &Expr) -> Option<bool> {
+    if !id.entity || id.selector.is_some() {
+        return None;
+    }
+    let under = |prefixes: &[String], k: &str| prefixes.iter().any(|p| k.starts_with(p.as_str()));
+    let mut known = true;
+    e.for_each_node(|n| {
+        if let Some(k) = n.label() {
+            let absent =
+                (id.closed && !under(&id.open_prefixes, k)) || under(&id.closed_prefixes, k);
+            known &= id.fixed.contains_key(k) || absent;
+        }
+    });
+    known.then(|| e.eval(&id.fixed))
 }
 
 /// Labels of the namespaces defined in the tree.
@@ -704,13 +730,24 @@ const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
 
 /// Port boundaries where some rule's verdict can change.
 pub fn port_classes(set: &PolicySet, groups: &[&Group], within: (u16, u16)) -> Vec<(u16, u16)> {
+    port_classes_among(set, &|_| true, groups, within)
+}
+
+/// [`port_classes`] from the rules of the policies `keep` accepts (by index): enough when
+/// only those policies take part in the verdict.
+fn port_classes_among(
+    set: &PolicySet,
+    keep: &dyn Fn(usize) -> bool,
+    groups: &[&Group],
+    within: (u16, u16),
+) -> Vec<(u16, u16)> {
     let mut cuts: std::collections::BTreeSet<u32> =
         [u32::from(within.0), u32::from(within.1) + 1].into();
     let mut add = |lo: u16, hi: u16| {
         cuts.insert(u32::from(lo));
         cuts.insert(u32::from(hi) + 1);
     };
-    for p in &set.policies {
+    for (_, p) in set.policies.iter().enumerate().filter(|(i, _)| keep(*i)) {
         for r in p.ingress.iter().chain(&p.egress) {
             for pm in [&r.source, &r.destination]
                 .iter()
@@ -882,7 +919,8 @@ pub fn allowed_list(
 ) -> (Vec<AllowedProtocol>, usize) {
     use super::solver::{Answer, FlowQuestion, ProtocolClass};
     let mut undecided = 0;
-    let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports| {
+    // Some allowed packet (`None`: undecided).
+    let try_ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports| {
         let q = FlowQuestion {
             from,
             to,
@@ -894,12 +932,15 @@ pub fn allowed_list(
             to_policies: tp,
         };
         match s.flow(&q) {
-            Answer::Known(x) => x.is_some(),
-            Answer::Undecided => {
-                undecided += 1;
-                false
-            }
+            Answer::Known(x) => Some(x.is_some()),
+            Answer::Undecided => None,
         }
+    };
+    let ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, undecided: &mut usize| {
+        try_ask(s, protocol, dst_ports).unwrap_or_else(|| {
+            *undecided += 1;
+            false
+        })
     };
     let mut allowed = Vec::new();
     let protocols: Vec<u8> = match protocol {
@@ -908,22 +949,60 @@ pub fn allowed_list(
     };
     for p in protocols {
         if PORT_PROTOCOLS.contains(&p) {
-            if !ask(s, ProtocolClass::Is(p), ports) {
+            if !ask(s, ProtocolClass::Is(p), ports, &mut undecided) {
                 continue;
             }
-            let classes = port_classes(set, &[from, to], ports.unwrap_or((0, 65535)));
-            let open: Vec<(u16, u16)> = classes
-                .into_iter()
-                .filter(|c| ask(s, ProtocolClass::Is(p), Some(*c)))
-                .collect();
+            // Only the policies in the verdict cut the port range; classes are then found
+            // by bisection: a range with no allowed port closes every class in it at once.
+            let in_verdict = |i: usize| {
+                (from.policed && fp.get(i).copied().unwrap_or(false))
+                    || (to.policed && tp.get(i).copied().unwrap_or(false))
+            };
+            let classes =
+                port_classes_among(set, &in_verdict, &[from, to], ports.unwrap_or((0, 65535)));
+            let mut open: Vec<(u16, u16)> = Vec::new();
+            // Ranges of classes to look at; the whole range is known to be open.
+            let mut todo: Vec<(usize, usize, bool)> = vec![(0, classes.len(), true)];
+            while let Some((lo, hi, known_open)) = todo.pop() {
+                let (Some(first), Some(last)) = (classes.get(lo), classes.get(hi - 1)) else {
+                    continue;
+                };
+                if !known_open {
+                    match try_ask(s, ProtocolClass::Is(p), Some((first.0, last.1))) {
+                        Some(true) => {}
+                        Some(false) => continue,
+                        // A single class undecided counts; a range is split instead.
+                        None if hi - lo == 1 => {
+                            undecided += 1;
+                            continue;
+                        }
+                        None => {}
+                    }
+                }
+                if hi - lo == 1 {
+                    open.push(*first);
+                    continue;
+                }
+                let mid = lo + (hi - lo) / 2;
+                // Upper half first on the stack's bottom: classes come out in order.
+                todo.push((mid, hi, false));
+                todo.push((lo, mid, false));
+            }
             if !open.is_empty() {
                 allowed.push((p, Some(merge(open))));
             }
-        } else if ask(s, ProtocolClass::Is(p), None) {
+        } else if ask(s, ProtocolClass::Is(p), None, &mut undecided) {
             allowed.push((p, None));
         }
     }
-    if protocol.is_none() && ask(s, ProtocolClass::Other(&NAMED_PROTOCOLS), None) {
+    if protocol.is_none()
+        && ask(
+            s,
+            ProtocolClass::Other(&NAMED_PROTOCOLS),
+            None,
+            &mut undecided,
+        )
+    {
         allowed.push((0, None));
     }
     (allowed, undecided)
