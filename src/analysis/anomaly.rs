@@ -16,8 +16,9 @@
 
 use super::concrete::{Packet, policy_selects, rule_matches};
 use super::ir::{CompiledPolicy, CompiledRule, PolicySet};
+use super::lazy_session::LazySession;
 use super::solver::Formula as Bool;
-use super::solver::{Session, Universe};
+use super::solver::Universe;
 use super::{Deadline, RuleId, overlap, refute};
 use crate::model::resource::Direction;
 use rayon::prelude::*;
@@ -72,7 +73,7 @@ pub(crate) fn rule_pairs(
             // A fresh Z3 context per chunk, as in the main pass: answers and cores do not
             // depend on which thread ran which chunk before.
             super::solver::in_fresh_context(|| {
-                let mut s = Session::new(universe, set, timeout_ms);
+                let mut s = LazySession::new(universe, set, timeout_ms);
                 c.iter()
                     .map(|&pi| {
                         if uncertain.contains(&pi) {
@@ -96,7 +97,7 @@ pub(crate) fn rule_pairs(
 }
 
 fn policy_pairs(
-    s: &mut Session<'_>,
+    s: &mut LazySession<'_>,
     set: &PolicySet,
     pi: usize,
     dead: &HashSet<RuleId>,
@@ -106,19 +107,20 @@ fn policy_pairs(
     let Some(p) = set.policies.get(pi) else {
         return out;
     };
-    let (calls0, und0) = (s.calls, s.undecided);
+    let (calls0, und0, _) = s.counters();
     for d in [Direction::Ingress, Direction::Egress] {
         if p.applies(d) {
             direction_pairs(s, p, pi, d, dead, deadline, &mut out);
         }
     }
-    out.calls = s.calls - calls0;
-    out.undecided = s.undecided - und0 + out.skipped;
+    let (calls, undecided, _) = s.counters();
+    out.calls = calls - calls0;
+    out.undecided = undecided - und0 + out.skipped;
     out
 }
 
 fn direction_pairs(
-    s: &mut Session<'_>,
+    s: &mut LazySession<'_>,
     p: &CompiledPolicy,
     pi: usize,
     d: Direction,
@@ -140,7 +142,6 @@ fn direction_pairs(
         return;
     }
     let mut budget = MAX_PAIRS_PER_DIRECTION;
-    let scope = s.enc.selects(pi, d);
     // Concrete candidate packets of each live rule (see `refute`), built on first use.
     let mut candidates: Vec<Option<Vec<Packet>>> = vec![None; rules.len()];
     for (a, ri) in live.iter().enumerate() {
@@ -167,11 +168,13 @@ fn direction_pairs(
         // The solver frame of `ri` (packets that match it and reach it), opened only when a
         // question is not settled concretely.
         let mut frame: Option<Vec<Bool>> = None;
-        let open_frame = |s: &mut Session<'_>, frame: &mut Option<Vec<Bool>>| -> Vec<Bool> {
+        let open_frame = |s: &mut LazySession<'_>, frame: &mut Option<Vec<Bool>>| -> Vec<Bool> {
             if let Some(base) = frame {
                 return base.clone();
             }
+            let s = s.get();
             s.open();
+            let scope = s.enc.selects(pi, d);
             let before: Vec<Bool> = rules
                 .iter()
                 .take(ri.index)
@@ -186,6 +189,7 @@ fn direction_pairs(
         };
         if reaching.is_empty() {
             let base = open_frame(s, &mut frame);
+            let s = s.get();
             // No packet reaches `ri` (e.g. the policy selects nothing, which the main pass
             // reports without looking at rules): every "for all its packets" verdict would
             // be vacuous.
@@ -234,6 +238,7 @@ fn direction_pairs(
                     continue;
                 }
                 let base = open_frame(s, &mut frame);
+                let s = s.get();
                 // Deleting `ri` hands its packets to the later rules: pointless when `rj`
                 // takes all of them and no rule in between decides differently.
                 let mut escape = vec![s.enc.rule(id(rj)).not()];
@@ -261,6 +266,7 @@ fn direction_pairs(
                 PairKind::Correlation
             } else {
                 let base = open_frame(s, &mut frame);
+                let s = s.get();
                 let r_j = s.enc.rule(id(rj));
                 let lits = s.guard(&[r_j.clone(), r_j.not()]);
                 let (in_j, not_in_j) = (lits[0].clone(), lits[1].clone());
@@ -286,7 +292,7 @@ fn direction_pairs(
             });
         }
         if frame.is_some() {
-            s.close();
+            s.get().close();
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod example_names;
 pub mod exposure;
 pub mod fields;
 pub mod ir;
+mod lazy_session;
 pub mod order;
 mod overlap;
 pub mod paths;
@@ -31,6 +32,7 @@ use crate::model::resource::Direction;
 use crate::project::Project;
 use concrete::Packet;
 use ir::{CompiledPolicy, CompiledRule, PolicySet};
+use lazy_session::LazySession;
 use prefilter::Restrictions;
 use rayon::prelude::*;
 use solver::Formula as Bool;
@@ -335,7 +337,7 @@ fn rule_of(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
 }
 
 fn analyze_policy(
-    s: &mut Session<'_>,
+    s: &mut LazySession<'_>,
     cx: &Context<'_>,
     pi: usize,
     deadline: Deadline,
@@ -348,7 +350,7 @@ fn analyze_policy(
         return skipped(p);
     }
     let mut out = PolicyResults::default();
-    let (calls0, und0, work0) = (s.calls, s.undecided, s.work);
+    let (calls0, und0, work0) = s.counters();
 
     // CAL111: can the policy select any endpoint at all? Labels found concretely settle it.
     let concrete = refute::labels_for(&p.selector).is_some_and(|mut labels| {
@@ -358,6 +360,7 @@ fn analyze_policy(
     let any_endpoint = if concrete {
         Answer::Known(Some(Packet::default()))
     } else {
+        let s = s.get();
         let local = s.enc.selects_any(pi);
         s.sat(&local)
     };
@@ -376,9 +379,10 @@ fn analyze_policy(
             analyze_direction(s, cx, (pi, &candidates), p, d, deadline, &mut out);
         }
     }
-    out.calls = s.calls - calls0;
-    out.undecided = s.undecided - und0 + out.skipped;
-    out.work = s.work - work0;
+    let (calls, undecided, work) = s.counters();
+    out.calls = calls - calls0;
+    out.undecided = undecided - und0 + out.skipped;
+    out.work = work - work0;
     budget.charge(pi, out.work);
     out
 }
@@ -442,7 +446,7 @@ impl WorkBudget {
 }
 
 fn analyze_direction(
-    s: &mut Session<'_>,
+    lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
     (pi, candidates): (usize, &[usize]),
     p: &CompiledPolicy,
@@ -461,9 +465,10 @@ fn analyze_direction(
         .map(|r| refute::decided_by_rule(cx, p, r, d, (&pre, &local)))
         .collect();
     if refuted.iter().all(|&x| x) {
-        analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
+        analyze_conflicts(lazy, cx, (pi, candidates), p, d, deadline, &pre, out);
         return;
     }
+    let s = lazy.get();
     let scope = s.enc.selects(pi, d);
 
     // Reach conditions (earlier tiers and policies), per rule and restricted to the earlier
@@ -496,13 +501,13 @@ fn analyze_direction(
         analyze_rule(s, p, r, id, &scope, (&reach_deciders, &reach_lits), out);
         s.close();
     }
-    analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
+    analyze_conflicts(lazy, cx, (pi, candidates), p, d, deadline, &pre, out);
 }
 
 /// CAL203 candidates: later same-tier policies whose order ties with this one.
 #[allow(clippy::too_many_arguments)]
 fn analyze_conflicts(
-    s: &mut Session<'_>,
+    lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
     (pi, candidates): (usize, &[usize]),
     p: &CompiledPolicy,
@@ -532,6 +537,7 @@ fn analyze_conflicts(
                 if !conflicting || disjoint_protocols(r1, r2) {
                     continue;
                 }
+                let s = lazy.get();
                 let f = conflict_formula(s, cx, pi, r1, q, r2, d, pre);
                 if let Answer::Known(Some(_)) = s.sat(&f) {
                     out.conflicts.push((
@@ -788,7 +794,7 @@ fn analyze_chain(
         .par_chunks(SESSION_CHUNK)
         .flat_map_iter(|chunk| {
             solver::in_fresh_context(|| {
-                let mut s = Session::new(&universe, &set, timeout);
+                let mut s = LazySession::new(&universe, &set, timeout);
                 chunk
                     .iter()
                     .map(|&pi| {
