@@ -142,12 +142,23 @@ fn direction_pairs(
         return;
     }
     let mut budget = MAX_PAIRS_PER_DIRECTION;
+    let cap_cannot_bind = live.len() * (live.len() - 1) / 2 <= MAX_PAIRS_PER_DIRECTION;
     // Concrete candidate packets of each live rule (see `refute`), built on first use.
     let mut candidates: Vec<Option<Vec<Packet>>> = vec![None; rules.len()];
     for (a, ri) in live.iter().enumerate() {
         let later = &live[a + 1..];
         if budget == 0 || deadline.passed() {
             out.skipped += later.len();
+            continue;
+        }
+        // Every later rule disjoint from `ri`: no pair to report, whether or not `ri` is
+        // reached (asked only while the pair cap cannot bind, so the cut stays the same).
+        if cap_cannot_bind
+            && later
+                .iter()
+                .all(|rj| disjoint_protocols(ri, rj) || !overlap::may_overlap(ri, rj))
+        {
+            budget = budget.saturating_sub(later.len());
             continue;
         }
         // A packet at the policy's endpoints that matches `ri` and reaches it.
