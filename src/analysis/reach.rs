@@ -112,19 +112,31 @@ impl Group {
             .filter(|m| m.identity.entity)
             .map(|m| Restrictions::of(&m.identity.as_expr()))
             .collect();
+        set.policies
+            .iter()
+            .map(|p| {
+                let pr = Restrictions::of(&p.selector);
+                members.iter().any(|m| pr.may_overlap(m))
+            })
+            .collect()
+    }
+
+    /// [`Group::selectable`], also leaving out the policies whose selector the member's
+    /// known labels decide to be false: exact, and much smaller formulas for workloads.
+    pub fn selectable_narrowed(&self, set: &PolicySet) -> Vec<bool> {
         let entities: Vec<&Identity> = self
             .members
             .iter()
             .filter(|m| m.identity.entity)
             .map(|m| &m.identity)
             .collect();
-        set.policies
-            .iter()
-            .map(|p| {
-                let pr = Restrictions::of(&p.selector);
-                members.iter().zip(&entities).any(|(m, id)| {
-                    pr.may_overlap(m) && labels_decide(id, &p.selector) != Some(false)
-                })
+        self.selectable(set)
+            .into_iter()
+            .zip(&set.policies)
+            .map(|(may, p)| {
+                may && entities
+                    .iter()
+                    .any(|id| labels_decide(id, &p.selector) != Some(false))
             })
             .collect()
     }
@@ -812,7 +824,7 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         Some(p) => ProtocolClass::Is(p),
         None => ProtocolClass::Any,
     };
-    let (from_policies, to_policies) = (from.selectable(set), to.selectable(set));
+    let (from_policies, to_policies) = (from.selectable_narrowed(set), to.selectable_narrowed(set));
     let (fp, tp) = (&from_policies[..], &to_policies[..]);
     with_fresh_session(&universe, set, opts.timeout_ms, |s| {
         let mut undecided = 0;
@@ -1054,7 +1066,7 @@ pub fn graph_with(
     progress.stage("graph pairs", pairs.len());
     // Verdicts and port classes are yes/no answers, identical whatever a worker solved
     // before, so thread-local sessions are safe here (no witnesses are shown).
-    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable(set)).collect();
+    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
     let results: Vec<(Option<Edge>, usize)> = pairs
         .par_iter()
         .map_init(
