@@ -14,10 +14,12 @@
 //! earlier rule (no terminal rule before it matches), so overlaps that earlier rules already
 //! decide are not reported. Rules already known to be dead are left out.
 
+use super::concrete::{Packet, policy_selects, rule_matches};
 use super::ir::{CompiledPolicy, CompiledRule, PolicySet};
+use super::lazy_session::LazySession;
 use super::solver::Formula as Bool;
-use super::solver::{Session, Universe};
-use super::{Deadline, RuleId};
+use super::solver::Universe;
+use super::{Deadline, RuleId, overlap, refute};
 use crate::model::resource::Direction;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -71,7 +73,7 @@ pub(crate) fn rule_pairs(
             // A fresh Z3 context per chunk, as in the main pass: answers and cores do not
             // depend on which thread ran which chunk before.
             super::solver::in_fresh_context(|| {
-                let mut s = Session::new(universe, set, timeout_ms);
+                let mut s = LazySession::new(universe, set, timeout_ms);
                 c.iter()
                     .map(|&pi| {
                         if uncertain.contains(&pi) {
@@ -95,7 +97,7 @@ pub(crate) fn rule_pairs(
 }
 
 fn policy_pairs(
-    s: &mut Session<'_>,
+    s: &mut LazySession<'_>,
     set: &PolicySet,
     pi: usize,
     dead: &HashSet<RuleId>,
@@ -105,19 +107,20 @@ fn policy_pairs(
     let Some(p) = set.policies.get(pi) else {
         return out;
     };
-    let (calls0, und0) = (s.calls, s.undecided);
+    let (calls0, und0, _) = s.counters();
     for d in [Direction::Ingress, Direction::Egress] {
         if p.applies(d) {
             direction_pairs(s, p, pi, d, dead, deadline, &mut out);
         }
     }
-    out.calls = s.calls - calls0;
-    out.undecided = s.undecided - und0 + out.skipped;
+    let (calls, undecided, _) = s.counters();
+    out.calls = calls - calls0;
+    out.undecided = undecided - und0 + out.skipped;
     out
 }
 
 fn direction_pairs(
-    s: &mut Session<'_>,
+    s: &mut LazySession<'_>,
     p: &CompiledPolicy,
     pi: usize,
     d: Direction,
@@ -139,34 +142,77 @@ fn direction_pairs(
         return;
     }
     let mut budget = MAX_PAIRS_PER_DIRECTION;
-    let scope = s.enc.selects(pi, d);
+    let cap_cannot_bind = live.len() * (live.len() - 1) / 2 <= MAX_PAIRS_PER_DIRECTION;
+    // Concrete candidate packets of each live rule (see `refute`), built on first use.
+    let mut candidates: Vec<Option<Vec<Packet>>> = vec![None; rules.len()];
     for (a, ri) in live.iter().enumerate() {
         let later = &live[a + 1..];
         if budget == 0 || deadline.passed() {
             out.skipped += later.len();
             continue;
         }
-        s.open();
-        // Packets at the policy's endpoints that match `ri` and reach it.
-        let before: Vec<Bool> = rules
+        // Every later rule disjoint from `ri`: no pair to report, whether or not `ri` is
+        // reached (asked only while the pair cap cannot bind, so the cut stays the same).
+        if cap_cannot_bind
+            && later
+                .iter()
+                .all(|rj| disjoint_protocols(ri, rj) || !overlap::may_overlap(ri, rj))
+        {
+            budget = budget.saturating_sub(later.len());
+            continue;
+        }
+        // A packet at the policy's endpoints that matches `ri` and reaches it.
+        let reaches_ri = |pkt: &Packet| {
+            policy_selects(p, d, pkt)
+                && rule_matches(ri, pkt)
+                && rules
+                    .iter()
+                    .take(ri.index)
+                    .filter(|e| e.is_terminal())
+                    .all(|e| !rule_matches(e, pkt))
+        };
+        let reaching: Vec<Packet> = packets_of(&mut candidates, p, ri, d)
             .iter()
-            .take(ri.index)
-            .filter(|e| e.is_terminal())
-            .map(|e| s.enc.rule(id(e)).not())
+            .filter(|pkt| reaches_ri(pkt))
+            .cloned()
             .collect();
-        let mut base_conds = vec![scope.clone(), s.enc.rule(id(ri))];
-        base_conds.extend(before);
-        let base = s.guard(&base_conds);
-        // No packet reaches `ri` (e.g. the policy selects nothing, which the main pass reports
-        // without looking at rules): every "for all its packets" verdict would be vacuous.
-        match s.holds(&base) {
-            Some(true) => {}
-            answer => {
-                if answer.is_none() {
-                    out.skipped += later.len();
+        // The solver frame of `ri` (packets that match it and reach it), opened only when a
+        // question is not settled concretely.
+        let mut frame: Option<Vec<Bool>> = None;
+        let open_frame = |s: &mut LazySession<'_>, frame: &mut Option<Vec<Bool>>| -> Vec<Bool> {
+            if let Some(base) = frame {
+                return base.clone();
+            }
+            let s = s.get();
+            s.open();
+            let scope = s.enc.selects(pi, d);
+            let before: Vec<Bool> = rules
+                .iter()
+                .take(ri.index)
+                .filter(|e| e.is_terminal())
+                .map(|e| s.enc.rule(id(e)).not())
+                .collect();
+            let mut base_conds = vec![scope.clone(), s.enc.rule(id(ri))];
+            base_conds.extend(before);
+            let base = s.guard(&base_conds);
+            *frame = Some(base.clone());
+            base
+        };
+        if reaching.is_empty() {
+            let base = open_frame(s, &mut frame);
+            let s = s.get();
+            // No packet reaches `ri` (e.g. the policy selects nothing, which the main pass
+            // reports without looking at rules): every "for all its packets" verdict would
+            // be vacuous.
+            match s.holds(&base) {
+                Some(true) => {}
+                answer => {
+                    if answer.is_none() {
+                        out.skipped += later.len();
+                    }
+                    s.close();
+                    continue;
                 }
-                s.close();
-                continue;
             }
         }
         let mut superseded = false;
@@ -179,28 +225,38 @@ fn direction_pairs(
             if disjoint_protocols(ri, rj) {
                 continue;
             }
-            let r_j = s.enc.rule(id(rj));
-            let lits = s.guard(&[r_j.clone(), r_j.not()]);
-            let (in_j, not_in_j) = (lits[0].clone(), lits[1].clone());
-            let with =
-                |extra: &[Bool]| -> Vec<Bool> { base.iter().chain(extra).cloned().collect() };
+            // No packet matches both: `ri`'s packets all escape `rj` (there are some, see
+            // above), and the two rules do not overlap.
+            if !overlap::may_overlap(ri, rj) {
+                continue;
+            }
             if ri.action == rj.action {
                 if superseded {
                     continue;
                 }
-                // Deleting `ri` hands its packets to the later rules: pointless when `rj`
-                // takes all of them and no rule in between decides differently.
-                let between: Vec<Bool> = rules
+                let between: Vec<&CompiledRule> = rules
                     .iter()
                     .skip(ri.index + 1)
                     .take(rj.index.saturating_sub(ri.index + 1))
                     .filter(|k| k.is_terminal() && k.action != ri.action)
-                    .map(|k| s.enc.rule(id(k)))
                     .collect();
-                let mut escape = vec![r_j.not()];
-                escape.extend(between);
+                // A packet of `ri` that `rj` does not take, or that a rule in between
+                // decides differently: deleting `ri` would change its verdict.
+                let escapes = reaching.iter().any(|pkt| {
+                    !rule_matches(rj, pkt) || between.iter().any(|k| rule_matches(k, pkt))
+                });
+                if escapes {
+                    continue;
+                }
+                let base = open_frame(s, &mut frame);
+                let s = s.get();
+                // Deleting `ri` hands its packets to the later rules: pointless when `rj`
+                // takes all of them and no rule in between decides differently.
+                let mut escape = vec![s.enc.rule(id(rj)).not()];
+                escape.extend(between.iter().map(|k| s.enc.rule(id(k))));
                 let esc = s.guard(&[Bool::or(&escape)]);
-                if s.holds(&with(&esc)) == Some(false) {
+                let with: Vec<Bool> = base.iter().chain(&esc).cloned().collect();
+                if s.holds(&with) == Some(false) {
                     superseded = true;
                     out.pairs.push(RulePair {
                         kind: PairKind::Superseded,
@@ -210,13 +266,35 @@ fn direction_pairs(
                 }
                 continue;
             }
-            if s.holds(&with(&[in_j])) != Some(true) {
-                continue; // disjoint (or undecided): order does not matter
-            }
-            let kind = match s.holds(&with(&[not_in_j])) {
-                Some(false) => PairKind::Generalization,
-                Some(true) => PairKind::Correlation,
-                None => continue,
+            // Concrete answers first: a packet of `ri` inside `rj` shows the overlap, one
+            // outside shows it is partial.
+            let inside = reaching.iter().any(|pkt| rule_matches(rj, pkt))
+                || packets_of(&mut candidates, p, rj, d)
+                    .iter()
+                    .any(|pkt| rule_matches(rj, pkt) && reaches_ri(pkt));
+            let outside = reaching.iter().any(|pkt| !rule_matches(rj, pkt));
+            let kind = if inside && outside {
+                PairKind::Correlation
+            } else {
+                let base = open_frame(s, &mut frame);
+                let s = s.get();
+                let r_j = s.enc.rule(id(rj));
+                let lits = s.guard(&[r_j.clone(), r_j.not()]);
+                let (in_j, not_in_j) = (lits[0].clone(), lits[1].clone());
+                let with =
+                    |extra: &Bool| -> Vec<Bool> { base.iter().chain([extra]).cloned().collect() };
+                if !inside && s.holds(&with(&in_j)) != Some(true) {
+                    continue; // disjoint (or undecided): order does not matter
+                }
+                if outside {
+                    PairKind::Correlation
+                } else {
+                    match s.holds(&with(&not_in_j)) {
+                        Some(false) => PairKind::Generalization,
+                        Some(true) => PairKind::Correlation,
+                        None => continue,
+                    }
+                }
             };
             out.pairs.push(RulePair {
                 kind,
@@ -224,6 +302,21 @@ fn direction_pairs(
                 later: id(rj),
             });
         }
-        s.close();
+        if frame.is_some() {
+            s.get().close();
+        }
+    }
+}
+
+/// The candidate packets of rule `r` (see [`refute::rule_packets`]), memoized by rule index.
+fn packets_of<'c>(
+    memo: &'c mut [Option<Vec<Packet>>],
+    p: &CompiledPolicy,
+    r: &CompiledRule,
+    d: Direction,
+) -> &'c [Packet] {
+    match memo.get_mut(r.index) {
+        Some(slot) => slot.get_or_insert_with(|| refute::rule_packets(p, r, d)),
+        None => &[],
     }
 }

@@ -19,7 +19,9 @@ pub mod example_names;
 pub mod exposure;
 pub mod fields;
 pub mod ir;
+mod lazy_session;
 pub mod order;
+mod overlap;
 pub mod paths;
 pub mod pieces;
 pub mod prefilter;
@@ -34,6 +36,7 @@ use crate::model::resource::Direction;
 use crate::project::Project;
 use concrete::Packet;
 use ir::{CompiledPolicy, CompiledRule, PolicySet};
+use lazy_session::LazySession;
 use prefilter::Restrictions;
 use rayon::prelude::*;
 use solver::Formula as Bool;
@@ -338,7 +341,7 @@ fn rule_of(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
 }
 
 fn analyze_policy(
-    s: &mut Session<'_>,
+    s: &mut LazySession<'_>,
     cx: &Context<'_>,
     pi: usize,
     deadline: Deadline,
@@ -351,7 +354,7 @@ fn analyze_policy(
         return skipped(p);
     }
     let mut out = PolicyResults::default();
-    let (calls0, und0, work0) = (s.calls, s.undecided, s.work);
+    let (calls0, und0, work0) = s.counters();
 
     // CAL111: can the policy select any endpoint at all? Labels found concretely settle it.
     let concrete = refute::labels_for(&p.selector).is_some_and(|mut labels| {
@@ -361,6 +364,7 @@ fn analyze_policy(
     let any_endpoint = if concrete {
         Answer::Known(Some(Packet::default()))
     } else {
+        let s = s.get();
         let local = s.enc.selects_any(pi);
         s.sat(&local)
     };
@@ -379,9 +383,10 @@ fn analyze_policy(
             analyze_direction(s, cx, (pi, &candidates), p, d, deadline, &mut out);
         }
     }
-    out.calls = s.calls - calls0;
-    out.undecided = s.undecided - und0 + out.skipped;
-    out.work = s.work - work0;
+    let (calls, undecided, work) = s.counters();
+    out.calls = calls - calls0;
+    out.undecided = undecided - und0 + out.skipped;
+    out.work = work - work0;
     budget.charge(pi, out.work);
     out
 }
@@ -445,7 +450,7 @@ impl WorkBudget {
 }
 
 fn analyze_direction(
-    s: &mut Session<'_>,
+    lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
     (pi, candidates): (usize, &[usize]),
     p: &CompiledPolicy,
@@ -464,22 +469,17 @@ fn analyze_direction(
         .map(|r| refute::decided_by_rule(cx, p, r, d, (&pre, &local)))
         .collect();
     if refuted.iter().all(|&x| x) {
-        analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
+        analyze_conflicts(lazy, cx, (pi, candidates), p, d, deadline, &pre, out);
         return;
     }
+    let s = lazy.get();
     let scope = s.enc.selects(pi, d);
 
-    // Reach conditions (earlier tiers and policies) are shared by every rule of the policy:
-    // asserted once, in a frame around the per-rule frames.
+    // Reach conditions (earlier tiers and policies), per rule and restricted to the earlier
+    // rules that may match the rule's packets ([`overlap`]): the others never match a
+    // packet of the rule, so leaving them out changes no answer and no core, and keeps the
+    // frame small when hundreds of global policies overlap every policy.
     let check_reach = !p.staged && (!earlier_tiers.is_empty() || !earlier_policies.is_empty());
-    s.open();
-    let (reach_deciders, reach_lits) = if check_reach {
-        let (deciders, conds) = reach_parts(s, cx, d, &pre);
-        let lits = s.guard(&conds);
-        (deciders, lits)
-    } else {
-        (Vec::new(), Vec::new())
-    };
     for (done, r) in rules.iter().enumerate() {
         if deadline.passed() {
             out.skipped += rules.len() - done;
@@ -494,17 +494,24 @@ fn analyze_direction(
             rule: r.index,
         };
         s.open();
+        let (reach_deciders, reach_lits) = if check_reach {
+            let keep = |e: &CompiledRule| overlap::may_overlap(e, r);
+            let (deciders, conds) = reach_parts(s, cx, d, &pre, &keep);
+            let lits = s.guard(&conds);
+            (deciders, lits)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         analyze_rule(s, p, r, id, &scope, (&reach_deciders, &reach_lits), out);
         s.close();
     }
-    s.close();
-    analyze_conflicts(s, cx, (pi, candidates), p, d, deadline, &pre, out);
+    analyze_conflicts(lazy, cx, (pi, candidates), p, d, deadline, &pre, out);
 }
 
 /// CAL203 candidates: later same-tier policies whose order ties with this one.
 #[allow(clippy::too_many_arguments)]
 fn analyze_conflicts(
-    s: &mut Session<'_>,
+    lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
     (pi, candidates): (usize, &[usize]),
     p: &CompiledPolicy,
@@ -534,6 +541,7 @@ fn analyze_conflicts(
                 if !conflicting || disjoint_protocols(r1, r2) {
                     continue;
                 }
+                let s = lazy.get();
                 let f = conflict_formula(s, cx, pi, r1, q, r2, d, pre);
                 if let Answer::Known(Some(_)) = s.sat(&f) {
                     out.conflicts.push((
@@ -668,19 +676,20 @@ fn reach_parts(
     cx: &Context<'_>,
     d: Direction,
     pre: &Precedents,
+    keep: &dyn Fn(&CompiledRule) -> bool,
 ) -> (Vec<Decider>, Vec<Bool>) {
     let mut deciders = Vec::new();
     let mut conds = Vec::new();
     for (name, peers, default_pass) in &pre.tiers {
         deciders.push(Decider::Tier(name.clone()));
-        conds.push(s.enc.tier_continues(peers, d, *default_pass));
+        conds.push(s.enc.tier_continues_among(peers, d, *default_pass, keep));
     }
     for &q in &pre.policies {
         if cx.policy(q).is_some() {
             deciders.push(Decider::Policy(q));
             conds.push(Bool::or(&[
                 s.enc.selects(q, d).not(),
-                s.enc.no_terminal_match(q, d, None),
+                s.enc.no_terminal_match_among(q, d, None, keep),
             ]));
         }
     }
@@ -712,21 +721,23 @@ pub(crate) fn conflict_formula(
         direction: d,
         rule: r.index,
     };
+    // Only rules that may match a packet of both `r1` and `r2` can decide one ([`overlap`]).
+    let keep = |e: &CompiledRule| overlap::may_overlap(e, r1) && overlap::may_overlap(e, r2);
     let mut c = vec![
         s.enc.selects(p1, d),
         s.enc.selects(p2, d),
         s.enc.rule(id(p1, r1)),
         s.enc.rule(id(p2, r2)),
-        s.enc.no_terminal_match(p1, d, Some(r1.index)),
-        s.enc.no_terminal_match(p2, d, Some(r2.index)),
+        s.enc.no_terminal_match_among(p1, d, Some(r1.index), &keep),
+        s.enc.no_terminal_match_among(p2, d, Some(r2.index), &keep),
     ];
     for (_, peers, default_pass) in &pre.tiers {
-        c.push(s.enc.tier_continues(peers, d, *default_pass));
+        c.push(s.enc.tier_continues_among(peers, d, *default_pass, &keep));
     }
     for &q in pre.policies.iter().filter(|&&q| cx.policy(q).is_some()) {
         c.push(Bool::or(&[
             s.enc.selects(q, d).not(),
-            s.enc.no_terminal_match(q, d, None),
+            s.enc.no_terminal_match_among(q, d, None, &keep),
         ]));
     }
     Bool::and(&c)
@@ -787,7 +798,7 @@ fn analyze_chain(
         .par_chunks(SESSION_CHUNK)
         .flat_map_iter(|chunk| {
             solver::in_fresh_context(|| {
-                let mut s = Session::new(&universe, &set, timeout);
+                let mut s = LazySession::new(&universe, &set, timeout);
                 chunk
                     .iter()
                     .map(|&pi| {

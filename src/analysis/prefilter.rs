@@ -117,8 +117,25 @@ impl Restrictions {
 
     /// False only when no label map can satisfy both.
     pub fn may_overlap(&self, other: &Restrictions) -> bool {
+        // `merge_and(a, b).is_some()` without building the merged map (this runs for
+        // every pair of candidate policies): merging contradicts only at a key of `b`.
         match (&self.0, &other.0) {
-            (Some(a), Some(b)) => merge_and(a.clone(), b.clone()).is_some(),
+            (Some(a), Some(b)) => b.iter().all(|(k, rb)| match a.get(k) {
+                None => {
+                    !((rb.present && rb.absent)
+                        || rb.values.as_ref().is_some_and(BTreeSet::is_empty))
+                }
+                Some(ra) => {
+                    let present = ra.present || rb.present;
+                    let absent = ra.absent || rb.absent;
+                    let empty = match (&ra.values, &rb.values) {
+                        (Some(x), Some(y)) => x.is_disjoint(y),
+                        (Some(x), None) | (None, Some(x)) => x.is_empty(),
+                        (None, None) => false,
+                    };
+                    !((present && absent) || empty)
+                }
+            }),
             _ => false,
         }
     }
@@ -162,5 +179,31 @@ mod tests {
         assert!(r("app != 'a'").may_overlap(&r("app == 'a' && has(z)")));
         assert!(!r("a in {}").may_match());
         assert!(!r("!all()").may_match());
+    }
+
+    /// The allocation-free test agrees with merging the two maps.
+    #[test]
+    fn overlap_agrees_with_merging() {
+        let sels = [
+            "app == 'a'",
+            "app in {'a', 'b'}",
+            "app in {'c'} && has(x)",
+            "!has(x)",
+            "has(x) && x == 'y'",
+            "x in {'y', 'z'} || app == 'a'",
+            "all()",
+            "!has(app)",
+            "app != 'a'",
+        ];
+        for a in sels {
+            for b in sels {
+                let (ra, rb) = (r(a), r(b));
+                let merged = match (&ra.0, &rb.0) {
+                    (Some(x), Some(y)) => merge_and(x.clone(), y.clone()).is_some(),
+                    _ => false,
+                };
+                assert_eq!(ra.may_overlap(&rb), merged, "{a} / {b}");
+            }
+        }
     }
 }

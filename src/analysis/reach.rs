@@ -120,6 +120,44 @@ impl Group {
             })
             .collect()
     }
+
+    /// [`Group::selectable`], also leaving out the policies whose selector the member's
+    /// known labels decide to be false: exact, and much smaller formulas for workloads.
+    pub fn selectable_narrowed(&self, set: &PolicySet) -> Vec<bool> {
+        let entities: Vec<&Identity> = self
+            .members
+            .iter()
+            .filter(|m| m.identity.entity)
+            .map(|m| &m.identity)
+            .collect();
+        self.selectable(set)
+            .into_iter()
+            .zip(&set.policies)
+            .map(|(may, p)| {
+                may && entities
+                    .iter()
+                    .any(|id| labels_decide(id, &p.selector) != Some(false))
+            })
+            .collect()
+    }
+}
+
+/// The selector's value on every endpoint of the identity, when its labels decide it: every
+/// key the selector tests is fixed, or known absent (as the solver encodes the identity).
+fn labels_decide(id: &Identity, e: &Expr) -> Option<bool> {
+    if !id.entity || id.selector.is_some() {
+        return None;
+    }
+    let under = |prefixes: &[String], k: &str| prefixes.iter().any(|p| k.starts_with(p.as_str()));
+    let mut known = true;
+    e.for_each_node(|n| {
+        if let Some(k) = n.label() {
+            let absent =
+                (id.closed && !under(&id.open_prefixes, k)) || under(&id.closed_prefixes, k);
+            known &= id.fixed.contains_key(k) || absent;
+        }
+    });
+    known.then(|| e.eval(&id.fixed))
 }
 
 /// Labels of the namespaces defined in the tree.
@@ -711,13 +749,24 @@ const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
 
 /// Port boundaries where some rule's verdict can change.
 pub fn port_classes(set: &PolicySet, groups: &[&Group], within: (u16, u16)) -> Vec<(u16, u16)> {
+    port_classes_among(set, &|_| true, groups, within)
+}
+
+/// [`port_classes`] from the rules of the policies `keep` accepts (by index): enough when
+/// only those policies take part in the verdict.
+fn port_classes_among(
+    set: &PolicySet,
+    keep: &dyn Fn(usize) -> bool,
+    groups: &[&Group],
+    within: (u16, u16),
+) -> Vec<(u16, u16)> {
     let mut cuts: std::collections::BTreeSet<u32> =
         [u32::from(within.0), u32::from(within.1) + 1].into();
     let mut add = |lo: u16, hi: u16| {
         cuts.insert(u32::from(lo));
         cuts.insert(u32::from(hi) + 1);
     };
-    for p in &set.policies {
+    for (_, p) in set.policies.iter().enumerate().filter(|(i, _)| keep(*i)) {
         for r in p.ingress.iter().chain(&p.egress) {
             for pm in [&r.source, &r.destination]
                 .iter()
@@ -782,7 +831,7 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         Some(p) => ProtocolClass::Is(p),
         None => ProtocolClass::Any,
     };
-    let (from_policies, to_policies) = (from.selectable(set), to.selectable(set));
+    let (from_policies, to_policies) = (from.selectable_narrowed(set), to.selectable_narrowed(set));
     let (fp, tp) = (&from_policies[..], &to_policies[..]);
     with_fresh_session(&universe, set, opts.timeout_ms, |s| {
         let mut undecided = 0;
@@ -889,7 +938,8 @@ pub fn allowed_list(
 ) -> (Vec<AllowedProtocol>, usize) {
     use super::solver::{Answer, FlowQuestion, ProtocolClass};
     let mut undecided = 0;
-    let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports| {
+    // Some allowed packet (`None`: undecided).
+    let try_ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports| {
         let q = FlowQuestion {
             from,
             to,
@@ -901,12 +951,15 @@ pub fn allowed_list(
             to_policies: tp,
         };
         match s.flow(&q) {
-            Answer::Known(x) => x.is_some(),
-            Answer::Undecided => {
-                undecided += 1;
-                false
-            }
+            Answer::Known(x) => Some(x.is_some()),
+            Answer::Undecided => None,
         }
+    };
+    let ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, undecided: &mut usize| {
+        try_ask(s, protocol, dst_ports).unwrap_or_else(|| {
+            *undecided += 1;
+            false
+        })
     };
     let mut allowed = Vec::new();
     let protocols: Vec<u8> = match protocol {
@@ -915,22 +968,60 @@ pub fn allowed_list(
     };
     for p in protocols {
         if PORT_PROTOCOLS.contains(&p) {
-            if !ask(s, ProtocolClass::Is(p), ports) {
+            if !ask(s, ProtocolClass::Is(p), ports, &mut undecided) {
                 continue;
             }
-            let classes = port_classes(set, &[from, to], ports.unwrap_or((0, 65535)));
-            let open: Vec<(u16, u16)> = classes
-                .into_iter()
-                .filter(|c| ask(s, ProtocolClass::Is(p), Some(*c)))
-                .collect();
+            // Only the policies in the verdict cut the port range; classes are then found
+            // by bisection: a range with no allowed port closes every class in it at once.
+            let in_verdict = |i: usize| {
+                (from.policed && fp.get(i).copied().unwrap_or(false))
+                    || (to.policed && tp.get(i).copied().unwrap_or(false))
+            };
+            let classes =
+                port_classes_among(set, &in_verdict, &[from, to], ports.unwrap_or((0, 65535)));
+            let mut open: Vec<(u16, u16)> = Vec::new();
+            // Ranges of classes to look at; the whole range is known to be open.
+            let mut todo: Vec<(usize, usize, bool)> = vec![(0, classes.len(), true)];
+            while let Some((lo, hi, known_open)) = todo.pop() {
+                let (Some(first), Some(last)) = (classes.get(lo), classes.get(hi - 1)) else {
+                    continue;
+                };
+                if !known_open {
+                    match try_ask(s, ProtocolClass::Is(p), Some((first.0, last.1))) {
+                        Some(true) => {}
+                        Some(false) => continue,
+                        // A single class undecided counts; a range is split instead.
+                        None if hi - lo == 1 => {
+                            undecided += 1;
+                            continue;
+                        }
+                        None => {}
+                    }
+                }
+                if hi - lo == 1 {
+                    open.push(*first);
+                    continue;
+                }
+                let mid = lo + (hi - lo) / 2;
+                // Upper half first on the stack's bottom: classes come out in order.
+                todo.push((mid, hi, false));
+                todo.push((lo, mid, false));
+            }
             if !open.is_empty() {
                 allowed.push((p, Some(merge(open))));
             }
-        } else if ask(s, ProtocolClass::Is(p), None) {
+        } else if ask(s, ProtocolClass::Is(p), None, &mut undecided) {
             allowed.push((p, None));
         }
     }
-    if protocol.is_none() && ask(s, ProtocolClass::Other(&NAMED_PROTOCOLS), None) {
+    if protocol.is_none()
+        && ask(
+            s,
+            ProtocolClass::Other(&NAMED_PROTOCOLS),
+            None,
+            &mut undecided,
+        )
+    {
         allowed.push((0, None));
     }
     (allowed, undecided)
@@ -982,7 +1073,7 @@ pub fn graph_with(
     progress.stage("graph pairs", pairs.len());
     // Verdicts and port classes are yes/no answers, identical whatever a worker solved
     // before, so thread-local sessions are safe here (no witnesses are shown).
-    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable(set)).collect();
+    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
     let results: Vec<(Option<Edge>, usize)> = pairs
         .par_iter()
         .map_init(

@@ -322,6 +322,12 @@ fn packets(
     out
 }
 
+/// Candidate packets rule `r` of policy `p` matches at endpoints `p` selects (heuristic:
+/// possibly none; callers check what they need of each packet with the concrete evaluator).
+pub(crate) fn rule_packets(p: &CompiledPolicy, r: &CompiledRule, d: Direction) -> Vec<Packet> {
+    packets(p, r, d, None)
+}
+
 /// The rule says nothing more about the local endpoint than its policy.
 fn local_is_fixed(r: &CompiledRule, d: Direction) -> bool {
     let local = match d {

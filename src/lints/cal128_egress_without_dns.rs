@@ -23,13 +23,17 @@ impl Lint for EgressWithoutDns {
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let governing: Vec<_> = enforced_egress_policies(project).collect();
+        // The policies allowing it, found once (not once per policy: quadratic on large trees).
+        let allowing: Vec<_> = governing
+            .iter()
+            .filter(|(_, op)| op.egress.iter().any(|r| may_allow_dns(r, 17)))
+            .map(|(other, _)| *other)
+            .collect();
         for (res, policy) in &governing {
             if res.lowering_problems > 0 {
                 continue; // rules may be missing (CAL002)
             }
-            let dns_somewhere = governing.iter().any(|(other, op)| {
-                may_share_endpoints(res, other) && op.egress.iter().any(|r| may_allow_dns(r, 17))
-            });
+            let dns_somewhere = allowing.iter().any(|other| may_share_endpoints(res, other));
             if dns_somewhere {
                 continue;
             }

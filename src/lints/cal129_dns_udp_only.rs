@@ -25,10 +25,14 @@ impl Lint for DnsUdpOnly {
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let governing: Vec<_> = enforced_egress_policies(project).collect();
+        // The policies allowing it, found once (not once per policy: quadratic on large trees).
+        let allowing: Vec<_> = governing
+            .iter()
+            .filter(|(_, op)| op.egress.iter().any(|r| may_allow_dns(r, 6)))
+            .map(|(other, _)| *other)
+            .collect();
         for (res, policy) in &governing {
-            let tcp_somewhere = governing.iter().any(|(other, op)| {
-                may_share_endpoints(res, other) && op.egress.iter().any(|r| may_allow_dns(r, 6))
-            });
+            let tcp_somewhere = allowing.iter().any(|other| may_share_endpoints(res, other));
             if tcp_somewhere {
                 continue;
             }

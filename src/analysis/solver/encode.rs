@@ -507,6 +507,19 @@ impl<'u> Encoder<'u> {
 
     /// No terminal rule of `p` (before `before`, if given) matches.
     pub fn no_terminal_match(&self, pi: usize, d: Direction, before: Option<usize>) -> Bool {
+        self.no_terminal_match_among(pi, d, before, &|_| true)
+    }
+
+    /// [`Encoder::no_terminal_match`] over the rules `keep` accepts. Exact for packets no
+    /// left-out rule can match (e.g. rules a prefilter shows disjoint from the rule asked
+    /// about): callers use it to keep frames small.
+    pub fn no_terminal_match_among(
+        &self,
+        pi: usize,
+        d: Direction,
+        before: Option<usize>,
+        keep: &dyn Fn(&CompiledRule) -> bool,
+    ) -> Bool {
         let Some(p) = self.policy(pi) else {
             return t();
         };
@@ -514,7 +527,7 @@ impl<'u> Encoder<'u> {
             .rules(d)
             .iter()
             .take_while(|r| before.is_none_or(|b| r.index < b))
-            .filter(|r| r.is_terminal())
+            .filter(|r| r.is_terminal() && keep(r))
             .map(|r| self.rule(rule_id(pi, d, r)).not())
             .collect())
     }
@@ -523,6 +536,18 @@ impl<'u> Encoder<'u> {
     /// tier) continues past the tier: no policy applies, or the first terminal match is a
     /// Pass, or nothing matches and the tier's default action is Pass.
     pub fn tier_continues(&self, policies: &[usize], d: Direction, default_pass: bool) -> Bool {
+        self.tier_continues_among(policies, d, default_pass, &|_| true)
+    }
+
+    /// [`Encoder::tier_continues`] over the rules `keep` accepts (exact for packets no
+    /// left-out rule can match, see [`Encoder::no_terminal_match_among`]).
+    pub fn tier_continues_among(
+        &self,
+        policies: &[usize],
+        d: Direction,
+        default_pass: bool,
+        keep: &dyn Fn(&CompiledRule) -> bool,
+    ) -> Bool {
         let applies = any(policies.iter().map(|&pi| self.selects(pi, d)).collect());
         // Walk the (policy, rule) chain backwards: `pass` = first terminal match is Pass,
         // `none` = no terminal match at all.
@@ -531,7 +556,12 @@ impl<'u> Encoder<'u> {
         for &pi in policies.iter().rev() {
             let Some(p) = self.policy(pi) else { continue };
             let sel = self.selects(pi, d);
-            for r in p.rules(d).iter().rev().filter(|r| r.is_terminal()) {
+            for r in p
+                .rules(d)
+                .iter()
+                .rev()
+                .filter(|r| r.is_terminal() && keep(r))
+            {
                 let m = Bool::and(&[sel.clone(), self.rule(rule_id(pi, d, r))]);
                 pass = m.ite(&Bool::from_bool(r.action == Action::Pass), &pass);
                 none = Bool::and(&[m.not(), none]);
