@@ -926,6 +926,42 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
     })
 }
 
+/// One pair of groups: the verdict for packets from `from` to `to` (each with the policies
+/// that may select it) and, unless denied, the allowed protocols and ports; with the number of
+/// undecided queries. `None` when even the verdict is undecided. `graph` and `diff` ask this
+/// for every pair they solve.
+pub fn pair_summary(
+    s: &mut super::solver::Session<'_>,
+    set: &PolicySet,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
+) -> (Option<(Verdict, Vec<AllowedProtocol>)>, usize) {
+    use super::solver::{Answer, FlowQuestion, ProtocolClass};
+    let mut q = FlowQuestion {
+        from,
+        to,
+        protocol: ProtocolClass::Any,
+        dst_ports: None,
+        allowed: true,
+        ipv4_only: false,
+        from_policies: fp,
+        to_policies: tp,
+    };
+    let verdict = match s.flow(&q) {
+        Answer::Known(Some(_)) => {
+            q.allowed = false;
+            match s.flow(&q) {
+                Answer::Known(None) => Verdict::Allowed,
+                _ => Verdict::Partial,
+            }
+        }
+        Answer::Known(None) => return (Some((Verdict::Denied, Vec::new())), 0),
+        Answer::Undecided => return (None, 1),
+    };
+    let (allowed, und) = allowed_list(s, set, (from, fp), (to, tp), None, None);
+    (Some((verdict, allowed)), und)
+}
+
 /// Protocols (and destination port ranges for TCP/UDP/SCTP) on which some packet from
 /// `from` to `to` is allowed; protocol `0` stands for every protocol without a name.
 pub fn allowed_list(
@@ -1048,7 +1084,7 @@ pub fn graph_with(
     timeout_ms: u32,
     progress: &dyn crate::progress::Progress,
 ) -> (Vec<Edge>, usize) {
-    use super::solver::{Answer, FlowQuestion, ProtocolClass, Session, Universe};
+    use super::solver::{Session, Universe};
     use rayon::prelude::*;
     let extra: Vec<&Expr> = groups
         .iter()
@@ -1088,35 +1124,18 @@ pub fn graph_with(
                 ) else {
                     return (None, 0);
                 };
-                let mut q = FlowQuestion {
-                    from,
-                    to,
-                    protocol: ProtocolClass::Any,
-                    dst_ports: None,
-                    allowed: true,
-                    ipv4_only: false,
-                    from_policies: fp,
-                    to_policies: tp,
-                };
-                let some_allowed = s.flow(&q);
-                let Answer::Known(Some(_)) = some_allowed else {
-                    return (None, usize::from(some_allowed == Answer::Undecided));
-                };
-                q.allowed = false;
-                let verdict = match s.flow(&q) {
-                    Answer::Known(None) => Verdict::Allowed,
-                    _ => Verdict::Partial,
-                };
-                let (allowed, und) = allowed_list(s, set, (from, fp), (to, tp), None, None);
-                (
-                    Some(Edge {
-                        from: a,
-                        to: b,
-                        verdict,
-                        allowed,
-                    }),
-                    und,
-                )
+                match pair_summary(s, set, (from, fp), (to, tp)) {
+                    (Some((Verdict::Denied, _)), und) | (None, und) => (None, und),
+                    (Some((verdict, allowed)), und) => (
+                        Some(Edge {
+                            from: a,
+                            to: b,
+                            verdict,
+                            allowed,
+                        }),
+                        und,
+                    ),
+                }
             },
         )
         .collect();

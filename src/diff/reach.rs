@@ -15,8 +15,8 @@ use crate::analysis::concrete::{self, Packet};
 use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::analysis::reach::{
-    AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, allowed_list,
-    decisions_for, discover, reach, resolve_named,
+    AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, decisions_for, discover,
+    pair_summary, reach, resolve_named,
 };
 use crate::model::resource::Direction;
 use std::collections::BTreeMap;
@@ -398,7 +398,7 @@ fn summaries(
     pairs: &[(usize, usize)],
     timeout_ms: u32,
 ) -> (Vec<Option<Summary>>, usize) {
-    use crate::analysis::solver::{Answer, FlowQuestion, ProtocolClass, Session};
+    use crate::analysis::solver::Session;
     use rayon::prelude::*;
     if pairs.is_empty() {
         // Nothing to solve: do not even build the solver's universe.
@@ -418,38 +418,11 @@ fn summaries(
                 ) else {
                     return (None, 0);
                 };
-                let mut q = FlowQuestion {
-                    from,
-                    to,
-                    protocol: ProtocolClass::Any,
-                    dst_ports: None,
-                    allowed: true,
-                    ipv4_only: false,
-                    from_policies: fp,
-                    to_policies: tp,
-                };
-                let verdict = match s.flow(&q) {
-                    Answer::Known(Some(_)) => {
-                        q.allowed = false;
-                        match s.flow(&q) {
-                            Answer::Known(None) => Verdict::Allowed,
-                            _ => Verdict::Partial,
-                        }
-                    }
-                    Answer::Known(None) => Verdict::Denied,
-                    Answer::Undecided => return (None, 1),
-                };
-                if verdict == Verdict::Denied {
-                    return (
-                        Some(Summary {
-                            verdict,
-                            allowed: Vec::new(),
-                        }),
-                        0,
-                    );
-                }
-                let (allowed, und) = allowed_list(s, set, (from, fp), (to, tp), None, None);
-                (Some(Summary { verdict, allowed }), und)
+                let (summary, und) = pair_summary(s, set, (from, fp), (to, tp));
+                (
+                    summary.map(|(verdict, allowed)| Summary { verdict, allowed }),
+                    und,
+                )
             },
         )
         .collect();
