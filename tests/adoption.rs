@@ -782,3 +782,41 @@ fn fix_removes_duplicate_set_entries_in_block_and_flow_lists() {
             .replace("[10.0.0.0/8, 10.0.0.0/8]", "[10.0.0.0/8]")
     );
 }
+
+/// A first run on a tree with many findings says, after the report, how to adopt calint with a
+/// baseline; not for machine formats, and not once a baseline is in use.
+#[test]
+fn many_findings_suggest_a_baseline() {
+    let dir = scratch("legacy");
+    let mut text = String::new();
+    for i in 0..100 {
+        text.push_str(&format!(
+            "---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: p{i}, namespace: shop}}\nspec:\n  selector: app == 'a{i}'\n  ingress: [{{action: Allow}}]\n"
+        ));
+    }
+    write(&dir, "legacy.yaml", &text);
+    let human = ["check", "--no-config", "--no-analysis", "."];
+    let (code, _, err) = calint_in(&dir, &human, None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("findings. To adopt calint on an existing tree")
+            && err.contains("--write-baseline calint-baseline.json"),
+        "{err}"
+    );
+    let (_, _, err) = calint_in(&dir, &[&human[..], &["--format", "json"]].concat(), None);
+    assert!(!err.contains("To adopt calint"), "{err}");
+    let (code, _, err) = calint_in(
+        &dir,
+        &[&human[..], &["--write-baseline", "calint-baseline.json"]].concat(),
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("To adopt calint"), "{err}");
+    // Few findings: no hint.
+    let (_, _, err) = calint_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["check", "--no-config", "examples"],
+        None,
+    );
+    assert!(!err.contains("To adopt calint"), "{err}");
+}

@@ -283,6 +283,9 @@ pub fn run(args: CheckArgs) -> u8 {
             return code;
         }
     }
+    if let Some(hint) = adoption_hint(&args, &effective, findings.len()) {
+        eprintln!("{hint}");
+    }
     if args.verbose {
         let cwd = std::env::current_dir().ok();
         eprint!(
@@ -315,6 +318,34 @@ fn read_stdin(max: u64) -> std::io::Result<Vec<u8>> {
         .take(max.saturating_add(1))
         .read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Findings below which a tree is not "legacy" enough to suggest a baseline.
+const ADOPTION_HINT_FINDINGS: usize = 100;
+
+/// For a first run on an existing tree with many findings (human report, no baseline in use):
+/// how to adopt calint without fixing everything first. On stderr, after the report.
+fn adoption_hint(
+    args: &CheckArgs,
+    effective: &calint::config::Effective,
+    findings: usize,
+) -> Option<String> {
+    let baseline_in_use = args.baseline.is_some()
+        || args.write_baseline.is_some()
+        || effective.config.baseline.is_some();
+    (findings >= ADOPTION_HINT_FINDINGS
+        && args.format == Format::Human
+        && !args.quiet
+        && !args.statistics
+        && !baseline_in_use)
+        .then(|| {
+            format!(
+                "note: {findings} findings. To adopt calint on an existing tree, record them once \
+                 (`calint check --write-baseline calint-baseline.json ...`, then `baseline: \
+                 calint-baseline.json` in .calint.yaml) and fail only on new ones; \
+                 `--statistics` counts them per lint"
+            )
+        })
 }
 
 /// `--write-baseline`, then `--baseline` (or the config's `baseline:`): the findings to report.
