@@ -49,7 +49,7 @@ pub struct Stats {
     /// Findings removed by `calint.io/ignore` annotations (set once lints ran).
     pub suppressed: usize,
     /// Files holding at least one Kubernetes object or a reported problem (see
-    /// [`crate::check::paths_without_objects`]).
+    /// `check::paths_without_objects`, the layer above).
     pub object_files: std::collections::BTreeSet<FileId>,
     /// Findings a baseline matched (not reported; see `report::baseline`).
     pub baselined: usize,
