@@ -2,7 +2,7 @@
 //! could apply to the same endpoints allows DNS (UDP port 53) to anywhere.
 
 use super::LintContext;
-use super::pitfall::{enforced_egress_policies, may_allow_dns, may_share_endpoints};
+use super::pitfall::{dns_allowing, enforced_egress_policies, may_share_endpoints};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 
@@ -23,12 +23,7 @@ impl Lint for EgressWithoutDns {
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let governing: Vec<_> = enforced_egress_policies(project).collect();
-        // The policies allowing it, found once (not once per policy: quadratic on large trees).
-        let allowing: Vec<_> = governing
-            .iter()
-            .filter(|(_, op)| op.egress.iter().any(|r| may_allow_dns(r, 17)))
-            .map(|(other, _)| *other)
-            .collect();
+        let allowing = dns_allowing(&governing, 17);
         for (res, policy) in &governing {
             if res.lowering_problems > 0 {
                 continue; // rules may be missing (CAL002)

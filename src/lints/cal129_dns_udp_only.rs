@@ -2,7 +2,7 @@
 //! endpoints allows TCP port 53, so large or truncated answers fail.
 
 use super::LintContext;
-use super::pitfall::{enforced_egress_policies, may_allow_dns, may_share_endpoints};
+use super::pitfall::{dns_allowing, enforced_egress_policies, may_share_endpoints};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::port::Port;
@@ -25,12 +25,7 @@ impl Lint for DnsUdpOnly {
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let governing: Vec<_> = enforced_egress_policies(project).collect();
-        // The policies allowing it, found once (not once per policy: quadratic on large trees).
-        let allowing: Vec<_> = governing
-            .iter()
-            .filter(|(_, op)| op.egress.iter().any(|r| may_allow_dns(r, 6)))
-            .map(|(other, _)| *other)
-            .collect();
+        let allowing = dns_allowing(&governing, 6);
         for (res, policy) in &governing {
             let tcp_somewhere = allowing.iter().any(|other| may_share_endpoints(res, other));
             if tcp_somewhere {

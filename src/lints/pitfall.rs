@@ -88,6 +88,19 @@ pub fn may_allow_dns(rule: &Rule, protocol: u8) -> bool {
     ports_ok && !not_ports_block
 }
 
+/// The policies among `governing` with an egress rule that may allow DNS over `protocol`,
+/// found once for all policies (per policy it would be quadratic on large trees).
+pub fn dns_allowing<'a>(
+    governing: &[(&'a Resource, &'a Policy)],
+    protocol: u8,
+) -> Vec<&'a Resource> {
+    governing
+        .iter()
+        .filter(|(_, p)| p.egress.iter().any(|r| may_allow_dns(r, protocol)))
+        .map(|(res, _)| *res)
+        .collect()
+}
+
 /// Policies that are enforced (not staged) and govern egress, Calico or Kubernetes format.
 pub fn enforced_egress_policies(project: &Project) -> impl Iterator<Item = (&Resource, &Policy)> {
     project
