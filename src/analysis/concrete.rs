@@ -71,7 +71,29 @@ fn port_matches(pm: &PortMatch, side: &Side, protocol: u8) -> bool {
     }
 }
 
+/// The entity's ports and notPorts admit the side's port.
+fn ports_match(e: &Entity, side: &Side, protocol: u8) -> bool {
+    (e.ports.is_empty() || e.ports.iter().any(|p| port_matches(p, side, protocol)))
+        && !e.not_ports.iter().any(|p| port_matches(p, side, protocol))
+}
+
+/// [`rule_matches`] but for the destination entity's ports and notPorts.
+fn rule_matches_but_dst_ports(rule: &CompiledRule, pkt: &Packet) -> bool {
+    (if pkt.v6 { rule.v6 } else { rule.v4 })
+        && rule.protocol.is_none_or(|p| p == pkt.protocol)
+        && rule.not_protocol.is_none_or(|p| p != pkt.protocol)
+        && rule.icmp.as_ref().is_none_or(|m| icmp_matches(m, pkt))
+        && rule.not_icmp.as_ref().is_none_or(|m| !icmp_matches(m, pkt))
+        && rule.http.as_ref().is_none_or(|h| http_matches(h, pkt))
+        && entity_matches(&rule.source, &pkt.src, pkt)
+        && entity_matches_but_ports(&rule.destination, &pkt.dst, pkt)
+}
+
 pub fn entity_matches(e: &Entity, side: &Side, pkt: &Packet) -> bool {
+    entity_matches_but_ports(e, side, pkt) && ports_match(e, side, pkt.protocol)
+}
+
+fn entity_matches_but_ports(e: &Entity, side: &Side, pkt: &Packet) -> bool {
     let fam = pkt.family();
     if let Some(sel) = &e.selector {
         if !(side.is_entity && sel.eval(&side.labels)) {
@@ -87,15 +109,6 @@ pub fn entity_matches(e: &Entity, side: &Side, pkt: &Packet) -> bool {
         return false;
     }
     if e.not_nets.iter().any(|c| c.contains_addr(fam, side.ip)) {
-        return false;
-    }
-    if !e.ports.is_empty() && !e.ports.iter().any(|p| port_matches(p, side, pkt.protocol)) {
-        return false;
-    }
-    if e.not_ports
-        .iter()
-        .any(|p| port_matches(p, side, pkt.protocol))
-    {
         return false;
     }
     if let Some(svc) = &e.service {
@@ -135,14 +148,7 @@ fn http_matches(h: &Http, pkt: &Packet) -> bool {
 
 /// Whether `rule` matches `pkt` (independently of which endpoint's policy it is in).
 pub fn rule_matches(rule: &CompiledRule, pkt: &Packet) -> bool {
-    (if pkt.v6 { rule.v6 } else { rule.v4 })
-        && rule.protocol.is_none_or(|p| p == pkt.protocol)
-        && rule.not_protocol.is_none_or(|p| p != pkt.protocol)
-        && rule.icmp.as_ref().is_none_or(|m| icmp_matches(m, pkt))
-        && rule.not_icmp.as_ref().is_none_or(|m| !icmp_matches(m, pkt))
-        && rule.http.as_ref().is_none_or(|h| http_matches(h, pkt))
-        && entity_matches(&rule.source, &pkt.src, pkt)
-        && entity_matches(&rule.destination, &pkt.dst, pkt)
+    rule_matches_but_dst_ports(rule, pkt) && ports_match(&rule.destination, &pkt.dst, pkt.protocol)
 }
 
 /// Whether a policy applies to the packet's local endpoint in direction `d`.
@@ -200,6 +206,125 @@ pub fn evaluate_chain(
     chain: Chain,
     d: Direction,
     pkt: &Packet,
+    visit: impl FnMut(Reached),
+) -> Outcome {
+    evaluate_among(set, chain, d, pkt, None, visit)
+}
+
+/// Whether direction `d` allows `pkt`, evaluating only the policies `candidates` marks: the
+/// same answer as [`evaluate`] when every policy that selects the packet's local endpoint is
+/// among them (as [`crate::analysis::reach::Group::selectable_narrowed`] guarantees for the
+/// group's members), at the cost of the candidates only.
+pub fn allows_among(set: &PolicySet, d: Direction, pkt: &Packet, candidates: &[bool]) -> bool {
+    evaluate_among(set, Chain::Normal, d, pkt, Some(candidates), |_| {}).allowed()
+}
+
+/// [`allows_among`] for `pkt` with its destination port set to the first port of each of
+/// `classes` (sorted, disjoint ranges), in one sweep: the parts of each rule that do not depend
+/// on the destination port are evaluated once, and each rule then decides the classes its
+/// destination ports cover that no earlier rule decided. The answers are those of
+/// [`allows_among`] on each probe (a test holds the two together).
+pub fn allows_on_classes(
+    set: &PolicySet,
+    d: Direction,
+    pkt: &Packet,
+    candidates: &[bool],
+    classes: &[(u16, u16)],
+) -> Vec<bool> {
+    /// What evaluation has found for one class so far.
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Open,
+        Passed,
+        Decided(bool),
+    }
+    let mut state = vec![State::Open; classes.len()];
+    let mut probe = pkt.dst.clone();
+    for tier in &set.tiers {
+        let applying: Vec<&CompiledPolicy> = set
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                candidates.get(*i).copied().unwrap_or(false)
+                    && p.tier == tier.name
+                    && !p.staged
+                    && Chain::Normal.includes(p.class)
+                    && policy_selects(p, d, pkt)
+            })
+            .map(|(_, p)| p)
+            .collect();
+        if applying.is_empty() {
+            continue;
+        }
+        for rule in applying.iter().flat_map(|p| p.rules(d)) {
+            if rule.action == Action::Log || !rule_matches_but_dst_ports(rule, pkt) {
+                continue;
+            }
+            let decided = match rule.action {
+                Action::Pass => State::Passed,
+                action => State::Decided(action == Action::Allow),
+            };
+            let dst = &rule.destination;
+            // Only the classes the rule's port ranges cover need a look, when it has ranges
+            // only (named ports and notPorts: every class).
+            let ranges: Option<Vec<(u16, u16)>> = if dst.ports.is_empty() {
+                dst.not_ports.is_empty().then(|| vec![(0, u16::MAX)])
+            } else if dst.not_ports.is_empty() {
+                dst.ports
+                    .iter()
+                    .map(|pm| match pm {
+                        PortMatch::Range(lo, hi) => Some((*lo, *hi)),
+                        PortMatch::Named(_) => None,
+                    })
+                    .collect()
+            } else {
+                None
+            };
+            let span: Vec<std::ops::Range<usize>> = match &ranges {
+                Some(ranges) => ranges
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        classes.partition_point(|c| c.0 < lo)
+                            ..classes.partition_point(|c| c.0 <= hi)
+                    })
+                    .collect(),
+                None => std::iter::once(0..classes.len()).collect(),
+            };
+            for ci in span.into_iter().flatten() {
+                let (Some(st), Some(&(lo, _))) = (state.get_mut(ci), classes.get(ci)) else {
+                    continue;
+                };
+                if *st != State::Open {
+                    continue;
+                }
+                probe.port = lo;
+                if ports_match(dst, &probe, pkt.protocol) {
+                    *st = decided;
+                }
+            }
+        }
+        let deny_rest = !tier.default_pass;
+        for st in &mut state {
+            *st = match *st {
+                State::Passed => State::Open,
+                State::Open if deny_rest => State::Decided(false),
+                other => other,
+            };
+        }
+    }
+    state
+        .into_iter()
+        .map(|st| !matches!(st, State::Decided(false)))
+        .collect()
+}
+
+fn evaluate_among(
+    set: &PolicySet,
+    chain: Chain,
+    d: Direction,
+    pkt: &Packet,
+    candidates: Option<&[bool]>,
     mut visit: impl FnMut(Reached),
 ) -> Outcome {
     for tier in &set.tiers {
@@ -207,8 +332,9 @@ pub fn evaluate_chain(
             .policies
             .iter()
             .enumerate()
-            .filter(|(_, p)| {
-                p.tier == tier.name
+            .filter(|(i, p)| {
+                candidates.is_none_or(|c| c.get(*i).copied().unwrap_or(false))
+                    && p.tier == tier.name
                     && !p.staged
                     && chain.includes(p.class)
                     && policy_selects(p, d, pkt)

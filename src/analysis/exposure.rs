@@ -222,6 +222,7 @@ fn allowed_ports(
             ipv4_only: false,
             from_policies: fp,
             to_policies: tp,
+            rules: None,
         };
         match s.flow(&q) {
             Answer::Known(x) => Some(x.is_some()),
@@ -302,6 +303,7 @@ pub(crate) fn flow(
             ipv4_only: false,
             from_policies: fp,
             to_policies: tp,
+            rules: None,
         };
         match s.flow(&q) {
             Answer::Known(x) => x,

@@ -79,6 +79,7 @@ pub fn hop_graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> HopGraph
                     ipv4_only: false,
                     from_policies: fp,
                     to_policies: tp,
+                    rules: None,
                 };
                 match s.flow(&q) {
                     Answer::Known(x) => (x.is_some(), false),

@@ -10,6 +10,7 @@ use super::ir::{
     CompiledPolicy, K8S_NAMESPACE_NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet,
     SERVICE_ACCOUNT_LABEL, SERVICE_ACCOUNT_PREFIX,
 };
+use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use super::prefilter::Restrictions;
 use crate::model::net::Cidr;
 use crate::model::resource::{Action, Body, Direction, Kind, Resource};
@@ -144,7 +145,7 @@ impl Group {
 
 /// The selector's value on every endpoint of the identity, when its labels decide it: every
 /// key the selector tests is fixed, or known absent (as the solver encodes the identity).
-fn labels_decide(id: &Identity, e: &Expr) -> Option<bool> {
+pub(super) fn labels_decide(id: &Identity, e: &Expr) -> Option<bool> {
     if !id.entity || id.selector.is_some() {
         return None;
     }
@@ -749,14 +750,14 @@ const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
 
 /// Port boundaries where some rule's verdict can change.
 pub fn port_classes(set: &PolicySet, groups: &[&Group], within: (u16, u16)) -> Vec<(u16, u16)> {
-    port_classes_among(set, &|_| true, groups, within)
+    port_classes_among(set, &|_, _, _| true, groups, within)
 }
 
-/// [`port_classes`] from the rules of the policies `keep` accepts (by index): enough when
-/// only those policies take part in the verdict.
+/// [`port_classes`] from the rules `keep` accepts (by policy index, direction and position):
+/// enough when only those rules take part in the verdict.
 fn port_classes_among(
     set: &PolicySet,
-    keep: &dyn Fn(usize) -> bool,
+    keep: &dyn Fn(usize, Direction, usize) -> bool,
     groups: &[&Group],
     within: (u16, u16),
 ) -> Vec<(u16, u16)> {
@@ -766,8 +767,17 @@ fn port_classes_among(
         cuts.insert(u32::from(lo));
         cuts.insert(u32::from(hi) + 1);
     };
-    for (_, p) in set.policies.iter().enumerate().filter(|(i, _)| keep(*i)) {
-        for r in p.ingress.iter().chain(&p.egress) {
+    for (pi, p) in set.policies.iter().enumerate() {
+        let rules = [Direction::Ingress, Direction::Egress]
+            .into_iter()
+            .flat_map(|d| {
+                p.rules(d)
+                    .iter()
+                    .enumerate()
+                    .filter(move |(position, _)| keep(pi, d, *position))
+                    .map(|(_, r)| r)
+            });
+        for r in rules {
             for pm in [&r.source, &r.destination]
                 .iter()
                 .flat_map(|e| e.ports.iter().chain(&e.not_ports))
@@ -833,6 +843,11 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
     };
     let (from_policies, to_policies) = (from.selectable_narrowed(set), to.selectable_narrowed(set));
     let (fp, tp) = (&from_policies[..], &to_policies[..]);
+    let rules = PairRules::new(
+        &PeerIndex::new(set),
+        (&PeerGroup::new(from), fp),
+        (&PeerGroup::new(to), tp),
+    );
     with_fresh_session(&universe, set, opts.timeout_ms, |s| {
         let mut undecided = 0;
         let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, allowed| {
@@ -845,6 +860,9 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                 ipv4_only: false,
                 from_policies: fp,
                 to_policies: tp,
+                // Witnesses from the whole verdict formula: the same models, and so the
+                // same examples, as before pair rules existed.
+                rules: None,
             };
             match s.flow(&q) {
                 Answer::Known(x) => x,
@@ -878,6 +896,9 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                         ipv4_only: true,
                         from_policies: fp,
                         to_policies: tp,
+                        // Witnesses from the whole verdict formula: the same models, and so the
+                        // same examples, as before pair rules existed.
+                        rules: None,
                     };
                     match s.flow_example(&q) {
                         super::solver::Answer::Known(Some(p)) => Some(p),
@@ -896,7 +917,8 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             (Some(_), Some(_)) => Verdict::Partial,
         };
         let allowed = if allowed_example.is_some() {
-            let (list, und) = allowed_list(s, set, (from, fp), (to, tp), protocol, ports);
+            let (list, und) =
+                s.in_scope(|s| allowed_list(s, set, (from, fp), (to, tp), &rules, protocol, ports));
             undecided += und;
             list
         } else {
@@ -927,14 +949,26 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
 }
 
 /// One pair of groups: the verdict for packets from `from` to `to` (each with the policies
-/// that may select it) and, unless denied, the allowed protocols and ports; with the number of
-/// undecided queries. `None` when even the verdict is undecided. `graph` and `diff` ask this
-/// for every pair they solve.
+/// that may select it, and the rules of those that may match the pair's packets) and, unless
+/// denied, the allowed protocols and ports; with the number of undecided queries. `None` when
+/// even the verdict is undecided. `graph` and `diff` ask this for every pair they solve, each
+/// in its own pair scope.
 pub fn pair_summary(
     s: &mut super::solver::Session<'_>,
     set: &PolicySet,
     (from, fp): (&Group, &[bool]),
     (to, tp): (&Group, &[bool]),
+    rules: &PairRules,
+) -> (Option<(Verdict, Vec<AllowedProtocol>)>, usize) {
+    s.in_scope(|s| pair_summary_in_scope(s, set, (from, fp), (to, tp), rules))
+}
+
+fn pair_summary_in_scope(
+    s: &mut super::solver::Session<'_>,
+    set: &PolicySet,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
+    rules: &PairRules,
 ) -> (Option<(Verdict, Vec<AllowedProtocol>)>, usize) {
     use super::solver::{Answer, FlowQuestion, ProtocolClass};
     let mut q = FlowQuestion {
@@ -946,6 +980,7 @@ pub fn pair_summary(
         ipv4_only: false,
         from_policies: fp,
         to_policies: tp,
+        rules: Some(rules),
     };
     let verdict = match s.flow(&q) {
         Answer::Known(Some(_)) => {
@@ -958,7 +993,7 @@ pub fn pair_summary(
         Answer::Known(None) => return (Some((Verdict::Denied, Vec::new())), 0),
         Answer::Undecided => return (None, 1),
     };
-    let (allowed, und) = allowed_list(s, set, (from, fp), (to, tp), None, None);
+    let (allowed, und) = allowed_list(s, set, (from, fp), (to, tp), rules, None, None);
     (Some((verdict, allowed)), und)
 }
 
@@ -969,6 +1004,7 @@ pub fn allowed_list(
     set: &PolicySet,
     (from, fp): (&Group, &[bool]),
     (to, tp): (&Group, &[bool]),
+    rules: &PairRules,
     protocol: Option<u8>,
     ports: Option<(u16, u16)>,
 ) -> (Vec<AllowedProtocol>, usize) {
@@ -985,6 +1021,7 @@ pub fn allowed_list(
             ipv4_only: false,
             from_policies: fp,
             to_policies: tp,
+            rules: Some(rules),
         };
         match s.flow(&q) {
             Answer::Known(x) => Some(x.is_some()),
@@ -1004,45 +1041,15 @@ pub fn allowed_list(
     };
     for p in protocols {
         if PORT_PROTOCOLS.contains(&p) {
-            if !ask(s, ProtocolClass::Is(p), ports, &mut undecided) {
-                continue;
-            }
-            // Only the policies in the verdict cut the port range; classes are then found
-            // by bisection: a range with no allowed port closes every class in it at once.
-            let in_verdict = |i: usize| {
-                (from.policed && fp.get(i).copied().unwrap_or(false))
-                    || (to.policed && tp.get(i).copied().unwrap_or(false))
+            // Only the rules in the verdict cut the port range into classes.
+            let in_verdict = |pi: usize, d: Direction, position: usize| match d {
+                Direction::Egress => from.policed && rules.egress.keeps(pi, position),
+                Direction::Ingress => to.policed && rules.ingress.keeps(pi, position),
             };
             let classes =
                 port_classes_among(set, &in_verdict, &[from, to], ports.unwrap_or((0, 65535)));
-            let mut open: Vec<(u16, u16)> = Vec::new();
-            // Ranges of classes to look at; the whole range is known to be open.
-            let mut todo: Vec<(usize, usize, bool)> = vec![(0, classes.len(), true)];
-            while let Some((lo, hi, known_open)) = todo.pop() {
-                let (Some(first), Some(last)) = (classes.get(lo), classes.get(hi - 1)) else {
-                    continue;
-                };
-                if !known_open {
-                    match try_ask(s, ProtocolClass::Is(p), Some((first.0, last.1))) {
-                        Some(true) => {}
-                        Some(false) => continue,
-                        // A single class undecided counts; a range is split instead.
-                        None if hi - lo == 1 => {
-                            undecided += 1;
-                            continue;
-                        }
-                        None => {}
-                    }
-                }
-                if hi - lo == 1 {
-                    open.push(*first);
-                    continue;
-                }
-                let mid = lo + (hi - lo) / 2;
-                // Upper half first on the stack's bottom: classes come out in order.
-                todo.push((mid, hi, false));
-                todo.push((lo, mid, false));
-            }
+            let (open, und) = open_port_classes(s, set, (from, fp), (to, tp), rules, p, &classes);
+            undecided += und;
             if !open.is_empty() {
                 allowed.push((p, Some(merge(open))));
             }
@@ -1061,6 +1068,81 @@ pub fn allowed_list(
         allowed.push((0, None));
     }
     (allowed, undecided)
+}
+
+/// The classes of `classes` (port ranges on which every rule of the verdict decides alike) on
+/// which some packet of protocol `p` from `from` to `to` is allowed, with the number of
+/// undecided queries.
+///
+/// Guided by witnesses: the solver is asked for an allowed packet on a port of a class not yet
+/// known to be open; the witness opens its class, and the same packet on every other unknown
+/// class is run through the concrete evaluator, which opens every class it is allowed on (a
+/// real packet of the pair, so no guess). When no allowed packet is left on the unknown
+/// classes, they are closed, proven by the solver. A pair whose verdict depends on ports alone
+/// then costs two queries per protocol, whatever the number of classes.
+fn open_port_classes(
+    s: &mut super::solver::Session<'_>,
+    set: &PolicySet,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
+    rules: &PairRules,
+    p: u8,
+    classes: &[(u16, u16)],
+) -> (Vec<(u16, u16)>, usize) {
+    use super::solver::{Answer, FlowQuestion, ProtocolClass};
+    let mut unknown: Vec<(u16, u16)> = classes.to_vec();
+    let mut open: Vec<(u16, u16)> = Vec::new();
+    while !unknown.is_empty() {
+        let q = FlowQuestion {
+            from,
+            to,
+            protocol: ProtocolClass::Is(p),
+            dst_ports: None,
+            allowed: true,
+            ipv4_only: false,
+            from_policies: fp,
+            to_policies: tp,
+            rules: Some(rules),
+        };
+        let witness = match s.flow_on_ports(&q, &unknown) {
+            Answer::Known(Some(w)) => w,
+            Answer::Known(None) => break,
+            Answer::Undecided => return (merge_sorted(open), 1),
+        };
+        let port = witness.dst.port;
+        let before = unknown.len();
+        let allowed_at = |policed: bool, d: Direction, candidates: &[bool]| {
+            if policed {
+                concrete::allows_on_classes(set, d, &witness, candidates, &unknown)
+            } else {
+                vec![true; unknown.len()]
+            }
+        };
+        let egress = allowed_at(from.policed, Direction::Egress, fp);
+        let ingress = allowed_at(to.policed, Direction::Ingress, tp);
+        let mut still = Vec::with_capacity(unknown.len());
+        for (i, &(lo, hi)) in unknown.iter().enumerate() {
+            let concretely =
+                egress.get(i).copied().unwrap_or(false) && ingress.get(i).copied().unwrap_or(false);
+            if (lo..=hi).contains(&port) || concretely {
+                open.push((lo, hi));
+            } else {
+                still.push((lo, hi));
+            }
+        }
+        unknown = still;
+        if unknown.len() == before {
+            // The witness's port is in no unknown class: the solver and the classes disagree.
+            // Never loop: what is left is undecided.
+            return (merge_sorted(open), 1);
+        }
+    }
+    (merge_sorted(open), 0)
+}
+
+fn merge_sorted(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+    ranges.sort_unstable();
+    ranges
 }
 
 /// One edge of the reachability graph.
@@ -1110,6 +1192,8 @@ pub fn graph_with(
     // Verdicts and port classes are yes/no answers, identical whatever a worker solved
     // before, so thread-local sessions are safe here (no witnesses are shown).
     let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
+    let index = PeerIndex::new(set);
+    let peers: Vec<PeerGroup<'_>> = groups.iter().map(PeerGroup::new).collect();
     let results: Vec<(Option<Edge>, usize)> = pairs
         .par_iter()
         .map_init(
@@ -1124,7 +1208,12 @@ pub fn graph_with(
                 ) else {
                     return (None, 0);
                 };
-                match pair_summary(s, set, (from, fp), (to, tp)) {
+                let (Some(pa), Some(pb)) = (peers.get(a), peers.get(b)) else {
+                    return (None, 0);
+                };
+                let rules = PairRules::new(&index, (pa, fp), (pb, tp));
+                let summary = pair_summary(s, set, (from, fp), (to, tp), &rules);
+                match summary {
                     (Some((Verdict::Denied, _)), und) | (None, und) => (None, und),
                     (Some((verdict, allowed)), und) => (
                         Some(Edge {

@@ -13,6 +13,7 @@
 use super::Side;
 use crate::analysis::concrete::{self, Packet};
 use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
+use crate::analysis::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use crate::analysis::prefilter::Restrictions;
 use crate::analysis::reach::{
     AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, decisions_for, discover,
@@ -405,6 +406,8 @@ fn summaries(
         return (Vec::new(), 0);
     }
     let universe = crate::analysis::paths::universe_for(set, groups.iter().copied());
+    let index = PeerIndex::new(set);
+    let peers: Vec<PeerGroup<'_>> = groups.iter().map(|g| PeerGroup::new(g)).collect();
     let results: Vec<(Option<Summary>, usize)> = pairs
         .par_iter()
         .map_init(
@@ -418,7 +421,11 @@ fn summaries(
                 ) else {
                     return (None, 0);
                 };
-                let (summary, und) = pair_summary(s, set, (from, fp), (to, tp));
+                let (Some(pa), Some(pb)) = (peers.get(a), peers.get(b)) else {
+                    return (None, 0);
+                };
+                let rules = PairRules::new(&index, (pa, fp), (pb, tp));
+                let (summary, und) = pair_summary(s, set, (from, fp), (to, tp), &rules);
                 (
                     summary.map(|(verdict, allowed)| Summary { verdict, allowed }),
                     und,

@@ -3,7 +3,8 @@
 use super::encode::{Encoder, class_member, rule_id};
 use super::universe::{KeyDomain, encode};
 use super::vars::{LabelValue, Side2, SideVars, all, any, bv, f, t};
-use crate::analysis::ir::CompiledPolicy;
+use crate::analysis::ir::{CompiledPolicy, CompiledRule};
+use crate::analysis::pair_rules::RuleMask;
 use crate::analysis::reach::{Group, Identity, Member};
 use crate::model::resource::{Action, Direction};
 use z3::ast::{Bool, Int, String as ZString};
@@ -92,8 +93,9 @@ impl Encoder<'_> {
 
     /// The verdict of direction `d` is allow: tiers in order, Pass to the next tier, the
     /// end-of-tier deny, and "no policy selects the endpoint" allowing (§4.3, §4.6). Only
-    /// policies with `keep[i]` take part (the others cannot select the endpoint).
-    pub(super) fn allowed(&self, keep: &[bool], d: Direction) -> Bool {
+    /// policies with `keep[i]` take part (the others cannot select the endpoint), and of their
+    /// rules only those `rules` keeps, when given (the others match no packet asked about).
+    pub(super) fn allowed(&self, keep: &[bool], rules: Option<&RuleMask>, d: Direction) -> Bool {
         let set = self.set;
         let mut acc = t();
         for tier in set.tiers.iter().rev() {
@@ -115,7 +117,10 @@ impl Encoder<'_> {
             let mut chain = if tier.default_pass { acc.clone() } else { f() };
             for &(pi, p) in pols.iter().rev() {
                 let sel = self.selects(pi, d);
-                for r in p.rules(d).iter().rev().filter(|r| r.is_terminal()) {
+                let taking_part = |(position, r): &(usize, &CompiledRule)| {
+                    r.is_terminal() && rules.is_none_or(|m| m.keeps(pi, *position))
+                };
+                for (_, r) in p.rules(d).iter().enumerate().rev().filter(taking_part) {
                     let m = Bool::and(&[sel.clone(), self.rule(rule_id(pi, d, r))]);
                     let outcome = match r.action {
                         Action::Allow => t(),

@@ -4,9 +4,10 @@
 use super::Answer;
 use super::encode::Encoder;
 use super::universe::Universe;
-use super::vars::{Side2, all, bv};
+use super::vars::{Side2, all, any, bv};
 use crate::analysis::concrete::Packet;
 use crate::analysis::ir::PolicySet;
+use crate::analysis::pair_rules::{PairRules, RuleMask};
 use crate::analysis::reach::Group;
 use crate::model::resource::Direction;
 use std::collections::HashMap;
@@ -38,6 +39,9 @@ pub struct FlowQuestion<'a> {
     /// computed once per group by the caller.
     pub from_policies: &'a [bool],
     pub to_policies: &'a [bool],
+    /// The rules of those policies that may match a packet of the pair ([`PairRules`]);
+    /// `None`: every rule takes part.
+    pub rules: Option<&'a PairRules>,
 }
 
 /// Z3 resource units ("rlimit") a query may spend per millisecond of the configured solver
@@ -111,6 +115,17 @@ pub struct Session<'u> {
     /// Allow verdicts by (policy subset, direction): the subset is a caller's `keep` mask,
     /// keyed by its contents.
     allowed_cache: HashMap<(Vec<bool>, Direction), Bool>,
+    /// The open pair scope ([`Session::in_scope`]), if any.
+    scope: Option<Scope>,
+}
+
+/// What a pair scope holds: formulas defined once in its frame, each standing behind a literal
+/// (the many questions about one pair then assert only the literal, not the formula again),
+/// and the verdict formulas restricted to the pair's rules.
+#[derive(Default)]
+struct Scope {
+    literals: HashMap<Bool, Bool>,
+    allowed: HashMap<(Vec<bool>, RuleMask, Direction), Bool>,
 }
 
 impl<'u> Session<'u> {
@@ -136,6 +151,7 @@ impl<'u> Session<'u> {
             rlimit_count,
             guards: 0,
             allowed_cache: HashMap::new(),
+            scope: None,
         }
     }
 
@@ -145,6 +161,36 @@ impl<'u> Session<'u> {
 
     pub fn close(&mut self) {
         self.solver.pop(1);
+    }
+
+    /// Run `f` in a pair scope: a frame in which the formulas of the questions `f` asks (group
+    /// membership, verdicts) are defined once behind literals. Answers do not change, only
+    /// their cost; a scope inside a scope is the outer one.
+    pub fn in_scope<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        if self.scope.is_some() {
+            return f(self);
+        }
+        self.open();
+        self.scope = Some(Scope::default());
+        let r = f(self);
+        self.scope = None;
+        self.close();
+        r
+    }
+
+    /// `formula`, or inside a pair scope the literal defined as it in the scope's frame.
+    fn defined(&mut self, formula: Bool) -> Bool {
+        let Some(scope) = self.scope.as_mut() else {
+            return formula;
+        };
+        if let Some(lit) = scope.literals.get(&formula) {
+            return lit.clone();
+        }
+        self.guards += 1;
+        let lit = Bool::new_const(format!("def{}", self.guards));
+        self.solver.assert(lit.eq(&formula));
+        scope.literals.insert(formula, lit.clone());
+        lit
     }
 
     /// Assert each condition behind a fresh literal (in the current frame); returns the
@@ -248,6 +294,30 @@ impl<'u> Session<'u> {
         self.sat(&f)
     }
 
+    /// Like [`Session::flow`], with the destination port in one of `ranges` (inclusive) instead
+    /// of `q.dst_ports`.
+    pub fn flow_on_ports(
+        &mut self,
+        q: &FlowQuestion<'_>,
+        ranges: &[(u16, u16)],
+    ) -> Answer<Option<Packet>> {
+        let f = self.flow_formula(&FlowQuestion {
+            dst_ports: None,
+            ..*q
+        });
+        let port = &self.enc.vars.dst.port;
+        let on = any(ranges
+            .iter()
+            .map(|&(lo, hi)| {
+                Bool::and(&[
+                    port.bvuge(bv(u128::from(lo), 16)),
+                    port.bvule(bv(u128::from(hi), 16)),
+                ])
+            })
+            .collect());
+        self.sat(&Bool::and(&[f, on]))
+    }
+
     /// Like [`Session::flow`], but the witness has the smallest destination port, then the
     /// smallest source port: examples stay the same when unrelated parts of the encoding
     /// change.
@@ -284,8 +354,12 @@ impl<'u> Session<'u> {
     }
 
     fn flow_formula(&mut self, q: &FlowQuestion<'_>) -> Bool {
+        let ends = [
+            self.enc.group(Side2::Src, q.from),
+            self.enc.group(Side2::Dst, q.to),
+        ];
+        let mut c: Vec<Bool> = ends.into_iter().map(|g| self.defined(g)).collect();
         let e = &self.enc;
-        let mut c = vec![e.group(Side2::Src, q.from), e.group(Side2::Dst, q.to)];
         match q.protocol {
             ProtocolClass::Any => {}
             ProtocolClass::Is(p) => c.push(e.vars.protocol.eq(bv(u128::from(p), 8))),
@@ -303,26 +377,45 @@ impl<'u> Session<'u> {
             c.push(e.vars.dst.port.bvule(bv(u128::from(hi), 16)));
         }
         let mut verdict = Vec::new();
+        let rules = |d| q.rules.map(|r| r.of(d));
         if q.from.policed {
-            verdict.push(self.allowed_memo(q.from_policies, Direction::Egress));
+            let v = self.allowed_memo(q.from_policies, rules(Direction::Egress), Direction::Egress);
+            verdict.push(self.defined(v));
         }
         if q.to.policed {
-            verdict.push(self.allowed_memo(q.to_policies, Direction::Ingress));
+            let v = self.allowed_memo(q.to_policies, rules(Direction::Ingress), Direction::Ingress);
+            verdict.push(self.defined(v));
         }
         let allowed = all(verdict);
         c.push(if q.allowed { allowed } else { allowed.not() });
         all(c)
     }
 
-    /// The allow verdict formula for one policy subset and direction, built once per session.
-    fn allowed_memo(&mut self, keep: &[bool], d: Direction) -> Bool {
-        let key = (keep.to_vec(), d);
-        if let Some(b) = self.allowed_cache.get(&key) {
-            return b.clone();
+    /// The allow verdict formula for one policy subset and direction, built once per session;
+    /// restricted to a pair's rules, built once per pair scope (each pair has its own, so they
+    /// are not kept beyond it).
+    fn allowed_memo(&mut self, keep: &[bool], rules: Option<&RuleMask>, d: Direction) -> Bool {
+        match (rules, self.scope.as_mut()) {
+            (Some(mask), Some(scope)) => {
+                let key = (keep.to_vec(), mask.clone(), d);
+                if let Some(b) = scope.allowed.get(&key) {
+                    return b.clone();
+                }
+                let b = self.enc.allowed(keep, Some(mask), d);
+                scope.allowed.insert(key, b.clone());
+                b
+            }
+            (Some(mask), None) => self.enc.allowed(keep, Some(mask), d),
+            (None, _) => {
+                let key = (keep.to_vec(), d);
+                if let Some(b) = self.allowed_cache.get(&key) {
+                    return b.clone();
+                }
+                let b = self.enc.allowed(keep, None, d);
+                self.allowed_cache.insert(key, b.clone());
+                b
+            }
         }
-        let b = self.enc.allowed(keep, d);
-        self.allowed_cache.insert(key, b.clone());
-        b
     }
 
     /// A witness of `formula`, preferring plausible-looking packets (see
@@ -352,6 +445,21 @@ impl<'u> Session<'u> {
 
     /// Is `formula` satisfiable? With `Some`, returns a witness packet.
     pub fn sat(&mut self, formula: &Bool) -> Answer<Option<Packet>> {
+        if self.scope.is_some() {
+            // Inside a pair scope no frame is pushed: popping one would also drop what the
+            // solver internalised of the scope's definitions (Z3 internalises lazily, at the
+            // level of the check), so each question would bit-blast them again. The question
+            // stands behind a literal instead, asked as an assumption.
+            let guard = self.guard(std::slice::from_ref(formula));
+            return match self.check(&guard) {
+                SatResult::Sat => match self.solver.get_model() {
+                    Some(m) => Answer::Known(Some(self.enc.read_packet(&m))),
+                    None => Answer::Undecided,
+                },
+                SatResult::Unsat => Answer::Known(None),
+                SatResult::Unknown => Answer::Undecided,
+            };
+        }
         self.open();
         self.solver.assert(formula);
         let result = match self.check(&[]) {

@@ -1,0 +1,218 @@
+//! The rules that can take part in the verdicts of one pair of groups.
+//!
+//! Felix evaluates, at the sender's egress and the receiver's ingress, the policies that
+//! select the endpoint, and within each the rules that match the packet (spec §4.3). A rule
+//! whose peer selector matches no member of the other group matches no packet of the pair, so
+//! leaving it out of the pair's verdict formula changes no answer — and in a dense tree it
+//! leaves out most rules: a namespace's rules name their peers by labels. The test is sound
+//! and never guesses: a peer selector matches only labelled entities (an address outside
+//! every endpoint and set matches no selector, as in `analysis::concrete`); it is ruled out
+//! only when its label restrictions contradict every member's ([`Restrictions`]) or a member's
+//! known labels decide it false. Nets, services and `notSelector` never rule a rule out.
+
+use super::ir::PolicySet;
+use super::prefilter::Restrictions;
+use super::reach::{Group, Identity, labels_decide};
+use crate::model::resource::Direction;
+use crate::model::selector::Expr;
+
+/// Per policy and direction, per rule (by position in the direction's list), the peer
+/// selector and its label restrictions (`None`: the rule does not constrain the peer's
+/// labels). Built once per policy set, shared by every pair.
+pub struct PeerIndex<'s> {
+    rules: Vec<[Vec<Option<Peer<'s>>>; 2]>,
+}
+
+/// A rule's peer selector with its label restrictions.
+type Peer<'s> = (&'s Expr, Restrictions);
+
+fn slot(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
+}
+
+impl<'s> PeerIndex<'s> {
+    pub fn new(set: &'s PolicySet) -> PeerIndex<'s> {
+        let peers = |p: &'s super::ir::CompiledPolicy, d: Direction| {
+            p.rules(d)
+                .iter()
+                .map(|r| {
+                    // The peer is the source at ingress, the destination at egress.
+                    let peer = match d {
+                        Direction::Ingress => &r.source,
+                        Direction::Egress => &r.destination,
+                    };
+                    peer.selector.as_ref().map(|e| (e, Restrictions::of(e)))
+                })
+                .collect()
+        };
+        PeerIndex {
+            rules: set
+                .policies
+                .iter()
+                .map(|p| [peers(p, Direction::Ingress), peers(p, Direction::Egress)])
+                .collect(),
+        }
+    }
+
+    /// The rules of direction `d` that may match a packet whose peer is a member of `peer`,
+    /// for the policies `selected` marks (the others are not evaluated for the pair).
+    pub fn rules_for(&self, d: Direction, selected: &[bool], peer: &PeerGroup<'_>) -> RuleMask {
+        let per_policy = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(pi, by_direction)| {
+                if !selected.get(pi).copied().unwrap_or(false) {
+                    return Vec::new();
+                }
+                by_direction
+                    .get(slot(d))
+                    .map(|rules| {
+                        rules
+                            .iter()
+                            .map(|r| r.as_ref().is_none_or(|(e, rs)| peer.may_match(e, rs)))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        RuleMask(per_policy)
+    }
+}
+
+/// A group as the peer of rules: its labelled members with their restrictions, computed once.
+pub struct PeerGroup<'g> {
+    members: Vec<(&'g Identity, Restrictions)>,
+}
+
+impl<'g> PeerGroup<'g> {
+    pub fn new(g: &'g Group) -> PeerGroup<'g> {
+        PeerGroup {
+            members: g
+                .members
+                .iter()
+                .filter(|m| m.identity.entity)
+                .map(|m| (&m.identity, Restrictions::of(&m.identity.as_expr())))
+                .collect(),
+        }
+    }
+
+    /// May a peer selector `e` (with restrictions `rs`) match some member?
+    fn may_match(&self, e: &Expr, rs: &Restrictions) -> bool {
+        self.members
+            .iter()
+            .any(|(id, mr)| rs.may_overlap(mr) && labels_decide(id, e) != Some(false))
+    }
+}
+
+/// Per policy (index in the set), per rule position in one direction: may the rule match a
+/// packet of the pair? Policies not evaluated for the pair have no entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RuleMask(Vec<Vec<bool>>);
+
+impl RuleMask {
+    /// Does rule `position` of policy `pi` take part?
+    pub fn keeps(&self, pi: usize, position: usize) -> bool {
+        self.0
+            .get(pi)
+            .and_then(|rules| rules.get(position))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// How many rules take part.
+    pub fn len(&self) -> usize {
+        self.0.iter().flatten().filter(|k| **k).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The rules of one pair: egress rules of the policies selecting the sender that may match a
+/// packet to the receiver, and ingress rules of the policies selecting the receiver that may
+/// match a packet from the sender.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PairRules {
+    pub egress: RuleMask,
+    pub ingress: RuleMask,
+}
+
+impl PairRules {
+    pub fn new(
+        index: &PeerIndex<'_>,
+        (from, fp): (&PeerGroup<'_>, &[bool]),
+        (to, tp): (&PeerGroup<'_>, &[bool]),
+    ) -> PairRules {
+        PairRules {
+            egress: index.rules_for(Direction::Egress, fp, to),
+            ingress: index.rules_for(Direction::Ingress, tp, from),
+        }
+    }
+
+    pub fn of(&self, d: Direction) -> &RuleMask {
+        match d {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::reach::{GroupKind, Member};
+    use std::collections::BTreeMap;
+
+    fn workload(labels: &[(&str, &str)]) -> Group {
+        Group {
+            name: "w".into(),
+            kind: GroupKind::Workload,
+            policed: true,
+            concrete: true,
+            members: vec![Member {
+                identity: Identity {
+                    entity: true,
+                    fixed: labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect::<BTreeMap<_, _>>(),
+                    closed: true,
+                    open_prefixes: Vec::new(),
+                    closed_prefixes: Vec::new(),
+                    selector: None,
+                },
+                nets: Vec::new(),
+                not_nets: Vec::new(),
+                named_ports: None,
+            }],
+            resource: None,
+        }
+    }
+
+    fn may(g: &Group, selector: &str) -> bool {
+        let s = crate::model::selector::Selector::parse(selector).expect("selector parses");
+        let e = s.expr();
+        PeerGroup::new(g).may_match(e, &Restrictions::of(e))
+    }
+
+    #[test]
+    fn a_peer_selector_is_ruled_out_only_when_no_member_can_match() {
+        let g = workload(&[("app", "db"), ("tier", "data")]);
+        assert!(may(&g, "app == 'db'"));
+        assert!(!may(&g, "app == 'web'"));
+        // Known labels decide what restrictions cannot: `starts with`, and absent keys.
+        assert!(!may(&g, "app starts with 'we'"));
+        assert!(may(&g, "app starts with 'd'"));
+        assert!(!may(&g, "has(env)"));
+        assert!(may(&g, "!has(env)"));
+        // Not an entity: no selector matches.
+        let mut world = workload(&[]);
+        world.members[0].identity.entity = false;
+        assert!(!may(&world, "all()"));
+    }
+}
