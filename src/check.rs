@@ -39,10 +39,10 @@ pub use views::ViewSpec;
 use crate::analysis::ir::PolicySet;
 use crate::analysis::spec::AssertionOutcome;
 use crate::analysis::{AnalysisOptions, analyze_with};
+use crate::diagnostic::Diagnostic;
 use crate::finding::Finding;
 use crate::lints::{self, LintContext, LintSettings};
 use crate::load::read;
-use crate::load::tree::ParseProblem;
 use crate::load::walk::{self, Discovered, WalkOptions};
 use crate::load::yaml::ParseLimits;
 use crate::model::lower::{Lowered, lower_file_with};
@@ -687,15 +687,15 @@ fn cap_problems(project: &mut Project, max: usize) {
         if let Some(&(first, _, _)) = rest.first() {
             summaries.push(FileProblem {
                 file,
-                problem: ParseProblem {
-                    span: first,
-                    message: format!(
+                problem: Diagnostic::new(
+                    first,
+                    "",
+                    format!(
                         "more than {max} problems in this file: the {} from here on are not \
                          reported",
                         rest.len()
                     ),
-                    related: None,
-                },
+                ),
             });
         }
         for &(_, list, i) in rest {
@@ -722,7 +722,7 @@ fn retain_unlisted<T>(v: &mut Vec<T>, drop: &std::collections::HashSet<usize>) {
 
 struct FileOutcome {
     source: SourceFile,
-    problems: Vec<ParseProblem>,
+    problems: Vec<Diagnostic>,
     lowered: Lowered,
 }
 
@@ -731,11 +731,7 @@ impl FileOutcome {
     fn unread(name: String, path: &Path, message: String) -> Self {
         FileOutcome {
             source: SourceFile::new(name, path.to_path_buf(), String::new()),
-            problems: vec![ParseProblem {
-                span: Span::default(),
-                message,
-                related: None,
-            }],
+            problems: vec![Diagnostic::new(Span::default(), "", message)],
             lowered: Lowered::default(),
         }
     }

@@ -22,6 +22,7 @@
 //! Layer 9: uses everything below `check` (lints' metadata for `rules:`, the spec types of
 //! `analysis::spec` and `posture` it reads into); `check::options` turns it into options.
 
+use crate::diagnostic::Diagnostic;
 use crate::finding::Severity;
 use crate::lints::{self, LintMeta};
 use crate::load::tree::{Node, NodeKind};
@@ -165,35 +166,30 @@ impl Config {
     }
 }
 
-/// One problem in a configuration file.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConfigProblem {
-    /// `None` for problems with the file as a whole (cannot be read).
-    pub span: Option<Span>,
-    pub message: String,
-    pub help: Option<String>,
-}
-
-/// A configuration that cannot be used; rendered with source snippets by the CLI.
+/// A configuration that cannot be used; rendered with source snippets by the CLI. Its
+/// problems are [`Diagnostic`]s, like those of the manifests (pointer empty where a problem is
+/// not found by the lowering `Reader`).
 #[derive(Debug)]
 pub struct ConfigError {
     pub source: SourceFile,
-    pub problems: Vec<ConfigProblem>,
+    pub problems: Vec<Diagnostic>,
+    /// The file could not be read or decoded: `source` holds no text and `problems` the one
+    /// reason, about the file as a whole (its span names no place).
+    pub unreadable: bool,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for p in &self.problems {
-            match p.span {
-                Some(span) => {
-                    let at = self.source.line_col(span.start);
-                    writeln!(
-                        f,
-                        "{}:{}:{}: {}",
-                        self.source.name, at.line, at.column, p.message
-                    )?;
-                }
-                None => writeln!(f, "{}: {}", self.source.name, p.message)?,
+            if self.unreadable {
+                writeln!(f, "{}: {}", self.source.name, p.message)?;
+            } else {
+                let at = self.source.line_col(p.span.start);
+                writeln!(
+                    f,
+                    "{}:{}:{}: {}",
+                    self.source.name, at.line, at.column, p.message
+                )?;
             }
         }
         Ok(())
@@ -272,63 +268,57 @@ pub fn load(path: &Path, name: String, origin: Origin) -> Result<Config, ConfigE
 fn whole_file_error(name: String, path: &Path, message: String) -> ConfigError {
     ConfigError {
         source: SourceFile::new(name, path.to_path_buf(), String::new()),
-        problems: vec![ConfigProblem {
-            span: None,
-            message,
-            help: None,
-        }],
+        problems: vec![Diagnostic::new(Span::default(), "", message)],
+        unreadable: true,
     }
 }
 
 /// Parse configuration text (held by `source`).
 pub fn parse(source: SourceFile, origin: Origin) -> Result<Config, ConfigError> {
     let parsed = yaml::parse(&source.text, &ParseLimits::default());
-    let mut problems: Vec<ConfigProblem> = parsed
-        .problems
-        .iter()
-        .map(|p| ConfigProblem {
-            span: Some(p.span),
-            message: p.message.clone(),
-            help: None,
-        })
-        .collect();
+    let mut problems: Vec<Diagnostic> = parsed.problems;
     let mut config = Config {
         origin,
         ..Config::default()
     };
     if let Some(extra) = parsed.documents.get(1) {
-        problems.push(ConfigProblem {
-            span: Some(Span::new(extra.root.span.start, extra.root.span.start)),
-            message: "the configuration must be a single YAML document".to_string(),
-            help: Some("remove the `---` and everything after it".to_string()),
-        });
+        problems.push(
+            Diagnostic::new(
+                Span::new(extra.root.span.start, extra.root.span.start),
+                "",
+                "the configuration must be a single YAML document",
+            )
+            .with_help("remove the `---` and everything after it"),
+        );
     }
     if let Some(doc) = parsed.documents.first() {
         let mut reader = Reader::new(true);
         read_root(&doc.root, &mut reader, &mut config, &mut problems);
-        problems.extend(reader.problems.into_iter().map(|v| ConfigProblem {
-            span: Some(v.span),
-            message: v.message,
-            help: v.help,
-        }));
+        problems.extend(reader.problems);
     }
     if problems.is_empty() {
         Ok(config)
     } else {
-        problems.sort_by_key(|p| p.span.map(|s| (s.start, s.end)));
-        Err(ConfigError { source, problems })
+        problems.sort_by_key(|p| (p.span.start, p.span.end));
+        Err(ConfigError {
+            source,
+            problems,
+            unreadable: false,
+        })
     }
 }
 
-fn problem(span: Span, message: String, help: Option<String>) -> ConfigProblem {
-    ConfigProblem {
-        span: Some(span),
+fn problem(span: Span, message: String, help: Option<String>) -> Diagnostic {
+    Diagnostic {
+        span,
+        pointer: String::new(),
         message,
         help,
+        related: Vec::new(),
     }
 }
 
-fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Vec<ConfigProblem>) {
+fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Vec<Diagnostic>) {
     if root.is_null() {
         return; // an empty file (or only comments): the defaults
     }
@@ -491,7 +481,7 @@ fn read_root(root: &Node, r: &mut Reader, config: &mut Config, problems: &mut Ve
 }
 
 /// `views:`: a mapping of names to a list of directories or globs (or one string).
-fn read_views(node: &Node, problems: &mut Vec<ConfigProblem>) -> Vec<ViewDef> {
+fn read_views(node: &Node, problems: &mut Vec<Diagnostic>) -> Vec<ViewDef> {
     let help = || {
         Some(
             "e.g. `views: {prod: [clusters/prod, base], staging: [clusters/staging, base]}`"
@@ -607,7 +597,7 @@ fn read_level(
     node: &Node,
     ptr: &str,
     r: &mut Reader,
-    problems: &mut Vec<ConfigProblem>,
+    problems: &mut Vec<Diagnostic>,
     allow_off: bool,
 ) -> Option<Spanned<Option<Severity>>> {
     let allowed = if allow_off { LEVELS } else { SEVERITIES };
@@ -640,7 +630,7 @@ fn read_level(
     }
 }
 
-fn read_rules(node: &Node, r: &mut Reader, problems: &mut Vec<ConfigProblem>) -> Vec<RuleSetting> {
+fn read_rules(node: &Node, r: &mut Reader, problems: &mut Vec<Diagnostic>) -> Vec<RuleSetting> {
     let Some(entries) = node.as_map() else {
         problems.push(problem(
             node.span,
@@ -699,7 +689,7 @@ fn read_rules(node: &Node, r: &mut Reader, problems: &mut Vec<ConfigProblem>) ->
     out
 }
 
-fn read_version(node: &Node, problems: &mut Vec<ConfigProblem>) -> Option<Spanned<CalicoVersion>> {
+fn read_version(node: &Node, problems: &mut Vec<Diagnostic>) -> Option<Spanned<CalicoVersion>> {
     let parsed = scalar_text(node).and_then(|t| CalicoVersion::parse(t.trim()));
     if parsed.is_none() {
         problems.push(problem(

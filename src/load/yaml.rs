@@ -31,7 +31,7 @@
 //!
 //! # Problems
 //!
-//! Parsing never fails as a whole. Everything that goes wrong becomes a [`ParseProblem`]:
+//! Parsing never fails as a whole. Everything that goes wrong becomes a [`Diagnostic`]:
 //!
 //! - a syntax error ends parsing (saphyr cannot resume after one); every document read before it
 //!   is kept, and so is the document containing the error if its root node was already complete
@@ -64,9 +64,8 @@ use saphyr_parser::{
     Event, Parser, ScalarStyle as SaphyrStyle, ScanError, Span as SaphyrSpan, Tag,
 };
 
-use super::tree::{
-    Document, Entry, Node, NodeKind, ParseProblem, ParsedFile, Scalar, ScalarStyle, ScalarValue,
-};
+use super::tree::{Document, Entry, Node, NodeKind, ParsedFile, Scalar, ScalarStyle, ScalarValue};
+use crate::diagnostic::{Diagnostic, RelatedSpan};
 use crate::source::Span;
 
 /// Default of [`ParseLimits::max_depth`].
@@ -245,19 +244,15 @@ struct Builder<'t> {
     conv: CharToByte<'t>,
     limits: ParseLimits,
     documents: Vec<Document>,
-    problems: Vec<ParseProblem>,
+    problems: Vec<Diagnostic>,
     next_index: usize,
     doc: Option<DocBuilder>,
     /// Nodes built so far (alias copies included).
     nodes: usize,
 }
 
-fn problem(span: Span, message: impl Into<String>) -> ParseProblem {
-    ParseProblem {
-        span,
-        message: message.into(),
-        related: None,
-    }
+fn problem(span: Span, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(span, "", message)
 }
 
 fn null_node(span: Span) -> Node {
@@ -330,7 +325,7 @@ fn is_merge_key(key: &Node) -> bool {
 /// unless the mapping, or an earlier merged mapping, already has the key. Merged entries keep
 /// the spans of their definition. A `<<` whose value is not a mapping (or sequence of mappings)
 /// is reported and kept as an ordinary key.
-fn merge_keys(entries: Vec<Entry>, problems: &mut Vec<ParseProblem>) -> Vec<Entry> {
+fn merge_keys(entries: Vec<Entry>, problems: &mut Vec<Diagnostic>) -> Vec<Entry> {
     let mut own = Vec::with_capacity(entries.len());
     let mut merged = Vec::new();
     for e in entries {
@@ -381,13 +376,12 @@ fn merge_keys(entries: Vec<Entry>, problems: &mut Vec<ParseProblem>) -> Vec<Entr
 }
 
 /// Report duplicate scalar keys of one mapping.
-fn check_duplicates(entries: &[Entry], problems: &mut Vec<ParseProblem>) {
+fn check_duplicates(entries: &[Entry], problems: &mut Vec<Diagnostic>) {
     let mut report = |first: &Node, dup: &Node, key: &str| {
-        problems.push(ParseProblem {
-            span: dup.span,
-            message: format!("duplicate key `{key}`"),
-            related: Some((first.span, "first defined here".to_string())),
-        });
+        problems.push(
+            problem(dup.span, format!("duplicate key `{key}`"))
+                .with_related(RelatedSpan::new("first defined here", first.span)),
+        );
     };
     if entries.len() <= 16 {
         for (i, e) in entries.iter().enumerate() {
@@ -1028,8 +1022,8 @@ mod tests {
         };
         for p in &file.problems {
             check(p.span);
-            if let Some((s, _)) = &p.related {
-                check(*s);
+            for r in &p.related {
+                check(r.span);
             }
         }
         let mut todo: Vec<&Node> = file.documents.iter().map(|d| &d.root).collect();
@@ -1255,8 +1249,9 @@ mod tests {
         let p = &file.problems[0];
         assert_eq!(p.message, "duplicate key `order`");
         assert_eq!(src(text, p.span), "\"order\"");
-        let (first, label) = p.related.as_ref().unwrap();
-        assert_eq!(src(text, *first), "order");
+        let (first, label) = (p.related[0].span, &p.related[0].message);
+        assert_eq!(p.related.len(), 1);
+        assert_eq!(src(text, first), "order");
         assert_eq!(first.start, 8);
         assert_eq!(label, "first defined here");
     }
@@ -1306,15 +1301,10 @@ mod tests {
         let dups: Vec<(&str, &str)> = file
             .problems
             .iter()
-            .map(|p| {
-                (
-                    src(&text, p.span),
-                    src(&text, p.related.as_ref().unwrap().0),
-                )
-            })
+            .map(|p| (src(&text, p.span), src(&text, p.related[0].span)))
             .collect();
         assert_eq!(dups, vec![("k7", "k7"), ("k39", "k39")]);
-        let first = file.problems[0].related.as_ref().unwrap().0;
+        let first = file.problems[0].related[0].span;
         assert_eq!(first.start, text.find("k7:").unwrap());
         assert_eq!(file.problems[0].span.start, text.find("k7: again").unwrap());
     }

@@ -39,14 +39,13 @@ pub fn render_config_error(err: &ConfigError, color: bool) -> String {
         .iter()
         .map(|p| {
             let mut d = Diagnostic::error().with_message(p.message.clone());
-            match p.span {
-                Some(span) => {
-                    d = d.with_labels(vec![Label::primary(
-                        file,
-                        err.source.clamp_span(span).range(),
-                    )]);
-                }
-                None => d = d.with_notes(vec![format!("in {}", err.source.name)]),
+            if err.unreadable {
+                d = d.with_notes(vec![format!("in {}", err.source.name)]);
+            } else {
+                d = d.with_labels(vec![Label::primary(
+                    file,
+                    err.source.clamp_span(p.span).range(),
+                )]);
             }
             if let Some(help) = &p.help {
                 d.notes.push(format!("help: {help}"));
