@@ -27,6 +27,7 @@ pub mod pieces;
 pub mod prefilter;
 pub mod reach;
 mod refute;
+pub mod rule_part;
 pub mod solver;
 pub mod spec;
 mod views;
@@ -39,6 +40,7 @@ use ir::{CompiledPolicy, CompiledRule, PolicySet};
 use lazy_session::LazySession;
 use prefilter::Restrictions;
 use rayon::prelude::*;
+use rule_part::RulePart;
 use solver::Formula as Bool;
 use solver::{Answer, Session, Universe};
 use std::time::{Duration, Instant};
@@ -135,8 +137,9 @@ pub struct UnsatSelector {
 #[derive(Clone, Debug, PartialEq)]
 pub struct UnsatRule {
     pub rule: RuleId,
-    /// Names of a minimal set of contradictory parts (`source.selector`, `protocol`, ...).
-    pub parts: Vec<String>,
+    /// A minimal set of contradictory parts (`source.selector`, `protocol`, ...), sorted by
+    /// their printed names.
+    pub parts: Vec<RulePart>,
 }
 
 /// A rule covered by earlier terminal rules of the same policy.
@@ -609,18 +612,20 @@ fn analyze_rule(
     }
     match s.core(&[], &part_lits) {
         Answer::Known(Some(core)) => {
-            let mut names: Vec<String> = core
+            // The encoder's labels are read here, once (see `rule_part`).
+            let mut parts: Vec<RulePart> = core
                 .iter()
-                .map(|&i| match i {
-                    0 => "policy selector".to_string(),
-                    i => named.get(i - 1).map(|(n, _)| n.clone()).unwrap_or_default(),
+                .filter_map(|&i| match i {
+                    0 => Some(RulePart::PolicySelector),
+                    i => named.get(i - 1).and_then(|(n, _)| {
+                        let part = RulePart::from_encoder_name(n);
+                        debug_assert!(part.is_some(), "rule part {n:?} unknown to RulePart");
+                        part
+                    }),
                 })
                 .collect();
-            names.sort();
-            out.unsat_rules.push(UnsatRule {
-                rule: id,
-                parts: names,
-            });
+            parts.sort_by_cached_key(ToString::to_string);
+            out.unsat_rules.push(UnsatRule { rule: id, parts });
             return;
         }
         Answer::Undecided => return,
