@@ -58,6 +58,17 @@ pub struct Summary {
     pub views: Vec<String>,
 }
 
+/// One protocol and port range of a flow answer (`exposure`, `paths`): "TCP 443",
+/// "TCP 8000-8080", "TCP any port", "ICMP", "other protocols".
+fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
+    let name = crate::model::port::FlowProtocol::from_code(protocol).label();
+    match ports {
+        Some((0, 65535)) => format!("{name} any port"),
+        Some(r) => format!("{name} {}", crate::analysis::reach::format_ports(&[r])),
+        None => name,
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
