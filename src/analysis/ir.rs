@@ -10,6 +10,7 @@ use crate::model::resource::{
 };
 use crate::model::selector::Expr;
 pub use crate::model::tier::CompiledTier;
+use crate::model::tier::{DEFAULT_TIER, KUBE_ADMIN_TIER, KUBE_BASELINE_TIER};
 use crate::project::Project;
 
 pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
@@ -605,19 +606,12 @@ impl PolicySet {
 
     /// Add built-in and referenced tiers, then sort tiers and policies as Felix does.
     pub fn finish(&mut self) {
-        let builtin = [
-            ("default", 1_000_000.0, false),
-            ("kube-admin", 1000.0, true),
-            ("kube-baseline", 10_000_000.0, true),
-        ];
-        for (name, order, pass) in builtin {
-            if !self.tiers.iter().any(|t| t.name == name) {
-                self.tiers.push(CompiledTier {
-                    name: name.into(),
-                    order: Some(order),
-                    defined: true,
-                    default_pass: pass,
-                });
+        // `kube-admin` and `kube-baseline` for every version: no policy lands in them before
+        // v3.32 (`cluster_policy::tier_name`).
+        let builtin = [DEFAULT_TIER, KUBE_ADMIN_TIER, KUBE_BASELINE_TIER];
+        for tier in builtin {
+            if !self.tiers.iter().any(|t| t.name == tier.name) {
+                self.tiers.push(tier.compiled());
             }
         }
         for p in &self.policies {

@@ -419,7 +419,7 @@ impl Policy {
             .as_ref()
             .map(|t| t.value.as_str())
             .filter(|t| !t.is_empty())
-            .unwrap_or("default")
+            .unwrap_or(crate::model::tier::DEFAULT_TIER.name)
     }
 
     pub fn rules(&self, direction: Direction) -> &[Rule] {

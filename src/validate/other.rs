@@ -8,28 +8,35 @@ use super::util::{is_subdomain_fmt, ptr, ptr_i, quote};
 use super::{Cx, Diagnostic};
 use crate::model::net::{parse_ip, parse_ip_or_cidr};
 use crate::model::port::is_valid_port_name;
+use crate::model::tier::{
+    DEFAULT_TIER, KUBE_ADMIN_TIER, KUBE_BASELINE_TIER, LEGACY_ADMIN_TIER, LEGACY_BASELINE_TIER,
+};
 use crate::model::{Direction, EndpointPort, HostEndpoint, NetworkSet, Profile, Tier};
 
 /// A built-in tier's required order and (when validated) default action.
-struct BuiltinTier {
+struct RequiredTier {
     order: u64,
     default_action: Option<&'static str>,
 }
 
-/// The built-in tier called `name` at the target version, if any (§1.7).
-fn builtin_tier(cx: &Cx, name: &str) -> Option<BuiltinTier> {
+/// The built-in tier called `name` at the target version, if any (§1.7): which release's
+/// validator checks which tier, and whether it checks the default action too.
+fn builtin_tier(cx: &Cx, name: &str) -> Option<RequiredTier> {
     let (v329, v330, v332) = (cx.at_least(3, 29), cx.at_least(3, 30), cx.at_least(3, 32));
-    let (order, default_action) = match name {
-        "default" if v329 => (1_000_000, v332.then_some("Deny")),
-        "kube-admin" if v332 => (1_000, Some("Pass")),
-        "kube-baseline" if v332 => (10_000_000, Some("Pass")),
-        "adminnetworkpolicy" if v329 && !v332 => (1_000, None),
-        "baselineadminnetworkpolicy" if v330 && !v332 => (10_000_000, None),
-        _ => return None,
-    };
-    Some(BuiltinTier {
-        order,
-        default_action,
+    // (tier, checked at this version, its default action checked)
+    let checked = [
+        (DEFAULT_TIER, v329, v332),
+        (KUBE_ADMIN_TIER, v332, true),
+        (KUBE_BASELINE_TIER, v332, true),
+        (LEGACY_ADMIN_TIER, v329 && !v332, false),
+        (LEGACY_BASELINE_TIER, v330 && !v332, false),
+    ];
+    let (tier, _, action) = checked
+        .into_iter()
+        .find(|(tier, at, _)| *at && tier.name == name)?;
+    Some(RequiredTier {
+        order: u64::from(tier.order),
+        default_action: action.then(|| tier.default_action()),
     })
 }
 

@@ -142,7 +142,10 @@ pub(crate) fn missing_tier_prefix<'a>(cx: &'a Cx) -> Option<(&'a str, &'a str)> 
     }
     let tier = cx.res.policy()?.tier_name();
     let (ok, base) = match name.value.split_once('.') {
-        None => (tier == "default", name.value.as_str()),
+        None => (
+            tier == crate::model::tier::DEFAULT_TIER.name,
+            name.value.as_str(),
+        ),
         Some((prefix, rest)) => (prefix == tier, rest),
     };
     (!ok).then_some((tier, base))
