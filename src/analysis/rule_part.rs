@@ -74,7 +74,7 @@ impl EntityField {
         }
     }
 
-    const ALL: [EntityField; 7] = [
+    pub const ALL: [EntityField; 7] = [
         EntityField::Selector,
         EntityField::NotSelector,
         EntityField::Nets,
@@ -141,21 +141,26 @@ impl fmt::Display for RulePart {
 mod tests {
     use super::*;
 
-    #[test]
-    fn encoder_names_round_trip() {
+    /// Every part that is not the policy selector or the part of a missing rule.
+    fn rule_parts() -> Vec<RulePart> {
         let mut all = vec![
-            RulePart::PolicySelector,
             RulePart::IpFamily,
             RulePart::Protocol,
             RulePart::NotProtocol,
             RulePart::Icmp,
             RulePart::NotIcmp,
             RulePart::Http,
-            RulePart::NoRule,
         ];
         for side in [RuleSide::Source, RuleSide::Destination] {
             all.extend(EntityField::ALL.map(|f| RulePart::Entity(side, f)));
         }
+        all
+    }
+
+    #[test]
+    fn encoder_names_round_trip() {
+        let mut all = rule_parts();
+        all.extend([RulePart::PolicySelector, RulePart::NoRule]);
         for part in all {
             assert_eq!(RulePart::from_encoder_name(&part.to_string()), Some(part));
         }
@@ -230,18 +235,7 @@ spec:
             .iter()
             .map(|l| RulePart::from_encoder_name(l).unwrap_or_else(|| panic!("unknown {l:?}")))
             .collect();
-        let mut expected = vec![
-            RulePart::IpFamily,
-            RulePart::Protocol,
-            RulePart::NotProtocol,
-            RulePart::Icmp,
-            RulePart::NotIcmp,
-            RulePart::Http,
-        ];
-        for side in [RuleSide::Source, RuleSide::Destination] {
-            expected.extend(EntityField::ALL.map(|f| RulePart::Entity(side, f)));
-        }
-        for part in expected {
+        for part in rule_parts() {
             assert!(parts.contains(&part), "{part} not among {labels:?}");
         }
     }

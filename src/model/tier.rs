@@ -23,40 +23,24 @@ pub struct BuiltinTier {
     pub default_pass: bool,
 }
 
+const DENY: bool = false;
+const PASS: bool = true;
+
 /// The tier of a policy that names none.
-pub const DEFAULT_TIER: BuiltinTier = BuiltinTier {
-    name: "default",
-    order: 1_000_000,
-    default_pass: false,
-};
+pub const DEFAULT_TIER: BuiltinTier = BuiltinTier::new("default", 1_000_000, DENY);
 
 /// AdminNetworkPolicy's tier from v3.32 (ClusterNetworkPolicy, tier Admin).
-pub const KUBE_ADMIN_TIER: BuiltinTier = BuiltinTier {
-    name: "kube-admin",
-    order: 1_000,
-    default_pass: true,
-};
+pub const KUBE_ADMIN_TIER: BuiltinTier = BuiltinTier::new("kube-admin", 1_000, PASS);
 
 /// BaselineAdminNetworkPolicy's tier from v3.32 (ClusterNetworkPolicy, tier Baseline).
-pub const KUBE_BASELINE_TIER: BuiltinTier = BuiltinTier {
-    name: "kube-baseline",
-    order: 10_000_000,
-    default_pass: true,
-};
+pub const KUBE_BASELINE_TIER: BuiltinTier = BuiltinTier::new("kube-baseline", 10_000_000, PASS);
 
 /// AdminNetworkPolicy's tier in v3.29–v3.31.
-pub const LEGACY_ADMIN_TIER: BuiltinTier = BuiltinTier {
-    name: "adminnetworkpolicy",
-    order: 1_000,
-    default_pass: true,
-};
+pub const LEGACY_ADMIN_TIER: BuiltinTier = BuiltinTier::new("adminnetworkpolicy", 1_000, PASS);
 
 /// BaselineAdminNetworkPolicy's tier in v3.30–v3.31.
-pub const LEGACY_BASELINE_TIER: BuiltinTier = BuiltinTier {
-    name: "baselineadminnetworkpolicy",
-    order: 10_000_000,
-    default_pass: true,
-};
+pub const LEGACY_BASELINE_TIER: BuiltinTier =
+    BuiltinTier::new("baselineadminnetworkpolicy", 10_000_000, PASS);
 
 /// Every tier Calico creates itself, current and older names.
 pub const BUILTIN_TIERS: [BuiltinTier; 5] = [
@@ -68,6 +52,14 @@ pub const BUILTIN_TIERS: [BuiltinTier; 5] = [
 ];
 
 impl BuiltinTier {
+    const fn new(name: &'static str, order: u32, default_pass: bool) -> BuiltinTier {
+        BuiltinTier {
+            name,
+            order,
+            default_pass,
+        }
+    }
+
     /// `Pass` or `Deny`, as a Tier resource writes it.
     pub fn default_action(&self) -> &'static str {
         if self.default_pass { "Pass" } else { "Deny" }

@@ -1,6 +1,7 @@
 //! Rendering of `calint exposure`: human, JSON, Markdown and one self-contained HTML page.
 
 use super::graph::allowed_label;
+use super::html_escape;
 use super::reach::{decision_json, decision_site};
 use crate::analysis::exposure::{Exposure, Flow, Policied};
 use crate::analysis::ir::PolicySet;
@@ -280,13 +281,6 @@ pub fn render_markdown(groups: &[Group], exposures: &[Exposure]) -> String {
         exposures.len()
     );
     out
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 pub fn render_html(

@@ -1,6 +1,7 @@
 //! Renderers of the reachability graph: JSON, Graphviz dot, Mermaid, and one self-contained
 //! HTML page (inline SVG and a from×to matrix; no scripts, no network fetches).
 
+use super::html_escape;
 use crate::analysis::reach::{Edge, Group, GroupKind, format_ports};
 use crate::model::port::FlowProtocol;
 use serde_json::json;
@@ -124,13 +125,6 @@ pub fn mermaid(groups: &[Group], edges: &[Edge]) -> String {
         );
     }
     out
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Shorten a label drawn on the canvas (the full text is in the edge's tooltip and the matrix).

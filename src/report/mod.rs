@@ -69,6 +69,14 @@ fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
     }
 }
 
+/// Text for HTML (the exposure and graph pages).
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

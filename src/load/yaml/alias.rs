@@ -2,8 +2,9 @@
 //! document's alias budget ([`super::ParseLimits::max_alias_nodes`]) and the depth limit;
 //! unknown, recursive and over-budget aliases stay [`NodeKind::Alias`] with a problem.
 
-use saphyr_parser::Span as SaphyrSpan;
+use saphyr_parser::{ScanError, Span as SaphyrSpan};
 
+use super::spans::{is_flow_indicator, is_yaml_space};
 use super::{ALIAS_LIMIT_MESSAGE, Builder, problem};
 use crate::load::tree::{Node, NodeKind};
 use crate::source::Span;
@@ -48,11 +49,7 @@ impl Builder<'_> {
             return;
         }
         let (start, end) = self.conv.span(span);
-        let name = self
-            .text
-            .get(start..end)
-            .map(|s| s.strip_prefix('*').unwrap_or(s).to_string())
-            .unwrap_or_default();
+        let name = self.alias_name(start, end);
         let alias_span = Span::new(start, end);
         let max_depth = self.limits.max_depth;
         let max_alias_nodes = self.limits.max_alias_nodes;
@@ -102,5 +99,46 @@ impl Builder<'_> {
         let mut copy = anchored.node.clone();
         copy.span = alias_span;
         self.complete(copy, 0);
+    }
+
+    /// saphyr's error for an alias whose anchor it has never seen: the alias token starts at the
+    /// error position.
+    pub(super) fn unknown_alias_error(&mut self, err: &ScanError) {
+        let start = self.conv.byte(err.marker().index());
+        let bytes = self.text.as_bytes();
+        let mut end = start;
+        if bytes.get(end) == Some(&b'*') {
+            end += 1;
+            while bytes
+                .get(end)
+                .is_some_and(|&c| !is_yaml_space(c) && !is_flow_indicator(c))
+            {
+                end += 1;
+            }
+        }
+        let name = self.alias_name(start, end);
+        let span = Span::new(start, end);
+        if self.doc.as_ref().is_some_and(|d| d.skip.is_some()) {
+            return;
+        }
+        self.problems.push(problem(
+            span,
+            format!("unknown alias `*{name}`: no anchor `&{name}` earlier in this document"),
+        ));
+        self.complete(
+            Node {
+                span,
+                kind: NodeKind::Alias(name),
+            },
+            0,
+        );
+    }
+
+    /// The name of the alias token at `start..end`, without its `*`.
+    fn alias_name(&self, start: usize, end: usize) -> String {
+        self.text
+            .get(start..end)
+            .map(|s| s.strip_prefix('*').unwrap_or(s).to_string())
+            .unwrap_or_default()
     }
 }

@@ -73,7 +73,7 @@ use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 use alias::{Anchored, measure};
 use mapping::{check_duplicates, is_merge_key, merge_keys};
-use spans::{CharToByte, is_flow_indicator, is_yaml_space, tag_shorthand};
+use spans::{CharToByte, is_yaml_space, tag_shorthand};
 
 /// Default of [`ParseLimits::max_depth`].
 pub const DEFAULT_MAX_DEPTH: usize = 128;
@@ -475,43 +475,6 @@ impl<'t> Builder<'t> {
             }
         };
         self.complete(Node { span, kind }, frame.anchor);
-    }
-
-    /// saphyr's error for an alias whose anchor it has never seen: the alias token starts at the
-    /// error position.
-    fn unknown_alias_error(&mut self, err: &ScanError) {
-        let start = self.conv.byte(err.marker().index());
-        let bytes = self.text.as_bytes();
-        let mut end = start;
-        if bytes.get(end) == Some(&b'*') {
-            end += 1;
-            while bytes
-                .get(end)
-                .is_some_and(|&c| !is_yaml_space(c) && !is_flow_indicator(c))
-            {
-                end += 1;
-            }
-        }
-        let name = self
-            .text
-            .get(start..end)
-            .map(|s| s.strip_prefix('*').unwrap_or(s).to_string())
-            .unwrap_or_default();
-        let span = Span::new(start, end);
-        if self.doc.as_ref().is_some_and(|d| d.skip.is_some()) {
-            return;
-        }
-        self.problems.push(problem(
-            span,
-            format!("unknown alias `*{name}`: no anchor `&{name}` earlier in this document"),
-        ));
-        self.complete(
-            Node {
-                span,
-                kind: NodeKind::Alias(name),
-            },
-            0,
-        );
     }
 
     fn syntax_error(&mut self, err: &ScanError) {
