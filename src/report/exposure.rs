@@ -1,11 +1,11 @@
 //! Rendering of `calint exposure`: human, JSON, Markdown and one self-contained HTML page.
 
 use super::graph::allowed_label;
-use super::html_escape;
 use super::reach::{decision_json, decision_site};
+use super::{group_kind as kind, html_escape};
 use crate::analysis::exposure::{Exposure, Flow, Policied};
 use crate::analysis::ir::PolicySet;
-use crate::analysis::reach::{Decision, Group, GroupKind, format_ports};
+use crate::analysis::reach::{Decision, Group, format_ports};
 use crate::model::port::FlowProtocol;
 use crate::project::Project;
 use serde_json::{Value, json};
@@ -27,16 +27,6 @@ fn flows(e: &Exposure) -> [(&'static str, &'static str, Option<&Flow>); 4] {
         (a.0, a.1, Some(&e.from_any_pod)),
         (t.0, t.1, Some(&e.to_world)),
     ]
-}
-
-fn kind(g: &Group) -> &'static str {
-    match g.kind {
-        GroupKind::Workload => "workload",
-        GroupKind::Selector => "selector",
-        GroupKind::NetworkSet => "network-set",
-        GroupKind::Net => "net",
-        GroupKind::World => "world",
-    }
 }
 
 /// The decisions of a flow with what they decide: (ports or "denied", decision).

@@ -1,21 +1,11 @@
 //! Renderers of the reachability graph: JSON, Graphviz dot, Mermaid, and one self-contained
 //! HTML page (inline SVG and a from×to matrix; no scripts, no network fetches).
 
-use super::html_escape;
+use super::{group_kind as kind, html_escape};
 use crate::analysis::reach::{Edge, Group, GroupKind, format_ports};
 use crate::model::port::FlowProtocol;
 use serde_json::json;
 use std::fmt::Write;
-
-fn kind(g: &Group) -> &'static str {
-    match g.kind {
-        GroupKind::Workload => "workload",
-        GroupKind::Selector => "selector",
-        GroupKind::NetworkSet => "network-set",
-        GroupKind::Net => "net",
-        GroupKind::World => "world",
-    }
-}
 
 /// "TCP 5432; UDP 53; ICMP", or "any" when every protocol and port is allowed.
 pub fn edge_label(e: &Edge) -> String {

@@ -69,6 +69,18 @@ fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
     }
 }
 
+/// A group's kind as the JSON and HTML of `graph` and `exposure` name it.
+fn group_kind(g: &crate::analysis::reach::Group) -> &'static str {
+    use crate::analysis::reach::GroupKind;
+    match g.kind {
+        GroupKind::Workload => "workload",
+        GroupKind::Selector => "selector",
+        GroupKind::NetworkSet => "network-set",
+        GroupKind::Net => "net",
+        GroupKind::World => "world",
+    }
+}
+
 /// Text for HTML (the exposure and graph pages).
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -399,14 +399,8 @@ impl<'t> Builder<'t> {
             });
             if !doc.depth_reported {
                 doc.depth_reported = true;
-                let first = start
-                    + self
-                        .text
-                        .get(start..)
-                        .and_then(|s| s.chars().next())
-                        .map_or(0, char::len_utf8);
                 self.problems.push(problem(
-                    Span::new(start, first),
+                    self.char_at(start),
                     format!(
                         "nesting deeper than {max_depth} levels; the nested content is ignored"
                     ),
@@ -500,14 +494,8 @@ impl<'t> Builder<'t> {
     /// crossed the limit, as after a syntax error.
     fn node_limit(&mut self, at: SaphyrSpan) {
         let (start, _) = self.conv.span(at);
-        let end = start
-            + self
-                .text
-                .get(start..)
-                .and_then(|s| s.chars().next())
-                .map_or(0, char::len_utf8);
         self.problems.push(problem(
-            Span::new(start, end),
+            self.char_at(start),
             format!(
                 "more than {} YAML nodes in this file; the rest of the file is ignored",
                 self.limits.max_nodes

@@ -6,6 +6,7 @@
 use saphyr_parser::{Span as SaphyrSpan, Tag};
 
 use super::Builder;
+use crate::source::Span;
 
 /// Converts saphyr's character indices to byte offsets.
 ///
@@ -76,6 +77,17 @@ pub(super) fn tag_shorthand(tag: &Tag) -> String {
 }
 
 impl Builder<'_> {
+    /// The span of the character at `start` (empty at the end of the text).
+    pub(super) fn char_at(&self, start: usize) -> Span {
+        let end = start
+            + self
+                .text
+                .get(start..)
+                .and_then(|s| s.chars().next())
+                .map_or(0, char::len_utf8);
+        Span::new(start, end)
+    }
+
     pub(super) fn byte_at(&self, pos: usize) -> Option<u8> {
         self.text.as_bytes().get(pos).copied()
     }
