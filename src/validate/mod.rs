@@ -231,9 +231,10 @@ mod tests {
         r.destination.ports = vec![port(0)];
         let res = policy_resource(Kind::NetworkPolicy, "p", with_ingress(vec![r]));
         let v = validate(&res);
-        assert_eq!(
-            find(&v, "invalid port `0`").pointer,
-            "/spec/ingress/0/destination/ports/0"
+        assert_pointer(
+            &v,
+            "invalid port `0`",
+            "/spec/ingress/0/destination/ports/0",
         );
     }
 

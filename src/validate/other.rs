@@ -351,10 +351,7 @@ mod tests {
             ("/spec/order", Span::new(100, 101))
         );
         let v = validate(&tier("default", None, None));
-        assert_eq!(
-            find(&v, "default tier order must be 1000000").pointer,
-            "/spec"
-        );
+        assert_pointer(&v, "default tier order must be 1000000", "/spec");
         // defaultAction is checked from v3.32.
         let pass = tier("default", Some(1_000_000.0), Some("Pass"));
         find(
@@ -430,21 +427,19 @@ mod tests {
         )));
         let dup = set(Kind::NetworkSet, vec!["10.0.0.0/8", "10.0.0.0/8"]);
         let v = validate(&dup);
-        assert_eq!(
-            find(&v, "duplicate entry `10.0.0.0/8` in `nets`").pointer,
-            "/spec/nets/1"
-        );
+        assert_pointer(&v, "duplicate entry `10.0.0.0/8` in `nets`", "/spec/nets/1");
         assert_clean(&validate_at(&dup, V3_31));
         let v = validate(&set(
             Kind::GlobalNetworkSet,
             vec!["10.0.0.0/8", "10.0.0.300", "1.2.3.4/40"],
         ));
         assert_eq!(v.len(), 2);
-        assert_eq!(
-            find(&v, "invalid IP address or CIDR `10.0.0.300`").pointer,
-            "/spec/nets/1"
+        assert_pointer(
+            &v,
+            "invalid IP address or CIDR `10.0.0.300`",
+            "/spec/nets/1",
         );
-        assert_eq!(find(&v, "prefix length").pointer, "/spec/nets/2");
+        assert_pointer(&v, "prefix length", "/spec/nets/2");
     }
 
     #[test]
@@ -461,13 +456,11 @@ mod tests {
         };
         let v = validate(&resource(Kind::Profile, "p", Body::Profile(profile)));
         assert_eq!(v.len(), 2, "{v:#?}");
-        assert_eq!(
-            find(&v, "invalid protocol `tcp`").pointer,
-            "/spec/egress/0/protocol"
-        );
-        assert_eq!(
-            find(&v, "invalid label key `bad/key/x`").pointer,
-            "/spec/labelsToApply/bad~1key~1x"
+        assert_pointer(&v, "invalid protocol `tcp`", "/spec/egress/0/protocol");
+        assert_pointer(
+            &v,
+            "invalid label key `bad/key/x`",
+            "/spec/labelsToApply/bad~1key~1x",
         );
 
         let many = Profile {
@@ -508,7 +501,7 @@ mod tests {
         assert_clean(&validate(&hep(|_| {})));
         assert_clean(&validate(&hep(|h| h.interface_name = Some(s("*")))));
         let v = validate(&hep(|h| h.node = None));
-        assert_eq!(find(&v, "node must be specified").pointer, "/spec");
+        assert_pointer(&v, "node must be specified", "/spec");
         find(
             &validate(&hep(|h| h.node = Some(s("Node_1")))),
             "invalid node name",
@@ -516,10 +509,7 @@ mod tests {
         let v = validate(&hep(|h| {
             h.interface_name = Some(s("a-very-long-interface"))
         }));
-        assert_eq!(
-            find(&v, "invalid interfaceName").pointer,
-            "/spec/interfaceName"
-        );
+        assert_pointer(&v, "invalid interfaceName", "/spec/interfaceName");
         let v = validate(&hep(|h| h.interface_name = None));
         let f = find(
             &v,
@@ -548,15 +538,15 @@ mod tests {
             )
         );
         find(&v, "invalid IP address `nope`");
-        assert_eq!(find(&v, "invalid profile name").pointer, "/spec/profiles/1");
+        assert_pointer(&v, "invalid profile name", "/spec/profiles/1");
         let dups = hep(|h| {
             h.expected_ips = vec![set_net("10.0.0.1"), set_net("10.0.0.1")];
             h.profiles = vec![s("a"), s("a")];
         });
         let v = validate(&dups);
         assert_eq!(v.len(), 2, "{v:#?}");
-        assert_eq!(find(&v, "in `expectedIPs`").pointer, "/spec/expectedIPs/1");
-        assert_eq!(find(&v, "in `profiles`").pointer, "/spec/profiles/1");
+        assert_pointer(&v, "in `expectedIPs`", "/spec/expectedIPs/1");
+        assert_pointer(&v, "in `profiles`", "/spec/profiles/1");
         assert_clean(&validate_at(&dups, V3_31));
     }
 
@@ -572,23 +562,11 @@ mod tests {
             ]
         }));
         assert_eq!(v.len(), 6, "{v:#?}");
-        assert_eq!(
-            find(&v, "invalid port name `Metrics`").pointer,
-            "/spec/ports/0/name"
-        );
-        assert_eq!(
-            find(&v, "(protocol is `ICMP`)").pointer,
-            "/spec/ports/0/protocol"
-        );
-        assert_eq!(find(&v, "invalid port `0`").pointer, "/spec/ports/0/port");
-        assert_eq!(
-            find(&v, "port `name` must be specified").pointer,
-            "/spec/ports/1"
-        );
-        assert_eq!(find(&v, "(protocol is not set)").pointer, "/spec/ports/1");
-        assert_eq!(
-            find(&v, "port number must be specified").pointer,
-            "/spec/ports/1"
-        );
+        assert_pointer(&v, "invalid port name `Metrics`", "/spec/ports/0/name");
+        assert_pointer(&v, "(protocol is `ICMP`)", "/spec/ports/0/protocol");
+        assert_pointer(&v, "invalid port `0`", "/spec/ports/0/port");
+        assert_pointer(&v, "port `name` must be specified", "/spec/ports/1");
+        assert_pointer(&v, "(protocol is not set)", "/spec/ports/1");
+        assert_pointer(&v, "port number must be specified", "/spec/ports/1");
     }
 }

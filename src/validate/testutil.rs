@@ -194,6 +194,12 @@ pub fn find<'a>(vs: &'a [Diagnostic], needle: &str) -> &'a Diagnostic {
     }
 }
 
+/// Assert that the violation whose message contains `needle` is at `pointer`.
+#[track_caller]
+pub fn assert_pointer(vs: &[Diagnostic], needle: &str, pointer: &str) {
+    assert_eq!(find(vs, needle).pointer, pointer);
+}
+
 /// Assert that no violation's message contains `needle`.
 #[track_caller]
 pub fn assert_none(vs: &[Diagnostic], needle: &str) {

@@ -62,9 +62,10 @@ fn port_list_limits() {
     r.protocol = Some(proto("TCP"));
     r.source.not_ports = (1..=51).map(port).collect();
     let v = validate_rule(r.clone());
-    assert_eq!(
-        find(&v, "too many entries in `notPorts`: 51").pointer,
-        "/spec/ingress/0/source/notPorts"
+    assert_pointer(
+        &v,
+        "too many entries in `notPorts`: 51",
+        "/spec/ingress/0/source/notPorts",
     );
     assert_clean(&validate_rule_at(r.clone(), V3_32));
     r.source.not_ports.pop();
@@ -92,9 +93,10 @@ fn nets_strict_cidrs() {
         ("/spec/ingress/0/destination/nets/0", Span::new(40, 50))
     );
     assert_eq!(f.help.as_deref(), Some("write `10.0.0.0/8`"));
-    assert_eq!(
-        find(&v, "missing prefix length").pointer,
-        "/spec/ingress/0/destination/nets/1"
+    assert_pointer(
+        &v,
+        "missing prefix length",
+        "/spec/ingress/0/destination/nets/1",
     );
     find(&v, "prefix length must be 0-32");
 }
@@ -160,18 +162,20 @@ fn net_list_limits_and_duplicates() {
         .collect();
     let v = validate_rule(r.clone());
     assert_eq!(v.len(), 1, "{v:#?}");
-    assert_eq!(
-        find(&v, "too many entries in `nets`: 257").pointer,
-        "/spec/ingress/0/source/nets"
+    assert_pointer(
+        &v,
+        "too many entries in `nets`: 257",
+        "/spec/ingress/0/source/nets",
     );
     assert_clean(&validate_rule_at(r, V3_32));
 
     let mut r = rule("Allow");
     r.destination.not_nets = vec![net("10.0.0.0/8"), net("10.0.0.0/8")];
     let v = validate_rule(r.clone());
-    assert_eq!(
-        find(&v, "duplicate entry `10.0.0.0/8` in `notNets`").pointer,
-        "/spec/ingress/0/destination/notNets/1"
+    assert_pointer(
+        &v,
+        "duplicate entry `10.0.0.0/8` in `notNets`",
+        "/spec/ingress/0/destination/notNets/1",
     );
     assert_clean(&validate_rule_at(r, V3_32));
     // `nets` is a set from v3.32.
@@ -218,9 +222,10 @@ fn entity_selectors() {
         selector: Some(sel("a == 'b'\n")),
     });
     let v = validate_rule(r);
-    assert_eq!(
-        find(&v, "newline").pointer,
-        "/spec/ingress/0/destination/serviceAccounts/selector"
+    assert_pointer(
+        &v,
+        "newline",
+        "/spec/ingress/0/destination/serviceAccounts/selector",
     );
 }
 
@@ -233,9 +238,10 @@ fn service_account_names_are_a_set() {
         selector: None,
     });
     let v = validate_rule(r.clone());
-    assert_eq!(
-        find(&v, "duplicate entry `a`").pointer,
-        "/spec/ingress/0/source/serviceAccounts/names/2"
+    assert_pointer(
+        &v,
+        "duplicate entry `a`",
+        "/spec/ingress/0/source/serviceAccounts/names/2",
     );
     assert_clean(&validate_rule_at(r, V3_31));
 }
@@ -286,21 +292,25 @@ fn services_are_exclusive() {
     r.source.not_nets = vec![net("10.0.0.0/8")];
     let v = validate_rule(r.clone());
     assert_eq!(v.len(), 4, "{v:#?}");
-    assert_eq!(
-        find(&v, "NamespaceSelector and Services").pointer,
-        "/spec/ingress/0/source/namespaceSelector"
+    assert_pointer(
+        &v,
+        "NamespaceSelector and Services",
+        "/spec/ingress/0/source/namespaceSelector",
     );
-    assert_eq!(
-        find(&v, "Selector/NotSelector and Services").pointer,
-        "/spec/ingress/0/source/notSelector"
+    assert_pointer(
+        &v,
+        "Selector/NotSelector and Services",
+        "/spec/ingress/0/source/notSelector",
     );
-    assert_eq!(
-        find(&v, "ServiceAccounts and Services").pointer,
-        "/spec/ingress/0/source/serviceAccounts"
+    assert_pointer(
+        &v,
+        "ServiceAccounts and Services",
+        "/spec/ingress/0/source/serviceAccounts",
     );
-    assert_eq!(
-        find(&v, "Nets/NotNets and Services").pointer,
-        "/spec/ingress/0/source/notNets/0"
+    assert_pointer(
+        &v,
+        "Nets/NotNets and Services",
+        "/spec/ingress/0/source/notNets/0",
     );
     // Empty selectors do not conflict; ports on the same side are fine for sources.
     let mut r = rule("Allow");

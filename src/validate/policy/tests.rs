@@ -269,10 +269,7 @@ fn gnp_flags() {
         Kind::StagedGlobalNetworkPolicy,
         flags(None, Some(true), None),
     );
-    assert_eq!(
-        find(&v, "applyOnForward must be true").pointer,
-        "/spec/preDNAT"
-    );
+    assert_pointer(&v, "applyOnForward must be true", "/spec/preDNAT");
     assert_clean(&run(
         Kind::GlobalNetworkPolicy,
         flags(Some(true), Some(false), Some(true)),
@@ -293,10 +290,7 @@ fn gnp_flags() {
         (f.pointer.as_str(), f.span),
         ("/spec/egress", Span::new(3000, 3900))
     );
-    assert_eq!(
-        find(&v, "cannot have 'Egress' type").pointer,
-        "/spec/types/1"
-    );
+    assert_pointer(&v, "cannot have 'Egress' type", "/spec/types/1");
 }
 
 #[test]
@@ -319,10 +313,7 @@ fn performance_hints() {
             Some("write `AssumeNeededOnEveryNode`")
         )
     );
-    assert_eq!(
-        find(&v, "more than once").pointer,
-        "/spec/performanceHints/2"
-    );
+    assert_pointer(&v, "more than once", "/spec/performanceHints/2");
 }
 
 #[test]
@@ -419,9 +410,10 @@ fn services_and_http_placement() {
     r.destination.services = Some(svc(Some("ns")));
     let v = run(Kind::NetworkPolicy, egress_policy(vec![r]));
     assert_eq!(v.len(), 1, "{v:#?}");
-    assert_eq!(
-        find(&v, "not allowed in egress rule source").pointer,
-        "/spec/egress/0/source/services"
+    assert_pointer(
+        &v,
+        "not allowed in egress rule source",
+        "/spec/egress/0/source/services",
     );
 
     // Ingress: destination services rejected.

@@ -37,10 +37,7 @@ fn ip_version() {
         let mut r = rule("Allow");
         r.ip_version = Some(sp(bad));
         let v = validate_rule(r);
-        assert_eq!(
-            find(&v, "invalid ipVersion").pointer,
-            "/spec/ingress/0/ipVersion"
-        );
+        assert_pointer(&v, "invalid ipVersion", "/spec/ingress/0/ipVersion");
     }
 }
 
@@ -67,10 +64,7 @@ fn protocols() {
             Some("write `TCP` (protocol names are case-sensitive)")
         )
     );
-    assert_eq!(
-        find(&v, "invalid notProtocol `0`").pointer,
-        "/spec/ingress/0/notProtocol"
-    );
+    assert_pointer(&v, "invalid notProtocol `0`", "/spec/ingress/0/notProtocol");
     let mut r = rule("Allow");
     r.protocol = Some(proto("icmpv6"));
     assert!(
@@ -122,9 +116,10 @@ fn ports_need_a_port_protocol() {
     r.source.not_ports = vec![named_port("metrics")];
     assert_clean(&validate_rule_at(r.clone(), V3_32));
     let v = validate_rule_at(r, V3_31);
-    assert_eq!(
-        find(&v, "(protocol is not set)").pointer,
-        "/spec/ingress/0/source/notPorts/0"
+    assert_pointer(
+        &v,
+        "(protocol is not set)",
+        "/spec/ingress/0/source/notPorts/0",
     );
 }
 
@@ -218,17 +213,12 @@ fn icmp_fields() {
     });
     let v = validate_rule(r.clone());
     assert_eq!(v.len(), 3, "{v:#?}");
-    assert_eq!(
-        find(&v, "invalid ICMP type `255`").pointer,
-        "/spec/ingress/0/icmp/type"
-    );
-    assert_eq!(
-        find(&v, "invalid ICMP code `256`").pointer,
-        "/spec/ingress/0/icmp/code"
-    );
-    assert_eq!(
-        find(&v, "ICMP code specified without an ICMP type").pointer,
-        "/spec/ingress/0/notICMP"
+    assert_pointer(&v, "invalid ICMP type `255`", "/spec/ingress/0/icmp/type");
+    assert_pointer(&v, "invalid ICMP code `256`", "/spec/ingress/0/icmp/code");
+    assert_pointer(
+        &v,
+        "ICMP code specified without an ICMP type",
+        "/spec/ingress/0/notICMP",
     );
     r.icmp = Some(IcmpMatch {
         span: Span::new(650, 660),
@@ -286,9 +276,10 @@ fn http_rule_level() {
 
     r.protocol = Some(proto("UDP"));
     let v = validate_rule(r.clone());
-    assert_eq!(
-        find(&v, "rules with HTTP match must have protocol TCP or unset").pointer,
-        "/spec/ingress/0/protocol"
+    assert_pointer(
+        &v,
+        "rules with HTTP match must have protocol TCP or unset",
+        "/spec/ingress/0/protocol",
     );
     find(
         &validate_rule_at(r.clone(), V3_32),
@@ -326,18 +317,20 @@ fn http_methods_and_paths() {
     );
     let v = validate_rule(r);
     assert_eq!(v.len(), 6, "{v:#?}");
-    assert_eq!(
-        find(&v, "Invalid methods (duplicates): `GET`").pointer,
-        "/spec/ingress/0/http/methods/2"
+    assert_pointer(
+        &v,
+        "Invalid methods (duplicates): `GET`",
+        "/spec/ingress/0/http/methods/2",
     );
     let f = find(&v, "Both 'exact' and 'prefix' are set");
     assert_eq!(
         (f.pointer.as_str(), f.span),
         ("/spec/ingress/0/http/paths/1", Span::new(861, 870))
     );
-    assert_eq!(
-        find(&v, "Either 'exact' or 'prefix' must be set").pointer,
-        "/spec/ingress/0/http/paths/2"
+    assert_pointer(
+        &v,
+        "Either 'exact' or 'prefix' must be set",
+        "/spec/ingress/0/http/paths/2",
     );
     let f = find(&v, "invalid HTTP path `api`");
     assert_eq!(
@@ -361,17 +354,16 @@ fn http_limits_from_3_32() {
         (0..21).map(|_| exact("/p")).chain([exact(&long)]).collect(),
     );
     let v = validate_rule_at(r.clone(), V3_32);
-    assert_eq!(
-        find(&v, "too many HTTP methods: 21").pointer,
-        "/spec/ingress/0/http/methods"
+    assert_pointer(
+        &v,
+        "too many HTTP methods: 21",
+        "/spec/ingress/0/http/methods",
     );
-    assert_eq!(
-        find(&v, "too many HTTP paths: 22").pointer,
-        "/spec/ingress/0/http/paths"
-    );
-    assert_eq!(
-        find(&v, "HTTP path is too long: 1025").pointer,
-        "/spec/ingress/0/http/paths/21/exact"
+    assert_pointer(&v, "too many HTTP paths: 22", "/spec/ingress/0/http/paths");
+    assert_pointer(
+        &v,
+        "HTTP path is too long: 1025",
+        "/spec/ingress/0/http/paths/21/exact",
     );
     assert_clean(&validate_rule_at(r, V3_31));
 }
@@ -387,8 +379,9 @@ fn rule_annotations() {
     let v = validate_rule(r);
     // `Team/Owner` is lower-cased before the check; `...` is rejected.
     assert_eq!(v.len(), 1, "{v:#?}");
-    assert_eq!(
-        find(&v, "invalid annotation key `...`").pointer,
-        "/spec/ingress/0/metadata/annotations/..."
+    assert_pointer(
+        &v,
+        "invalid annotation key `...`",
+        "/spec/ingress/0/metadata/annotations/...",
     );
 }
