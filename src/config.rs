@@ -161,7 +161,8 @@ impl Config {
 #[derive(Debug)]
 pub struct ConfigError {
     pub source: SourceFile,
-    pub problems: Vec<Diagnostic>,
+    /// Sorted by position; a boxed slice keeps the error small (`Result<_, ConfigError>`).
+    pub problems: Box<[Diagnostic]>,
     /// The file could not be read or decoded: `source` holds no text and `problems` the one
     /// reason, about the file as a whole (its span names no place).
     pub unreadable: bool,
@@ -257,7 +258,7 @@ pub fn load(path: &Path, name: String, origin: Origin) -> Result<Config, ConfigE
 fn whole_file_error(name: String, path: &Path, message: String) -> ConfigError {
     ConfigError {
         source: SourceFile::new(name, path.to_path_buf(), String::new()),
-        problems: vec![Diagnostic::new(Span::default(), "", message)],
+        problems: Box::new([Diagnostic::new(Span::default(), "", message)]),
         unreadable: true,
     }
 }
@@ -291,7 +292,7 @@ pub fn parse(source: SourceFile, origin: Origin) -> Result<Config, ConfigError> 
         problems.sort_by_key(|p| (p.span.start, p.span.end));
         Err(ConfigError {
             source,
-            problems,
+            problems: problems.into_boxed_slice(),
             unreadable: false,
         })
     }
