@@ -183,7 +183,7 @@ pub fn yaml_lower(data: &[u8]) {
     }
     let mut lowered = Lowered::default();
     lower_file_with(
-        0,
+        calint::source::FileId(0),
         &parsed.documents,
         &SelectorLimits::default(),
         &mut lowered,

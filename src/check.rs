@@ -175,7 +175,10 @@ pub fn run_bytes(name: &str, bytes: &[u8], opts: &CheckOptions) -> Run {
     let path = Path::new(name);
     let outcome = match read::too_large(bytes.len() as u64, opts.max_file_size) {
         Some(message) => FileOutcome::unread(name.to_string(), path, message),
-        None => process_bytes(0, name.to_string(), path, bytes.to_vec(), opts),
+        None => {
+            let id = crate::source::FileId(0);
+            process_bytes(id, name.to_string(), path, bytes.to_vec(), opts)
+        }
     };
     let project = assemble(vec![outcome], Vec::new(), opts, &NoProgress);
     run_pipeline(project, opts, &NoProgress)
@@ -467,6 +470,12 @@ mod tests {
                 .message
                 .contains("larger than the 10-byte limit")
         );
-        assert_eq!(project.sources.get(0).map(|s| s.text.len()), Some(0));
+        assert_eq!(
+            project
+                .sources
+                .get(crate::source::FileId(0))
+                .map(|s| s.text.len()),
+            Some(0)
+        );
     }
 }

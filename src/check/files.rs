@@ -10,7 +10,7 @@ use crate::load::walk::{self, Discovered, WalkOptions};
 use crate::model::lower::{Lowered, lower_file_with};
 use crate::progress::{NoProgress, Progress};
 use crate::project::{FileProblem, Project};
-use crate::source::{SourceFile, SourceMap, Span};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::validate::validate_resource;
 use rayon::prelude::*;
 use std::fmt;
@@ -106,7 +106,7 @@ pub(super) fn load_discovered_with(
         .map(|(id, path)| {
             let name = display_name(path, cwd.as_deref());
             let outcome = match read::read_file(path, opts.max_file_size) {
-                Ok(bytes) => process_bytes(id, name, path, bytes, opts),
+                Ok(bytes) => process_bytes(FileId(id), name, path, bytes, opts),
                 Err(message) => FileOutcome::unread(name, path, message),
             };
             progress.advance(1);
@@ -120,7 +120,10 @@ pub(super) fn load_discovered_with(
         outcomes.push(
             match read::too_large(bytes.len() as u64, opts.max_file_size) {
                 Some(message) => FileOutcome::unread(STDIN_NAME.to_string(), path, message),
-                None => process_bytes(outcomes.len(), STDIN_NAME.to_string(), path, bytes, opts),
+                None => {
+                    let id = FileId(outcomes.len());
+                    process_bytes(id, STDIN_NAME.to_string(), path, bytes, opts)
+                }
             },
         );
     }
@@ -158,7 +161,7 @@ pub fn load_files(files: Vec<(String, Result<Vec<u8>, String>)>, opts: &CheckOpt
                 Err(message) => FileOutcome::unread(name, &path, message),
                 Ok(b) => match too_big(&b) {
                     Some(message) => FileOutcome::unread(name, &path, message),
-                    None => process_bytes(id, name, &path, b, opts),
+                    None => process_bytes(FileId(id), name, &path, b, opts),
                 },
             }
         })
@@ -174,8 +177,8 @@ pub(super) fn append_source(
     path: &Path,
     bytes: Vec<u8>,
     opts: &CheckOptions,
-) -> usize {
-    let id = project.sources.len();
+) -> FileId {
+    let id = project.sources.next_id();
     let outcome = match read::too_large(bytes.len() as u64, opts.max_file_size) {
         Some(message) => FileOutcome::unread(name, path, message),
         None => process_bytes(id, name, path, bytes, opts),
@@ -261,9 +264,9 @@ pub(super) fn assemble(
 pub(super) fn cap_problems(project: &mut Project, max: usize) {
     use std::collections::{BTreeMap, HashSet};
     let file_of_violation = |resources: &[crate::model::resource::Resource], i: usize| {
-        resources.get(i).map_or(usize::MAX, |r| r.file)
+        resources.get(i).map_or(FileId(usize::MAX), |r| r.file)
     };
-    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<FileId, usize> = BTreeMap::new();
     for fp in &project.file_problems {
         *counts.entry(fp.file).or_default() += 1;
     }
@@ -391,7 +394,7 @@ pub fn paths_without_objects(project: &Project, paths: &[PathBuf]) -> Vec<PathBu
 }
 
 pub(super) fn process_bytes(
-    id: usize,
+    id: FileId,
     name: String,
     path: &Path,
     bytes: Vec<u8>,

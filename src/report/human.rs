@@ -108,7 +108,7 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
     let mut labels = Vec::new();
     let mut notes = Vec::new();
     match shown(f.location) {
-        Some(range) => labels.push(Label::primary(f.location.file, range)),
+        Some(range) => labels.push(Label::primary(f.location.file.0, range)),
         None => notes.push(format!(
             "at {} (the line is too long to show)",
             place(f.location)
@@ -117,8 +117,9 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
     for rel in &f.related {
         if let Some(loc) = rel.location {
             match shown(loc) {
-                Some(range) => labels
-                    .push(Label::secondary(loc.file, range).with_message(printable(&rel.message))),
+                Some(range) => labels.push(
+                    Label::secondary(loc.file.0, range).with_message(printable(&rel.message)),
+                ),
                 None => notes.push(format!("{} at {}", rel.message, place(loc))),
             }
         }

@@ -139,7 +139,7 @@ pub fn resource(kind: Kind, name: &str, body: Body) -> Resource {
     };
     Resource {
         kind,
-        file: 0,
+        file: crate::source::FileId(0),
         document: 0,
         base_pointer: String::new(),
         span: Span::new(0, 5000),
