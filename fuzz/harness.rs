@@ -174,8 +174,8 @@ pub fn yaml_lower(data: &[u8]) {
         // reports them: here that is a crash.
         assert!(!p.message.starts_with("internal error"), "{}", p.message);
         assert_span(text, p.span, &format!("problem {:?}", p.message));
-        if let Some((span, _)) = &p.related {
-            assert_span(text, *span, "related span of a parse problem");
+        for related in &p.related {
+            assert_span(text, related.span, "related span of a parse problem");
         }
     }
     for doc in &parsed.documents {
@@ -183,7 +183,7 @@ pub fn yaml_lower(data: &[u8]) {
     }
     let mut lowered = Lowered::default();
     lower_file_with(
-        0,
+        calint::source::FileId(0),
         &parsed.documents,
         &SelectorLimits::default(),
         &mut lowered,

@@ -1,20 +1,58 @@
 //! [`Diagnostic`]: one problem with the input, the shape every layer below the lints reports
 //! in (bottom layer, beside `source` and `finding`).
+//!
+//! In the manner of oxc's `OxcDiagnostic`, a diagnostic does not know its file: its span and
+//! its related spans are offsets into the one text it was found in, and whoever knows the
+//! file (the project's problem lists, the configuration error) pairs them with it. So parsing,
+//! lowering, validation and the configuration file all report the same type.
 
-use crate::finding::Related;
-use crate::source::Span;
+use crate::finding::{Location, Related};
+use crate::source::{FileId, Span};
 
-/// One problem with the input, located in a file: what YAML parsing, lowering and validation
-/// report (and what a lint turns into a finding). The one diagnostic shape of the loaded
-/// input: span, JSON pointer, message, help and related locations.
+/// One problem with the input, located in a file: what YAML parsing, lowering, validation
+/// and configuration reading report (and what a lint turns into a finding). The one
+/// diagnostic shape of the loaded input: span, JSON pointer, message, help and related
+/// locations.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     pub span: Span,
-    /// JSON Pointer inside the resource (`/spec/ingress/0/destination/ports/1`).
+    /// JSON Pointer inside the resource (`/spec/ingress/0/destination/ports/1`); empty where
+    /// the problem is not inside a resource (YAML syntax, a file that cannot be read).
     pub pointer: String,
     pub message: String,
     pub help: Option<String>,
-    pub related: Vec<Related>,
+    /// Other places in the same text (the first occurrence of a duplicated key, the field
+    /// that makes this one wrong).
+    pub related: Vec<RelatedSpan>,
+}
+
+/// A secondary location of a [`Diagnostic`], in the same text as the diagnostic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelatedSpan {
+    pub message: String,
+    pub span: Span,
+    /// JSON Pointer inside the resource, when the location is inside one.
+    pub pointer: Option<String>,
+}
+
+impl RelatedSpan {
+    pub fn new(message: impl Into<String>, span: Span) -> Self {
+        RelatedSpan {
+            message: message.into(),
+            span,
+            pointer: None,
+        }
+    }
+
+    /// The related location of a finding, once the file is known.
+    pub fn in_file(&self, file: FileId) -> Related {
+        Related {
+            message: self.message.clone(),
+            location: Some(Location::new(file, self.span)),
+            resource: None,
+            pointer: self.pointer.clone(),
+        }
+    }
 }
 
 impl Diagnostic {
@@ -33,7 +71,7 @@ impl Diagnostic {
         self
     }
 
-    pub fn with_related(mut self, related: Related) -> Self {
+    pub fn with_related(mut self, related: RelatedSpan) -> Self {
         self.related.push(related);
         self
     }

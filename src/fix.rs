@@ -140,8 +140,7 @@ fn remove_item(text: &str, span: Span) -> Option<(Span, String)> {
 /// Find the node at a JSON pointer (`/spec`, `/items/3`).
 fn node_at<'a>(root: &'a Node, pointer: &str) -> Option<&'a Node> {
     let mut node = root;
-    for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
+    for token in crate::load::pointer::tokens(pointer) {
         node = match (node.as_map(), node.as_seq()) {
             (Some(_), _) => node.get(&token)?,
             (_, Some(seq)) => seq.get(token.parse::<usize>().ok()?)?,

@@ -6,7 +6,6 @@
 //! check's run (`check::Run`), never here.
 
 use crate::diagnostic::Diagnostic;
-use crate::load::tree::ParseProblem;
 use crate::model::lower::{LowerProblem, Lowered};
 use crate::model::resource::Resource;
 use crate::source::{FileId, SourceMap};
@@ -18,7 +17,7 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileProblem {
     pub file: FileId,
-    pub problem: ParseProblem,
+    pub problem: Diagnostic,
 }
 
 #[derive(Debug, Default)]

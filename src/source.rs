@@ -7,8 +7,10 @@
 
 use std::path::PathBuf;
 
-/// Index of a file in [`SourceMap`].
-pub type FileId = usize;
+/// Index of a file in [`SourceMap`]: its own type, so a file id is not mixed up with the
+/// other indexes (resources, policies, rules) that are plain `usize`s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub usize);
 
 /// A half-open byte range `start..end` into one source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -196,26 +198,31 @@ pub struct SourceMap {
 impl SourceMap {
     pub fn add(&mut self, file: SourceFile) -> FileId {
         self.files.push(std::sync::Arc::new(file));
-        self.files.len() - 1
+        FileId(self.files.len() - 1)
+    }
+
+    /// The id the next [`SourceMap::add`] gives.
+    pub fn next_id(&self) -> FileId {
+        FileId(self.files.len())
     }
 
     /// Add a file shared with another map.
     pub fn add_shared(&mut self, file: std::sync::Arc<SourceFile>) -> FileId {
         self.files.push(file);
-        self.files.len() - 1
+        FileId(self.files.len() - 1)
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
-        self.files.get(id).map(|f| &**f)
+        self.files.get(id.0).map(|f| &**f)
     }
 
     /// The shared handle of a file.
     pub fn get_shared(&self, id: FileId) -> Option<std::sync::Arc<SourceFile>> {
-        self.files.get(id).cloned()
+        self.files.get(id.0).cloned()
     }
 
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().map(|f| &**f).enumerate()
+        (self.files.iter().enumerate()).map(|(i, f)| (FileId(i), &**f))
     }
 
     pub fn len(&self) -> usize {

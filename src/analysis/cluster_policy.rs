@@ -23,6 +23,9 @@
 
 use super::ir::CompiledTier;
 use crate::model::resource::{ClusterTier, Kind};
+use crate::model::tier::{
+    KUBE_ADMIN_TIER, KUBE_BASELINE_TIER, LEGACY_ADMIN_TIER, LEGACY_BASELINE_TIER,
+};
 use crate::validate::CalicoVersion;
 
 /// Whether Calico `target` watches and enforces resources of `kind`.
@@ -38,10 +41,10 @@ pub fn enforced(kind: Kind, target: CalicoVersion) -> bool {
 /// The built-in tier a policy of `tier` is enforced in by Calico `target`.
 pub fn tier_name(tier: ClusterTier, target: CalicoVersion) -> &'static str {
     match (tier, target.at_least(3, 32)) {
-        (ClusterTier::Admin, true) => "kube-admin",
-        (ClusterTier::Baseline, true) => "kube-baseline",
-        (ClusterTier::Admin, false) => "adminnetworkpolicy",
-        (ClusterTier::Baseline, false) => "baselineadminnetworkpolicy",
+        (ClusterTier::Admin, true) => KUBE_ADMIN_TIER.name,
+        (ClusterTier::Baseline, true) => KUBE_BASELINE_TIER.name,
+        (ClusterTier::Admin, false) => LEGACY_ADMIN_TIER.name,
+        (ClusterTier::Baseline, false) => LEGACY_BASELINE_TIER.name,
     }
 }
 
@@ -50,20 +53,10 @@ pub fn tier_name(tier: ClusterTier, target: CalicoVersion) -> &'static str {
 pub fn legacy_builtin_tiers(target: CalicoVersion) -> Vec<CompiledTier> {
     let mut tiers = Vec::new();
     if target.at_least(3, 29) && !target.at_least(3, 32) {
-        tiers.push(CompiledTier {
-            name: "adminnetworkpolicy".into(),
-            order: Some(1000.0),
-            defined: true,
-            default_pass: true,
-        });
+        tiers.push(LEGACY_ADMIN_TIER.compiled());
     }
     if target.at_least(3, 30) && !target.at_least(3, 32) {
-        tiers.push(CompiledTier {
-            name: "baselineadminnetworkpolicy".into(),
-            order: Some(10_000_000.0),
-            defined: true,
-            default_pass: true,
-        });
+        tiers.push(LEGACY_BASELINE_TIER.compiled());
     }
     tiers
 }

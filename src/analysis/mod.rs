@@ -25,9 +25,12 @@ mod overlap;
 pub mod pair_rules;
 pub mod paths;
 pub mod pieces;
+mod policy_queries;
 pub mod prefilter;
 pub mod reach;
 mod refute;
+mod results;
+pub mod rule_part;
 pub mod solver;
 pub mod spec;
 mod views;
@@ -40,9 +43,17 @@ use ir::{CompiledPolicy, CompiledRule, PolicySet};
 use lazy_session::LazySession;
 use prefilter::Restrictions;
 use rayon::prelude::*;
+use rule_part::RulePart;
 use solver::Formula as Bool;
 use solver::{Answer, Session, Universe};
 use std::time::{Duration, Instant};
+
+pub(crate) use policy_queries::conflict_formula;
+use policy_queries::{analyze_policy, skipped};
+pub use results::{
+    Analysis, BudgetExceeded, Conflict, Decider, RuleId, Shadowed, ShadowedByPolicy, UnsatRule,
+    UnsatSelector,
+};
 
 pub const DEFAULT_SOLVER_TIMEOUT_MS: u32 = 2000;
 
@@ -82,18 +93,6 @@ impl Default for AnalysisOptions {
     }
 }
 
-/// The analysis budget ran out before every query was asked.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BudgetExceeded {
-    pub budget_ms: u64,
-    /// The first policy (index in `PolicySet::policies`) not fully analyzed.
-    pub first_policy: usize,
-    /// How many policies were not fully analyzed.
-    pub policies: usize,
-    /// Queries skipped (a lower bound; also counted in [`Analysis::undecided`]).
-    pub skipped_queries: usize,
-}
-
 /// When the budget runs out, if there is one.
 #[derive(Clone, Copy)]
 pub(crate) struct Deadline(Option<Instant>);
@@ -114,83 +113,6 @@ impl Deadline {
     pub(crate) fn passed(self) -> bool {
         self.0.is_some_and(|d| Instant::now() >= d)
     }
-}
-
-/// A rule of a compiled policy: (index in `PolicySet::policies`, direction, rule index).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RuleId {
-    pub policy: usize,
-    pub direction: Direction,
-    pub rule: usize,
-}
-
-/// A policy whose selector can match no endpoint.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UnsatSelector {
-    pub policy: usize,
-    /// Names of the contradictory parts (`selector`, `namespace`, ...).
-    pub parts: Vec<String>,
-}
-
-/// A rule no packet can match (at the endpoints its policy selects).
-#[derive(Clone, Debug, PartialEq)]
-pub struct UnsatRule {
-    pub rule: RuleId,
-    /// Names of a minimal set of contradictory parts (`source.selector`, `protocol`, ...).
-    pub parts: Vec<String>,
-}
-
-/// A rule covered by earlier terminal rules of the same policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Shadowed {
-    pub rule: RuleId,
-    /// A minimal covering set of earlier rules (rule indexes in the same policy).
-    pub cover: Vec<usize>,
-}
-
-/// What decides a packet before a rule is reached.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Decider {
-    /// An earlier tier (its policies, or its end-of-tier deny).
-    Tier(String),
-    /// An earlier policy of the same tier (index in the policy set).
-    Policy(usize),
-    /// An earlier rule of the same policy.
-    Rule(usize),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ShadowedByPolicy {
-    pub rule: RuleId,
-    pub deciders: Vec<Decider>,
-}
-
-/// Two rules of different policies that overlap with different actions, ordered only by
-/// the policies' names.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conflict {
-    /// The rule that wins today (its policy sorts first).
-    pub winner: RuleId,
-    pub loser: RuleId,
-    pub witness: Packet,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Analysis {
-    pub set: PolicySet,
-    pub unsat_selectors: Vec<UnsatSelector>,
-    pub unsat_rules: Vec<UnsatRule>,
-    pub shadowed: Vec<Shadowed>,
-    pub shadowed_by_policy: Vec<ShadowedByPolicy>,
-    pub conflicts: Vec<Conflict>,
-    /// Generalizations, correlations and superseded rules inside policies ([`anomaly`]).
-    pub rule_pairs: Vec<anomaly::RulePair>,
-    pub solver_calls: usize,
-    /// Queries that hit the timeout (never turned into findings), plus those skipped when
-    /// the budget ran out.
-    pub undecided: usize,
-    /// Set when the analysis budget ran out.
-    pub budget_exceeded: Option<BudgetExceeded>,
 }
 
 /// Per-policy results, computed on one worker.
@@ -341,71 +263,6 @@ fn rule_of(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
         .get(id.rule)
 }
 
-fn analyze_policy(
-    s: &mut LazySession<'_>,
-    cx: &Context<'_>,
-    pi: usize,
-    deadline: Deadline,
-    budget: &WorkBudget,
-) -> PolicyResults {
-    let Some(p) = cx.policy(pi) else {
-        return PolicyResults::default();
-    };
-    if deadline.passed() || budget.spent_before(pi) {
-        return skipped(p);
-    }
-    let mut out = PolicyResults::default();
-    let (calls0, und0, work0) = s.counters();
-
-    // CAL111: can the policy select any endpoint at all? Labels found concretely settle it.
-    let concrete = refute::labels_for(&p.selector).is_some_and(|mut labels| {
-        refute::derive_labels(&mut labels);
-        p.selector.eval(&labels)
-    });
-    let any_endpoint = if concrete {
-        Answer::Known(Some(Packet::default()))
-    } else {
-        let s = s.get();
-        let local = s.enc.selects_any(pi);
-        s.sat(&local)
-    };
-    if any_endpoint == Answer::Known(None) {
-        out.unsat_selector = Some(UnsatSelector {
-            policy: pi,
-            parts: vec!["selector".into()],
-        });
-    }
-    if any_endpoint != Answer::Known(None) {
-        let candidates = cx.candidates(pi);
-        for d in DIRECTIONS {
-            if !p.applies(d) {
-                continue;
-            }
-            analyze_direction(s, cx, (pi, &candidates), p, d, deadline, &mut out);
-        }
-    }
-    let (calls, undecided, work) = s.counters();
-    out.calls = calls - calls0;
-    out.undecided = undecided - und0 + out.skipped;
-    out.work = work - work0;
-    budget.charge(pi, out.work);
-    out
-}
-
-/// The results of a policy not analyzed: at least one query per rule, and the selector's.
-fn skipped(p: &CompiledPolicy) -> PolicyResults {
-    let queries = 1 + DIRECTIONS
-        .iter()
-        .filter(|&&d| p.applies(d))
-        .map(|&d| p.rules(d).len())
-        .sum::<usize>();
-    PolicyResults {
-        skipped: queries,
-        undecided: queries,
-        ..PolicyResults::default()
-    }
-}
-
 /// The deterministic work budget: policy `i` is analyzed only while policies `0..i` spent
 /// less than `total` resource units. Workers record what each policy spent; a worker skips
 /// a policy once the policies before it that are already done spent the budget (the
@@ -448,300 +305,6 @@ impl WorkBudget {
             w.store(work.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
         }
     }
-}
-
-fn analyze_direction(
-    lazy: &mut LazySession<'_>,
-    cx: &Context<'_>,
-    (pi, candidates): (usize, &[usize]),
-    p: &CompiledPolicy,
-    d: Direction,
-    deadline: Deadline,
-    out: &mut PolicyResults,
-) {
-    let rules = p.rules(d);
-    let pre = cx.precedents_among(pi, d, candidates);
-    let (earlier_tiers, earlier_policies) = (&pre.tiers, &pre.policies);
-    // Rules a concrete packet shows to be satisfiable, not shadowed and reached need no
-    // query (see `refute`); the solver frame is built only for the others.
-    let local = refute::LocalEndpoint::new(cx, p, d, &pre);
-    let refuted: Vec<bool> = rules
-        .iter()
-        .map(|r| refute::decided_by_rule(cx, p, r, d, (&pre, &local)))
-        .collect();
-    if refuted.iter().all(|&x| x) {
-        analyze_conflicts(lazy, cx, (pi, candidates), p, d, deadline, &pre, out);
-        return;
-    }
-    let s = lazy.get();
-    let scope = s.enc.selects(pi, d);
-
-    // Reach conditions (earlier tiers and policies), per rule and restricted to the earlier
-    // rules that may match the rule's packets ([`overlap`]): the others never match a
-    // packet of the rule, so leaving them out changes no answer and no core, and keeps the
-    // frame small when hundreds of global policies overlap every policy.
-    let check_reach = !p.staged && (!earlier_tiers.is_empty() || !earlier_policies.is_empty());
-    for (done, r) in rules.iter().enumerate() {
-        if deadline.passed() {
-            out.skipped += rules.len() - done;
-            break;
-        }
-        if refuted.get(done).copied().unwrap_or(false) {
-            continue;
-        }
-        let id = RuleId {
-            policy: pi,
-            direction: d,
-            rule: r.index,
-        };
-        s.open();
-        let (reach_deciders, reach_lits) = if check_reach {
-            let keep = |e: &CompiledRule| overlap::may_overlap(e, r);
-            let (deciders, conds) = reach_parts(s, cx, d, &pre, &keep);
-            let lits = s.guard(&conds);
-            (deciders, lits)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        analyze_rule(s, p, r, id, &scope, (&reach_deciders, &reach_lits), out);
-        s.close();
-    }
-    analyze_conflicts(lazy, cx, (pi, candidates), p, d, deadline, &pre, out);
-}
-
-/// CAL203 candidates: later same-tier policies whose order ties with this one.
-#[allow(clippy::too_many_arguments)]
-fn analyze_conflicts(
-    lazy: &mut LazySession<'_>,
-    cx: &Context<'_>,
-    (pi, candidates): (usize, &[usize]),
-    p: &CompiledPolicy,
-    d: Direction,
-    deadline: Deadline,
-    pre: &Precedents,
-    out: &mut PolicyResults,
-) {
-    let rules = p.rules(d);
-    if p.staged {
-        return;
-    }
-    for q in candidates.iter().copied().filter(|&q| q > pi) {
-        if deadline.passed() {
-            out.skipped += 1;
-            break;
-        }
-        let Some(qp) = cx.policy(q) else { continue };
-        if qp.staged || !qp.applies(d) || !order::ordered_by_name_only(p, qp) {
-            continue;
-        }
-        for r1 in rules.iter().filter(|r| r.is_terminal()) {
-            for r2 in qp.rules(d).iter().filter(|r| r.is_terminal()) {
-                // Any two different verdicts conflict, `Pass` against `Deny` included: the
-                // Pass hands the packet to the next tier, which may allow it.
-                let conflicting = r1.action != r2.action;
-                if !conflicting || disjoint_protocols(r1, r2) {
-                    continue;
-                }
-                let s = lazy.get();
-                let f = conflict_formula(s, cx, pi, r1, q, r2, d, pre);
-                if let Answer::Known(Some(_)) = s.sat(&f) {
-                    out.conflicts.push((
-                        RuleId {
-                            policy: pi,
-                            direction: d,
-                            rule: r1.index,
-                        },
-                        RuleId {
-                            policy: q,
-                            direction: d,
-                            rule: r2.index,
-                        },
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// CAL110, CAL201 and CAL202 for one rule, in one solver frame.
-fn analyze_rule(
-    s: &mut Session<'_>,
-    p: &CompiledPolicy,
-    r: &CompiledRule,
-    id: RuleId,
-    scope: &Bool,
-    (reach_deciders, reach_lits): (&[Decider], &[Bool]),
-    out: &mut PolicyResults,
-) {
-    // CAL110: the rule itself, within the policy's scope.
-    let named = s.enc.rule_parts(id);
-    let mut parts: Vec<Bool> = vec![scope.clone()];
-    parts.extend(named.iter().map(|(_, b)| b.clone()));
-    let part_lits = s.guard(&parts);
-    let earlier: Vec<&CompiledRule> = p
-        .rules(id.direction)
-        .iter()
-        .take(r.index)
-        .filter(|e| e.is_terminal())
-        .collect();
-    let negs: Vec<Bool> = earlier
-        .iter()
-        .map(|e| {
-            s.enc
-                .rule(RuleId {
-                    rule: e.index,
-                    ..id
-                })
-                .not()
-        })
-        .collect();
-    let earlier_lits = s.guard(&negs);
-    // Common case first: some packet matches the rule and reaches it. One call settles
-    // CAL110, CAL201 and CAL202 at once; only an unsatisfiable answer needs the detail.
-    let everything: Vec<Bool> = part_lits
-        .iter()
-        .chain(reach_lits)
-        .chain(&earlier_lits)
-        .cloned()
-        .collect();
-    match s.holds(&everything) {
-        Some(true) | None => return,
-        Some(false) => {}
-    }
-    match s.core(&[], &part_lits) {
-        Answer::Known(Some(core)) => {
-            let mut names: Vec<String> = core
-                .iter()
-                .map(|&i| match i {
-                    0 => "policy selector".to_string(),
-                    i => named.get(i - 1).map(|(n, _)| n.clone()).unwrap_or_default(),
-                })
-                .collect();
-            names.sort();
-            out.unsat_rules.push(UnsatRule {
-                rule: id,
-                parts: names,
-            });
-            return;
-        }
-        Answer::Undecided => return,
-        Answer::Known(None) => {}
-    }
-
-    // CAL201: covered by earlier terminal rules of the same policy.
-    if !earlier.is_empty() {
-        match s.core(&part_lits, &earlier_lits) {
-            Answer::Known(Some(core)) => {
-                let mut cover: Vec<usize> = core
-                    .iter()
-                    .filter_map(|&i| earlier.get(i).map(|e| e.index))
-                    .collect();
-                cover.sort_unstable();
-                out.shadowed.push(Shadowed { rule: id, cover });
-                return;
-            }
-            Answer::Undecided => return,
-            Answer::Known(None) => {}
-        }
-    }
-
-    // CAL202: decided before the rule is reached.
-    if reach_lits.is_empty() {
-        return;
-    }
-    let optional: Vec<Bool> = reach_lits.iter().chain(&earlier_lits).cloned().collect();
-    if let Answer::Known(Some(core)) = s.core(&part_lits, &optional) {
-        let mut chosen: Vec<Decider> = core
-            .iter()
-            .filter_map(|&i| match reach_deciders.get(i) {
-                Some(d) => Some(d.clone()),
-                None => earlier
-                    .get(i - reach_deciders.len())
-                    .map(|e| Decider::Rule(e.index)),
-            })
-            .collect();
-        chosen.sort();
-        if chosen.iter().any(|c| !matches!(c, Decider::Rule(_))) {
-            out.shadowed_by_policy.push(ShadowedByPolicy {
-                rule: id,
-                deciders: chosen,
-            });
-        }
-    }
-}
-
-/// What must hold for evaluation to get past earlier tiers and earlier same-tier policies,
-/// one named condition each.
-fn reach_parts(
-    s: &Session<'_>,
-    cx: &Context<'_>,
-    d: Direction,
-    pre: &Precedents,
-    keep: &dyn Fn(&CompiledRule) -> bool,
-) -> (Vec<Decider>, Vec<Bool>) {
-    let mut deciders = Vec::new();
-    let mut conds = Vec::new();
-    for (name, peers, default_pass) in &pre.tiers {
-        deciders.push(Decider::Tier(name.clone()));
-        conds.push(s.enc.tier_continues_among(peers, d, *default_pass, keep));
-    }
-    for &q in &pre.policies {
-        if cx.policy(q).is_some() {
-            deciders.push(Decider::Policy(q));
-            conds.push(Bool::or(&[
-                s.enc.selects(q, d).not(),
-                s.enc.no_terminal_match_among(q, d, None, keep),
-            ]));
-        }
-    }
-    (deciders, conds)
-}
-
-fn disjoint_protocols(a: &CompiledRule, b: &CompiledRule) -> bool {
-    matches!((a.protocol, b.protocol), (Some(x), Some(y)) if x != y)
-}
-
-/// Both policies apply, evaluation reaches the first of them, and `r1`/`r2` are the first
-/// terminal matches of their policies.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn conflict_formula(
-    s: &Session<'_>,
-    cx: &Context<'_>,
-    p1: usize,
-    r1: &CompiledRule,
-    p2: usize,
-    r2: &CompiledRule,
-    d: Direction,
-    pre: &Precedents,
-) -> Bool {
-    if cx.policy(p1).is_none() || cx.policy(p2).is_none() {
-        return Bool::from_bool(false);
-    }
-    let id = |policy: usize, r: &CompiledRule| RuleId {
-        policy,
-        direction: d,
-        rule: r.index,
-    };
-    // Only rules that may match a packet of both `r1` and `r2` can decide one ([`overlap`]).
-    let keep = |e: &CompiledRule| overlap::may_overlap(e, r1) && overlap::may_overlap(e, r2);
-    let mut c = vec![
-        s.enc.selects(p1, d),
-        s.enc.selects(p2, d),
-        s.enc.rule(id(p1, r1)),
-        s.enc.rule(id(p2, r2)),
-        s.enc.no_terminal_match_among(p1, d, Some(r1.index), &keep),
-        s.enc.no_terminal_match_among(p2, d, Some(r2.index), &keep),
-    ];
-    for (_, peers, default_pass) in &pre.tiers {
-        c.push(s.enc.tier_continues_among(peers, d, *default_pass, &keep));
-    }
-    for &q in pre.policies.iter().filter(|&&q| cx.policy(q).is_some()) {
-        c.push(Bool::or(&[
-            s.enc.selects(q, d).not(),
-            s.enc.no_terminal_match_among(q, d, None, &keep),
-        ]));
-    }
-    Bool::and(&c)
 }
 
 /// Run the whole analysis over the project's valid policies.

@@ -54,17 +54,8 @@ fn labels(side: &Side) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
-pub fn protocol_name(p: u8) -> String {
-    match p {
-        1 => "ICMP".into(),
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        58 => "ICMPv6".into(),
-        132 => "SCTP".into(),
-        136 => "UDPLite".into(),
-        n => format!("protocol {n}"),
-    }
-}
+/// A protocol number as messages name it (the one table is `model::port::PROTOCOL_NAMES`).
+pub use crate::model::port::protocol_name;
 
 fn side(s: &Side, family: IpFamily, with_port: bool) -> String {
     let mut out = if s.is_entity {

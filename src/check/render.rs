@@ -217,7 +217,7 @@ pub(super) fn check_rendered(
         Ok(m) => m,
         Err(e) => {
             project.stats.notes.push(format!("--render: {e}"));
-            vec![(None, (0..project.sources.len()).collect())]
+            vec![(None, (0..project.sources.len()).map(FileId).collect())]
         }
     };
     let (project, findings) = check_members(project, members, opts, progress);

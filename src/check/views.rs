@@ -267,7 +267,7 @@ pub(super) fn check_members(
         // The configuration file (assertions) is added to every sub-project at the same id.
         if project.sources.len() < sub.sources.len() {
             for id in project.sources.len()..sub.sources.len() {
-                if let Some(src) = sub.sources.get_shared(id) {
+                if let Some(src) = sub.sources.get_shared(crate::source::FileId(id)) {
                     project.sources.add_shared(src);
                 }
             }

@@ -148,6 +148,20 @@ impl Queried {
             .ok()
     }
 
+    /// The two ends of a question (`--from`, `--to`), resolved in that order: the first
+    /// unknown group is the error (as `check` reports assertions).
+    pub fn endpoints(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Option<(
+        calint::analysis::reach::Group,
+        calint::analysis::reach::Group,
+    )> {
+        let from = self.resolve(from)?;
+        Some((from, self.resolve(to)?))
+    }
+
     /// Every group the configuration defines, in its order (see [`Queried::resolve`]).
     pub fn configured_groups(&self) -> Option<Vec<calint::analysis::reach::Group>> {
         (self.groups.iter())

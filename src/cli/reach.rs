@@ -55,11 +55,7 @@ pub fn run(args: ReachArgs) -> u8 {
     let Some(q) = args.query.load(args.paths) else {
         return EXIT_ERROR;
     };
-    // The first unknown group is the error (as `check` reports assertions).
-    let Some(from) = q.resolve(&args.from) else {
-        return EXIT_ERROR;
-    };
-    let Some(to) = q.resolve(&args.to) else {
+    let Some((from, to)) = q.endpoints(&args.from, &args.to) else {
         return EXIT_ERROR;
     };
     let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);

@@ -2,7 +2,7 @@
 
 use super::LintContext;
 use super::{Lint, LintMeta, Sink};
-use crate::finding::{Location, Related, Severity};
+use crate::finding::{Location, Severity};
 
 pub struct YamlSyntax;
 
@@ -25,13 +25,8 @@ impl Lint for YamlSyntax {
                 Location::new(fp.file, fp.problem.span),
                 fp.problem.message.clone(),
             );
-            if let Some((span, msg)) = &fp.problem.related {
-                f = f.related(Related {
-                    message: msg.clone(),
-                    location: Some(Location::new(fp.file, *span)),
-                    resource: None,
-                    pointer: None,
-                });
+            for related in &fp.problem.related {
+                f = f.related(related.in_file(fp.file));
             }
             f.emit();
         }

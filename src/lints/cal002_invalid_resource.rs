@@ -28,7 +28,7 @@ impl Lint for InvalidResource {
             }
             f = f.pointer(v.pointer.clone());
             for rel in &v.related {
-                f = f.related(rel.clone());
+                f = f.related(rel.in_file(p.file));
             }
             if let Some(help) = &v.help {
                 f = f.note(format!("help: {help}"));
@@ -43,7 +43,7 @@ impl Lint for InvalidResource {
                 .at(res.location(v.span), v.message.clone())
                 .in_resource(res, &v.pointer);
             for rel in &v.related {
-                f = f.related(rel.clone());
+                f = f.related(rel.in_file(res.file));
             }
             if let Some(help) = &v.help {
                 f = f.note(format!("help: {help}"));

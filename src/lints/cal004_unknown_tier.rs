@@ -4,6 +4,7 @@ use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Kind;
+use crate::model::tier::BUILTIN_TIERS;
 use std::collections::BTreeSet;
 
 pub struct UnknownTier;
@@ -15,15 +16,6 @@ static META: LintMeta = LintMeta {
     summary: "A policy names a tier that no Tier resource in the tree defines",
     doc: include_str!("../../rules/CAL004.md"),
 };
-
-/// Tiers Calico creates itself (current and older names).
-const BUILT_IN_TIERS: &[&str] = &[
-    "default",
-    "kube-admin",
-    "kube-baseline",
-    "adminnetworkpolicy",
-    "baselineadminnetworkpolicy",
-];
 
 impl Lint for UnknownTier {
     fn meta(&self) -> &'static LintMeta {
@@ -44,7 +36,10 @@ impl Lint for UnknownTier {
                 continue;
             };
             let name = tier.value.as_str();
-            if name.is_empty() || BUILT_IN_TIERS.contains(&name) || defined.contains(name) {
+            if name.is_empty()
+                || BUILTIN_TIERS.iter().any(|t| t.name == name)
+                || defined.contains(name)
+            {
                 continue;
             }
             let mut f = sink

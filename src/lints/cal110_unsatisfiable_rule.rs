@@ -4,6 +4,7 @@ use super::LintContext;
 use super::semantic::{RuleSite, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::UnsatRule;
+use crate::analysis::rule_part::{EntityField, RulePart, RuleSide};
 
 #[path = "cal110_long_service_accounts.rs"]
 mod long_service_accounts;
@@ -20,29 +21,37 @@ static META: LintMeta = LintMeta {
     doc: include_str!("../../rules/CAL110.md"),
 };
 
+/// The rule's `source` or `destination`.
+fn side_of(rule: &Rule, side: RuleSide) -> &EntityRule {
+    match side {
+        RuleSide::Source => &rule.source,
+        RuleSide::Destination => &rule.destination,
+    }
+}
+
 /// The source text of a named rule part, for messages.
-fn part_text(rule: &Rule, part: &str) -> Option<String> {
-    let entity = |e: &EntityRule, field: &str| -> Option<String> {
+fn part_text(rule: &Rule, part: RulePart) -> Option<String> {
+    let entity = |e: &EntityRule, field: EntityField| -> Option<String> {
         let sel = |f: &Option<crate::model::resource::SelectorField>| {
             f.as_ref().map(|s| format!("`{}`", s.raw.value))
         };
         let list = |v: Vec<String>| (!v.is_empty()).then(|| v.join(", "));
         match field {
-            "selector" => sel(&e.selector),
-            "notSelector" => sel(&e.not_selector),
-            "nets" => list(e.nets.iter().map(|n| n.raw.value.clone()).collect()),
-            "notNets" => list(e.not_nets.iter().map(|n| n.raw.value.clone()).collect()),
-            "ports" => list(e.ports.iter().map(|p| p.value.to_string()).collect()),
-            "notPorts" => list(e.not_ports.iter().map(|p| p.value.to_string()).collect()),
-            _ => None,
+            EntityField::Selector => sel(&e.selector),
+            EntityField::NotSelector => sel(&e.not_selector),
+            EntityField::Nets => list(e.nets.iter().map(|n| n.raw.value.clone()).collect()),
+            EntityField::NotNets => list(e.not_nets.iter().map(|n| n.raw.value.clone()).collect()),
+            EntityField::Ports => list(e.ports.iter().map(|p| p.value.to_string()).collect()),
+            EntityField::NotPorts => {
+                list(e.not_ports.iter().map(|p| p.value.to_string()).collect())
+            }
+            EntityField::Services => None,
         }
     };
-    let (side, field) = part.split_once('.').unwrap_or(("", part));
-    match (side, field) {
-        ("source", f) => entity(&rule.source, f),
-        ("destination", f) => entity(&rule.destination, f),
-        (_, "protocol") => rule.protocol.as_ref().map(|p| p.value.to_string()),
-        (_, "notProtocol") => rule.not_protocol.as_ref().map(|p| p.value.to_string()),
+    match part {
+        RulePart::Entity(side, field) => entity(side_of(rule, side), field),
+        RulePart::Protocol => rule.protocol.as_ref().map(|p| p.value.to_string()),
+        RulePart::NotProtocol => rule.not_protocol.as_ref().map(|p| p.value.to_string()),
         _ => None,
     }
 }
@@ -87,13 +96,9 @@ fn family_text(rule: &Rule) -> String {
 
 /// The analysis names a rule side's effective selector `source.selector` (spec §3.7.1).
 /// When the rule has no `selector` there, that selector comes from other fields: say which.
-fn implicit_selector_text(rule: &Rule, part: &str, namespace: Option<&str>) -> String {
-    let side = part.trim_end_matches(".selector");
-    let e = if side == "source" {
-        &rule.source
-    } else {
-        &rule.destination
-    };
+fn implicit_selector_text(rule: &Rule, which: RuleSide, namespace: Option<&str>) -> String {
+    let side = which.name();
+    let e = side_of(rule, which);
     if let Some(ns) = &e.namespace_selector {
         return format!("{side}.namespaceSelector (`{}`)", ns.raw.value);
     }
@@ -109,12 +114,8 @@ fn implicit_selector_text(rule: &Rule, part: &str, namespace: Option<&str>) -> S
 }
 
 /// Why one selector part alone can never match, when the selector module can say.
-fn selector_reason(rule: &Rule, part: &str) -> Option<String> {
-    let e = match part {
-        "source.selector" => &rule.source,
-        "destination.selector" => &rule.destination,
-        _ => return None,
-    };
+fn selector_reason(rule: &Rule, part: RulePart) -> Option<String> {
+    let e = side_of(rule, part.selector_side()?);
     if let Some(reason) = long_service_accounts::all_names_unlabelled(e) {
         return Some(reason);
     }
@@ -126,19 +127,19 @@ fn why(u: &UnsatRule, site: &RuleSite<'_>) -> String {
     let described: Vec<String> = u
         .parts
         .iter()
-        .map(|p| match part_text(site.rule, p) {
-            None if p.ends_with(".selector") => {
-                implicit_selector_text(site.rule, p, site.policy.namespace.as_deref())
+        .map(|&p| match (part_text(site.rule, p), p.selector_side()) {
+            (None, Some(side)) => {
+                implicit_selector_text(site.rule, side, site.policy.namespace.as_deref())
             }
-            Some(t) => format!("{p} ({t})"),
-            None if p == "IP family" => {
+            (Some(t), _) => format!("{p} ({t})"),
+            (None, _) if p == RulePart::IpFamily => {
                 format!("the rule's IP family ({})", family_text(site.rule))
             }
-            None => p.clone(),
+            (None, _) => p.to_string(),
         })
         .collect();
     match described.as_slice() {
-        [one] => match selector_reason(site.rule, u.parts.first().map_or("", String::as_str)) {
+        [one] => match u.parts.first().and_then(|&p| selector_reason(site.rule, p)) {
             Some(reason) => format!("{one} can never match: {reason}"),
             None => format!("{one} can never be satisfied"),
         },
@@ -193,7 +194,7 @@ impl Lint for UnsatisfiableRule {
                 .in_resource(site.resource, site.pointer());
             if group
                 .iter()
-                .any(|u| u.parts.iter().any(|p| p.ends_with(".selector")))
+                .any(|u| u.parts.iter().any(|p| p.selector_side().is_some()))
             {
                 if let Some(ns) = site.policy.namespace.as_deref() {
                     f = f.note(format!(
@@ -201,7 +202,7 @@ impl Lint for UnsatisfiableRule {
                     ));
                 }
             }
-            if first.parts.iter().any(|p| p == "policy selector") {
+            if first.parts.contains(&RulePart::PolicySelector) {
                 f = f.note(
                     "note: the rule must also hold at the endpoints the policy's selector picks",
                 );

@@ -37,7 +37,7 @@ impl Lint for DefaultTierAfterKubernetes {
         }
         for (res, policy) in calico_policies(project) {
             if !matches!(res.kind, Kind::NetworkPolicy | Kind::GlobalNetworkPolicy)
-                || policy.tier_name() != "default"
+                || policy.tier_name() != crate::model::tier::DEFAULT_TIER.name
             {
                 continue;
             }

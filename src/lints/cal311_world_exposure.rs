@@ -45,11 +45,7 @@ fn covered(p: &PortDecision, allowances: &[&AllowedProtocol]) -> bool {
 }
 
 fn port_text(p: &PortDecision) -> String {
-    let name = if p.protocol == 0 {
-        "other protocols".to_string()
-    } else {
-        crate::analysis::witness::protocol_name(p.protocol)
-    };
+    let name = crate::model::port::FlowProtocol::from_code(p.protocol).label();
     match p.ports {
         Some((0, 65535)) => format!("{name} (every port)"),
         Some((lo, hi)) if lo == hi => format!("{name} {lo}"),

@@ -10,7 +10,7 @@
 //! The checker is a small iterative state machine (an explicit stack, no recursion), linear in
 //! the input.
 
-use super::tree::ParseProblem;
+use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 
 /// Whether kubectl would decode `text` as a JSON stream: its first byte that is not JSON
@@ -21,20 +21,20 @@ pub fn is_json_stream(text: &str) -> bool {
 
 /// The first JSON syntax error of a JSON stream, as a parse problem on the offending
 /// character (empty at the end of the text). `None` when the stream is valid JSON.
-pub fn first_error(text: &str) -> Option<ParseProblem> {
+pub fn first_error(text: &str) -> Option<Diagnostic> {
     let (offset, what) = check(text.as_bytes()).err()?;
     let end = text
         .get(offset..)
         .and_then(|s| s.chars().next())
         .map_or(offset, |c| offset + c.len_utf8());
-    Some(ParseProblem {
-        span: Span::new(offset, end),
-        message: format!(
+    Some(Diagnostic::new(
+        Span::new(offset, end),
+        "",
+        format!(
             "not valid JSON: {what} (kubectl reads a file starting with `{{` as JSON, so it \
              would reject this file)"
         ),
-        related: None,
-    })
+    ))
 }
 
 fn is_ws(b: u8) -> bool {

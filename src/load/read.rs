@@ -4,8 +4,9 @@
 //! files on disk, standard input, in-memory text and git revisions alike.
 
 use super::json;
-use super::tree::{Document, ParseProblem, ParsedFile};
+use super::tree::{Document, ParsedFile};
 use super::yaml::{self, ParseLimits};
+use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 use std::io::Read;
 use std::path::Path;
@@ -111,7 +112,7 @@ pub fn too_large(len: u64, max: u64) -> Option<String> {
 pub struct Undecodable {
     /// The valid prefix, so the location can be shown.
     pub prefix: String,
-    pub problems: Vec<ParseProblem>,
+    pub problems: Vec<Diagnostic>,
 }
 
 /// Decode and parse one file's bytes: its text (UTF-8, or UTF-16 with a byte order mark, lone
@@ -120,18 +121,18 @@ pub struct Undecodable {
 pub fn parse_bytes(
     bytes: Vec<u8>,
     limits: &ParseLimits,
-) -> Result<(String, Vec<Document>, Vec<ParseProblem>), Undecodable> {
+) -> Result<(String, Vec<Document>, Vec<Diagnostic>), Undecodable> {
     let decoded = match decode_utf16(&bytes) {
         Some(Ok(text)) => Ok(text),
         Some(Err(offset)) => {
-            let problem = ParseProblem {
-                span: Span::default(),
-                message: format!(
+            let problem = Diagnostic::new(
+                Span::default(),
+                "",
+                format!(
                     "file starts with a UTF-16 byte order mark but is not valid UTF-16 \
                      (unpaired surrogate at byte offset {offset})"
                 ),
-                related: None,
-            };
+            );
             return Err(Undecodable {
                 prefix: String::new(),
                 problems: vec![problem],
@@ -145,11 +146,11 @@ pub fn parse_bytes(
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let offset = e.utf8_error().valid_up_to();
             let problems = if looks_like_manifest(&lossy) {
-                vec![ParseProblem {
-                    span: Span::new(offset, offset),
-                    message: format!("file is not valid UTF-8 (invalid byte at offset {offset})"),
-                    related: None,
-                }]
+                vec![Diagnostic::new(
+                    Span::new(offset, offset),
+                    "",
+                    format!("file is not valid UTF-8 (invalid byte at offset {offset})"),
+                )]
             } else {
                 Vec::new()
             };

@@ -4,6 +4,7 @@
 //! (`model::lower`). Mappings keep their entries in source order, duplicates included, so later
 //! stages can point at both occurrences of a key.
 
+use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -194,21 +195,14 @@ pub struct Document {
     pub root: Node,
 }
 
-/// A problem found while parsing a file (syntax errors, duplicate keys, exceeded limits).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ParseProblem {
-    pub span: Span,
-    pub message: String,
-    /// A secondary location (e.g. the first occurrence of a duplicated key).
-    pub related: Option<(Span, String)>,
-}
-
 /// Result of parsing one file: every document that could be read, plus every problem. Parsing
 /// never fails as a whole; documents before a syntax error are kept.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParsedFile {
     pub documents: Vec<Document>,
-    pub problems: Vec<ParseProblem>,
+    /// Syntax errors, duplicate keys (the first occurrence related), exceeded limits; no
+    /// pointer (they are not inside a resource).
+    pub problems: Vec<Diagnostic>,
 }
 
 #[cfg(test)]

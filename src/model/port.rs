@@ -84,6 +84,8 @@ pub enum Protocol {
     Name(String),
 }
 
+/// The protocol names Calico knows and their IANA numbers: the one table of protocol names
+/// (decoding rules here, naming protocols in witnesses and answers through [`protocol_name`]).
 pub const PROTOCOL_NAMES: [(&str, u8); 6] = [
     ("TCP", 6),
     ("UDP", 17),
@@ -139,6 +141,55 @@ impl Protocol {
     }
 }
 
+/// A protocol number as messages name it: its name from [`PROTOCOL_NAMES`] (`TCP`), else
+/// `protocol 47`.
+pub fn protocol_name(p: u8) -> String {
+    match PROTOCOL_NAMES.iter().find(|(_, n)| *n == p) {
+        Some((name, _)) => (*name).to_string(),
+        None => format!("protocol {p}"),
+    }
+}
+
+/// The protocol of an answer about flows (`reach`, `graph`, `exposure`, `paths`, CAL311): one
+/// protocol, or every protocol the question did not name, together.
+///
+/// The analysis carries it as a `u8` with 0 for "every other protocol" (0 is no protocol a rule
+/// can name: Calico accepts 1-255); [`FlowProtocol::from_code`] is where that code is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowProtocol {
+    Number(u8),
+    /// Every protocol not named on its own.
+    Other,
+}
+
+impl FlowProtocol {
+    /// The code the analysis uses for [`FlowProtocol::Other`].
+    pub const OTHER_CODE: u8 = 0;
+
+    pub fn from_code(code: u8) -> FlowProtocol {
+        match code {
+            FlowProtocol::OTHER_CODE => FlowProtocol::Other,
+            n => FlowProtocol::Number(n),
+        }
+    }
+
+    /// For text: `TCP`, `protocol 47`, `other protocols`.
+    pub fn label(self) -> String {
+        match self {
+            FlowProtocol::Number(n) => protocol_name(n),
+            FlowProtocol::Other => "other protocols".to_string(),
+        }
+    }
+
+    /// For JSON and `reach`'s answers: `TCP`, `protocol 47`, `other`.
+    pub fn name(self) -> String {
+        match self {
+            FlowProtocol::Number(n) => protocol_name(n),
+            FlowProtocol::Other => "other".to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -182,5 +233,17 @@ mod tests {
         assert!(!Protocol::from_str("tcp").is_valid());
         assert!(!Protocol::Number(0).is_valid());
         assert!(Protocol::from_int(256).is_err());
+    }
+
+    #[test]
+    fn protocol_names_for_messages() {
+        for (name, n) in PROTOCOL_NAMES {
+            assert_eq!(protocol_name(n), name);
+        }
+        assert_eq!(protocol_name(47), "protocol 47");
+        assert_eq!(FlowProtocol::from_code(6).label(), "TCP");
+        assert_eq!(FlowProtocol::from_code(0).label(), "other protocols");
+        assert_eq!(FlowProtocol::from_code(0).name(), "other");
+        assert_eq!(FlowProtocol::from_code(136).name(), "UDPLite");
     }
 }

@@ -1,4 +1,9 @@
 //! Typed resources with spans: what lowering produces and every later stage consumes.
+//!
+//! Over ~600 lines on purpose: it is one cohesive thing, the data model of every resource kind
+//! (declarations and their small accessors, no logic to speak of), read as a whole by
+//! lowering, validation and the analysis; split by kind it would scatter the shared field
+//! types (`SelectorField`, `NetField`, `EntityRule`) away from their users.
 
 use crate::finding::{Location, ResourceRef};
 use crate::model::net::{Cidr, NetError};
@@ -419,7 +424,7 @@ impl Policy {
             .as_ref()
             .map(|t| t.value.as_str())
             .filter(|t| !t.is_empty())
-            .unwrap_or("default")
+            .unwrap_or(crate::model::tier::DEFAULT_TIER.name)
     }
 
     pub fn rules(&self, direction: Direction) -> &[Rule] {

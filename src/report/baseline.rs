@@ -192,7 +192,7 @@ mod tests {
     use crate::source::{SourceFile, Span};
 
     fn finding(message: &str, start: usize) -> Finding {
-        let at = Location::new(0, Span::new(start, start + 1));
+        let at = Location::new(crate::source::FileId(0), Span::new(start, start + 1));
         Finding::new("CAL101", "defaulted-types", Severity::Warning, message, at)
     }
 

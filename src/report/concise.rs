@@ -70,7 +70,7 @@ mod tests {
     use crate::source::{SourceFile, Span};
 
     fn finding(code: &'static str, severity: Severity, start: usize) -> Finding {
-        let at = Location::new(0, Span::new(start, start + 1));
+        let at = Location::new(crate::source::FileId(0), Span::new(start, start + 1));
         Finding::new(code, "some-lint", severity, "bad\nthing", at)
     }
 

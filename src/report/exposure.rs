@@ -2,10 +2,11 @@
 
 use super::graph::allowed_label;
 use super::reach::{decision_json, decision_site};
+use super::{group_kind as kind, html_escape};
 use crate::analysis::exposure::{Exposure, Flow, Policied};
 use crate::analysis::ir::PolicySet;
-use crate::analysis::reach::{Decision, Group, GroupKind, format_ports};
-use crate::analysis::witness::protocol_name;
+use crate::analysis::reach::{Decision, Group, format_ports};
+use crate::model::port::FlowProtocol;
 use crate::project::Project;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -28,36 +29,12 @@ fn flows(e: &Exposure) -> [(&'static str, &'static str, Option<&Flow>); 4] {
     ]
 }
 
-fn kind(g: &Group) -> &'static str {
-    match g.kind {
-        GroupKind::Workload => "workload",
-        GroupKind::Selector => "selector",
-        GroupKind::NetworkSet => "network-set",
-        GroupKind::Net => "net",
-        GroupKind::World => "world",
-    }
-}
-
-/// "TCP 443", "TCP 8000-8080", "ICMP", "other protocols".
-fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
-    let name = if protocol == 0 {
-        "other protocols".to_string()
-    } else {
-        protocol_name(protocol)
-    };
-    match ports {
-        Some((0, 65535)) => format!("{name} any port"),
-        Some(r) => format!("{name} {}", format_ports(&[r])),
-        None => name,
-    }
-}
-
 /// The decisions of a flow with what they decide: (ports or "denied", decision).
 fn explained(f: &Flow) -> Vec<(String, &Decision)> {
     let mut out: Vec<(String, &Decision)> = Vec::new();
     for p in &f.by_port {
         for d in &p.decisions {
-            out.push((port_text(p.protocol, p.ports), d));
+            out.push((super::port_text(p.protocol, p.ports), d));
         }
     }
     if out.is_empty() {
@@ -179,7 +156,7 @@ fn allowed_json(f: &Flow) -> Value {
         f.allowed
             .iter()
             .map(|(p, ports)| json!({
-                "protocol": if *p == 0 { "other".to_string() } else { protocol_name(*p) },
+                "protocol": FlowProtocol::from_code(*p).name(),
                 "ports": ports.as_ref().map(|r| format_ports(r)).unwrap_or_default(),
             }))
             .collect::<Vec<_>>()
@@ -294,13 +271,6 @@ pub fn render_markdown(groups: &[Group], exposures: &[Exposure]) -> String {
         exposures.len()
     );
     out
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 pub fn render_html(

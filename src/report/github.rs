@@ -113,7 +113,7 @@ mod tests {
     use crate::source::{SourceFile, Span};
 
     fn finding(span: Span, severity: Severity) -> Finding {
-        let at = Location::new(0, span);
+        let at = Location::new(crate::source::FileId(0), span);
         Finding {
             help: Some("fix it".to_string()),
             ..Finding::new(

@@ -1,20 +1,11 @@
 //! Renderers of the reachability graph: JSON, Graphviz dot, Mermaid, and one self-contained
 //! HTML page (inline SVG and a from×to matrix; no scripts, no network fetches).
 
+use super::{group_kind as kind, html_escape};
 use crate::analysis::reach::{Edge, Group, GroupKind, format_ports};
-use crate::analysis::witness::protocol_name;
+use crate::model::port::FlowProtocol;
 use serde_json::json;
 use std::fmt::Write;
-
-fn kind(g: &Group) -> &'static str {
-    match g.kind {
-        GroupKind::Workload => "workload",
-        GroupKind::Selector => "selector",
-        GroupKind::NetworkSet => "network-set",
-        GroupKind::Net => "net",
-        GroupKind::World => "world",
-    }
-}
 
 /// "TCP 5432; UDP 53; ICMP", or "any" when every protocol and port is allowed.
 pub fn edge_label(e: &Edge) -> String {
@@ -33,11 +24,7 @@ pub fn allowed_label(allowed: &[crate::analysis::reach::AllowedProtocol]) -> Str
     allowed
         .iter()
         .map(|(p, ports)| {
-            let name = if *p == 0 {
-                "other protocols".to_string()
-            } else {
-                protocol_name(*p)
-            };
+            let name = FlowProtocol::from_code(*p).label();
             match ports {
                 Some(r) if r.as_slice() == [(0, 65535)] => format!("{name} any port"),
                 Some(r) => format!("{name} {}", format_ports(r)),
@@ -58,7 +45,7 @@ pub fn json(groups: &[Group], edges: &[Edge], undecided: usize) -> String {
         "edges": edges.iter().map(|e| json!({
             "from": e.from, "to": e.to, "verdict": e.verdict.as_str(),
             "allowed": e.allowed.iter().map(|(p, ports)| json!({
-                "protocol": if *p == 0 { "other".to_string() } else { protocol_name(*p) },
+                "protocol": FlowProtocol::from_code(*p).name(),
                 "ports": ports.as_ref().map(|r| format_ports(r)).unwrap_or_default(),
             })).collect::<Vec<_>>(),
             "label": edge_label(e),
@@ -128,13 +115,6 @@ pub fn mermaid(groups: &[Group], edges: &[Edge]) -> String {
         );
     }
     out
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Shorten a label drawn on the canvas (the full text is in the edge's tooltip and the matrix).

@@ -39,14 +39,13 @@ pub fn render_config_error(err: &ConfigError, color: bool) -> String {
         .iter()
         .map(|p| {
             let mut d = Diagnostic::error().with_message(p.message.clone());
-            match p.span {
-                Some(span) => {
-                    d = d.with_labels(vec![Label::primary(
-                        file,
-                        err.source.clamp_span(span).range(),
-                    )]);
-                }
-                None => d = d.with_notes(vec![format!("in {}", err.source.name)]),
+            if err.unreadable {
+                d = d.with_notes(vec![format!("in {}", err.source.name)]);
+            } else {
+                d = d.with_labels(vec![Label::primary(
+                    file,
+                    err.source.clamp_span(p.span).range(),
+                )]);
             }
             if let Some(help) = &p.help {
                 d.notes.push(format!("help: {help}"));
@@ -109,7 +108,7 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
     let mut labels = Vec::new();
     let mut notes = Vec::new();
     match shown(f.location) {
-        Some(range) => labels.push(Label::primary(f.location.file, range)),
+        Some(range) => labels.push(Label::primary(f.location.file.0, range)),
         None => notes.push(format!(
             "at {} (the line is too long to show)",
             place(f.location)
@@ -118,8 +117,9 @@ fn to_diagnostic(project: &Project, f: &Finding) -> Diagnostic<usize> {
     for rel in &f.related {
         if let Some(loc) = rel.location {
             match shown(loc) {
-                Some(range) => labels
-                    .push(Label::secondary(loc.file, range).with_message(printable(&rel.message))),
+                Some(range) => labels.push(
+                    Label::secondary(loc.file.0, range).with_message(printable(&rel.message)),
+                ),
                 None => notes.push(format!("{} at {}", rel.message, place(loc))),
             }
         }
@@ -175,42 +175,102 @@ pub fn summary_line(s: &Summary) -> String {
         plural(s.resources, "resource"),
         plural(s.policies, "policy").replace("policys", "policies"),
     );
-    if s.suppressed > 0 {
-        line.push_str(&format!(
-            "; {} suppressed by annotations",
-            plural(s.suppressed, "finding")
-        ));
-    }
-    if s.baselined > 0 {
-        line.push_str(&format!(
-            "; {} in the baseline",
-            plural(s.baselined, "finding")
-        ));
-    }
-    if s.baseline_stale > 0 {
-        line.push_str(&format!(
-            "; {} no longer occur",
-            plural(s.baseline_stale, "baseline entry").replace("entrys", "entries")
-        ));
-    }
-    if s.kustomize_patches_skipped > 0 {
-        line.push_str(&format!(
-            "; {} not read as resources",
-            plural(s.kustomize_patches_skipped, "Kustomize patch").replace("patchs", "patches")
-        ));
-    }
-    if s.helm_templates_skipped > 0 {
-        line.push_str(&format!(
-            "; skipped {} (not YAML until rendered)",
-            plural(s.helm_templates_skipped, "Helm template")
-        ));
-    }
-    if s.undecided > 0 {
-        line.push_str(&format!(
-            "; {} undecided (solver timeout; raise --solver-timeout)",
-            plural(s.undecided, "query").replace("querys", "queries")
-        ));
+    // What else happened, each only when it did: "; {before}{count} {noun}{after}".
+    let clauses = [
+        (
+            s.suppressed,
+            "finding",
+            "findings",
+            "",
+            " suppressed by annotations",
+        ),
+        (s.baselined, "finding", "findings", "", " in the baseline"),
+        (
+            s.baseline_stale,
+            "baseline entry",
+            "baseline entries",
+            "",
+            " no longer occur",
+        ),
+        (
+            s.kustomize_patches_skipped,
+            "Kustomize patch",
+            "Kustomize patches",
+            "",
+            " not read as resources",
+        ),
+        (
+            s.helm_templates_skipped,
+            "Helm template",
+            "Helm templates",
+            "skipped ",
+            " (not YAML until rendered)",
+        ),
+        (
+            s.undecided,
+            "query",
+            "queries",
+            "",
+            " undecided (solver timeout; raise --solver-timeout)",
+        ),
+    ];
+    for (n, one, many, before, after) in clauses {
+        if n > 0 {
+            let noun = if n == 1 { one } else { many };
+            line.push_str(&format!("; {before}{n} {noun}{after}"));
+        }
     }
     line.push('\n');
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(n: usize) -> Summary {
+        Summary {
+            files: n,
+            resources: n,
+            policies: n,
+            findings: 0,
+            errors: 0,
+            warnings: 0,
+            infos: 0,
+            suppressed: n,
+            helm_templates_skipped: n,
+            unknown_kinds: Default::default(),
+            policies_analyzed: 0,
+            solver_calls: 0,
+            undecided: n,
+            baselined: n,
+            baseline_stale: n,
+            kustomize_patches_skipped: n,
+            notes: Vec::new(),
+            views: Vec::new(),
+        }
+    }
+
+    /// Every clause, in the singular and the plural.
+    #[test]
+    fn summary_line_names_what_else_happened() {
+        assert_eq!(
+            summary_line(&summary(1)),
+            "no findings in 1 file (1 resource, 1 policy); 1 finding suppressed by annotations; \
+             1 finding in the baseline; 1 baseline entry no longer occur; 1 Kustomize patch not \
+             read as resources; skipped 1 Helm template (not YAML until rendered); 1 query \
+             undecided (solver timeout; raise --solver-timeout)\n"
+        );
+        assert_eq!(
+            summary_line(&summary(2)),
+            "no findings in 2 files (2 resources, 2 policies); 2 findings suppressed by \
+             annotations; 2 findings in the baseline; 2 baseline entries no longer occur; 2 \
+             Kustomize patches not read as resources; skipped 2 Helm templates (not YAML until \
+             rendered); 2 queries undecided (solver timeout; raise --solver-timeout)\n"
+        );
+        assert_eq!(
+            summary_line(&summary(0)),
+            "no findings in 0 files (0 resources, 0 policies)\n"
+        );
+    }
 }

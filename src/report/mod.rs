@@ -58,6 +58,37 @@ pub struct Summary {
     pub views: Vec<String>,
 }
 
+/// One protocol and port range of a flow answer (`exposure`, `paths`): "TCP 443",
+/// "TCP 8000-8080", "TCP any port", "ICMP", "other protocols".
+fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
+    let name = crate::model::port::FlowProtocol::from_code(protocol).label();
+    match ports {
+        Some((0, 65535)) => format!("{name} any port"),
+        Some(r) => format!("{name} {}", crate::analysis::reach::format_ports(&[r])),
+        None => name,
+    }
+}
+
+/// A group's kind as the JSON and HTML of `graph` and `exposure` name it.
+fn group_kind(g: &crate::analysis::reach::Group) -> &'static str {
+    use crate::analysis::reach::GroupKind;
+    match g.kind {
+        GroupKind::Workload => "workload",
+        GroupKind::Selector => "selector",
+        GroupKind::NetworkSet => "network-set",
+        GroupKind::Net => "net",
+        GroupKind::World => "world",
+    }
+}
+
+/// Text for HTML (the exposure and graph pages).
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

@@ -4,8 +4,7 @@ use super::graph::allowed_label;
 use super::reach::{decision_json, decision_site};
 use crate::analysis::exposure::Flow;
 use crate::analysis::ir::PolicySet;
-use crate::analysis::reach::{Group, format_ports};
-use crate::analysis::witness::protocol_name;
+use crate::analysis::reach::Group;
 use crate::project::Project;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -26,19 +25,6 @@ pub struct PathsReport<'a> {
 impl PathsReport<'_> {
     fn name(&self, i: usize) -> &str {
         self.groups.get(i).map_or("?", |g| g.name.as_str())
-    }
-}
-
-fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
-    let name = if protocol == 0 {
-        "other protocols".to_string()
-    } else {
-        protocol_name(protocol)
-    };
-    match ports {
-        Some((0, 65535)) => format!("{name} any port"),
-        Some(r) => format!("{name} {}", format_ports(&[r])),
-        None => name,
     }
 }
 
@@ -80,7 +66,7 @@ pub fn render_human(project: &Project, set: &PolicySet, r: &PathsReport<'_>) -> 
                 for d in p.decisions.iter().filter(|d| d.action != "Pass") {
                     let line = format!(
                         "    {}: {} {} {}",
-                        port_text(p.protocol, p.ports),
+                        super::port_text(p.protocol, p.ports),
                         d.direction.as_str(),
                         d.action,
                         decision_site(project, set, d)
@@ -120,7 +106,7 @@ pub fn render_json(project: &Project, set: &PolicySet, r: &PathsReport<'_>) -> S
                                         if let Some(o) = v.as_object_mut() {
                                             o.insert(
                                                 "decides".into(),
-                                                json!(port_text(p.protocol, p.ports)),
+                                                json!(super::port_text(p.protocol, p.ports)),
                                             );
                                         }
                                         v

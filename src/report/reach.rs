@@ -6,17 +6,10 @@ use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::ir::{NAMESPACE_LABEL, PolicySet, SERVICE_ACCOUNT_LABEL};
 use crate::analysis::reach::{Decision, Group, ReachResult, format_ports};
 use crate::analysis::witness::{protocol_name, to_json};
+use crate::model::port::FlowProtocol;
 use crate::model::resource::{Direction, Rule};
 use crate::project::Project;
 use serde_json::{Value, json};
-
-fn protocol_label(p: u8) -> String {
-    if p == 0 {
-        "other".into()
-    } else {
-        protocol_name(p)
-    }
-}
 
 /// The deciding rule's pointer: the converted piece's (peer or port entry) for a Kubernetes
 /// rule Calico splits, so the answer names the peer that decided.
@@ -86,7 +79,7 @@ pub fn render_json(
     let allowed: Vec<Value> = r
         .allowed
         .iter()
-        .map(|(p, ports)| json!({"protocol": protocol_label(*p), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
+        .map(|(p, ports)| json!({"protocol": FlowProtocol::from_code(*p).name(), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
         .collect();
     let namer = namer(project, set, from, to);
     let doc = json!({
@@ -94,7 +87,7 @@ pub fn render_json(
         "from": {"group": from.name, "evaluation": if from.concrete { "concrete" } else { "symbolic" }},
         "to": {"group": to.name, "evaluation": if to.concrete { "concrete" } else { "symbolic" }},
         "question": {
-            "protocol": r.protocol.map(protocol_label),
+            "protocol": r.protocol.map(|p| FlowProtocol::from_code(p).name()),
             "port": r.port,
             "protocol_assumed": r.protocol_assumed,
         },
@@ -197,7 +190,7 @@ pub fn render_human(
         (None, _) => String::new(),
         (Some(p), port) => format!(
             " on {}{}{}",
-            protocol_label(p),
+            FlowProtocol::from_code(p).name(),
             port.map(|p| format!(" port {p}")).unwrap_or_default(),
             if r.protocol_assumed {
                 " (TCP assumed: --port without --protocol)"
@@ -222,10 +215,10 @@ pub fn render_human(
             match ports {
                 Some(ports) => out.push_str(&format!(
                     "    {} {}\n",
-                    protocol_label(*p),
+                    FlowProtocol::from_code(*p).name(),
                     format_ports(ports)
                 )),
-                None => out.push_str(&format!("    {}\n", protocol_label(*p))),
+                None => out.push_str(&format!("    {}\n", FlowProtocol::from_code(*p).name())),
             }
         }
     }

@@ -65,10 +65,7 @@ mod tests {
         assert_clean(&validate_at(&anp, V3_29));
         assert_clean(&validate_at(&anp, V3_31));
         let v = validate_at(&anp, V3_32);
-        assert_eq!(
-            find(&v, "later releases enforce ClusterNetworkPolicy").pointer,
-            "/kind"
-        );
+        assert_pointer(&v, "later releases enforce ClusterNetworkPolicy", "/kind");
         find(&validate_at(&anp, V3_28), "only Calico v3.29 to v3.31");
         find(&validate_at(&banp, V3_29), "only Calico v3.30 to v3.31");
         assert_clean(&validate_at(&banp, V3_30));
@@ -81,10 +78,7 @@ mod tests {
     fn baseline_admin_network_policy_is_a_singleton_named_default() {
         let banp = policy_resource(Kind::BaselineAdminNetworkPolicy, "base", Policy::default());
         let v = validate_at(&banp, V3_31);
-        assert_eq!(
-            find(&v, "must be named `default`").pointer,
-            "/metadata/name"
-        );
+        assert_pointer(&v, "must be named `default`", "/metadata/name");
     }
 
     #[test]

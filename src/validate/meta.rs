@@ -369,7 +369,7 @@ mod tests {
         res.meta = Default::default();
         assert_clean(&validate(&res));
         let v = validate(&np(""));
-        assert_eq!(find(&v, "must not be empty").pointer, "/metadata/name");
+        assert_pointer(&v, "must not be empty", "/metadata/name");
     }
 
     #[test]
@@ -494,13 +494,15 @@ mod tests {
         ];
         let v = validate(&res);
         assert_eq!(v.len(), 2, "{v:#?}");
-        assert_eq!(
-            find(&v, "invalid label key `bad key`").pointer,
-            "/metadata/labels/bad key"
+        assert_pointer(
+            &v,
+            "invalid label key `bad key`",
+            "/metadata/labels/bad key",
         );
-        assert_eq!(
-            find(&v, "invalid value `bad value` for label `k`").pointer,
-            "/metadata/labels/k"
+        assert_pointer(
+            &v,
+            "invalid value `bad value` for label `k`",
+            "/metadata/labels/k",
         );
     }
 
@@ -529,9 +531,10 @@ mod tests {
         ];
         let v = validate(&res);
         assert_eq!(v.len(), 1, "{v:#?}");
-        assert_eq!(
-            find(&v, "invalid annotation key `...`").pointer,
-            "/metadata/annotations/..."
+        assert_pointer(
+            &v,
+            "invalid annotation key `...`",
+            "/metadata/annotations/...",
         );
 
         let big = "x".repeat(MAX_ANNOTATION_BYTES);

@@ -18,7 +18,7 @@ mod testutil;
 mod util;
 
 pub use crate::diagnostic::Diagnostic;
-use crate::finding::Related;
+use crate::diagnostic::RelatedSpan;
 pub use crate::model::version::CalicoVersion;
 use crate::model::{Body, Kind, Resource};
 use crate::source::Span;
@@ -185,11 +185,10 @@ impl<'a> Cx<'a> {
         message: impl Into<String>,
         span: Span,
         pointer: impl Into<String>,
-    ) -> Related {
-        Related {
+    ) -> RelatedSpan {
+        RelatedSpan {
             message: message.into(),
-            location: Some(self.res.location(span)),
-            resource: None,
+            span,
             pointer: Some(pointer.into()),
         }
     }
@@ -232,9 +231,10 @@ mod tests {
         r.destination.ports = vec![port(0)];
         let res = policy_resource(Kind::NetworkPolicy, "p", with_ingress(vec![r]));
         let v = validate(&res);
-        assert_eq!(
-            find(&v, "invalid port `0`").pointer,
-            "/spec/ingress/0/destination/ports/0"
+        assert_pointer(
+            &v,
+            "invalid port `0`",
+            "/spec/ingress/0/destination/ports/0",
         );
     }
 

@@ -8,28 +8,35 @@ use super::util::{is_subdomain_fmt, ptr, ptr_i, quote};
 use super::{Cx, Diagnostic};
 use crate::model::net::{parse_ip, parse_ip_or_cidr};
 use crate::model::port::is_valid_port_name;
+use crate::model::tier::{
+    DEFAULT_TIER, KUBE_ADMIN_TIER, KUBE_BASELINE_TIER, LEGACY_ADMIN_TIER, LEGACY_BASELINE_TIER,
+};
 use crate::model::{Direction, EndpointPort, HostEndpoint, NetworkSet, Profile, Tier};
 
 /// A built-in tier's required order and (when validated) default action.
-struct BuiltinTier {
+struct RequiredTier {
     order: u64,
     default_action: Option<&'static str>,
 }
 
-/// The built-in tier called `name` at the target version, if any (§1.7).
-fn builtin_tier(cx: &Cx, name: &str) -> Option<BuiltinTier> {
+/// The built-in tier called `name` at the target version, if any (§1.7): which release's
+/// validator checks which tier, and whether it checks the default action too.
+fn builtin_tier(cx: &Cx, name: &str) -> Option<RequiredTier> {
     let (v329, v330, v332) = (cx.at_least(3, 29), cx.at_least(3, 30), cx.at_least(3, 32));
-    let (order, default_action) = match name {
-        "default" if v329 => (1_000_000, v332.then_some("Deny")),
-        "kube-admin" if v332 => (1_000, Some("Pass")),
-        "kube-baseline" if v332 => (10_000_000, Some("Pass")),
-        "adminnetworkpolicy" if v329 && !v332 => (1_000, None),
-        "baselineadminnetworkpolicy" if v330 && !v332 => (10_000_000, None),
-        _ => return None,
-    };
-    Some(BuiltinTier {
-        order,
-        default_action,
+    // (tier, checked at this version, its default action checked)
+    let checked = [
+        (DEFAULT_TIER, v329, v332),
+        (KUBE_ADMIN_TIER, v332, true),
+        (KUBE_BASELINE_TIER, v332, true),
+        (LEGACY_ADMIN_TIER, v329 && !v332, false),
+        (LEGACY_BASELINE_TIER, v330 && !v332, false),
+    ];
+    let (tier, _, action) = checked
+        .into_iter()
+        .find(|(tier, at, _)| *at && tier.name == name)?;
+    Some(RequiredTier {
+        order: u64::from(tier.order),
+        default_action: action.then(|| tier.default_action()),
     })
 }
 
@@ -344,10 +351,7 @@ mod tests {
             ("/spec/order", Span::new(100, 101))
         );
         let v = validate(&tier("default", None, None));
-        assert_eq!(
-            find(&v, "default tier order must be 1000000").pointer,
-            "/spec"
-        );
+        assert_pointer(&v, "default tier order must be 1000000", "/spec");
         // defaultAction is checked from v3.32.
         let pass = tier("default", Some(1_000_000.0), Some("Pass"));
         find(
@@ -423,21 +427,19 @@ mod tests {
         )));
         let dup = set(Kind::NetworkSet, vec!["10.0.0.0/8", "10.0.0.0/8"]);
         let v = validate(&dup);
-        assert_eq!(
-            find(&v, "duplicate entry `10.0.0.0/8` in `nets`").pointer,
-            "/spec/nets/1"
-        );
+        assert_pointer(&v, "duplicate entry `10.0.0.0/8` in `nets`", "/spec/nets/1");
         assert_clean(&validate_at(&dup, V3_31));
         let v = validate(&set(
             Kind::GlobalNetworkSet,
             vec!["10.0.0.0/8", "10.0.0.300", "1.2.3.4/40"],
         ));
         assert_eq!(v.len(), 2);
-        assert_eq!(
-            find(&v, "invalid IP address or CIDR `10.0.0.300`").pointer,
-            "/spec/nets/1"
+        assert_pointer(
+            &v,
+            "invalid IP address or CIDR `10.0.0.300`",
+            "/spec/nets/1",
         );
-        assert_eq!(find(&v, "prefix length").pointer, "/spec/nets/2");
+        assert_pointer(&v, "prefix length", "/spec/nets/2");
     }
 
     #[test]
@@ -454,13 +456,11 @@ mod tests {
         };
         let v = validate(&resource(Kind::Profile, "p", Body::Profile(profile)));
         assert_eq!(v.len(), 2, "{v:#?}");
-        assert_eq!(
-            find(&v, "invalid protocol `tcp`").pointer,
-            "/spec/egress/0/protocol"
-        );
-        assert_eq!(
-            find(&v, "invalid label key `bad/key/x`").pointer,
-            "/spec/labelsToApply/bad~1key~1x"
+        assert_pointer(&v, "invalid protocol `tcp`", "/spec/egress/0/protocol");
+        assert_pointer(
+            &v,
+            "invalid label key `bad/key/x`",
+            "/spec/labelsToApply/bad~1key~1x",
         );
 
         let many = Profile {
@@ -501,7 +501,7 @@ mod tests {
         assert_clean(&validate(&hep(|_| {})));
         assert_clean(&validate(&hep(|h| h.interface_name = Some(s("*")))));
         let v = validate(&hep(|h| h.node = None));
-        assert_eq!(find(&v, "node must be specified").pointer, "/spec");
+        assert_pointer(&v, "node must be specified", "/spec");
         find(
             &validate(&hep(|h| h.node = Some(s("Node_1")))),
             "invalid node name",
@@ -509,10 +509,7 @@ mod tests {
         let v = validate(&hep(|h| {
             h.interface_name = Some(s("a-very-long-interface"))
         }));
-        assert_eq!(
-            find(&v, "invalid interfaceName").pointer,
-            "/spec/interfaceName"
-        );
+        assert_pointer(&v, "invalid interfaceName", "/spec/interfaceName");
         let v = validate(&hep(|h| h.interface_name = None));
         let f = find(
             &v,
@@ -541,15 +538,15 @@ mod tests {
             )
         );
         find(&v, "invalid IP address `nope`");
-        assert_eq!(find(&v, "invalid profile name").pointer, "/spec/profiles/1");
+        assert_pointer(&v, "invalid profile name", "/spec/profiles/1");
         let dups = hep(|h| {
             h.expected_ips = vec![set_net("10.0.0.1"), set_net("10.0.0.1")];
             h.profiles = vec![s("a"), s("a")];
         });
         let v = validate(&dups);
         assert_eq!(v.len(), 2, "{v:#?}");
-        assert_eq!(find(&v, "in `expectedIPs`").pointer, "/spec/expectedIPs/1");
-        assert_eq!(find(&v, "in `profiles`").pointer, "/spec/profiles/1");
+        assert_pointer(&v, "in `expectedIPs`", "/spec/expectedIPs/1");
+        assert_pointer(&v, "in `profiles`", "/spec/profiles/1");
         assert_clean(&validate_at(&dups, V3_31));
     }
 
@@ -565,23 +562,11 @@ mod tests {
             ]
         }));
         assert_eq!(v.len(), 6, "{v:#?}");
-        assert_eq!(
-            find(&v, "invalid port name `Metrics`").pointer,
-            "/spec/ports/0/name"
-        );
-        assert_eq!(
-            find(&v, "(protocol is `ICMP`)").pointer,
-            "/spec/ports/0/protocol"
-        );
-        assert_eq!(find(&v, "invalid port `0`").pointer, "/spec/ports/0/port");
-        assert_eq!(
-            find(&v, "port `name` must be specified").pointer,
-            "/spec/ports/1"
-        );
-        assert_eq!(find(&v, "(protocol is not set)").pointer, "/spec/ports/1");
-        assert_eq!(
-            find(&v, "port number must be specified").pointer,
-            "/spec/ports/1"
-        );
+        assert_pointer(&v, "invalid port name `Metrics`", "/spec/ports/0/name");
+        assert_pointer(&v, "(protocol is `ICMP`)", "/spec/ports/0/protocol");
+        assert_pointer(&v, "invalid port `0`", "/spec/ports/0/port");
+        assert_pointer(&v, "port `name` must be specified", "/spec/ports/1");
+        assert_pointer(&v, "(protocol is not set)", "/spec/ports/1");
+        assert_pointer(&v, "port number must be specified", "/spec/ports/1");
     }
 }

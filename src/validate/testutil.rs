@@ -139,7 +139,7 @@ pub fn resource(kind: Kind, name: &str, body: Body) -> Resource {
     };
     Resource {
         kind,
-        file: 0,
+        file: crate::source::FileId(0),
         document: 0,
         base_pointer: String::new(),
         span: Span::new(0, 5000),
@@ -192,6 +192,12 @@ pub fn find<'a>(vs: &'a [Diagnostic], needle: &str) -> &'a Diagnostic {
         Some(v) => v,
         None => panic!("no violation containing {needle:?} in {vs:#?}"),
     }
+}
+
+/// Assert that the violation whose message contains `needle` is at `pointer`.
+#[track_caller]
+pub fn assert_pointer(vs: &[Diagnostic], needle: &str, pointer: &str) {
+    assert_eq!(find(vs, needle).pointer, pointer);
 }
 
 /// Assert that no violation's message contains `needle`.

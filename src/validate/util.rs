@@ -8,25 +8,9 @@ use crate::source::{Span, Spanned};
 /// Longest user value quoted verbatim in a message (in chars); longer values are shortened.
 const QUOTE_MAX_CHARS: usize = 80;
 
-/// Append one reference token to a JSON Pointer, escaping `~` and `/` (RFC 6901).
-pub fn ptr(base: &str, token: &str) -> String {
-    let mut out = String::with_capacity(base.len() + token.len() + 1);
-    out.push_str(base);
-    out.push('/');
-    for c in token.chars() {
-        match c {
-            '~' => out.push_str("~0"),
-            '/' => out.push_str("~1"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Append an array index to a JSON Pointer.
-pub fn ptr_i(base: &str, index: usize) -> String {
-    format!("{base}/{index}")
-}
+/// JSON Pointers: `ptr` appends an escaped token, `ptr_i` an index (`load::pointer`, the one
+/// definition).
+pub use crate::load::pointer::{child as ptr, index as ptr_i};
 
 /// `value` in backticks for a message; long values are shortened (char-aware) and control
 /// characters are escaped so a message stays on one line.

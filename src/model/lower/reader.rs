@@ -25,18 +25,8 @@ pub struct Reader {
     pub converted: usize,
 }
 
-/// Escape one JSON Pointer reference token (RFC 6901).
-pub fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
-pub fn child(ptr: &str, token: &str) -> String {
-    format!("{ptr}/{}", escape_pointer(token))
-}
-
-pub fn index(ptr: &str, i: usize) -> String {
-    format!("{ptr}/{i}")
-}
+/// JSON Pointers are built by `load::pointer` (the one definition).
+pub use crate::load::pointer::{child, escape as escape_pointer, index};
 
 /// The entries of a mapping, with unknown keys already reported.
 pub struct Fields<'n> {

@@ -1,5 +1,7 @@
 //! Tests of the public API: the spec's canonicalisation and edge-case tables, the
 //! convenience methods, robustness on hostile input, and property-style checks.
+//! One file (over ~600 lines) on purpose: the tables share the parsing helpers, and each
+//! module of the selector language keeps its own unit tests beside it.
 
 use super::*;
 

@@ -7,7 +7,7 @@ fn lower(text: &str) -> (Resource, Vec<String>) {
     let parsed = parse(text, &ParseLimits::default());
     assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
     let mut out = Lowered::default();
-    lower_file(0, &parsed.documents, &mut out);
+    lower_file(crate::source::FileId(0), &parsed.documents, &mut out);
     assert_eq!(out.resources.len(), 1, "{:?}", out.unknown_kinds);
     let problems = out
         .problems
