@@ -22,6 +22,7 @@ pub mod ir;
 mod lazy_session;
 pub mod order;
 mod overlap;
+pub mod pair_key;
 pub mod pair_rules;
 pub mod paths;
 pub mod pieces;

@@ -10,13 +10,14 @@ use super::ir::{
     CompiledPolicy, K8S_NAMESPACE_NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet,
     SERVICE_ACCOUNT_LABEL, SERVICE_ACCOUNT_PREFIX,
 };
+use super::pair_key::{PairKey, TierPolicies};
 use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use super::prefilter::Restrictions;
 use crate::model::net::Cidr;
 use crate::model::resource::{Action, Body, Direction, Kind, Resource};
 use crate::model::selector::Expr;
 use crate::project::Project;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
 pub const NAME_LABEL: &str = "projectcalico.org/name";
@@ -1194,45 +1195,91 @@ pub fn graph_with(
     let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
     let index = PeerIndex::new(set);
     let peers: Vec<PeerGroup<'_>> = groups.iter().map(PeerGroup::new).collect();
-    let results: Vec<(Option<Edge>, usize)> = pairs
+    let tiers = TierPolicies::new(set);
+    let pair_rules = |&(a, b): &(usize, usize)| {
+        let (Some(pa), Some(pb), Some(fp), Some(tp)) = (
+            peers.get(a),
+            peers.get(b),
+            selectable.get(a),
+            selectable.get(b),
+        ) else {
+            return PairRules::default();
+        };
+        PairRules::new(&index, (pa, fp), (pb, tp))
+    };
+    // Pairs with equal keys ask the same question (`pair_key`): each key is solved once, by
+    // its first pair in (from, to) order, and its answer given to every pair that has it.
+    let keys: Vec<Option<PairKey>> = pairs
+        .par_iter()
+        .map(|pair @ &(a, b)| {
+            let (Some(from), Some(to), Some(fp), Some(tp)) = (
+                groups.get(a),
+                groups.get(b),
+                selectable.get(a),
+                selectable.get(b),
+            ) else {
+                return None;
+            };
+            PairKey::of(set, &tiers, (from, fp), (to, tp), &pair_rules(pair))
+        })
+        .collect();
+    let mut first_with: HashMap<&PairKey, usize> = HashMap::new();
+    // Per pair: the pair whose answer it takes (itself when it is solved).
+    let answered_by: Vec<usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| match key {
+            Some(k) => *first_with.entry(k).or_insert(i),
+            None => i,
+        })
+        .collect();
+    let solved: Vec<usize> = (0..pairs.len())
+        .filter(|&i| answered_by.get(i) == Some(&i))
+        .collect();
+    let copies = pairs.len() - solved.len();
+    progress.advance(copies);
+    type Answer = (Option<(Verdict, Vec<AllowedProtocol>)>, usize);
+    let answers: HashMap<usize, Answer> = solved
         .par_iter()
         .map_init(
             || Session::new(&universe, set, timeout_ms),
-            |s, &(a, b)| {
+            |s, &i| {
                 progress.advance(1);
+                let Some(pair @ &(a, b)) = pairs.get(i) else {
+                    return (i, (None, 0));
+                };
                 let (Some(from), Some(to), Some(fp), Some(tp)) = (
                     groups.get(a),
                     groups.get(b),
                     selectable.get(a),
                     selectable.get(b),
                 ) else {
-                    return (None, 0);
+                    return (i, (None, 0));
                 };
-                let (Some(pa), Some(pb)) = (peers.get(a), peers.get(b)) else {
-                    return (None, 0);
-                };
-                let rules = PairRules::new(&index, (pa, fp), (pb, tp));
-                let summary = pair_summary(s, set, (from, fp), (to, tp), &rules);
-                match summary {
-                    (Some((Verdict::Denied, _)), und) | (None, und) => (None, und),
-                    (Some((verdict, allowed)), und) => (
-                        Some(Edge {
-                            from: a,
-                            to: b,
-                            verdict,
-                            allowed,
-                        }),
-                        und,
-                    ),
-                }
+                let rules = pair_rules(pair);
+                (i, pair_summary(s, set, (from, fp), (to, tp), &rules))
             },
         )
         .collect();
-    let undecided = results.iter().map(|(_, u)| u).sum();
-    (
-        results.into_iter().filter_map(|(e, _)| e).collect(),
-        undecided,
-    )
+    let mut undecided = 0;
+    let mut edges = Vec::new();
+    for (i, &(from, to)) in pairs.iter().enumerate() {
+        let Some(answer) = answered_by.get(i).and_then(|j| answers.get(j)) else {
+            continue;
+        };
+        undecided += answer.1;
+        if let Some((verdict, allowed)) = &answer.0 {
+            if *verdict != Verdict::Denied {
+                edges.push(Edge {
+                    from,
+                    to,
+                    verdict: *verdict,
+                    allowed: allowed.clone(),
+                });
+            }
+        }
+    }
+    (edges, undecided)
 }
 
 /// Show every label known for single-member groups (the solver only models the labels some
