@@ -10,9 +10,37 @@ use std::process::Command;
 
 #[test]
 fn dense_tree_reports_exactly_the_planted_findings() {
-    let dir = std::env::temp_dir().join(format!("calint-dense-{}", std::process::id()));
+    assert_exactly_the_planted_findings(tree_gen::generate_dense(200, 4, 11, None), "dense");
+}
+
+/// The `dense-nca` profile (no tiers, integer orders, for network-config-analyzer) keeps the
+/// dense tree's planted findings and nothing NCA 2.1.0 cannot read: no Tier, no `tier:`
+/// field, no order that is not an integer (NCA's loader keeps `0.5` as a string and its
+/// policy sort then fails).
+#[test]
+fn dense_nca_tree_has_no_tiers_only_integer_orders_and_the_same_planted_findings() {
+    let tree = tree_gen::generate_dense_nca(200, 4, 11, None);
+    let dense = tree_gen::generate_dense(200, 4, 11, None);
+    assert_eq!(tree.planted, dense.planted);
+    assert_eq!(tree.policies, dense.policies);
+    let mut orders = 0;
+    for (rel, text) in &tree.files {
+        assert!(!text.contains("kind: Tier"), "{rel}");
+        for line in text.lines() {
+            assert!(!line.trim_start().starts_with("tier:"), "{rel}: {line}");
+            if let Some(order) = line.trim_start().strip_prefix("order: ") {
+                assert!(order.parse::<u64>().is_ok(), "{rel}: {line}");
+                orders += 1;
+            }
+        }
+    }
+    assert_eq!(orders, tree.policies);
+    assert_exactly_the_planted_findings(tree, "dense-nca");
+}
+
+fn assert_exactly_the_planted_findings(tree: tree_gen::Tree, profile: &str) {
+    let dir = std::env::temp_dir().join(format!("calint-{profile}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let tree = tree_gen::generate_dense(200, 4, 11, None);
     for (rel, text) in &tree.files {
         let path = dir.join(rel);
         std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");

@@ -1,10 +1,12 @@
 //! Synthetic GitOps tree generator for benchmarks (the generation itself is in
 //! `tools/tree_gen.rs`): `cargo run --release --example gen-tree --
-//! --policies 1000 --namespaces 50 --out /tmp/tree [--profile sparse|dense]`.
+//! --policies 1000 --namespaces 50 --out /tmp/tree [--profile sparse|dense|dense-nca]`.
 //!
 //! `--profile sparse` (the default) is described below; `--profile dense` writes a
 //! platform team's tree with planted findings (see `tree_gen::generate_dense`), and prints
-//! the planted counts.
+//! the planted counts. `--profile dense-nca` writes the same dense tree without tiers and
+//! with integer orders, which network-config-analyzer 2.1.0 reads (see
+//! `tree_gen::generate_dense_nca`; BENCHMARKS.md has the side-by-side).
 //!
 //! The tree looks like a real multi-team cluster: a security tier with global deny lists and
 //! a Pass, a platform tier with DNS and monitoring, and per namespace a default deny, one
@@ -53,7 +55,12 @@ fn parse_args() -> Result<Args, String> {
                 a.profile = match value.as_str() {
                     "sparse" => tree_gen::Profile::Sparse,
                     "dense" => tree_gen::Profile::Dense,
-                    other => return Err(format!("--profile: `{other}` is not sparse or dense")),
+                    "dense-nca" => tree_gen::Profile::DenseNca,
+                    other => {
+                        return Err(format!(
+                            "--profile: `{other}` is not sparse, dense or dense-nca"
+                        ));
+                    }
                 }
             }
             other => return Err(format!("unknown flag {other}")),
@@ -84,7 +91,7 @@ fn main() -> Result<(), String> {
         args.namespaces.max(1),
         args.out.display()
     );
-    if args.profile == tree_gen::Profile::Dense {
+    if args.profile != tree_gen::Profile::Sparse {
         let p = tree.planted;
         eprintln!(
             "planted: {} CAL110, {} CAL201, {} CAL202, {} CAL203",

@@ -140,6 +140,9 @@ pub enum Profile {
     Sparse,
     /// A platform team's tree ([`generate_dense`]).
     Dense,
+    /// The dense tree in the subset network-config-analyzer 2.1.0 reads
+    /// ([`generate_dense_nca`]): no tiers, integer orders.
+    DenseNca,
 }
 
 /// Findings planted in a dense tree, by lint. Every other rule of the tree is built so the
@@ -182,6 +185,7 @@ pub fn generate_profile(
             }
         }
         Profile::Dense => generate_dense(policies, namespaces, seed, workloads),
+        Profile::DenseNca => generate_dense_nca(policies, namespaces, seed, workloads),
     }
 }
 
@@ -323,6 +327,77 @@ pub fn generate_dense(
     seed: u64,
     workloads: Option<usize>,
 ) -> Tree {
+    dense_tree(policies, namespaces, seed, workloads, false)
+}
+
+/// The dense tree ([`generate_dense`], same seed, same random draws, same rules, selectors,
+/// ports, nets, actions, workloads and planted findings) written so that
+/// network-config-analyzer 2.1.0 (`nca --sanity`) reads it, for the side-by-side benchmark:
+///
+/// * no `Tier` resources and no `tier:` field (NCA rejects the field): every policy is in
+///   the `default` tier, and the GlobalNetworkPolicies lose their `security.`/`platform.`
+///   name prefixes;
+/// * integer orders: NCA's YAML loader keeps `0.5` as the string `"0.5"`, and sorting
+///   policies then fails with "'<' not supported between instances of 'str' and 'int'"
+///   (exit 7). Every order is the dense tree's times four (0.25 → 1, g.5 → 4g+2,
+///   100 → 400, …), which keeps every comparison and every tie between two orders.
+///
+/// The planted findings are the same: the `security` tier's deny (order 1) is still
+/// evaluated before everything it decides. What changes with the tiers is what a `Pass`
+/// rule of a former `security`/`platform` policy does: it now skips to the profiles (Calico
+/// and NCA agree: the default profiles allow) instead of to the next tier.
+pub fn generate_dense_nca(
+    policies: usize,
+    namespaces: usize,
+    seed: u64,
+    workloads: Option<usize>,
+) -> Tree {
+    dense_tree(policies, namespaces, seed, workloads, true)
+}
+
+/// How a dense tree writes its tiers and orders: as Calico allows ([`generate_dense`]) or
+/// as network-config-analyzer reads ([`generate_dense_nca`]).
+struct DenseStyle {
+    nca: bool,
+}
+
+impl DenseStyle {
+    /// An order of the dense tree, given in quarters (`4` is 1.0).
+    fn order(&self, quarters: usize) -> String {
+        if self.nca {
+            quarters.to_string()
+        } else if quarters % 4 == 0 {
+            (quarters / 4).to_string()
+        } else {
+            format!("{}.{}", quarters / 4, [0, 25, 5, 75][quarters % 4])
+        }
+    }
+    /// The `tier:` line of a GlobalNetworkPolicy spec (with its newline), if written.
+    fn tier_line(&self, tier: &str) -> String {
+        if self.nca {
+            String::new()
+        } else {
+            format!("  tier: {tier}\n")
+        }
+    }
+    /// A policy's name in `tier` (Calico wants non-default tiers' policies prefixed).
+    fn policy_name(&self, tier: &str, name: &str) -> String {
+        if self.nca || tier == "default" {
+            name.to_string()
+        } else {
+            format!("{tier}.{name}")
+        }
+    }
+}
+
+fn dense_tree(
+    policies: usize,
+    namespaces: usize,
+    seed: u64,
+    workloads: Option<usize>,
+    nca: bool,
+) -> Tree {
+    let style = DenseStyle { nca };
     let mut rng = Rng(seed);
     let mut nets = UniqueNets(0);
     let ns_count = namespaces.max(1);
@@ -332,28 +407,28 @@ pub fn generate_dense(
     let mut files = Vec::new();
     let mut written = 0;
 
-    let mut cluster = String::new();
-    for (name, order) in [("security", 100), ("platform", 200)] {
-        let _ = write!(
-            cluster,
-            "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: {name}\nspec:\n  order: {order}\n  defaultAction: Pass\n---\n"
-        );
+    if !style.nca {
+        let mut cluster = String::new();
+        for (name, order) in [("security", 100), ("platform", 200)] {
+            let _ = write!(
+                cluster,
+                "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: {name}\nspec:\n  order: {order}\n  defaultAction: Pass\n---\n"
+            );
+        }
+        files.push(("cluster/tiers.yaml".to_string(), cluster));
     }
-    files.push(("cluster/tiers.yaml".to_string(), cluster));
     let mut global = String::new();
     for g in 0..globals {
         let tier = ["security", "platform", "default"][g % 3];
         let selector = GLOBAL_SELECTORS[rng.below(GLOBAL_SELECTORS.len() as u64) as usize];
         let (ingress, egress) = dense_rules(&mut rng, &mut nets, true);
         // Orders x.5 never tie with the namespaced policies' integer orders.
-        let name = if tier == "default" {
-            format!("global-{g:05}")
-        } else {
-            format!("{tier}.global-{g:05}")
-        };
+        let name = style.policy_name(tier, &format!("global-{g:05}"));
+        let tier_line = style.tier_line(tier);
+        let order = style.order(4 * g + 2);
         let _ = write!(
             global,
-            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: {name}\nspec:\n  tier: {tier}\n  order: {g}.5\n  selector: \"{selector}\"\n  types: [Ingress, Egress]\n  ingress:\n{ingress}  egress:\n{egress}---\n"
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: {name}\nspec:\n{tier_line}  order: {order}\n  selector: \"{selector}\"\n  types: [Ingress, Egress]\n  ingress:\n{ingress}  egress:\n{egress}---\n"
         );
         written += 1;
     }
@@ -361,7 +436,10 @@ pub fn generate_dense(
     // `env == 'planted'` endpoints before anything else is evaluated.
     let _ = write!(
         global,
-        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: security.planted-deny\nspec:\n  tier: security\n  order: 0.25\n  selector: \"env == 'planted'\"\n  types: [Ingress]\n  ingress:\n    - action: Deny\n      protocol: TCP\n      source:\n        nets: [10.255.0.0/16]\n---\n"
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: {}\nspec:\n{}  order: {}\n  selector: \"env == 'planted'\"\n  types: [Ingress]\n  ingress:\n    - action: Deny\n      protocol: TCP\n      source:\n        nets: [10.255.0.0/16]\n---\n",
+        style.policy_name("security", "planted-deny"),
+        style.tier_line("security"),
+        style.order(1),
     );
     written += 1;
     files.push(("cluster/global-policies.yaml".to_string(), global));
@@ -379,7 +457,8 @@ pub fn generate_dense(
         );
         let _ = write!(
             pol,
-            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: {ns}\nspec:\n  order: 5000\n  selector: all()\n  types: [Ingress, Egress]\n---\n"
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: {ns}\nspec:\n  order: {}\n  selector: all()\n  types: [Ingress, Egress]\n---\n",
+            style.order(4 * 5000)
         );
         written += 1;
         for a in 0..per_ns.saturating_sub(1) {
@@ -397,7 +476,7 @@ pub fn generate_dense(
             let _ = write!(
                 pol,
                 "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}\n  namespace: {ns}\nspec:\n  order: {}\n  selector: \"{selector}\"\n  types: [Ingress, Egress]\n  ingress:\n{ingress}  egress:\n{egress}---\n",
-                100 + a
+                style.order(4 * (100 + a))
             );
             written += 1;
             if per_ns_workloads.is_none_or(|max| a < max) {
@@ -415,6 +494,11 @@ pub fn generate_dense(
     }
 
     // The planted findings, in their own namespaces (one set per 100 policies).
+    let (order_100, order_200, order_300) = (
+        style.order(4 * 100),
+        style.order(4 * 200),
+        style.order(4 * 300),
+    );
     for k in 0..plants {
         let ns = format!("planted-{k:03}");
         let net = |i: u32| format!("10.255.{}.{}/28", k % 256, i * 16);
@@ -427,7 +511,7 @@ pub fn generate_dense(
         // CAL201 (rule 1 is covered by rule 0) and CAL110 (rule 2: nets inside notNets).
         let _ = write!(
             pol,
-            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: shadow\n  namespace: {ns}\nspec:\n  order: 100\n  selector: app == 'shadow'\n  types: [Ingress]\n  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        nets: [{n1}]\n    - action: Deny\n      protocol: TCP\n      source:\n        nets: [{n1}]\n        selector: role in {{'api', 'db'}}\n      destination:\n        ports: ['8000:8100']\n    - action: Allow\n      protocol: UDP\n      source:\n        nets: [{n2}]\n        notNets: [10.255.{}.0/24]\n---\n",
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: shadow\n  namespace: {ns}\nspec:\n  order: {order_100}\n  selector: app == 'shadow'\n  types: [Ingress]\n  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        nets: [{n1}]\n    - action: Deny\n      protocol: TCP\n      source:\n        nets: [{n1}]\n        selector: role in {{'api', 'db'}}\n      destination:\n        ports: ['8000:8100']\n    - action: Allow\n      protocol: UDP\n      source:\n        nets: [{n2}]\n        notNets: [10.255.{}.0/24]\n---\n",
             k % 256
         );
         planted.shadowed_rules += 1;
@@ -435,7 +519,7 @@ pub fn generate_dense(
         // CAL202: the security tier denies these packets first.
         let _ = write!(
             pol,
-            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: decided\n  namespace: {ns}\nspec:\n  order: 200\n  selector: env == 'planted' && app == 'decided'\n  types: [Ingress]\n  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        nets: [{n3}]\n      destination:\n        ports: [443]\n---\n"
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: decided\n  namespace: {ns}\nspec:\n  order: {order_200}\n  selector: env == 'planted' && app == 'decided'\n  types: [Ingress]\n  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        nets: [{n3}]\n      destination:\n        ports: [443]\n---\n"
         );
         planted.decided_before += 1;
         // CAL203: same order, same endpoints, Allow against Deny on overlapping packets
@@ -446,7 +530,7 @@ pub fn generate_dense(
         ] {
             let _ = write!(
                 pol,
-                "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  order: 300\n  selector: app == 'conflict'\n  types: [Ingress]\n  ingress:\n    - action: {action}\n      protocol: TCP\n      source:\n        nets: [{nets}]\n      destination:\n        ports: [5432]\n---\n"
+                "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  order: {order_300}\n  selector: app == 'conflict'\n  types: [Ingress]\n  ingress:\n    - action: {action}\n      protocol: TCP\n      source:\n        nets: [{nets}]\n      destination:\n        ports: [5432]\n---\n"
             );
         }
         planted.conflicts += 1;
