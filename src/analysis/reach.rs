@@ -1167,8 +1167,7 @@ pub fn graph_with(
     timeout_ms: u32,
     progress: &dyn crate::progress::Progress,
 ) -> (Vec<Edge>, usize) {
-    use super::solver::{Session, Universe};
-    use rayon::prelude::*;
+    use super::solver::Universe;
     let extra: Vec<&Expr> = groups
         .iter()
         .flat_map(|g| {
@@ -1190,11 +1189,48 @@ pub fn graph_with(
         .filter(|&(a, b)| policed(a) || policed(b))
         .collect();
     progress.stage("graph pairs", pairs.len());
-    // Verdicts and port classes are yes/no answers, identical whatever a worker solved
-    // before, so thread-local sessions are safe here (no witnesses are shown).
+    let refs: Vec<&Group> = groups.iter().collect();
+    let answers = pair_summaries(set, &universe, &refs, &pairs, timeout_ms, progress);
+    let mut undecided = 0;
+    let mut edges = Vec::new();
+    for (&(from, to), (answer, und)) in pairs.iter().zip(answers) {
+        undecided += und;
+        if let Some((verdict, allowed)) = answer {
+            if verdict != Verdict::Denied {
+                edges.push(Edge {
+                    from,
+                    to,
+                    verdict,
+                    allowed,
+                });
+            }
+        }
+    }
+    (edges, undecided)
+}
+
+/// A pair's verdict and allowed list (`None`: undecided), with its count of undecided queries.
+pub type PairAnswer = (Option<(Verdict, Vec<AllowedProtocol>)>, usize);
+
+/// [`pair_summary`] for each of `pairs` (indexes into `groups`), in order, one solver session
+/// per worker; one unit of progress per pair. Pairs that ask the same question ([`PairKey`])
+/// are solved once, by the first of them in `pairs` order, and its answer (with its count of
+/// undecided queries) is given to each of them. Verdicts and port classes are yes/no answers,
+/// identical whatever a worker solved before, so thread-local sessions are safe here (no
+/// witnesses are shown).
+pub fn pair_summaries(
+    set: &PolicySet,
+    universe: &super::solver::Universe,
+    groups: &[&Group],
+    pairs: &[(usize, usize)],
+    timeout_ms: u32,
+    progress: &dyn crate::progress::Progress,
+) -> Vec<PairAnswer> {
+    use super::solver::Session;
+    use rayon::prelude::*;
     let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
     let index = PeerIndex::new(set);
-    let peers: Vec<PeerGroup<'_>> = groups.iter().map(PeerGroup::new).collect();
+    let peers: Vec<PeerGroup<'_>> = groups.iter().map(|g| PeerGroup::new(g)).collect();
     let tiers = TierPolicies::new(set);
     let pair_rules = |&(a, b): &(usize, usize)| {
         let (Some(pa), Some(pb), Some(fp), Some(tp)) = (
@@ -1207,20 +1243,17 @@ pub fn graph_with(
         };
         PairRules::new(&index, (pa, fp), (pb, tp))
     };
-    // Pairs with equal keys ask the same question (`pair_key`): each key is solved once, by
-    // its first pair in (from, to) order, and its answer given to every pair that has it.
+    let ends = |&(a, b): &(usize, usize)| {
+        Some((
+            (*groups.get(a)?, selectable.get(a)?.as_slice()),
+            (*groups.get(b)?, selectable.get(b)?.as_slice()),
+        ))
+    };
     let keys: Vec<Option<PairKey>> = pairs
         .par_iter()
-        .map(|pair @ &(a, b)| {
-            let (Some(from), Some(to), Some(fp), Some(tp)) = (
-                groups.get(a),
-                groups.get(b),
-                selectable.get(a),
-                selectable.get(b),
-            ) else {
-                return None;
-            };
-            PairKey::of(set, &tiers, (from, fp), (to, tp), &pair_rules(pair))
+        .map(|pair| {
+            let (from, to) = ends(pair)?;
+            PairKey::of(set, &tiers, from, to, &pair_rules(pair))
         })
         .collect();
     let mut first_with: HashMap<&PairKey, usize> = HashMap::new();
@@ -1236,50 +1269,25 @@ pub fn graph_with(
     let solved: Vec<usize> = (0..pairs.len())
         .filter(|&i| answered_by.get(i) == Some(&i))
         .collect();
-    let copies = pairs.len() - solved.len();
-    progress.advance(copies);
-    type Answer = (Option<(Verdict, Vec<AllowedProtocol>)>, usize);
-    let answers: HashMap<usize, Answer> = solved
+    progress.advance(pairs.len() - solved.len());
+    let answers: HashMap<usize, PairAnswer> = solved
         .par_iter()
         .map_init(
-            || Session::new(&universe, set, timeout_ms),
+            || Session::new(universe, set, timeout_ms),
             |s, &i| {
                 progress.advance(1);
-                let Some(pair @ &(a, b)) = pairs.get(i) else {
+                let Some((pair, (from, to))) = pairs.get(i).and_then(|p| Some((p, ends(p)?)))
+                else {
                     return (i, (None, 0));
                 };
-                let (Some(from), Some(to), Some(fp), Some(tp)) = (
-                    groups.get(a),
-                    groups.get(b),
-                    selectable.get(a),
-                    selectable.get(b),
-                ) else {
-                    return (i, (None, 0));
-                };
-                let rules = pair_rules(pair);
-                (i, pair_summary(s, set, (from, fp), (to, tp), &rules))
+                (i, pair_summary(s, set, from, to, &pair_rules(pair)))
             },
         )
         .collect();
-    let mut undecided = 0;
-    let mut edges = Vec::new();
-    for (i, &(from, to)) in pairs.iter().enumerate() {
-        let Some(answer) = answered_by.get(i).and_then(|j| answers.get(j)) else {
-            continue;
-        };
-        undecided += answer.1;
-        if let Some((verdict, allowed)) = &answer.0 {
-            if *verdict != Verdict::Denied {
-                edges.push(Edge {
-                    from,
-                    to,
-                    verdict: *verdict,
-                    allowed: allowed.clone(),
-                });
-            }
-        }
-    }
-    (edges, undecided)
+    answered_by
+        .iter()
+        .map(|j| answers.get(j).cloned().unwrap_or((None, 0)))
+        .collect()
 }
 
 /// Show every label known for single-member groups (the solver only models the labels some

@@ -13,13 +13,13 @@
 use super::Side;
 use crate::analysis::concrete::{self, Packet};
 use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
-use crate::analysis::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use crate::analysis::prefilter::Restrictions;
 use crate::analysis::reach::{
     AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, decisions_for, discover,
-    pair_summary, reach, resolve_named,
+    pair_summaries, reach, resolve_named,
 };
 use crate::model::resource::Direction;
+use crate::progress::NoProgress;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -391,50 +391,26 @@ impl<'a> PairRelevance<'a> {
     }
 }
 
-/// Verdict and allowed list of each pair on one side, one solver session per worker.
+/// Verdict and allowed list of each pair on one side (`reach::pair_summaries`: one solver
+/// session per worker, pairs asking the same question solved once).
 fn summaries(
     set: &PolicySet,
     groups: &[&Group],
-    selectable: &[Vec<bool>],
     pairs: &[(usize, usize)],
     timeout_ms: u32,
 ) -> (Vec<Option<Summary>>, usize) {
-    use crate::analysis::solver::Session;
-    use rayon::prelude::*;
     if pairs.is_empty() {
         // Nothing to solve: do not even build the solver's universe.
         return (Vec::new(), 0);
     }
     let universe = crate::analysis::paths::universe_for(set, groups.iter().copied());
-    let index = PeerIndex::new(set);
-    let peers: Vec<PeerGroup<'_>> = groups.iter().map(|g| PeerGroup::new(g)).collect();
-    let results: Vec<(Option<Summary>, usize)> = pairs
-        .par_iter()
-        .map_init(
-            || Session::new(&universe, set, timeout_ms),
-            |s, &(a, b)| {
-                let (Some(from), Some(to), Some(fp), Some(tp)) = (
-                    groups.get(a),
-                    groups.get(b),
-                    selectable.get(a),
-                    selectable.get(b),
-                ) else {
-                    return (None, 0);
-                };
-                let (Some(pa), Some(pb)) = (peers.get(a), peers.get(b)) else {
-                    return (None, 0);
-                };
-                let rules = PairRules::new(&index, (pa, fp), (pb, tp));
-                let (summary, und) = pair_summary(s, set, (from, fp), (to, tp), &rules);
-                (
-                    summary.map(|(verdict, allowed)| Summary { verdict, allowed }),
-                    und,
-                )
-            },
-        )
-        .collect();
+    let results = pair_summaries(set, &universe, groups, pairs, timeout_ms, &NoProgress);
     let undecided = results.iter().map(|(_, u)| u).sum();
-    (results.into_iter().map(|(s, _)| s).collect(), undecided)
+    let summaries = results
+        .into_iter()
+        .map(|(s, _)| s.map(|(verdict, allowed)| Summary { verdict, allowed }))
+        .collect();
+    (summaries, undecided)
 }
 
 /// Whether the concrete evaluator allows `pkt` from `from` to `to` under `set`.
@@ -604,8 +580,8 @@ pub fn compare(
     let relevant_b = PairRelevance::new(&base.set, &gb, &sel_b);
     let relevant_h = PairRelevance::new(&head.set, &gh, &sel_h);
     todo.retain(|&(a, b)| relevant_b.meaning(a, b) != relevant_h.meaning(a, b));
-    let (before, und_b) = summaries(&base.set, &gb, &sel_b, &todo, timeout_ms);
-    let (after, und_h) = summaries(&head.set, &gh, &sel_h, &todo, timeout_ms);
+    let (before, und_b) = summaries(&base.set, &gb, &todo, timeout_ms);
+    let (after, und_h) = summaries(&head.set, &gh, &todo, timeout_ms);
     let changed: Vec<(usize, usize, Summary, Summary)> = todo
         .iter()
         .zip(before.into_iter().zip(after))
