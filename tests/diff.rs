@@ -814,3 +814,26 @@ fn configured_groups_sarif_and_human() {
         "{human}"
     );
 }
+
+/// Revisions are read from the repository of the working directory; run from elsewhere, the
+/// error says so instead of claiming the revision does not exist.
+#[test]
+fn a_revision_asked_outside_a_repository_says_why() {
+    let r = base_repo("outside");
+    let elsewhere = std::env::temp_dir().join(format!("calint-not-a-repo-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).expect("scratch dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_calint"))
+        .current_dir(&elsewhere)
+        // Never find a repository above the scratch directory.
+        .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .args(["diff", "--base", "HEAD"])
+        .arg(r.path())
+        .output()
+        .expect("calint runs");
+    let _ = std::fs::remove_dir_all(&elsewhere);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not inside a git repository"), "{err}");
+}

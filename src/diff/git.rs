@@ -42,6 +42,17 @@ pub fn resolve(dir: &Path, rev: &str) -> Result<String, String> {
     if rev.starts_with('-') {
         return Err(format!("`{rev}` is not a revision"));
     }
+    let mut inside = git(dir);
+    inside.args(["rev-parse", "--is-inside-work-tree"]);
+    if run(inside, "rev-parse").is_err() {
+        // Revisions are read from the repository of the working directory: say so, rather
+        // than that the revision does not exist.
+        return Err(format!(
+            "`{rev}` is neither a directory nor a git revision: the working directory ({}) is \
+             not inside a git repository; run `calint diff` from inside the repository",
+            dir.display()
+        ));
+    }
     let mut c = git(dir);
     c.args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
         .arg(format!("{rev}^{{commit}}"));
