@@ -16,6 +16,7 @@ use crate::model::version::CalicoVersion;
 use crate::project::Project;
 use crate::source::FileId;
 use crate::source::{Span, Spanned};
+use rayon::prelude::*;
 
 /// One `public:` entry: the group may be reached from the world on these ports.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,8 +142,9 @@ pub fn evaluate(project: &Project, inputs: &PostureInputs<'_>) -> Option<Posture
         .filter(|g| g.kind == GroupKind::Workload)
         .cloned()
         .collect();
+    // One pass over every policy per workload and direction: in parallel, collected in order.
     let policied_list = workloads
-        .iter()
+        .par_iter()
         .map(|g| {
             (
                 policied(&set, g, Direction::Ingress),

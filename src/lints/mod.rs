@@ -71,6 +71,7 @@ use crate::model::resource::Resource;
 use crate::progress::{NoProgress, Progress};
 use crate::project::Project;
 use crate::source::Span;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use suppress::Suppressions;
@@ -358,20 +359,30 @@ pub fn run_all(cx: &LintContext<'_>, settings: &LintSettings, progress: &dyn Pro
         .filter_map(|lint| Some((*lint, settings.severity(lint.meta())?)))
         .collect();
     progress.stage("lint", enabled.len());
-    let mut timings = Vec::new();
+    // Lints read the context and write only their own findings, so they run in parallel;
+    // their findings are joined in registry order (and sorted below), as if run one by one.
+    let per_lint: Vec<(Vec<Finding>, (&'static str, Duration))> = enabled
+        .par_iter()
+        .map(|(lint, severity)| {
+            let start = Instant::now();
+            let mut out = Vec::new();
+            let mut sink = Sink {
+                meta: lint.meta(),
+                severity: *severity,
+                explain: settings.explain,
+                out: &mut out,
+                settings,
+            };
+            lint.check(cx, &mut sink);
+            progress.advance(1);
+            (out, (lint.meta().code, start.elapsed()))
+        })
+        .collect();
+    let mut timings = Vec::with_capacity(per_lint.len());
     let mut findings = Vec::new();
-    for (lint, severity) in &enabled {
-        let start = Instant::now();
-        let mut sink = Sink {
-            meta: lint.meta(),
-            severity: *severity,
-            explain: settings.explain,
-            out: &mut findings,
-            settings,
-        };
-        lint.check(cx, &mut sink);
-        timings.push((lint.meta().code, start.elapsed()));
-        progress.advance(1);
+    for (out, timing) in per_lint {
+        findings.extend(out);
+        timings.push(timing);
     }
     // Deduplicate before suppressing so the suppressed count counts distinct findings.
     sort_findings(project, &mut findings);
