@@ -169,7 +169,7 @@ fn progress_reports_each_real_stage_with_its_own_count() {
     let rec = Recorder::default();
     let set = calint::analysis::ir::PolicySet::from_project(&project);
     let groups = calint::analysis::reach::discover(&project);
-    let _ = calint::analysis::reach::graph_with(&set, &groups, 2000, &rec);
+    let _ = calint::analysis::graph::graph_with(&set, &groups, 2000, &rec);
     let stages = rec.0.into_inner().expect("lock");
     assert_eq!(stages.len(), 1);
     assert_eq!(stages[0].0, "graph pairs");

@@ -18,6 +18,7 @@ pub mod concrete;
 pub mod example_names;
 pub mod exposure;
 pub mod fields;
+pub mod graph;
 pub mod ir;
 mod lazy_session;
 pub mod order;

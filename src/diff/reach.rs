@@ -12,11 +12,12 @@
 
 use super::Side;
 use crate::analysis::concrete::{self, Packet};
+use crate::analysis::graph::pair_summaries;
 use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::analysis::reach::{
     AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, decisions_for, discover,
-    pair_summaries, reach, resolve_named,
+    reach, resolve_named,
 };
 use crate::model::resource::Direction;
 use crate::progress::NoProgress;
@@ -391,7 +392,7 @@ impl<'a> PairRelevance<'a> {
     }
 }
 
-/// Verdict and allowed list of each pair on one side (`reach::pair_summaries`: one solver
+/// Verdict and allowed list of each pair on one side (`graph::pair_summaries`: one solver
 /// session per worker, pairs asking the same question solved once).
 fn summaries(
     set: &PolicySet,

@@ -2,7 +2,8 @@
 //! HTML page (inline SVG and a from×to matrix; no scripts, no network fetches).
 
 use super::{group_kind as kind, html_escape};
-use crate::analysis::reach::{Edge, Group, GroupKind, format_ports};
+use crate::analysis::graph::Edge;
+use crate::analysis::reach::{Group, GroupKind, format_ports};
 use crate::model::port::FlowProtocol;
 use serde_json::json;
 use std::fmt::Write;

@@ -1,0 +1,157 @@
+//! The reachability graph: every pair of groups with its verdict and allowed ports.
+//!
+//! Each pair is the question `reach` answers without examples ([`pair_summary`]); pairs that
+//! ask the same question ([`PairKey`]) are solved once, and each pair is asked only with the
+//! rules that may match its packets ([`PairRules`]). `diff` solves its pairs through
+//! [`pair_summaries`] too.
+
+use super::ir::PolicySet;
+use super::pair_key::{PairKey, TierPolicies};
+use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
+use super::reach::{AllowedProtocol, Group, Verdict, pair_summary};
+use crate::model::selector::Expr;
+use std::collections::HashMap;
+
+/// One edge of the reachability graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edge {
+    pub from: usize,
+    pub to: usize,
+    pub verdict: Verdict,
+    pub allowed: Vec<AllowedProtocol>,
+}
+
+/// Every allowed (or partially allowed) pair of distinct groups, in (from, to) order.
+pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, usize) {
+    graph_with(set, groups, timeout_ms, &crate::progress::NoProgress)
+}
+
+/// [`graph`], reporting one unit of progress per pair of groups (stage `graph pairs`).
+pub fn graph_with(
+    set: &PolicySet,
+    groups: &[Group],
+    timeout_ms: u32,
+    progress: &dyn crate::progress::Progress,
+) -> (Vec<Edge>, usize) {
+    use super::solver::Universe;
+    let extra: Vec<&Expr> = groups
+        .iter()
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| m.identity.selector.as_ref())
+        })
+        .collect();
+    let universe = Universe::with_extra(set, &extra);
+    // Flows between two unpoliced ends (network sets, the world) never cross a Calico
+    // endpoint: no policy can say anything about them.
+    let policed = |i: usize| groups.get(i).is_some_and(|g| g.policed);
+    let pairs: Vec<(usize, usize)> = (0..groups.len())
+        .flat_map(|a| {
+            (0..groups.len())
+                .filter(move |&b| b != a)
+                .map(move |b| (a, b))
+        })
+        .filter(|&(a, b)| policed(a) || policed(b))
+        .collect();
+    progress.stage("graph pairs", pairs.len());
+    let refs: Vec<&Group> = groups.iter().collect();
+    let answers = pair_summaries(set, &universe, &refs, &pairs, timeout_ms, progress);
+    let mut undecided = 0;
+    let mut edges = Vec::new();
+    for (&(from, to), (answer, und)) in pairs.iter().zip(answers) {
+        undecided += und;
+        if let Some((verdict, allowed)) = answer {
+            if verdict != Verdict::Denied {
+                edges.push(Edge {
+                    from,
+                    to,
+                    verdict,
+                    allowed,
+                });
+            }
+        }
+    }
+    (edges, undecided)
+}
+
+/// A pair's verdict and allowed list (`None`: undecided), with its count of undecided queries.
+pub type PairAnswer = (Option<(Verdict, Vec<AllowedProtocol>)>, usize);
+
+/// [`pair_summary`] for each of `pairs` (indexes into `groups`), in order, one solver session
+/// per worker; one unit of progress per pair. Pairs that ask the same question ([`PairKey`])
+/// are solved once, by the first of them in `pairs` order, and its answer (with its count of
+/// undecided queries) is given to each of them. Verdicts and port classes are yes/no answers,
+/// identical whatever a worker solved before, so thread-local sessions are safe here (no
+/// witnesses are shown).
+pub fn pair_summaries(
+    set: &PolicySet,
+    universe: &super::solver::Universe,
+    groups: &[&Group],
+    pairs: &[(usize, usize)],
+    timeout_ms: u32,
+    progress: &dyn crate::progress::Progress,
+) -> Vec<PairAnswer> {
+    use super::solver::Session;
+    use rayon::prelude::*;
+    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
+    let index = PeerIndex::new(set);
+    let peers: Vec<PeerGroup<'_>> = groups.iter().map(|g| PeerGroup::new(g)).collect();
+    let tiers = TierPolicies::new(set);
+    let pair_rules = |&(a, b): &(usize, usize)| {
+        let (Some(pa), Some(pb), Some(fp), Some(tp)) = (
+            peers.get(a),
+            peers.get(b),
+            selectable.get(a),
+            selectable.get(b),
+        ) else {
+            return PairRules::default();
+        };
+        PairRules::new(&index, (pa, fp), (pb, tp))
+    };
+    let ends = |&(a, b): &(usize, usize)| {
+        Some((
+            (*groups.get(a)?, selectable.get(a)?.as_slice()),
+            (*groups.get(b)?, selectable.get(b)?.as_slice()),
+        ))
+    };
+    let keys: Vec<Option<PairKey>> = pairs
+        .par_iter()
+        .map(|pair| {
+            let (from, to) = ends(pair)?;
+            PairKey::of(set, &tiers, from, to, &pair_rules(pair))
+        })
+        .collect();
+    let mut first_with: HashMap<&PairKey, usize> = HashMap::new();
+    // Per pair: the pair whose answer it takes (itself when it is solved).
+    let answered_by: Vec<usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| match key {
+            Some(k) => *first_with.entry(k).or_insert(i),
+            None => i,
+        })
+        .collect();
+    let solved: Vec<usize> = (0..pairs.len())
+        .filter(|&i| answered_by.get(i) == Some(&i))
+        .collect();
+    progress.advance(pairs.len() - solved.len());
+    let answers: HashMap<usize, PairAnswer> = solved
+        .par_iter()
+        .map_init(
+            || Session::new(universe, set, timeout_ms),
+            |s, &i| {
+                progress.advance(1);
+                let Some((pair, (from, to))) = pairs.get(i).and_then(|p| Some((p, ends(p)?)))
+                else {
+                    return (i, (None, 0));
+                };
+                (i, pair_summary(s, set, from, to, &pair_rules(pair)))
+            },
+        )
+        .collect();
+    answered_by
+        .iter()
+        .map(|j| answers.get(j).cloned().unwrap_or((None, 0)))
+        .collect()
+}
