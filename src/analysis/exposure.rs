@@ -455,7 +455,7 @@ pub fn world_ingress(
     timeout_ms: u32,
 ) -> Vec<(usize, Flow)> {
     let world = world(project);
-    let universe = super::paths::universe_for(set, groups);
+    let universe = super::graph::universe_for(set, groups);
     let world_sel = world.selectable(set);
     (0..groups.len())
         .into_par_iter()

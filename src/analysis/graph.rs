@@ -9,8 +9,38 @@ use super::ir::PolicySet;
 use super::pair_key::{PairKey, TierPolicies};
 use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use super::reach::{AllowedProtocol, Group, Verdict, pair_summary};
+use super::solver::Universe;
 use crate::model::selector::Expr;
 use std::collections::HashMap;
+
+/// The solver's vocabulary for questions about `groups`: the policy set's, plus the labels and
+/// values every group's selectors name (shared by `graph`, `paths`, `exposure` and `diff`).
+pub fn universe_for<'a>(set: &PolicySet, groups: impl IntoIterator<Item = &'a Group>) -> Universe {
+    let extra: Vec<&Expr> = groups
+        .into_iter()
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| m.identity.selector.as_ref())
+        })
+        .collect();
+    Universe::with_extra(set, &extra)
+}
+
+/// Every ordered pair of distinct groups (indexes) where one end is policed, in (from, to)
+/// order: flows between two unpoliced ends (network sets, the world) never cross a Calico
+/// endpoint, so no policy can say anything about them.
+pub fn policed_pairs(groups: &[Group]) -> Vec<(usize, usize)> {
+    let policed = |i: usize| groups.get(i).is_some_and(|g| g.policed);
+    (0..groups.len())
+        .flat_map(|a| {
+            (0..groups.len())
+                .filter(move |&b| b != a)
+                .map(move |b| (a, b))
+        })
+        .filter(|&(a, b)| policed(a) || policed(b))
+        .collect()
+}
 
 /// One edge of the reachability graph.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,27 +63,8 @@ pub fn graph_with(
     timeout_ms: u32,
     progress: &dyn crate::progress::Progress,
 ) -> (Vec<Edge>, usize) {
-    use super::solver::Universe;
-    let extra: Vec<&Expr> = groups
-        .iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
-    let universe = Universe::with_extra(set, &extra);
-    // Flows between two unpoliced ends (network sets, the world) never cross a Calico
-    // endpoint: no policy can say anything about them.
-    let policed = |i: usize| groups.get(i).is_some_and(|g| g.policed);
-    let pairs: Vec<(usize, usize)> = (0..groups.len())
-        .flat_map(|a| {
-            (0..groups.len())
-                .filter(move |&b| b != a)
-                .map(move |b| (a, b))
-        })
-        .filter(|&(a, b)| policed(a) || policed(b))
-        .collect();
+    let universe = universe_for(set, groups);
+    let pairs = policed_pairs(groups);
     progress.stage("graph pairs", pairs.len());
     let refs: Vec<&Group> = groups.iter().collect();
     let answers = pair_summaries(set, &universe, &refs, &pairs, timeout_ms, progress);

@@ -11,8 +11,7 @@
 use super::exposure::Flow;
 use super::ir::PolicySet;
 use super::reach::Group;
-use super::solver::{Answer, FlowQuestion, ProtocolClass, Session, Universe, with_fresh_session};
-use crate::model::selector::Expr;
+use super::solver::{Answer, FlowQuestion, ProtocolClass, Session, with_fresh_session};
 use petgraph::Direction as Towards;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
@@ -29,33 +28,11 @@ pub struct HopGraph {
     pub undecided: usize,
 }
 
-/// The solver's vocabulary for questions about `groups`: the policy set's, plus the labels and
-/// values every group's selectors name (shared by `paths`, `exposure` and `diff`).
-pub fn universe_for<'a>(set: &PolicySet, groups: impl IntoIterator<Item = &'a Group>) -> Universe {
-    let extra: Vec<&Expr> = groups
-        .into_iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
-    Universe::with_extra(set, &extra)
-}
-
 /// Every hop between distinct groups where one end is policed. One yes/no question per
 /// pair: answers do not depend on what a worker solved before, so sessions are per thread.
 pub fn hop_graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> HopGraph {
-    let universe = universe_for(set, groups);
-    let policed = |i: usize| groups.get(i).is_some_and(|g| g.policed);
-    let pairs: Vec<(usize, usize)> = (0..groups.len())
-        .flat_map(|a| {
-            (0..groups.len())
-                .filter(move |&b| b != a)
-                .map(move |b| (a, b))
-        })
-        .filter(|&(a, b)| policed(a) || policed(b))
-        .collect();
+    let universe = super::graph::universe_for(set, groups);
+    let pairs = super::graph::policed_pairs(groups);
     let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable(set)).collect();
     let answers: Vec<(bool, bool)> = pairs
         .par_iter()
@@ -221,7 +198,7 @@ pub fn explain_hops(
     hops: &[(usize, usize)],
     timeout_ms: u32,
 ) -> Vec<Flow> {
-    let universe = universe_for(set, groups);
+    let universe = super::graph::universe_for(set, groups);
     let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable(set)).collect();
     hops.par_iter()
         .map(|&(a, b)| {

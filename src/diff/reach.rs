@@ -404,7 +404,7 @@ fn summaries(
         // Nothing to solve: do not even build the solver's universe.
         return (Vec::new(), 0);
     }
-    let universe = crate::analysis::paths::universe_for(set, groups.iter().copied());
+    let universe = crate::analysis::graph::universe_for(set, groups.iter().copied());
     let results = pair_summaries(set, &universe, groups, pairs, timeout_ms, &NoProgress);
     let undecided = results.iter().map(|(_, u)| u).sum();
     let summaries = results
