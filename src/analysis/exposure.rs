@@ -214,15 +214,10 @@ fn allowed_ports(
                    dst_ports: Option<(u16, u16)>,
                    allowed: bool| {
         let q = FlowQuestion {
-            from,
-            to,
             protocol,
             dst_ports,
             allowed,
-            ipv4_only: false,
-            from_policies: fp,
-            to_policies: tp,
-            rules: None,
+            ..FlowQuestion::allowed_between((from, fp), (to, tp), None)
         };
         match s.flow(&q) {
             Answer::Known(x) => Some(x.is_some()),
@@ -295,15 +290,10 @@ pub(crate) fn flow(
                    dst_ports: Option<(u16, u16)>,
                    allowed: bool| {
         let q = FlowQuestion {
-            from,
-            to,
             protocol,
             dst_ports,
             allowed,
-            ipv4_only: false,
-            from_policies: fp,
-            to_policies: tp,
-            rules: None,
+            ..FlowQuestion::allowed_between((from, fp), (to, tp), None)
         };
         match s.flow(&q) {
             Answer::Known(x) => x,

@@ -11,7 +11,7 @@
 use super::exposure::Flow;
 use super::ir::PolicySet;
 use super::reach::Group;
-use super::solver::{Answer, FlowQuestion, ProtocolClass, Session, with_fresh_session};
+use super::solver::{Answer, FlowQuestion, Session, with_fresh_session};
 use petgraph::Direction as Towards;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
@@ -47,17 +47,7 @@ pub fn hop_graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> HopGraph
                 ) else {
                     return (false, false);
                 };
-                let q = FlowQuestion {
-                    from,
-                    to,
-                    protocol: ProtocolClass::Any,
-                    dst_ports: None,
-                    allowed: true,
-                    ipv4_only: false,
-                    from_policies: fp,
-                    to_policies: tp,
-                    rules: None,
-                };
+                let q = FlowQuestion::allowed_between((from, fp), (to, tp), None);
                 match s.flow(&q) {
                     Answer::Known(x) => (x.is_some(), false),
                     Answer::Undecided => (false, true),

@@ -852,17 +852,12 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         let mut undecided = 0;
         let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, allowed| {
             let q = FlowQuestion {
-                from,
-                to,
                 protocol,
                 dst_ports,
                 allowed,
-                ipv4_only: false,
-                from_policies: fp,
-                to_policies: tp,
                 // Witnesses from the whole verdict formula: the same models, and so the
                 // same examples, as before pair rules existed.
-                rules: None,
+                ..FlowQuestion::allowed_between((from, fp), (to, tp), None)
             };
             match s.flow(&q) {
                 Answer::Known(x) => x,
@@ -888,17 +883,13 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                 .into_iter()
                 .find_map(|protocol| {
                     let q = FlowQuestion {
-                        from,
-                        to,
                         protocol,
                         dst_ports: ports,
                         allowed,
                         ipv4_only: true,
-                        from_policies: fp,
-                        to_policies: tp,
                         // Witnesses from the whole verdict formula: the same models, and so the
                         // same examples, as before pair rules existed.
-                        rules: None,
+                        ..FlowQuestion::allowed_between((from, fp), (to, tp), None)
                     };
                     match s.flow_example(&q) {
                         super::solver::Answer::Known(Some(p)) => Some(p),
@@ -970,18 +961,8 @@ fn pair_summary_in_scope(
     (to, tp): (&Group, &[bool]),
     rules: &PairRules,
 ) -> (Option<(Verdict, Vec<AllowedProtocol>)>, usize) {
-    use super::solver::{Answer, FlowQuestion, ProtocolClass};
-    let mut q = FlowQuestion {
-        from,
-        to,
-        protocol: ProtocolClass::Any,
-        dst_ports: None,
-        allowed: true,
-        ipv4_only: false,
-        from_policies: fp,
-        to_policies: tp,
-        rules: Some(rules),
-    };
+    use super::solver::{Answer, FlowQuestion};
+    let mut q = FlowQuestion::allowed_between((from, fp), (to, tp), Some(rules));
     let verdict = match s.flow(&q) {
         Answer::Known(Some(_)) => {
             q.allowed = false;
@@ -1013,15 +994,9 @@ pub fn allowed_list(
     // Some allowed packet (`None`: undecided).
     let try_ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports| {
         let q = FlowQuestion {
-            from,
-            to,
             protocol,
             dst_ports,
-            allowed: true,
-            ipv4_only: false,
-            from_policies: fp,
-            to_policies: tp,
-            rules: Some(rules),
+            ..FlowQuestion::allowed_between((from, fp), (to, tp), Some(rules))
         };
         match s.flow(&q) {
             Answer::Known(x) => Some(x.is_some()),
@@ -1094,15 +1069,8 @@ fn open_port_classes(
     let mut open: Vec<(u16, u16)> = Vec::new();
     while !unknown.is_empty() {
         let q = FlowQuestion {
-            from,
-            to,
             protocol: ProtocolClass::Is(p),
-            dst_ports: None,
-            allowed: true,
-            ipv4_only: false,
-            from_policies: fp,
-            to_policies: tp,
-            rules: Some(rules),
+            ..FlowQuestion::allowed_between((from, fp), (to, tp), Some(rules))
         };
         let witness = match s.flow_on_ports(&q, &unknown) {
             Answer::Known(Some(w)) => w,

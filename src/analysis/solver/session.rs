@@ -44,6 +44,28 @@ pub struct FlowQuestion<'a> {
     pub rules: Option<&'a PairRules>,
 }
 
+impl<'a> FlowQuestion<'a> {
+    /// Is some packet of any protocol and port from `from` to `to` allowed? (with the policies
+    /// that may select each end, and the pair's rules). Other questions change fields of it.
+    pub fn allowed_between(
+        (from, from_policies): (&'a Group, &'a [bool]),
+        (to, to_policies): (&'a Group, &'a [bool]),
+        rules: Option<&'a PairRules>,
+    ) -> FlowQuestion<'a> {
+        FlowQuestion {
+            from,
+            to,
+            protocol: ProtocolClass::Any,
+            dst_ports: None,
+            allowed: true,
+            ipv4_only: false,
+            from_policies,
+            to_policies,
+            rules,
+        }
+    }
+}
+
 /// Z3 resource units ("rlimit") a query may spend per millisecond of the configured solver
 /// timeout. Limits are deterministic: `--solver-timeout 2000` means 2000 × this many units,
 /// the same amount of work on every machine and at every thread count, so a query undecided
