@@ -951,6 +951,28 @@ pub fn pair_summary(
     (to, tp): (&Group, &[bool]),
     rules: &PairRules,
 ) -> (Option<(Verdict, Vec<AllowedProtocol>)>, usize) {
+    match super::decided_pair::region(set, (from, fp), (to, tp), rules) {
+        Some(region) => {
+            let verdict = region.verdict();
+            let allowed = match verdict {
+                Verdict::Denied => Vec::new(),
+                _ => region.allowed(None, None),
+            };
+            (Some((verdict, allowed)), 0)
+        }
+        None => pair_summary_solved(s, set, (from, fp), (to, tp), rules),
+    }
+}
+
+/// [`pair_summary`] asked of the solver, also when the labels decide the pair (the
+/// differential test holds the two ways together).
+pub fn pair_summary_solved(
+    s: &mut super::solver::Session<'_>,
+    set: &PolicySet,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
+    rules: &PairRules,
+) -> (Option<(Verdict, Vec<AllowedProtocol>)>, usize) {
     s.in_scope(|s| pair_summary_in_scope(s, set, (from, fp), (to, tp), rules))
 }
 

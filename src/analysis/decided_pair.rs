@@ -1,0 +1,527 @@
+//! Pairs of endpoints whose labels decide every selector, answered without the solver.
+//!
+//! For a discovered workload (one member, labels all known) every policy selector and peer
+//! selector is a constant, so each rule of the pair's verdict is a condition on the packet's
+//! fields only: a union of boxes ([`super::region`]). Walking the sender's egress chain, then
+//! the receiver's ingress chain over the pieces egress allows, splits the pair's whole packet
+//! space (both IP families) into pieces decided alike: exactly the allowed region, with the
+//! semantics of `analysis::concrete` (which the solver is tested against), at the cost of the
+//! rules that cut the region. Anything the labels do not decide (a selector group, a service,
+//! a named port of an end whose ports are unknown, HTTP criteria), or a walk over the work
+//! budget, answers `None` and the caller asks the solver; the budget counts steps, never time,
+//! so the choice is the same on every machine.
+
+use super::classes::Chain;
+use super::ir::{CompiledRule, Entity, Icmp, PolicySet, PortMatch};
+use super::pair_rules::{PairRules, RuleMask};
+use super::reach::{AllowedProtocol, Group, Member, NAMED_PROTOCOLS, Verdict, labels_decide};
+use super::region::{Box7, Entry, FIELDS, Field, OutOfWork, Step, TierEntries, Values, walk};
+use crate::model::net::IpFamily;
+use crate::model::resource::{Action, Direction};
+
+/// Steps one pair may take (both families, both directions) before the solver takes over.
+const BUDGET: u64 = 2_000_000;
+
+const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
+
+/// What a decided pair allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairRegion {
+    /// Some packet is allowed / some packet is denied.
+    pub any_allowed: bool,
+    pub any_denied: bool,
+    /// Protocols of the allowed packets.
+    protocols: Values,
+    /// Allowed destination ports of TCP, UDP and SCTP packets.
+    ports: [Values; 3],
+}
+
+impl PairRegion {
+    pub fn verdict(&self) -> Verdict {
+        match (self.any_allowed, self.any_denied) {
+            (false, _) => Verdict::Denied,
+            (true, false) => Verdict::Allowed,
+            (true, true) => Verdict::Partial,
+        }
+    }
+
+    /// The allowed list as `reach::allowed_list` gives it: protocol `protocol` only when
+    /// given (otherwise the named protocols, then `0` for every other), destination ports of
+    /// the port protocols within `ports`.
+    pub fn allowed(&self, protocol: Option<u8>, ports: Option<(u16, u16)>) -> Vec<AllowedProtocol> {
+        let (lo, hi) = ports.unwrap_or((0, u16::MAX));
+        let within = Values::range(u128::from(lo), u128::from(hi));
+        let asked: Vec<u8> = match protocol {
+            Some(p) => vec![p],
+            None => NAMED_PROTOCOLS.to_vec(),
+        };
+        let mut out = Vec::new();
+        for p in asked {
+            if let Some(i) = PORT_PROTOCOLS.iter().position(|x| *x == p) {
+                let open = self.ports.get(i).map(|v| v.intersect(&within));
+                let ranges: Vec<(u16, u16)> = open
+                    .iter()
+                    .flat_map(|v| v.ranges())
+                    .filter_map(|&(a, b)| Some((u16::try_from(a).ok()?, u16::try_from(b).ok()?)))
+                    .collect();
+                if !ranges.is_empty() {
+                    out.push((p, Some(ranges)));
+                }
+            } else if self.protocols.contains(u128::from(p)) {
+                out.push((p, None));
+            }
+        }
+        let named = Values::from_ranges(
+            NAMED_PROTOCOLS
+                .iter()
+                .map(|p| (u128::from(*p), u128::from(*p))),
+        );
+        if protocol.is_none() && !self.protocols.minus(&named).is_empty() {
+            out.push((0, None));
+        }
+        out
+    }
+}
+
+/// The single member of a group whose labels decide every selector, if it has one.
+fn decided_member(g: &Group) -> Option<&Member> {
+    match g.members.as_slice() {
+        [m] if !m.identity.entity || m.identity.selector.is_none() => Some(m),
+        _ => None,
+    }
+}
+
+/// The allowed region of the pair (`from` may be selected by the policies `fp` marks, `to`
+/// by `tp`; `rules` keeps the rules that may match its packets). `None`: something is not
+/// decided by the labels, or the walk ran over its budget.
+pub fn region(
+    set: &PolicySet,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
+    rules: &PairRules,
+) -> Option<PairRegion> {
+    let (src, dst) = (decided_member(from)?, decided_member(to)?);
+    let mut acc = Accumulator::default();
+    let mut budget = BUDGET;
+    for fam in [IpFamily::V4, IpFamily::V6] {
+        let pair = Pair { fam, src, dst };
+        let egress = match from.policed {
+            true => Some(pair.chain(set, Direction::Egress, fp, &rules.egress)?),
+            false => None,
+        };
+        let ingress = match to.policed {
+            true => Some(pair.chain(set, Direction::Ingress, tp, &rules.ingress)?),
+            false => None,
+        };
+        let start = pair.space();
+        if start.is_empty() {
+            continue;
+        }
+        acc.family(egress.as_deref(), ingress.as_deref(), start, &mut budget)
+            .ok()?;
+    }
+    Some(acc.finish())
+}
+
+/// Pieces decided so far.
+#[derive(Default)]
+struct Accumulator {
+    any_allowed: bool,
+    any_denied: bool,
+    protocols: Vec<(u128, u128)>,
+    ports: [Vec<(u128, u128)>; 3],
+}
+
+impl Accumulator {
+    fn family(
+        &mut self,
+        egress: Option<&[TierEntries]>,
+        ingress: Option<&[TierEntries]>,
+        start: Box7,
+        budget: &mut u64,
+    ) -> Result<(), OutOfWork> {
+        let mut passed = Vec::new();
+        match egress {
+            Some(tiers) => walk(tiers, start, budget, &mut |piece, ok| {
+                if ok {
+                    passed.push(piece);
+                } else {
+                    self.any_denied = true;
+                }
+            })?,
+            None => passed.push(start),
+        }
+        for piece in passed {
+            match ingress {
+                Some(tiers) => walk(tiers, piece, budget, &mut |piece, ok| {
+                    if ok {
+                        self.allowed(&piece);
+                    } else {
+                        self.any_denied = true;
+                    }
+                })?,
+                None => self.allowed(&piece),
+            }
+        }
+        Ok(())
+    }
+
+    fn allowed(&mut self, piece: &Box7) {
+        self.any_allowed = true;
+        let protocols = piece.get(Field::Protocol);
+        self.protocols.extend_from_slice(protocols.ranges());
+        for (i, p) in PORT_PROTOCOLS.iter().enumerate() {
+            if protocols.contains(u128::from(*p)) {
+                if let Some(ports) = self.ports.get_mut(i) {
+                    ports.extend_from_slice(piece.get(Field::DstPort).ranges());
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> PairRegion {
+        PairRegion {
+            any_allowed: self.any_allowed,
+            any_denied: self.any_denied,
+            protocols: Values::from_ranges(self.protocols),
+            ports: self.ports.map(Values::from_ranges),
+        }
+    }
+}
+
+/// One IP family of a pair of decided members.
+struct Pair<'m> {
+    fam: IpFamily,
+    src: &'m Member,
+    dst: &'m Member,
+}
+
+fn everything() -> Box7 {
+    let byte = || Values::range(0, 255);
+    let port = || Values::range(0, u128::from(u16::MAX));
+    let ip = || Values::range(0, u128::MAX);
+    Box7([byte(), byte(), byte(), ip(), ip(), port(), port()])
+}
+
+fn icmp_protocol(fam: IpFamily) -> u128 {
+    match fam {
+        IpFamily::V4 => 1,
+        IpFamily::V6 => 58,
+    }
+}
+
+impl Pair<'_> {
+    fn ip_field(&self, side: Side) -> Field {
+        match side {
+            Side::Src => Field::SrcIp,
+            Side::Dst => Field::DstIp,
+        }
+    }
+
+    fn member(&self, side: Side) -> &Member {
+        match side {
+            Side::Src => self.src,
+            Side::Dst => self.dst,
+        }
+    }
+
+    /// The addresses of `nets` in this family.
+    fn addresses(&self, nets: &[crate::model::net::Cidr]) -> Values {
+        Values::from_ranges(
+            nets.iter()
+                .filter(|c| c.family == self.fam)
+                .map(|c| (c.first(), c.last())),
+        )
+    }
+
+    /// Every packet of the family between the two members.
+    fn space(&self) -> Box7 {
+        let mut b = everything();
+        let family = Values::range(0, u128::MAX >> (128 - u32::from(self.fam.bits())));
+        for side in [Side::Src, Side::Dst] {
+            let (m, f) = (self.member(side), self.ip_field(side));
+            b.narrow(f, &family);
+            if !m.nets.is_empty() {
+                b.narrow(f, &self.addresses(&m.nets));
+            }
+            b.exclude(f, &self.addresses(&m.not_nets));
+        }
+        b
+    }
+
+    /// The applying tiers of direction `d` at the local end, as entries of this family.
+    fn chain(
+        &self,
+        set: &PolicySet,
+        d: Direction,
+        candidates: &[bool],
+        mask: &RuleMask,
+    ) -> Option<Vec<TierEntries>> {
+        let local = match d {
+            Direction::Egress => self.src,
+            Direction::Ingress => self.dst,
+        };
+        let mut out = Vec::new();
+        for tier in &set.tiers {
+            let mut applies = false;
+            let mut entries = Vec::new();
+            for (pi, p) in set.policies.iter().enumerate() {
+                if !candidates.get(pi).copied().unwrap_or(false)
+                    || p.tier != tier.name
+                    || p.staged
+                    || !Chain::Normal.includes(p.class)
+                    || !p.applies(d)
+                {
+                    continue;
+                }
+                if !(local.identity.entity && labels_decide(&local.identity, &p.selector)?) {
+                    continue;
+                }
+                applies = true;
+                for (position, r) in p.rules(d).iter().enumerate() {
+                    if !r.is_terminal() || !mask.keeps(pi, position) {
+                        continue;
+                    }
+                    let step = match r.action {
+                        Action::Allow => Step::Allow,
+                        Action::Pass => Step::Pass,
+                        _ => Step::Deny,
+                    };
+                    for when in self.rule(r)? {
+                        entries.push(Entry { when, step });
+                    }
+                }
+            }
+            if applies {
+                let end = if tier.default_pass {
+                    Step::Pass
+                } else {
+                    Step::Deny
+                };
+                out.push(TierEntries { entries, end });
+            }
+        }
+        Some(out)
+    }
+
+    /// The packets of this family `r` matches, as a union of boxes (`None`: undecided).
+    fn rule(&self, r: &CompiledRule) -> Option<Vec<Box7>> {
+        let rendered = match self.fam {
+            IpFamily::V4 => r.v4,
+            IpFamily::V6 => r.v6,
+        };
+        if !rendered {
+            return Some(Vec::new());
+        }
+        if r.http.is_some() {
+            return None;
+        }
+        let mut base = everything();
+        if let Some(p) = r.protocol {
+            base.narrow(Field::Protocol, &Values::single(u128::from(p)));
+        }
+        if let Some(p) = r.not_protocol {
+            base.exclude(Field::Protocol, &Values::single(u128::from(p)));
+        }
+        if let Some(m) = &r.icmp {
+            for (f, v) in self.icmp_fields(m) {
+                base.narrow(f, &v);
+            }
+        }
+        let mut alternatives: Vec<Vec<Box7>> = Vec::new();
+        if let Some(m) = &r.not_icmp {
+            alternatives.push(self.not_icmp(m));
+        }
+        for (side, e) in [(Side::Src, &r.source), (Side::Dst, &r.destination)] {
+            if !self.entity(side, e, &mut base, &mut alternatives)? {
+                return Some(Vec::new());
+            }
+        }
+        let mut boxes = vec![base];
+        for alts in alternatives {
+            let mut next = Vec::new();
+            for b in &boxes {
+                for a in &alts {
+                    let mut both = b.clone();
+                    for f in 0..FIELDS {
+                        both.0[f] = both.0[f].intersect(&a.0[f]);
+                    }
+                    if !both.is_empty() {
+                        next.push(both);
+                    }
+                }
+            }
+            boxes = next;
+        }
+        boxes.retain(|b| !b.is_empty());
+        Some(boxes)
+    }
+
+    /// The ICMP fields a match fixes: the family's ICMP protocol, and type and code if given.
+    fn icmp_fields(&self, m: &Icmp) -> Vec<(Field, Values)> {
+        let mut out = vec![(Field::Protocol, Values::single(icmp_protocol(self.fam)))];
+        if let Some(t) = m.icmp_type {
+            out.push((Field::IcmpType, Values::single(u128::from(t))));
+        }
+        if let Some(c) = m.code {
+            out.push((Field::IcmpCode, Values::single(u128::from(c))));
+        }
+        out
+    }
+
+    /// Every packet that is not an ICMP packet of the family with `m`'s type and code: not
+    /// that protocol, or that protocol but another type, or that type but another code.
+    fn not_icmp(&self, m: &Icmp) -> Vec<Box7> {
+        let fields = self.icmp_fields(m);
+        (0..fields.len())
+            .filter_map(|i| {
+                let mut b = everything();
+                for (j, (f, v)) in fields.iter().enumerate() {
+                    if j < i {
+                        b.narrow(*f, v);
+                    } else if j == i {
+                        b.exclude(*f, v);
+                    }
+                }
+                (!b.is_empty()).then_some(b)
+            })
+            .collect()
+    }
+
+    /// Narrow `base` by the entity part of a rule on `side`, and add its port alternatives;
+    /// `Some(false)`: the entity matches no packet of the pair; `None`: undecided.
+    fn entity(
+        &self,
+        side: Side,
+        e: &Entity,
+        base: &mut Box7,
+        alternatives: &mut Vec<Vec<Box7>>,
+    ) -> Option<bool> {
+        let m = self.member(side);
+        let id = &m.identity;
+        if let Some(sel) = &e.selector {
+            if !(id.entity && labels_decide(id, sel)?) {
+                return Some(false);
+            }
+        }
+        if let Some(sel) = &e.not_selector {
+            if id.entity && labels_decide(id, sel)? {
+                return Some(false);
+            }
+        }
+        if e.service.is_some() {
+            return None;
+        }
+        let ip = self.ip_field(side);
+        if !e.nets.is_empty() {
+            base.narrow(ip, &self.addresses(&e.nets));
+        }
+        base.exclude(ip, &self.addresses(&e.not_nets));
+        let port = match side {
+            Side::Src => Field::SrcPort,
+            Side::Dst => Field::DstPort,
+        };
+        if !e.ports.is_empty() {
+            // Ranges match whatever the protocol: one box for all of them; a named port fixes
+            // its protocol: one box each.
+            let mut ranges = Vec::new();
+            let mut alts = Vec::new();
+            for pm in &e.ports {
+                match self.port_term(m, pm)? {
+                    Some((None, v)) => ranges.extend_from_slice(v.ranges()),
+                    Some((Some(p), v)) => {
+                        let mut b = everything();
+                        b.narrow(Field::Protocol, &Values::single(u128::from(p)));
+                        b.narrow(port, &v);
+                        alts.push(b);
+                    }
+                    None => {}
+                }
+            }
+            if !ranges.is_empty() {
+                let mut b = everything();
+                b.narrow(port, &Values::from_ranges(ranges));
+                alts.push(b);
+            }
+            if alts.is_empty() {
+                return Some(false);
+            }
+            alternatives.push(alts);
+        }
+        if !e.not_ports.is_empty() {
+            alternatives.push(self.not_ports(m, &e.not_ports, port)?);
+        }
+        Some(true)
+    }
+
+    /// The packets a port match admits: (protocol if the match fixes one, ports); `Some(None)`
+    /// when it admits none.
+    #[allow(clippy::type_complexity)]
+    fn port_term(&self, m: &Member, pm: &PortMatch) -> Option<Option<(Option<u8>, Values)>> {
+        Some(match pm {
+            PortMatch::Range(lo, hi) => {
+                Some((None, Values::range(u128::from(*lo), u128::from(*hi))))
+            }
+            PortMatch::Named(name) => {
+                if !m.identity.entity {
+                    return Some(None);
+                }
+                m.named_ports
+                    .as_ref()?
+                    .get(name)
+                    .map(|(p, port)| (Some(*p), Values::single(u128::from(*port))))
+            }
+        })
+    }
+
+    /// Packets whose port on the side is none of `not_ports`: per protocol a named port
+    /// names, the ports neither a range nor such a named port covers; for every other
+    /// protocol, the ports no range covers.
+    fn not_ports(&self, m: &Member, not_ports: &[PortMatch], port: Field) -> Option<Vec<Box7>> {
+        let mut ranges = Values::empty();
+        let mut named: Vec<(u8, Values)> = Vec::new();
+        for pm in not_ports {
+            match self.port_term(m, pm)? {
+                Some((None, v)) => {
+                    ranges = Values::from_ranges(ranges.ranges().iter().chain(v.ranges()).copied())
+                }
+                Some((Some(p), v)) => named.push((p, v)),
+                None => {}
+            }
+        }
+        let all_ports = Values::range(0, u128::from(u16::MAX));
+        let mut protocols: Vec<u8> = named.iter().map(|(p, _)| *p).collect();
+        protocols.sort_unstable();
+        protocols.dedup();
+        let mut out = Vec::new();
+        for p in &protocols {
+            let excluded = Values::from_ranges(
+                ranges.ranges().iter().copied().chain(
+                    named
+                        .iter()
+                        .filter(|(q, _)| q == p)
+                        .flat_map(|(_, v)| v.ranges().to_vec()),
+                ),
+            );
+            let mut b = everything();
+            b.narrow(Field::Protocol, &Values::single(u128::from(*p)));
+            b.narrow(port, &all_ports.minus(&excluded));
+            out.push(b);
+        }
+        let mut rest = everything();
+        rest.exclude(
+            Field::Protocol,
+            &Values::from_ranges(protocols.iter().map(|p| (u128::from(*p), u128::from(*p)))),
+        );
+        rest.narrow(port, &all_ports.minus(&ranges));
+        out.push(rest);
+        out.retain(|b| !b.is_empty());
+        Some(out)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Src,
+    Dst,
+}
