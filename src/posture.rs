@@ -6,10 +6,10 @@
 //! the posture settings' types (`config` reads `.calint.yaml` into them).
 
 use crate::analysis::exposure::{Flow, Policied, policied, world_ingress};
+use crate::analysis::groups::{Group, GroupKind, discover, resolve_named};
 use crate::analysis::ir::PolicySet;
 use crate::analysis::paths::{nodes, search};
 use crate::analysis::reach::AllowedProtocol;
-use crate::analysis::reach::{Group, GroupKind, discover, resolve_named};
 use crate::analysis::spec::GroupDef;
 use crate::model::resource::Direction;
 use crate::model::version::CalicoVersion;

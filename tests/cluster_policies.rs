@@ -3,8 +3,9 @@
 //! gating, CRD violations) with snapshots, and `reach` through their tiers (Deny, Pass, the
 //! baseline tier after `default`) on in-memory trees.
 
+use calint::analysis::groups::resolve;
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{ReachOptions, ReachResult, Verdict, reach, resolve};
+use calint::analysis::reach::{ReachOptions, ReachResult, Verdict, reach};
 use calint::check::{CheckOptions, check, check_text};
 use calint::project::Project;
 use calint::report;

@@ -100,7 +100,8 @@ fn assert_exactly_the_planted_findings(tree: tree_gen::Tree, profile: &str) {
 #[test]
 fn graph_pairs_agree_with_reach_pair_by_pair() {
     use calint::analysis::graph::graph;
-    use calint::analysis::reach::{ReachOptions, Verdict, discover, reach};
+    use calint::analysis::groups::discover;
+    use calint::analysis::reach::{ReachOptions, Verdict, reach};
     let dir = std::env::temp_dir().join(format!("calint-dense-graph-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let tree = tree_gen::generate_dense(12, 3, 5, None);

@@ -5,8 +5,9 @@
 mod common;
 
 use calint::analysis::concrete::{Packet, Side, evaluate};
+use calint::analysis::groups::{Group, GroupKind, Identity, Member};
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{Group, GroupKind, Identity, Member, ReachOptions, Verdict, reach};
+use calint::analysis::reach::{ReachOptions, Verdict, reach};
 use calint::model::net::{Cidr, IpFamily};
 use calint::model::resource::Direction;
 use common::{BASE, Gen, KEYS, policy_set, selector};

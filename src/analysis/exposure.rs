@@ -5,10 +5,10 @@
 //! selects the workload at all in each direction (isolation coverage).
 
 use super::concrete::{self, Packet, Side};
+use super::groups::{Group, GroupKind, ORCHESTRATOR_LABEL, world};
 use super::ir::{NAMESPACE_LABEL, PolicySet};
 use super::reach::{
-    AllowedProtocol, Decision, Group, GroupKind, NAMED_PROTOCOLS, ORCHESTRATOR_LABEL, Verdict,
-    decisions_for, port_classes, world,
+    AllowedProtocol, Decision, NAMED_PROTOCOLS, Verdict, decisions_for, port_classes,
 };
 use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
 use crate::model::resource::Direction;
@@ -105,8 +105,8 @@ fn symbolic(name: &str, selector: &str) -> Option<Group> {
         kind: GroupKind::Selector,
         policed: false,
         concrete: false,
-        members: vec![super::reach::Member {
-            identity: super::reach::Identity {
+        members: vec![super::groups::Member {
+            identity: super::groups::Identity {
                 entity: true,
                 fixed: Default::default(),
                 closed: false,

@@ -5,10 +5,11 @@
 //! rules that may match its packets ([`PairRules`]). `diff` solves its pairs through
 //! [`pair_summaries`] too.
 
+use super::groups::Group;
 use super::ir::PolicySet;
 use super::pair_key::{PairKey, TierPolicies};
 use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
-use super::reach::{AllowedProtocol, Group, Verdict, pair_summary};
+use super::reach::{AllowedProtocol, Verdict, pair_summary};
 use super::solver::Universe;
 use crate::model::selector::Expr;
 use std::collections::HashMap;

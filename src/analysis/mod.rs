@@ -19,6 +19,7 @@ pub mod example_names;
 pub mod exposure;
 pub mod fields;
 pub mod graph;
+pub mod groups;
 pub mod ir;
 mod lazy_session;
 pub mod order;

@@ -9,8 +9,8 @@
 //! the world are outside the cluster, a start or an end but never a stepping stone here.
 
 use super::exposure::Flow;
+use super::groups::Group;
 use super::ir::PolicySet;
-use super::reach::Group;
 use super::solver::{Answer, FlowQuestion, Session, with_fresh_session};
 use petgraph::Direction as Towards;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -317,7 +317,7 @@ pub fn blast_radius(groups: &[Group], edges: &[(usize, usize)]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::reach::{GroupKind, Member};
+    use crate::analysis::groups::{GroupKind, Member};
 
     fn group(name: &str, policed: bool) -> Group {
         Group {

@@ -13,11 +13,11 @@
 use super::Side;
 use crate::analysis::concrete::{self, Packet};
 use crate::analysis::graph::pair_summaries;
+use crate::analysis::groups::{Group, discover, resolve_named};
 use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::analysis::reach::{
-    AllowedProtocol, Decision, Group, ReachOptions, ReachResult, Verdict, decisions_for, discover,
-    reach, resolve_named,
+    AllowedProtocol, Decision, ReachOptions, ReachResult, Verdict, decisions_for, reach,
 };
 use crate::model::resource::Direction;
 use crate::progress::NoProgress;
@@ -660,7 +660,7 @@ mod tests {
             prefix: 32,
         };
         let project = crate::project::Project::default();
-        let mut w1 = crate::analysis::reach::world(&project);
+        let mut w1 = crate::analysis::groups::world(&project);
         if let Some(m) = w1.members.first_mut() {
             m.not_nets = vec![net(1), net(2)];
         }

@@ -6,8 +6,8 @@
 
 use super::LintContext;
 use super::{Lint, LintMeta, Sink};
+use crate::analysis::groups::ORCHESTRATOR_LABEL;
 use crate::analysis::ir::{NAMESPACE_LABEL, SERVICE_ACCOUNT_LABEL};
-use crate::analysis::reach::ORCHESTRATOR_LABEL;
 use crate::finding::Severity;
 use crate::model::resource::{Body, Direction, Kind, SelectorField};
 use crate::model::selector::Selector;

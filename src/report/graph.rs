@@ -3,7 +3,8 @@
 
 use super::{group_kind as kind, html_escape};
 use crate::analysis::graph::Edge;
-use crate::analysis::reach::{Group, GroupKind, format_ports};
+use crate::analysis::groups::{Group, GroupKind};
+use crate::analysis::reach::format_ports;
 use crate::model::port::FlowProtocol;
 use serde_json::json;
 use std::fmt::Write;

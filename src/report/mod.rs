@@ -70,8 +70,8 @@ fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
 }
 
 /// A group's kind as the JSON and HTML of `graph` and `exposure` name it.
-fn group_kind(g: &crate::analysis::reach::Group) -> &'static str {
-    use crate::analysis::reach::GroupKind;
+fn group_kind(g: &crate::analysis::groups::Group) -> &'static str {
+    use crate::analysis::groups::GroupKind;
     match g.kind {
         GroupKind::Workload => "workload",
         GroupKind::Selector => "selector",

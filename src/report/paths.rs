@@ -3,8 +3,8 @@
 use super::graph::allowed_label;
 use super::reach::{decision_json, decision_site};
 use crate::analysis::exposure::Flow;
+use crate::analysis::groups::Group;
 use crate::analysis::ir::PolicySet;
-use crate::analysis::reach::Group;
 use crate::project::Project;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

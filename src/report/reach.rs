@@ -3,8 +3,9 @@
 use super::line_location;
 use crate::analysis::concrete::{Packet, Side};
 use crate::analysis::example_names::NamespaceNamer;
+use crate::analysis::groups::Group;
 use crate::analysis::ir::{NAMESPACE_LABEL, PolicySet, SERVICE_ACCOUNT_LABEL};
-use crate::analysis::reach::{Decision, Group, ReachResult, format_ports};
+use crate::analysis::reach::{Decision, ReachResult, format_ports};
 use crate::analysis::witness::{protocol_name, to_json};
 use crate::model::port::FlowProtocol;
 use crate::model::resource::{Direction, Rule};
