@@ -524,18 +524,3 @@ fn with_known_labels(mut p: Packet, from: &Group, to: &Group) -> Packet {
     }
     p
 }
-
-/// "80,443,8000-8080".
-pub fn format_ports(ranges: &[(u16, u16)]) -> String {
-    ranges
-        .iter()
-        .map(|(lo, hi)| {
-            if lo == hi {
-                lo.to_string()
-            } else {
-                format!("{lo}-{hi}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}

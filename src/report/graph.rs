@@ -1,10 +1,10 @@
 //! Renderers of the reachability graph: JSON, Graphviz dot, Mermaid, and one self-contained
 //! HTML page (inline SVG and a from×to matrix; no scripts, no network fetches).
 
+use super::ports::{allowed_label, format_ports};
 use super::{group_kind as kind, html_escape};
 use crate::analysis::graph::Edge;
 use crate::analysis::groups::{Group, GroupKind};
-use crate::analysis::reach::format_ports;
 use crate::model::port::FlowProtocol;
 use serde_json::json;
 use std::fmt::Write;
@@ -12,29 +12,6 @@ use std::fmt::Write;
 /// "TCP 5432; UDP 53; ICMP", or "any" when every protocol and port is allowed.
 pub fn edge_label(e: &Edge) -> String {
     allowed_label(&e.allowed)
-}
-
-/// "TCP 5432; UDP 53; ICMP", "any" when every protocol and port is allowed, "" for nothing.
-pub fn allowed_label(allowed: &[crate::analysis::reach::AllowedProtocol]) -> String {
-    let everything = allowed.len() == crate::analysis::reach::NAMED_PROTOCOLS.len() + 1
-        && allowed
-            .iter()
-            .all(|(_, ports)| ports.as_ref().is_none_or(|r| r.as_slice() == [(0, 65535)]));
-    if everything {
-        return "any".to_string();
-    }
-    allowed
-        .iter()
-        .map(|(p, ports)| {
-            let name = FlowProtocol::from_code(*p).label();
-            match ports {
-                Some(r) if r.as_slice() == [(0, 65535)] => format!("{name} any port"),
-                Some(r) => format!("{name} {}", format_ports(r)),
-                None => name,
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 pub fn json(groups: &[Group], edges: &[Edge], undecided: usize) -> String {

@@ -14,6 +14,7 @@ pub mod human;
 pub mod json;
 pub mod markdown;
 pub mod paths;
+pub mod ports;
 pub mod reach;
 pub mod sarif;
 
@@ -56,17 +57,6 @@ pub struct Summary {
     /// The views analysed, each as its own cluster (only present with views).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<String>,
-}
-
-/// One protocol and port range of a flow answer (`exposure`, `paths`): "TCP 443",
-/// "TCP 8000-8080", "TCP any port", "ICMP", "other protocols".
-fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
-    let name = crate::model::port::FlowProtocol::from_code(protocol).label();
-    match ports {
-        Some((0, 65535)) => format!("{name} any port"),
-        Some(r) => format!("{name} {}", crate::analysis::reach::format_ports(&[r])),
-        None => name,
-    }
 }
 
 /// A group's kind as the JSON and HTML of `graph` and `exposure` name it.

@@ -1,11 +1,12 @@
 //! Rendering of `calint reach` answers.
 
 use super::line_location;
+use super::ports::format_ports;
 use crate::analysis::concrete::{Packet, Side};
 use crate::analysis::example_names::NamespaceNamer;
 use crate::analysis::groups::Group;
 use crate::analysis::ir::{NAMESPACE_LABEL, PolicySet, SERVICE_ACCOUNT_LABEL};
-use crate::analysis::reach::{Decision, ReachResult, format_ports};
+use crate::analysis::reach::{Decision, ReachResult};
 use crate::analysis::witness::{protocol_name, to_json};
 use crate::model::port::FlowProtocol;
 use crate::model::resource::{Direction, Rule};

@@ -252,22 +252,3 @@ pub fn compare(
         undecided,
     })
 }
-
-/// "TCP 80,443; UDP 53; ICMP" (empty when nothing is allowed).
-pub fn ports_text(allowed: &[AllowedProtocol]) -> String {
-    allowed
-        .iter()
-        .map(|(p, ports)| {
-            let name = if *p == 0 {
-                "other protocols".to_string()
-            } else {
-                crate::analysis::witness::protocol_name(*p)
-            };
-            match ports {
-                Some(r) => format!("{name} {}", crate::analysis::reach::format_ports(r)),
-                None => name,
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
