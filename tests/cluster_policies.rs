@@ -7,6 +7,7 @@ use calint::analysis::groups::resolve;
 use calint::analysis::ir::PolicySet;
 use calint::analysis::reach::{ReachOptions, ReachResult, Verdict, reach};
 use calint::check::{CheckOptions, check, check_text};
+use calint::model::port::FlowProtocol::Number;
 use calint::project::Project;
 use calint::report;
 use calint::validate::{CalicoVersion, ValidateOptions};
@@ -237,7 +238,7 @@ fn the_baseline_tier_comes_after_default() {
     );
     let (_, _, r) = web_to_postgres(&text, 31, None);
     assert_eq!(r.verdict, Verdict::Partial, "{r:#?}");
-    assert_eq!(r.allowed, vec![(6, Some(vec![(5432, 5432)]))]);
+    assert_eq!(r.allowed, vec![(Number(6), Some(vec![(5432, 5432)]))]);
 }
 
 #[test]

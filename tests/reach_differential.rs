@@ -218,7 +218,7 @@ fn solver(set: &PolicySet, from: &Group, to: &Group) -> (Verdict, Vec<u16>) {
     let tcp = r
         .allowed
         .iter()
-        .find(|(p, _)| *p == 6)
+        .find(|(p, _)| *p == calint::model::port::FlowProtocol::Number(6))
         .and_then(|(_, ports)| ports.clone())
         .unwrap_or_default();
     let classes: Vec<u16> = (1..=5u16)

@@ -11,6 +11,7 @@ use super::reach::{
     AllowedProtocol, Decision, NAMED_PROTOCOLS, Verdict, decisions_for, port_classes,
 };
 use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
+use crate::model::port::FlowProtocol;
 use crate::model::resource::Direction;
 use crate::model::selector::{Expr, Selector};
 use crate::project::Project;
@@ -26,7 +27,7 @@ pub struct Flow {
     pub verdict: Verdict,
     pub allowed: Vec<AllowedProtocol>,
     /// Per allowed protocol (and port range, for TCP/UDP/SCTP): the decisions of one
-    /// example packet in it. Protocol `0` stands for every unnamed protocol.
+    /// example packet in it.
     pub by_port: Vec<PortDecision>,
     /// The decisions of one denied packet, when some packet is denied.
     pub denied_by: Vec<Decision>,
@@ -37,7 +38,7 @@ pub struct Flow {
 /// The deciding rules of one allowed protocol / port range.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PortDecision {
-    pub protocol: u8,
+    pub protocol: FlowProtocol,
     pub ports: Option<(u16, u16)>,
     pub decisions: Vec<Decision>,
 }
@@ -265,14 +266,14 @@ fn allowed_ports(
                 }
             }
             if !merged.is_empty() {
-                out.push((p, Some(merged)));
+                out.push((FlowProtocol::Number(p), Some(merged)));
             }
         } else {
-            out.push((p, None));
+            out.push((FlowProtocol::Number(p), None));
         }
     }
     if ask(s, ProtocolClass::Other(&NAMED_PROTOCOLS), None, true) == Some(true) {
-        out.push((0, None));
+        out.push((FlowProtocol::Other, None));
     }
     (out, undecided)
 }
@@ -332,10 +333,9 @@ pub(crate) fn flow(
         let (list, und) = allowed_ports(s, (from, fp), (to, tp), &classes);
         list_undecided = und;
         for (p, ports) in &list {
-            let class = if *p == 0 {
-                ProtocolClass::Other(&NAMED_PROTOCOLS)
-            } else {
-                ProtocolClass::Is(*p)
+            let class = match p {
+                FlowProtocol::Other => ProtocolClass::Other(&NAMED_PROTOCOLS),
+                FlowProtocol::Number(n) => ProtocolClass::Is(*n),
             };
             let ranges: Vec<Option<(u16, u16)>> = match ports {
                 Some(r) => r

@@ -5,6 +5,7 @@
 use super::concrete::{self, Outcome, Packet};
 use super::ir::PolicySet;
 use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
+use crate::model::port::FlowProtocol;
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;
 
@@ -15,9 +16,9 @@ pub(crate) use super::groups::GroupKind;
 pub(super) use super::groups::labels_decide;
 pub(crate) use super::groups::{Group, Identity, Member};
 
-/// A protocol on which some packet is allowed, with its allowed destination port ranges
-/// (`None` for protocols without ports; protocol `0` stands for every unnamed protocol).
-pub type AllowedProtocol = (u8, Option<Vec<(u16, u16)>>);
+/// A protocol on which some packet is allowed (or every protocol not named on its own,
+/// together), with its allowed destination port ranges (`None` for protocols without ports).
+pub type AllowedProtocol = (FlowProtocol, Option<Vec<(u16, u16)>>);
 
 /// The answer to "can `from` reach `to`?".
 #[derive(Clone, Debug, PartialEq)]
@@ -375,7 +376,7 @@ fn pair_summary_in_scope(
 }
 
 /// Protocols (and destination port ranges for TCP/UDP/SCTP) on which some packet from
-/// `from` to `to` is allowed; protocol `0` stands for every protocol without a name.
+/// `from` to `to` is allowed; [`FlowProtocol::Other`] stands for every protocol without a name.
 pub fn allowed_list(
     s: &mut super::solver::Session<'_>,
     set: &PolicySet,
@@ -422,10 +423,10 @@ pub fn allowed_list(
             let (open, und) = open_port_classes(s, set, (from, fp), (to, tp), rules, p, &classes);
             undecided += und;
             if !open.is_empty() {
-                allowed.push((p, Some(merge(open))));
+                allowed.push((FlowProtocol::Number(p), Some(merge(open))));
             }
         } else if ask(s, ProtocolClass::Is(p), None, &mut undecided) {
-            allowed.push((p, None));
+            allowed.push((FlowProtocol::Number(p), None));
         }
     }
     if protocol.is_none()
@@ -436,7 +437,7 @@ pub fn allowed_list(
             &mut undecided,
         )
     {
-        allowed.push((0, None));
+        allowed.push((FlowProtocol::Other, None));
     }
     (allowed, undecided)
 }

@@ -7,7 +7,6 @@ use crate::analysis::exposure::{Exposure, Flow, Policied};
 use crate::analysis::groups::Group;
 use crate::analysis::ir::PolicySet;
 use crate::analysis::reach::Decision;
-use crate::model::port::FlowProtocol;
 use crate::project::Project;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -157,7 +156,7 @@ fn allowed_json(f: &Flow) -> Value {
         f.allowed
             .iter()
             .map(|(p, ports)| json!({
-                "protocol": FlowProtocol::from_code(*p).name(),
+                "protocol": p.name(),
                 "ports": ports.as_ref().map(|r| format_ports(r)).unwrap_or_default(),
             }))
             .collect::<Vec<_>>()

@@ -5,7 +5,6 @@ use super::ports::{allowed_label, format_ports};
 use super::{group_kind as kind, html_escape};
 use crate::analysis::graph::{Edge, ReachGraph, edge_between};
 use crate::analysis::groups::GroupKind;
-use crate::model::port::FlowProtocol;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use serde_json::json;
@@ -41,7 +40,7 @@ pub fn json(graph: &ReachGraph, undecided: usize) -> String {
         "edges": edges(graph).map(|(from, to, e)| json!({
             "from": from, "to": to, "verdict": e.verdict.as_str(),
             "allowed": e.allowed.iter().map(|(p, ports)| json!({
-                "protocol": FlowProtocol::from_code(*p).name(),
+                "protocol": p.name(),
                 "ports": ports.as_ref().map(|r| format_ports(r)).unwrap_or_default(),
             })).collect::<Vec<_>>(),
             "label": edge_label(e),

@@ -22,8 +22,8 @@ pub fn format_ports(ranges: &[(u16, u16)]) -> String {
 
 /// One protocol and port range of a flow answer (`exposure`, `paths`): "TCP 443",
 /// "TCP 8000-8080", "TCP any port", "ICMP", "other protocols".
-pub(super) fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
-    let name = FlowProtocol::from_code(protocol).label();
+pub(super) fn port_text(protocol: FlowProtocol, ports: Option<(u16, u16)>) -> String {
+    let name = protocol.label();
     match ports {
         Some((0, 65535)) => format!("{name} any port"),
         Some(r) => format!("{name} {}", format_ports(&[r])),
@@ -36,7 +36,7 @@ pub fn ports_text(allowed: &[AllowedProtocol]) -> String {
     allowed
         .iter()
         .map(|(p, ports)| {
-            let name = FlowProtocol::from_code(*p).label();
+            let name = p.label();
             match ports {
                 Some(r) => format!("{name} {}", format_ports(r)),
                 None => name,
@@ -58,7 +58,7 @@ pub fn allowed_label(allowed: &[AllowedProtocol]) -> String {
     allowed
         .iter()
         .map(|(p, ports)| {
-            let name = FlowProtocol::from_code(*p).label();
+            let name = p.label();
             match ports {
                 Some(r) if r.as_slice() == [(0, 65535)] => format!("{name} any port"),
                 Some(r) => format!("{name} {}", format_ports(r)),

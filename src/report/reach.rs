@@ -81,7 +81,7 @@ pub fn render_json(
     let allowed: Vec<Value> = r
         .allowed
         .iter()
-        .map(|(p, ports)| json!({"protocol": FlowProtocol::from_code(*p).name(), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
+        .map(|(p, ports)| json!({"protocol": p.name(), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
         .collect();
     let namer = namer(project, set, from, to);
     let doc = json!({
@@ -89,7 +89,7 @@ pub fn render_json(
         "from": {"group": from.name, "evaluation": if from.concrete { "concrete" } else { "symbolic" }},
         "to": {"group": to.name, "evaluation": if to.concrete { "concrete" } else { "symbolic" }},
         "question": {
-            "protocol": r.protocol.map(|p| FlowProtocol::from_code(p).name()),
+            "protocol": r.protocol.map(|p| FlowProtocol::Number(p).name()),
             "port": r.port,
             "protocol_assumed": r.protocol_assumed,
         },
@@ -192,7 +192,7 @@ pub fn render_human(
         (None, _) => String::new(),
         (Some(p), port) => format!(
             " on {}{}{}",
-            FlowProtocol::from_code(p).name(),
+            FlowProtocol::Number(p).name(),
             port.map(|p| format!(" port {p}")).unwrap_or_default(),
             if r.protocol_assumed {
                 " (TCP assumed: --port without --protocol)"
@@ -215,12 +215,8 @@ pub fn render_human(
         out.push_str("  allowed:\n");
         for (p, ports) in &r.allowed {
             match ports {
-                Some(ports) => out.push_str(&format!(
-                    "    {} {}\n",
-                    FlowProtocol::from_code(*p).name(),
-                    format_ports(ports)
-                )),
-                None => out.push_str(&format!("    {}\n", FlowProtocol::from_code(*p).name())),
+                Some(ports) => out.push_str(&format!("    {} {}\n", p.name(), format_ports(ports))),
+                None => out.push_str(&format!("    {}\n", p.name())),
             }
         }
     }

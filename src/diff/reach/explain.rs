@@ -9,6 +9,7 @@ use crate::analysis::reach::{
     AllowedProtocol, Decision, ReachOptions, ReachResult, decisions_for, reach,
 };
 use crate::diff::Side;
+use crate::model::port::FlowProtocol;
 use crate::model::resource::Direction;
 
 /// Whether the concrete evaluator allows `pkt` from `from` to `to` under `set`.
@@ -29,9 +30,13 @@ fn decisions(set: &PolicySet, from: &Group, to: &Group, pkt: &Packet) -> Vec<Dec
 }
 
 /// A (protocol, port) allowed on one side only, from the two allowed lists.
-fn first_difference(a: &[AllowedProtocol], b: &[AllowedProtocol]) -> Option<(u8, Option<u16>)> {
-    let ports_of =
-        |l: &[AllowedProtocol], p: u8| l.iter().find(|(q, _)| *q == p).map(|(_, r)| r.clone());
+fn first_difference(
+    a: &[AllowedProtocol],
+    b: &[AllowedProtocol],
+) -> Option<(FlowProtocol, Option<u16>)> {
+    let ports_of = |l: &[AllowedProtocol], p: FlowProtocol| {
+        l.iter().find(|(q, _)| *q == p).map(|(_, r)| r.clone())
+    };
     for (x, y) in [(a, b), (b, a)] {
         for (p, ranges) in x {
             match (ranges, ports_of(y, *p)) {
@@ -65,7 +70,7 @@ fn first_difference(a: &[AllowedProtocol], b: &[AllowedProtocol]) -> Option<(u8,
 }
 
 /// Whether `list` allows `protocol` (on `port`, for protocols with ports).
-fn lists(list: &[AllowedProtocol], protocol: u8, port: Option<u16>) -> bool {
+fn lists(list: &[AllowedProtocol], protocol: FlowProtocol, port: Option<u16>) -> bool {
     list.iter().any(|(p, ranges)| {
         *p == protocol
             && match (ranges, port) {
@@ -94,7 +99,7 @@ pub(super) fn explain(
     let mut example = None;
     if let Some((protocol, port)) = first_difference(&before.allowed, &after.allowed) {
         let o = ReachOptions {
-            protocol: Some(protocol).filter(|p| *p != 0),
+            protocol: protocol.number(),
             port,
             timeout_ms,
         };
@@ -145,14 +150,15 @@ mod tests {
 
     #[test]
     fn first_difference_finds_a_port_on_one_side_only() {
-        let a: Vec<AllowedProtocol> = vec![(6, Some(vec![(80, 80), (443, 443)]))];
-        let b: Vec<AllowedProtocol> = vec![(6, Some(vec![(80, 80)]))];
-        assert_eq!(first_difference(&a, &b), Some((6, Some(443))));
-        assert_eq!(first_difference(&b, &a), Some((6, Some(443))));
-        let c: Vec<AllowedProtocol> = vec![(6, Some(vec![(0, 65535)]))];
-        assert_eq!(first_difference(&c, &b), Some((6, Some(0))));
-        let d: Vec<AllowedProtocol> = vec![(6, Some(vec![(80, 80)])), (1, None)];
-        assert_eq!(first_difference(&d, &b), Some((1, None)));
+        use FlowProtocol::Number;
+        let a: Vec<AllowedProtocol> = vec![(Number(6), Some(vec![(80, 80), (443, 443)]))];
+        let b: Vec<AllowedProtocol> = vec![(Number(6), Some(vec![(80, 80)]))];
+        assert_eq!(first_difference(&a, &b), Some((Number(6), Some(443))));
+        assert_eq!(first_difference(&b, &a), Some((Number(6), Some(443))));
+        let c: Vec<AllowedProtocol> = vec![(Number(6), Some(vec![(0, 65535)]))];
+        assert_eq!(first_difference(&c, &b), Some((Number(6), Some(0))));
+        let d: Vec<AllowedProtocol> = vec![(Number(6), Some(vec![(80, 80)])), (Number(1), None)];
+        assert_eq!(first_difference(&d, &b), Some((Number(1), None)));
         assert_eq!(first_difference(&a, &a), None);
     }
 }
