@@ -8,7 +8,7 @@ use super::concrete::{self, Packet, Side};
 use super::groups::{Group, GroupKind, ORCHESTRATOR_LABEL, world};
 use super::ir::{NAMESPACE_LABEL, PolicySet};
 use super::reach::{
-    AllowedProtocol, Decision, NAMED_PROTOCOLS, Verdict, decisions_for, port_classes,
+    AllowedProtocol, Decision, NAMED_PROTOCOLS, Verdict, decisions_for, merge, port_classes,
 };
 use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
 use crate::model::port::FlowProtocol;
@@ -256,15 +256,7 @@ fn allowed_ports(
                 stack.push((left, false));
             }
             open.sort_unstable();
-            let mut merged: Vec<(u16, u16)> = Vec::new();
-            for (lo, hi) in open {
-                match merged.last_mut() {
-                    Some(last) if u32::from(last.1) + 1 >= u32::from(lo) => {
-                        last.1 = last.1.max(hi);
-                    }
-                    _ => merged.push((lo, hi)),
-                }
-            }
+            let merged = merge(open);
             if !merged.is_empty() {
                 out.push((FlowProtocol::Number(p), Some(merged)));
             }

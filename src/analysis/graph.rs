@@ -20,14 +20,7 @@ use std::collections::HashMap;
 /// The solver's vocabulary for questions about `groups`: the policy set's, plus the labels and
 /// values every group's selectors name (shared by `graph`, `paths`, `exposure` and `diff`).
 pub fn universe_for<'a>(set: &PolicySet, groups: impl IntoIterator<Item = &'a Group>) -> Universe {
-    let extra: Vec<&Expr> = groups
-        .into_iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
+    let extra: Vec<&Expr> = groups.into_iter().flat_map(Group::selectors).collect();
     Universe::with_extra(set, &extra)
 }
 

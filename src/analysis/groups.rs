@@ -13,7 +13,7 @@ use super::ir::{
 };
 use super::prefilter::Restrictions;
 use crate::model::net::Cidr;
-use crate::model::resource::{Body, Kind, Resource};
+use crate::model::resource::{Body, Kind, NetField, Resource};
 use crate::model::selector::Expr;
 use crate::project::Project;
 use std::collections::BTreeMap;
@@ -73,6 +73,26 @@ pub struct Member {
     pub named_ports: Option<BTreeMap<String, (u8, u16)>>,
 }
 
+impl Member {
+    /// Addresses in `nets` carrying exactly the labels `fixed` and no named ports: a network
+    /// set, or a host endpoint at its expected IPs.
+    fn labelled_addresses(fixed: BTreeMap<String, String>, nets: Vec<Cidr>) -> Member {
+        Member {
+            identity: Identity {
+                entity: true,
+                fixed,
+                closed: true,
+                open_prefixes: Vec::new(),
+                closed_prefixes: Vec::new(),
+                selector: None,
+            },
+            nets,
+            not_nets: Vec::new(),
+            named_ports: Some(BTreeMap::new()),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupKind {
     Workload,
@@ -105,14 +125,27 @@ impl Group {
             .any(|m| m.identity.entity && pr.may_overlap(&Restrictions::of(&m.identity.as_expr())))
     }
 
-    /// For each policy of `set`: may it select a member of this group?
-    pub fn selectable(&self, set: &PolicySet) -> Vec<bool> {
-        let members: Vec<Restrictions> = self
-            .members
+    /// The label restrictions of the members that are Calico entities (the others match no
+    /// selector): what the overlap prefilter compares policy selectors with.
+    pub fn entity_restrictions(&self) -> Vec<Restrictions> {
+        self.members
             .iter()
             .filter(|m| m.identity.entity)
             .map(|m| Restrictions::of(&m.identity.as_expr()))
-            .collect();
+            .collect()
+    }
+
+    /// The selectors of the symbolic members (a selector group's), which the solver's
+    /// vocabulary must know besides the policies'.
+    pub fn selectors(&self) -> impl Iterator<Item = &Expr> {
+        self.members
+            .iter()
+            .filter_map(|m| m.identity.selector.as_ref())
+    }
+
+    /// For each policy of `set`: may it select a member of this group?
+    pub fn selectable(&self, set: &PolicySet) -> Vec<bool> {
+        let members = self.entity_restrictions();
         set.policies
             .iter()
             .map(|p| {
@@ -167,15 +200,7 @@ fn namespace_labels(project: &Project) -> BTreeMap<String, BTreeMap<String, Stri
         .resources
         .iter()
         .filter(|r| r.kind == Kind::Namespace)
-        .map(|r| {
-            let labels = r
-                .meta
-                .labels
-                .iter()
-                .map(|(k, v)| (k.value.clone(), v.value.clone()))
-                .collect();
-            (r.name().to_string(), labels)
-        })
+        .map(|r| (r.name().to_string(), r.meta.label_values().collect()))
         .collect()
 }
 
@@ -265,14 +290,18 @@ fn workload_group(
     })
 }
 
+/// The networks of the CIDRs that parse (the others are reported by validation).
+fn networks(fields: &[NetField]) -> Vec<Cidr> {
+    fields
+        .iter()
+        .filter_map(|n| n.parsed.clone().ok())
+        .map(Cidr::network)
+        .collect()
+}
+
 fn set_nets(r: &Resource) -> Vec<Cidr> {
     match &r.body {
-        Body::NetworkSet(s) => s
-            .nets
-            .iter()
-            .filter_map(|n| n.parsed.clone().ok())
-            .map(Cidr::network)
-            .collect(),
+        Body::NetworkSet(s) => networks(&s.nets),
         _ => Vec::new(),
     }
 }
@@ -290,27 +319,13 @@ fn set_group(
         fixed = namespace_facts(ns, namespaces).0;
         name = format!("{ns}/{name}");
     }
-    for (k, v) in &r.meta.labels {
-        fixed.insert(k.value.clone(), v.value.clone());
-    }
+    fixed.extend(r.meta.label_values());
     Some(Group {
         name: format!("set:{name}"),
         kind: GroupKind::NetworkSet,
         policed: false,
         concrete: true,
-        members: vec![Member {
-            identity: Identity {
-                entity: true,
-                fixed,
-                closed: true,
-                open_prefixes: Vec::new(),
-                closed_prefixes: Vec::new(),
-                selector: None,
-            },
-            nets,
-            not_nets: Vec::new(),
-            named_ports: Some(BTreeMap::new()),
-        }],
+        members: vec![Member::labelled_addresses(fixed, nets)],
         resource: Some(i),
     })
 }
@@ -320,12 +335,7 @@ fn set_group(
 /// them carries the host endpoint's labels (§4.9).
 fn hep_ips(r: &Resource) -> Vec<Cidr> {
     match &r.body {
-        Body::HostEndpoint(h) => h
-            .expected_ips
-            .iter()
-            .filter_map(|n| n.parsed.clone().ok())
-            .map(Cidr::network)
-            .collect(),
+        Body::HostEndpoint(h) => networks(&h.expected_ips),
         _ => Vec::new(),
     }
 }
@@ -348,22 +358,8 @@ fn hep_member(project: &Project, r: &Resource, ips: Vec<Cidr>) -> Member {
             }
         }
     }
-    for (k, v) in &r.meta.labels {
-        fixed.insert(k.value.clone(), v.value.clone());
-    }
-    Member {
-        identity: Identity {
-            entity: true,
-            fixed,
-            closed: true,
-            open_prefixes: Vec::new(),
-            closed_prefixes: Vec::new(),
-            selector: None,
-        },
-        nets: ips,
-        not_nets: Vec::new(),
-        named_ports: Some(BTreeMap::new()),
-    }
+    fixed.extend(r.meta.label_values());
+    Member::labelled_addresses(fixed, ips)
 }
 
 /// Every address a (Global)NetworkSet or a HostEndpoint's `expectedIPs` of the tree claims.

@@ -204,7 +204,8 @@ fn port_classes_among(
         .collect()
 }
 
-fn merge(ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+/// The ranges of a sorted list, with touching and overlapping ones joined.
+pub(super) fn merge(ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
     let mut out: Vec<(u16, u16)> = Vec::new();
     for (lo, hi) in ranges {
         match out.last_mut() {

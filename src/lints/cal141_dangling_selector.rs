@@ -57,12 +57,7 @@ fn tree_labels(project: &Project) -> BTreeMap<String, Defined> {
                 out.entry(ns).or_default().workloads.push((name, labels));
             }
             Body::NetworkSet(_) if r.kind == Kind::NetworkSet => {
-                let mut labels: LabelMap = r
-                    .meta
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.value.clone(), v.value.clone()))
-                    .collect();
+                let mut labels: LabelMap = r.meta.label_values().collect();
                 labels.insert(NAMESPACE_LABEL.into(), ns.clone());
                 out.entry(ns).or_default().sets.push(labels);
             }

@@ -60,14 +60,8 @@ fn example_json(pkt: &Option<Packet>, namer: &NamespaceNamer) -> Value {
 
 /// Real namespace names for the examples (see [`NamespaceNamer`]).
 fn namer(project: &Project, set: &PolicySet, from: &Group, to: &Group) -> NamespaceNamer {
-    let extra: Vec<&crate::model::selector::Expr> = [from, to]
-        .iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
+    let extra: Vec<&crate::model::selector::Expr> =
+        [from, to].into_iter().flat_map(Group::selectors).collect();
     NamespaceNamer::new(project, set, &extra)
 }
 

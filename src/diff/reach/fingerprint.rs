@@ -86,12 +86,7 @@ pub(super) fn fingerprints(set: &PolicySet, groups: &[&Group]) -> Fingerprints {
     groups
         .par_iter()
         .map(|g| {
-            let members: Vec<Restrictions> = g
-                .members
-                .iter()
-                .filter(|m| m.identity.entity)
-                .map(|m| Restrictions::of(&m.identity.as_expr()))
-                .collect();
+            let members = g.entity_restrictions();
             // Namespaces first: a policy of one namespace never selects an endpoint of
             // another (the same answer `may_overlap` gives, without merging label maps).
             let member_ns: Vec<Option<&str>> = members
@@ -169,16 +164,7 @@ impl<'a> PairRelevance<'a> {
         groups: &'a [&'a Group],
         selectable: &'a [Vec<bool>],
     ) -> Self {
-        let members = groups
-            .iter()
-            .map(|g| {
-                g.members
-                    .iter()
-                    .filter(|m| m.identity.entity)
-                    .map(|m| Restrictions::of(&m.identity.as_expr()))
-                    .collect()
-            })
-            .collect();
+        let members = groups.iter().map(|g| g.entity_restrictions()).collect();
         let digest = |p: &CompiledPolicy, d: Direction| {
             let mut h = DefaultHasher::new();
             p.applies(d).hash(&mut h);
