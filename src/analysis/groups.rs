@@ -6,6 +6,9 @@
 //! Groups are described in domain terms ([`Group`], [`Member`], [`Identity`]); the solver
 //! module turns them into constraints. Discovered workloads have known labels (evaluated as
 //! facts); selector groups stand for every endpoint the selector matches (symbolic).
+//!
+//! One file (a little over 600 lines): every kind of group is built from the same namespace
+//! facts and member shapes, and `resolve` reads them all.
 
 use super::ir::{
     CompiledPolicy, K8S_NAMESPACE_NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_PREFIX, PolicySet,

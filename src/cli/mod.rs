@@ -1,5 +1,8 @@
 //! Argument parsing and dispatch. Exit codes: 0 clean, 1 findings at or above the failing
 //! severity (or a selector that does not match), 2 usage, configuration or I/O error.
+//!
+//! Layer 13, the binary: uses the whole library (`check::options` for every command's
+//! options, `report` for every output); the library never uses it.
 
 mod check;
 mod completions;

@@ -1,6 +1,8 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 //!
-//! Layer 12: reads findings, projects and analysis answers; used only by the binary.
+//! Layer 12: uses everything below it (findings, projects, analysis answers, `diff`); used
+//! only by the binary. How ports and protocols are written is [`ports`]: the analysis and
+//! `diff` carry them as data.
 
 pub mod baseline;
 pub mod changed;
