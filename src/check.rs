@@ -372,7 +372,8 @@ fn evaluate_assertions(
     rc: &ReachabilityConfig,
     timeout_ms: u32,
 ) -> Vec<AssertionOutcome> {
-    use crate::analysis::reach::{ReachOptions, reach, resolve_named};
+    use crate::analysis::groups::resolve_named;
+    use crate::analysis::reach::{ReachOptions, reach};
     let mut outcomes = Vec::new();
     for def in &rc.assertions {
         let result = (|| {

@@ -1,5 +1,7 @@
 //! [`Diagnostic`]: one problem with the input, the shape every layer below the lints reports
-//! in (bottom layer, beside `source` and `finding`).
+//! in.
+//!
+//! Layer 0: uses only `source` and `finding`, beside which it sits.
 //!
 //! In the manner of oxc's `OxcDiagnostic`, a diagnostic does not know its file: its span and
 //! its related spans are offsets into the one text it was found in, and whoever knows the

@@ -2,14 +2,15 @@
 //! world can reach (CAL311), and the configuration's `no-path` assertions (CAL301). Computed
 //! once after the analysis by `check`, read by the lints from `LintContext::posture`.
 //!
-//! Layer: above `analysis` (it asks `exposure`, `paths` and `reach`), below `lints`. It owns
-//! the posture settings' types (`config` reads `.calint.yaml` into them).
+//! Layer 6: uses `analysis` (it asks `groups`, `exposure`, `paths` and `reach`) and below;
+//! `lints` read it. It owns the posture settings' types (`config` reads `.calint.yaml` into
+//! them).
 
 use crate::analysis::exposure::{Flow, Policied, policied, world_ingress};
+use crate::analysis::groups::{Group, GroupKind, discover, resolve_named};
 use crate::analysis::ir::PolicySet;
 use crate::analysis::paths::{nodes, search};
 use crate::analysis::reach::AllowedProtocol;
-use crate::analysis::reach::{Group, GroupKind, discover, resolve_named};
 use crate::analysis::spec::GroupDef;
 use crate::model::resource::Direction;
 use crate::model::version::CalicoVersion;

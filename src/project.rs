@@ -1,9 +1,9 @@
 //! A loaded tree: sources, parse results, typed resources and validation results: the input
 //! of the analysis and of every lint (through `lints::LintContext`).
 //!
-//! Layer: above `validate`, below `analysis`. A `Project` holds loaded input only; what the
-//! pipeline computes over it (analysis, assertion answers, posture facts) lives in the
-//! check's run (`check::Run`), never here.
+//! Layer 4: uses `validate` and below; `analysis` and everything above read it. A `Project`
+//! holds loaded input only; what the pipeline computes over it (analysis, assertion answers,
+//! posture facts) lives in the check's run (`check::Run`), never here.
 
 use crate::diagnostic::Diagnostic;
 use crate::model::lower::{LowerProblem, Lowered};

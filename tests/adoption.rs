@@ -168,7 +168,7 @@ fn progress_reports_each_real_stage_with_its_own_count() {
     // `graph` reports its pairs.
     let rec = Recorder::default();
     let set = calint::analysis::ir::PolicySet::from_project(&project);
-    let groups = calint::analysis::reach::discover(&project);
+    let groups = calint::analysis::groups::discover(&project);
     let _ = calint::analysis::graph::graph_with(&set, &groups, 2000, &rec);
     let stages = rec.0.into_inner().expect("lock");
     assert_eq!(stages.len(), 1);

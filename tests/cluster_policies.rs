@@ -3,9 +3,11 @@
 //! gating, CRD violations) with snapshots, and `reach` through their tiers (Deny, Pass, the
 //! baseline tier after `default`) on in-memory trees.
 
+use calint::analysis::groups::resolve;
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{ReachOptions, ReachResult, Verdict, reach, resolve};
+use calint::analysis::reach::{ReachOptions, ReachResult, Verdict, reach};
 use calint::check::{CheckOptions, check, check_text};
+use calint::model::port::FlowProtocol::Number;
 use calint::project::Project;
 use calint::report;
 use calint::validate::{CalicoVersion, ValidateOptions};
@@ -236,7 +238,7 @@ fn the_baseline_tier_comes_after_default() {
     );
     let (_, _, r) = web_to_postgres(&text, 31, None);
     assert_eq!(r.verdict, Verdict::Partial, "{r:#?}");
-    assert_eq!(r.allowed, vec![(6, Some(vec![(5432, 5432)]))]);
+    assert_eq!(r.allowed, vec![(Number(6), Some(vec![(5432, 5432)]))]);
 }
 
 #[test]

@@ -99,8 +99,9 @@ fn assert_exactly_the_planted_findings(tree: tree_gen::Tree, profile: &str) {
 /// on every pair: the verdict, and the allowed protocols and ports.
 #[test]
 fn graph_pairs_agree_with_reach_pair_by_pair() {
-    use calint::analysis::graph::graph;
-    use calint::analysis::reach::{ReachOptions, Verdict, discover, reach};
+    use calint::analysis::graph::{edge_between, graph};
+    use calint::analysis::groups::discover;
+    use calint::analysis::reach::{ReachOptions, Verdict, reach};
     let dir = std::env::temp_dir().join(format!("calint-dense-graph-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let tree = tree_gen::generate_dense(12, 3, 5, None);
@@ -134,7 +135,7 @@ fn graph_pairs_agree_with_reach_pair_by_pair() {
             }
             let r = reach(&set, from, to, &opts);
             assert_eq!(r.undecided, 0);
-            let edge = edges.iter().find(|e| e.from == a && e.to == b);
+            let edge = edge_between(&edges, a, b);
             match edge {
                 None => assert_eq!(r.verdict, Verdict::Denied, "{} -> {}", from.name, to.name),
                 Some(e) => {

@@ -2,8 +2,9 @@
 //! that fires and one near miss that does not (`fixtures/issue13/<item>/{fires,clean}`), each
 //! asserted directly and snapshotted.
 
+use calint::analysis::groups::resolve;
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{ReachOptions, Verdict, reach, resolve};
+use calint::analysis::reach::{ReachOptions, Verdict, reach};
 use calint::check::{CheckOptions, check};
 use calint::project::Project;
 use calint::report;

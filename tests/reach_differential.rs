@@ -5,8 +5,9 @@
 mod common;
 
 use calint::analysis::concrete::{Packet, Side, evaluate};
+use calint::analysis::groups::{Group, GroupKind, Identity, Member};
 use calint::analysis::ir::PolicySet;
-use calint::analysis::reach::{Group, GroupKind, Identity, Member, ReachOptions, Verdict, reach};
+use calint::analysis::reach::{ReachOptions, Verdict, reach};
 use calint::model::net::{Cidr, IpFamily};
 use calint::model::resource::Direction;
 use common::{BASE, Gen, KEYS, policy_set, selector};
@@ -217,7 +218,7 @@ fn solver(set: &PolicySet, from: &Group, to: &Group) -> (Verdict, Vec<u16>) {
     let tcp = r
         .allowed
         .iter()
-        .find(|(p, _)| *p == 6)
+        .find(|(p, _)| *p == calint::model::port::FlowProtocol::Number(6))
         .and_then(|(_, ports)| ports.clone())
         .unwrap_or_default();
     let classes: Vec<u16> = (1..=5u16)

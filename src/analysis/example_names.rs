@@ -82,13 +82,7 @@ impl NamespaceNamer {
         let mut names: BTreeMap<String, Option<BTreeMap<String, String>>> = BTreeMap::new();
         for r in &project.resources {
             if r.kind == Kind::Namespace {
-                let labels = r
-                    .meta
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.value.clone(), v.value.clone()))
-                    .collect();
-                names.insert(r.name().to_string(), Some(labels));
+                names.insert(r.name().to_string(), Some(r.meta.label_values().collect()));
             } else if let Some(ns) = r.namespace() {
                 names.entry(ns.to_string()).or_insert(None);
             }

@@ -5,12 +5,13 @@
 //! selects the workload at all in each direction (isolation coverage).
 
 use super::concrete::{self, Packet, Side};
+use super::groups::{Group, GroupKind, ORCHESTRATOR_LABEL, world};
 use super::ir::{NAMESPACE_LABEL, PolicySet};
 use super::reach::{
-    AllowedProtocol, Decision, Group, GroupKind, NAMED_PROTOCOLS, ORCHESTRATOR_LABEL, Verdict,
-    decisions_for, port_classes, world,
+    AllowedProtocol, Decision, NAMED_PROTOCOLS, Verdict, decisions_for, merge, port_classes,
 };
 use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
+use crate::model::port::FlowProtocol;
 use crate::model::resource::Direction;
 use crate::model::selector::{Expr, Selector};
 use crate::project::Project;
@@ -26,7 +27,7 @@ pub struct Flow {
     pub verdict: Verdict,
     pub allowed: Vec<AllowedProtocol>,
     /// Per allowed protocol (and port range, for TCP/UDP/SCTP): the decisions of one
-    /// example packet in it. Protocol `0` stands for every unnamed protocol.
+    /// example packet in it.
     pub by_port: Vec<PortDecision>,
     /// The decisions of one denied packet, when some packet is denied.
     pub denied_by: Vec<Decision>,
@@ -37,7 +38,7 @@ pub struct Flow {
 /// The deciding rules of one allowed protocol / port range.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PortDecision {
-    pub protocol: u8,
+    pub protocol: FlowProtocol,
     pub ports: Option<(u16, u16)>,
     pub decisions: Vec<Decision>,
 }
@@ -105,8 +106,8 @@ fn symbolic(name: &str, selector: &str) -> Option<Group> {
         kind: GroupKind::Selector,
         policed: false,
         concrete: false,
-        members: vec![super::reach::Member {
-            identity: super::reach::Identity {
+        members: vec![super::groups::Member {
+            identity: super::groups::Identity {
                 entity: true,
                 fixed: Default::default(),
                 closed: false,
@@ -255,24 +256,16 @@ fn allowed_ports(
                 stack.push((left, false));
             }
             open.sort_unstable();
-            let mut merged: Vec<(u16, u16)> = Vec::new();
-            for (lo, hi) in open {
-                match merged.last_mut() {
-                    Some(last) if u32::from(last.1) + 1 >= u32::from(lo) => {
-                        last.1 = last.1.max(hi);
-                    }
-                    _ => merged.push((lo, hi)),
-                }
-            }
+            let merged = merge(open);
             if !merged.is_empty() {
-                out.push((p, Some(merged)));
+                out.push((FlowProtocol::Number(p), Some(merged)));
             }
         } else {
-            out.push((p, None));
+            out.push((FlowProtocol::Number(p), None));
         }
     }
     if ask(s, ProtocolClass::Other(&NAMED_PROTOCOLS), None, true) == Some(true) {
-        out.push((0, None));
+        out.push((FlowProtocol::Other, None));
     }
     (out, undecided)
 }
@@ -332,10 +325,9 @@ pub(crate) fn flow(
         let (list, und) = allowed_ports(s, (from, fp), (to, tp), &classes);
         list_undecided = und;
         for (p, ports) in &list {
-            let class = if *p == 0 {
-                ProtocolClass::Other(&NAMED_PROTOCOLS)
-            } else {
-                ProtocolClass::Is(*p)
+            let class = match p {
+                FlowProtocol::Other => ProtocolClass::Other(&NAMED_PROTOCOLS),
+                FlowProtocol::Number(n) => ProtocolClass::Is(*n),
             };
             let ranges: Vec<Option<(u16, u16)>> = match ports {
                 Some(r) => r

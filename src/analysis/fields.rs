@@ -149,7 +149,7 @@ pub fn model_fields() -> Vec<(&'static str, Vec<(&'static str, FieldUse)>)> {
         }),
         classify!(NetworkSet {
             spec_span: LOCATION,
-            nets: A("reach::set_group, reach::world"),
+            nets: A("groups::set_group, groups::world"),
         }),
         classify!(Profile {
             spec_span: LOCATION,
@@ -175,14 +175,14 @@ pub fn model_fields() -> Vec<(&'static str, Vec<(&'static str, FieldUse)>)> {
         }),
         classify!(EndpointPort {
             span: LOCATION,
-            name: A("reach::workload_group (named ports)"),
-            protocol: A("reach::workload_group (known labels)"),
-            port: A("reach::workload_group (known labels)"),
+            name: A("groups::workload_group (named ports)"),
+            protocol: A("groups::workload_group (known labels)"),
+            port: A("groups::workload_group (known labels)"),
         }),
         classify!(Workload {
-            pod_labels: A("reach::workload_group (known labels)"),
-            service_account: A("reach::workload_group (label only under 63 characters)"),
-            ports: A("reach::workload_group (known labels)"),
+            pod_labels: A("groups::workload_group (known labels)"),
+            service_account: A("groups::workload_group (label only under 63 characters)"),
+            ports: A("groups::workload_group (known labels)"),
         }),
         classify!(SelectorField {
             raw: N("the text as written, for messages; `parsed` is what is analysed"),
@@ -206,8 +206,8 @@ pub fn body_use(body: &Body) -> FieldUse {
         Body::NetworkSet(_) => A("reach groups"),
         Body::Profile(_) => M("see Profile"),
         Body::HostEndpoint(_) => M("see HostEndpoint"),
-        Body::Namespace => A("reach::namespace_labels (its metadata labels)"),
-        Body::Workload(_) => A("reach::workload_group (known labels)"),
+        Body::Namespace => A("groups::namespace_labels (its metadata labels)"),
+        Body::Workload(_) => A("groups::workload_group (known labels)"),
     }
 }
 

@@ -1,29 +1,26 @@
-//! The reachability graph: every pair of groups with its verdict and allowed ports.
+//! The reachability graph: every pair of groups with its verdict and allowed ports, as a
+//! petgraph [`DiGraph`] ([`ReachGraph`]: node `i` is the `i`-th group asked about, one edge per
+//! allowed or partly allowed pair), so the reports look a pair up instead of scanning a list.
 //!
 //! Each pair is the question `reach` answers without examples ([`pair_summary`]); pairs that
 //! ask the same question ([`PairKey`]) are solved once, and each pair is asked only with the
 //! rules that may match its packets ([`PairRules`]). `diff` solves its pairs through
 //! [`pair_summaries`] too.
 
+use super::groups::Group;
 use super::ir::PolicySet;
 use super::pair_key::{PairKey, TierPolicies};
 use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
-use super::reach::{AllowedProtocol, Group, Verdict, pair_summary};
+use super::reach::{AllowedProtocol, Verdict, pair_summary};
 use super::solver::Universe;
 use crate::model::selector::Expr;
+use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 
 /// The solver's vocabulary for questions about `groups`: the policy set's, plus the labels and
 /// values every group's selectors name (shared by `graph`, `paths`, `exposure` and `diff`).
 pub fn universe_for<'a>(set: &PolicySet, groups: impl IntoIterator<Item = &'a Group>) -> Universe {
-    let extra: Vec<&Expr> = groups
-        .into_iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
+    let extra: Vec<&Expr> = groups.into_iter().flat_map(Group::selectors).collect();
     Universe::with_extra(set, &extra)
 }
 
@@ -42,17 +39,26 @@ pub fn policed_pairs(groups: &[Group]) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// One edge of the reachability graph.
+/// What one edge of the reachability graph allows (its ends are the graph's nodes).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Edge {
-    pub from: usize,
-    pub to: usize,
     pub verdict: Verdict,
     pub allowed: Vec<AllowedProtocol>,
 }
 
+/// The groups (node `i` is the `i`-th group given to [`graph`]) and an edge for every allowed
+/// or partly allowed pair, added in (from, to) order.
+pub type ReachGraph = DiGraph<Group, Edge>;
+
+/// The edge from group `from` to group `to` (indexes of the groups given), if any.
+pub fn edge_between(graph: &ReachGraph, from: usize, to: usize) -> Option<&Edge> {
+    graph
+        .find_edge(NodeIndex::new(from), NodeIndex::new(to))
+        .and_then(|e| graph.edge_weight(e))
+}
+
 /// Every allowed (or partially allowed) pair of distinct groups, in (from, to) order.
-pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (Vec<Edge>, usize) {
+pub fn graph(set: &PolicySet, groups: &[Group], timeout_ms: u32) -> (ReachGraph, usize) {
     graph_with(set, groups, timeout_ms, &crate::progress::NoProgress)
 }
 
@@ -62,28 +68,26 @@ pub fn graph_with(
     groups: &[Group],
     timeout_ms: u32,
     progress: &dyn crate::progress::Progress,
-) -> (Vec<Edge>, usize) {
+) -> (ReachGraph, usize) {
     let universe = universe_for(set, groups);
     let pairs = policed_pairs(groups);
     progress.stage("graph pairs", pairs.len());
     let refs: Vec<&Group> = groups.iter().collect();
     let answers = pair_summaries(set, &universe, &refs, &pairs, timeout_ms, progress);
     let mut undecided = 0;
-    let mut edges = Vec::new();
+    let mut graph = ReachGraph::with_capacity(groups.len(), pairs.len());
+    let nodes: Vec<NodeIndex> = groups.iter().map(|g| graph.add_node(g.clone())).collect();
     for (&(from, to), (answer, und)) in pairs.iter().zip(answers) {
         undecided += und;
         if let Some((verdict, allowed)) = answer {
             if verdict != Verdict::Denied {
-                edges.push(Edge {
-                    from,
-                    to,
-                    verdict,
-                    allowed,
-                });
+                if let (Some(&from), Some(&to)) = (nodes.get(from), nodes.get(to)) {
+                    graph.add_edge(from, to, Edge { verdict, allowed });
+                }
             }
         }
     }
-    (edges, undecided)
+    (graph, undecided)
 }
 
 /// A pair's verdict and allowed list (`None`: undecided), with its count of undecided queries.

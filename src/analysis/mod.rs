@@ -3,7 +3,8 @@
 //! with an order decided only by policy names.
 //!
 //! Policies are compiled to the IR ([`ir`]); Z3 sits behind [`solver`]; [`concrete`] is the
-//! plain-Rust reference evaluator. Queries run in parallel (one Z3 context and one reused
+//! plain-Rust reference evaluator. Reachability questions are asked about [`groups`]
+//! ([`reach`], [`graph`], [`exposure`], [`paths`]). Queries run in parallel (one Z3 context and one reused
 //! solver per rayon worker); results are collected in policy order, and witnesses are
 //! re-derived in a fresh context so output never depends on the thread count.
 //!
@@ -20,6 +21,7 @@ pub mod example_names;
 pub mod exposure;
 pub mod fields;
 pub mod graph;
+pub mod groups;
 pub mod ir;
 mod lazy_session;
 pub mod order;

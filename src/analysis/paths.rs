@@ -9,8 +9,8 @@
 //! the world are outside the cluster, a start or an end but never a stepping stone here.
 
 use super::exposure::Flow;
+use super::groups::Group;
 use super::ir::PolicySet;
-use super::reach::Group;
 use super::solver::{Answer, FlowQuestion, Session, with_fresh_session};
 use petgraph::Direction as Towards;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -275,21 +275,16 @@ pub fn search(
     }
 }
 
-/// Blast radius: for each group, how many other groups it can reach through chains of
-/// allowed connections (`edges` as (from, to) indices), with the same rule as paths:
+/// Blast radius: for each group of a graph of allowed connections (the reachability graph),
+/// how many other groups it can reach through chains of them, with the same rule as paths:
 /// only policed groups are stepping stones.
-pub fn blast_radius(groups: &[Group], edges: &[(usize, usize)]) -> Vec<usize> {
-    let n = groups.len();
-    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(n, edges.len());
-    for _ in 0..n {
-        graph.add_node(());
-    }
-    for &(a, b) in edges {
-        if a < n && b < n {
-            graph.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
-        }
-    }
-    let policed = |i: usize| groups.get(i).is_some_and(|g| g.policed);
+pub fn blast_radius<E>(graph: &DiGraph<Group, E>) -> Vec<usize> {
+    let n = graph.node_count();
+    let policed = |i: usize| {
+        graph
+            .node_weight(NodeIndex::new(i))
+            .is_some_and(|g| g.policed)
+    };
     (0..n)
         .map(|start| {
             let mut seen = vec![false; n];
@@ -317,7 +312,7 @@ pub fn blast_radius(groups: &[Group], edges: &[(usize, usize)]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::reach::{GroupKind, Member};
+    use crate::analysis::groups::{GroupKind, Member};
 
     fn group(name: &str, policed: bool) -> Group {
         Group {
@@ -344,10 +339,16 @@ mod tests {
             group("c", true),
             group("d", true),
         ];
-        let edges = [(0, 1), (1, 2), (2, 3), (2, 0)];
+        let mut graph = DiGraph::new();
+        for g in groups {
+            graph.add_node(g);
+        }
+        for (a, b) in [(0, 1), (1, 2), (2, 3), (2, 0)] {
+            graph.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
+        }
         // a reaches b, c and the world (via b); b reaches c and the world, but not a
         // through the world.
-        assert_eq!(blast_radius(&groups, &edges), vec![3, 3, 2, 0, 0]);
+        assert_eq!(blast_radius(&graph), vec![3, 3, 2, 0, 0]);
     }
 
     #[test]

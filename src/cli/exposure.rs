@@ -3,7 +3,7 @@
 use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::exposure::exposure;
-use calint::analysis::reach::discover;
+use calint::analysis::groups::discover;
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;

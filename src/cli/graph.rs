@@ -3,7 +3,7 @@
 use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::graph::{graph, graph_with};
-use calint::analysis::reach::discover;
+use calint::analysis::groups::discover;
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ pub fn run(args: GraphArgs) -> u8 {
     };
     let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
     let bar = super::progress::Bar::start();
-    let (edges, undecided) = match &bar {
+    let (reachability, undecided) = match &bar {
         Some(bar) => graph_with(&set, &groups, timeout_ms, bar),
         None => graph(&set, &groups, timeout_ms),
     };
@@ -53,10 +53,10 @@ pub fn run(args: GraphArgs) -> u8 {
         bar.finish();
     }
     let text = match args.format {
-        Format::Json => report::graph::json(&groups, &edges, undecided),
-        Format::Dot => report::graph::dot(&groups, &edges),
-        Format::Mermaid => report::graph::mermaid(&groups, &edges),
-        Format::Html => report::graph::html(&groups, &edges),
+        Format::Json => report::graph::json(&reachability, undecided),
+        Format::Dot => report::graph::dot(&reachability),
+        Format::Mermaid => report::graph::mermaid(&reachability),
+        Format::Html => report::graph::html(&reachability),
     };
     if undecided > 0 {
         eprintln!("warning: {undecided} solver queries timed out; some edges may be missing");

@@ -1,5 +1,8 @@
 //! Argument parsing and dispatch. Exit codes: 0 clean, 1 findings at or above the failing
 //! severity (or a selector that does not match), 2 usage, configuration or I/O error.
+//!
+//! Layer 13, the binary: uses the whole library (`check::options` for every command's
+//! options, `report` for every output); the library never uses it.
 
 mod check;
 mod completions;
@@ -142,8 +145,8 @@ pub struct Queried {
 impl Queried {
     /// Resolve a configured group name or a group expression; `None` when it is unknown
     /// (reported on stderr; the exit code is [`EXIT_ERROR`]).
-    pub fn resolve(&self, name: &str) -> Option<calint::analysis::reach::Group> {
-        calint::analysis::reach::resolve_named(&self.project, &self.groups, name)
+    pub fn resolve(&self, name: &str) -> Option<calint::analysis::groups::Group> {
+        calint::analysis::groups::resolve_named(&self.project, &self.groups, name)
             .map_err(|e| eprintln!("error: {e}"))
             .ok()
     }
@@ -155,15 +158,15 @@ impl Queried {
         from: &str,
         to: &str,
     ) -> Option<(
-        calint::analysis::reach::Group,
-        calint::analysis::reach::Group,
+        calint::analysis::groups::Group,
+        calint::analysis::groups::Group,
     )> {
         let from = self.resolve(from)?;
         Some((from, self.resolve(to)?))
     }
 
     /// Every group the configuration defines, in its order (see [`Queried::resolve`]).
-    pub fn configured_groups(&self) -> Option<Vec<calint::analysis::reach::Group>> {
+    pub fn configured_groups(&self) -> Option<Vec<calint::analysis::groups::Group>> {
         (self.groups.iter())
             .map(|def| self.resolve(&def.name.value))
             .collect()

@@ -2,8 +2,8 @@
 
 use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
+use calint::analysis::groups::discover;
 use calint::analysis::paths::{nodes, search};
-use calint::analysis::reach::discover;
 use calint::report;
 use calint::report::paths::PathsReport;
 use clap::{Args, ValueEnum};

@@ -50,7 +50,7 @@ pub fn parse_ports(text: &str) -> Result<Vec<AllowedProtocol>, String> {
                 Some(ranges)
             }
         };
-        out.push((number, ranges));
+        out.push((crate::model::port::FlowProtocol::Number(number), ranges));
     }
     if out.is_empty() {
         return Err("no protocol given".to_string());
@@ -195,16 +195,17 @@ mod tests {
 
     #[test]
     fn ports_are_parsed() {
+        use crate::model::port::FlowProtocol::Number;
         assert_eq!(
             parse_ports("TCP 443"),
-            Ok(vec![(6, Some(vec![(443, 443)]))])
+            Ok(vec![(Number(6), Some(vec![(443, 443)]))])
         );
         assert_eq!(
             parse_ports("TCP 8443, 80-81; UDP 53; ICMP"),
             Ok(vec![
-                (6, Some(vec![(80, 81), (8443, 8443)])),
-                (17, Some(vec![(53, 53)])),
-                (1, None)
+                (Number(6), Some(vec![(80, 81), (8443, 8443)])),
+                (Number(17), Some(vec![(53, 53)])),
+                (Number(1), None)
             ])
         );
         assert!(parse_ports("TCP http").is_err());

@@ -285,7 +285,7 @@ fn rule_text(side: &Side, f: &Finding) -> Option<String> {
 
 /// Policies renamed without a change of meaning: a base policy whose name is gone from head,
 /// paired with a head policy of the same kind and namespace that is new and means the same
-/// (see [`reach::policy_meaning`]). Their findings are then the same findings.
+/// (see [`reach::fingerprint::policy_meaning`]). Their findings are then the same findings.
 fn renames(base: &Side, head: &Side) -> HashMap<ResourceRef, ResourceRef> {
     let refs = |s: &Side| -> HashSet<ResourceRef> {
         s.project.resources.iter().map(|r| r.reference()).collect()
@@ -297,7 +297,7 @@ fn renames(base: &Side, head: &Side) -> HashMap<ResourceRef, ResourceRef> {
             .iter()
             .filter_map(|p| {
                 let r = s.project.resources.get(p.resource)?.reference();
-                (!other.contains(&r)).then(|| (r, reach::policy_meaning(&s.set, p)))
+                (!other.contains(&r)).then(|| (r, reach::fingerprint::policy_meaning(&s.set, p)))
             })
             .collect()
     };

@@ -6,8 +6,8 @@
 
 use super::LintContext;
 use super::{Lint, LintMeta, Sink};
+use crate::analysis::groups::ORCHESTRATOR_LABEL;
 use crate::analysis::ir::{NAMESPACE_LABEL, SERVICE_ACCOUNT_LABEL};
-use crate::analysis::reach::ORCHESTRATOR_LABEL;
 use crate::finding::Severity;
 use crate::model::resource::{Body, Direction, Kind, SelectorField};
 use crate::model::selector::Selector;
@@ -57,12 +57,7 @@ fn tree_labels(project: &Project) -> BTreeMap<String, Defined> {
                 out.entry(ns).or_default().workloads.push((name, labels));
             }
             Body::NetworkSet(_) if r.kind == Kind::NetworkSet => {
-                let mut labels: LabelMap = r
-                    .meta
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.value.clone(), v.value.clone()))
-                    .collect();
+                let mut labels: LabelMap = r.meta.label_values().collect();
                 labels.insert(NAMESPACE_LABEL.into(), ns.clone());
                 out.entry(ns).or_default().sets.push(labels);
             }

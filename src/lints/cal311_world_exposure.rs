@@ -45,7 +45,7 @@ fn covered(p: &PortDecision, allowances: &[&AllowedProtocol]) -> bool {
 }
 
 fn port_text(p: &PortDecision) -> String {
-    let name = crate::model::port::FlowProtocol::from_code(p.protocol).label();
+    let name = p.protocol.label();
     match p.ports {
         Some((0, 65535)) => format!("{name} (every port)"),
         Some((lo, hi)) if lo == hi => format!("{name} {lo}"),

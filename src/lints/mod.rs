@@ -9,8 +9,8 @@
 //! suppressions are applied to all those findings ([`suppress`]), then
 //! [`Lint::check_suppressions`] lets CAL005/CAL006 report on the suppressions themselves.
 //!
-//! Layer: above `posture` and `analysis`, below `config`: lints never see a configuration
-//! type (their settings are [`LintSettings`]).
+//! Layer 7: uses `posture`, `analysis` and below; never `config`, which is above: lints never
+//! see a configuration type (their settings are [`LintSettings`]).
 
 mod cal001_yaml_syntax;
 mod cal002_invalid_resource;

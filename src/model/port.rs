@@ -150,11 +150,9 @@ pub fn protocol_name(p: u8) -> String {
     }
 }
 
-/// The protocol of an answer about flows (`reach`, `graph`, `exposure`, `paths`, CAL311): one
-/// protocol, or every protocol the question did not name, together.
-///
-/// The analysis carries it as a `u8` with 0 for "every other protocol" (0 is no protocol a rule
-/// can name: Calico accepts 1-255); [`FlowProtocol::from_code`] is where that code is read.
+/// The protocol of an answer about flows (`reach`, `graph`, `exposure`, `paths`, `diff`,
+/// CAL311): one protocol, or every protocol the question did not name, together. The analysis
+/// carries it as it is; the reports name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlowProtocol {
     Number(u8),
@@ -163,13 +161,21 @@ pub enum FlowProtocol {
 }
 
 impl FlowProtocol {
-    /// The code the analysis uses for [`FlowProtocol::Other`].
-    pub const OTHER_CODE: u8 = 0;
-
-    pub fn from_code(code: u8) -> FlowProtocol {
+    /// The analysis once carried [`FlowProtocol::Other`] as protocol code 0 (no protocol a rule
+    /// can name: Calico accepts 1-255); the naming tests below still read such codes.
+    #[cfg(test)]
+    fn from_code(code: u8) -> FlowProtocol {
         match code {
-            FlowProtocol::OTHER_CODE => FlowProtocol::Other,
+            0 => FlowProtocol::Other,
             n => FlowProtocol::Number(n),
+        }
+    }
+
+    /// The protocol number, for one protocol (`None`: every other protocol).
+    pub fn number(self) -> Option<u8> {
+        match self {
+            FlowProtocol::Number(n) => Some(n),
+            FlowProtocol::Other => None,
         }
     }
 

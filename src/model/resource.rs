@@ -258,6 +258,14 @@ pub struct ObjectMeta {
 }
 
 impl ObjectMeta {
+    /// The labels as plain (key, value) strings, in the order written (collected into a map,
+    /// a repeated key keeps its last value).
+    pub fn label_values(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.labels
+            .iter()
+            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+    }
+
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels
             .iter()

@@ -3,10 +3,11 @@
 
 use super::line_location;
 use super::markdown::{cell, link_path};
+use super::ports::ports_text;
 use super::reach::{decision_json, example_text};
 use crate::analysis::reach::Decision;
 use crate::analysis::witness::to_json;
-use crate::diff::reach::{Change, PairChange, ports_text};
+use crate::diff::reach::{Change, PairChange};
 use crate::diff::{Diff, Side};
 use crate::finding::{Finding, Severity};
 use crate::model::resource::Direction;

@@ -1,12 +1,12 @@
 //! Rendering of `calint exposure`: human, JSON, Markdown and one self-contained HTML page.
 
-use super::graph::allowed_label;
+use super::ports::{allowed_label, format_ports, port_text};
 use super::reach::{decision_json, decision_site};
 use super::{group_kind as kind, html_escape};
 use crate::analysis::exposure::{Exposure, Flow, Policied};
+use crate::analysis::groups::Group;
 use crate::analysis::ir::PolicySet;
-use crate::analysis::reach::{Decision, Group, format_ports};
-use crate::model::port::FlowProtocol;
+use crate::analysis::reach::Decision;
 use crate::project::Project;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -34,7 +34,7 @@ fn explained(f: &Flow) -> Vec<(String, &Decision)> {
     let mut out: Vec<(String, &Decision)> = Vec::new();
     for p in &f.by_port {
         for d in &p.decisions {
-            out.push((super::port_text(p.protocol, p.ports), d));
+            out.push((port_text(p.protocol, p.ports), d));
         }
     }
     if out.is_empty() {
@@ -156,7 +156,7 @@ fn allowed_json(f: &Flow) -> Value {
         f.allowed
             .iter()
             .map(|(p, ports)| json!({
-                "protocol": FlowProtocol::from_code(*p).name(),
+                "protocol": p.name(),
                 "ports": ports.as_ref().map(|r| format_ports(r)).unwrap_or_default(),
             }))
             .collect::<Vec<_>>()

@@ -1,52 +1,46 @@
 //! Renderers of the reachability graph: JSON, Graphviz dot, Mermaid, and one self-contained
 //! HTML page (inline SVG and a from×to matrix; no scripts, no network fetches).
 
+use super::ports::{allowed_label, format_ports};
 use super::{group_kind as kind, html_escape};
-use crate::analysis::graph::Edge;
-use crate::analysis::reach::{Group, GroupKind, format_ports};
-use crate::model::port::FlowProtocol;
+use crate::analysis::graph::{Edge, ReachGraph, edge_between};
+use crate::analysis::groups::GroupKind;
+use petgraph::graph::NodeIndex;
+use petgraph::visit::EdgeRef;
 use serde_json::json;
 use std::fmt::Write;
+
+/// The edges in the order they were added ((from, to) order), with their ends as group
+/// indexes.
+fn edges(graph: &ReachGraph) -> impl Iterator<Item = (usize, usize, &Edge)> {
+    graph
+        .edge_references()
+        .map(|e| (e.source().index(), e.target().index(), e.weight()))
+}
+
+/// The name of group `i`.
+fn name(graph: &ReachGraph, i: usize) -> &str {
+    graph
+        .node_weight(NodeIndex::new(i))
+        .map_or("", |g| g.name.as_str())
+}
 
 /// "TCP 5432; UDP 53; ICMP", or "any" when every protocol and port is allowed.
 pub fn edge_label(e: &Edge) -> String {
     allowed_label(&e.allowed)
 }
 
-/// "TCP 5432; UDP 53; ICMP", "any" when every protocol and port is allowed, "" for nothing.
-pub fn allowed_label(allowed: &[crate::analysis::reach::AllowedProtocol]) -> String {
-    let everything = allowed.len() == crate::analysis::reach::NAMED_PROTOCOLS.len() + 1
-        && allowed
-            .iter()
-            .all(|(_, ports)| ports.as_ref().is_none_or(|r| r.as_slice() == [(0, 65535)]));
-    if everything {
-        return "any".to_string();
-    }
-    allowed
-        .iter()
-        .map(|(p, ports)| {
-            let name = FlowProtocol::from_code(*p).label();
-            match ports {
-                Some(r) if r.as_slice() == [(0, 65535)] => format!("{name} any port"),
-                Some(r) => format!("{name} {}", format_ports(r)),
-                None => name,
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-pub fn json(groups: &[Group], edges: &[Edge], undecided: usize) -> String {
+pub fn json(graph: &ReachGraph, undecided: usize) -> String {
     let doc = json!({
         "version": 1,
-        "nodes": groups.iter().enumerate().map(|(i, g)| json!({
+        "nodes": graph.node_weights().enumerate().map(|(i, g)| json!({
             "id": i, "name": g.name, "kind": kind(g),
             "evaluation": if g.concrete { "concrete" } else { "symbolic" },
         })).collect::<Vec<_>>(),
-        "edges": edges.iter().map(|e| json!({
-            "from": e.from, "to": e.to, "verdict": e.verdict.as_str(),
+        "edges": edges(graph).map(|(from, to, e)| json!({
+            "from": from, "to": to, "verdict": e.verdict.as_str(),
             "allowed": e.allowed.iter().map(|(p, ports)| json!({
-                "protocol": FlowProtocol::from_code(*p).name(),
+                "protocol": p.name(),
                 "ports": ports.as_ref().map(|r| format_ports(r)).unwrap_or_default(),
             })).collect::<Vec<_>>(),
             "label": edge_label(e),
@@ -62,11 +56,11 @@ fn dot_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-pub fn dot(groups: &[Group], edges: &[Edge]) -> String {
+pub fn dot(graph: &ReachGraph) -> String {
     let mut out = String::from(
         "digraph calint {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n",
     );
-    for (i, g) in groups.iter().enumerate() {
+    for (i, g) in graph.node_weights().enumerate() {
         let shape = match g.kind {
             GroupKind::World | GroupKind::Net => ", shape=ellipse",
             GroupKind::NetworkSet => ", shape=folder",
@@ -74,7 +68,7 @@ pub fn dot(groups: &[Group], edges: &[Edge]) -> String {
         };
         let _ = writeln!(out, "  n{i} [label=\"{}\"{shape}];", dot_escape(&g.name));
     }
-    for e in edges {
+    for (from, to, e) in edges(graph) {
         let style = if e.verdict == crate::analysis::reach::Verdict::Partial {
             ", style=dashed"
         } else {
@@ -83,8 +77,8 @@ pub fn dot(groups: &[Group], edges: &[Edge]) -> String {
         let _ = writeln!(
             out,
             "  n{} -> n{} [label=\"{}\"{style}];",
-            e.from,
-            e.to,
+            from,
+            to,
             dot_escape(&edge_label(e))
         );
     }
@@ -96,12 +90,12 @@ fn mermaid_escape(s: &str) -> String {
     s.replace('"', "#quot;")
 }
 
-pub fn mermaid(groups: &[Group], edges: &[Edge]) -> String {
+pub fn mermaid(graph: &ReachGraph) -> String {
     let mut out = String::from("flowchart LR\n");
-    for (i, g) in groups.iter().enumerate() {
+    for (i, g) in graph.node_weights().enumerate() {
         let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_escape(&g.name));
     }
-    for e in edges {
+    for (from, to, e) in edges(graph) {
         let arrow = if e.verdict == crate::analysis::reach::Verdict::Partial {
             "-.->"
         } else {
@@ -110,9 +104,9 @@ pub fn mermaid(groups: &[Group], edges: &[Edge]) -> String {
         let _ = writeln!(
             out,
             "  n{} {arrow}|\"{}\"| n{}",
-            e.from,
+            from,
             mermaid_escape(&edge_label(e)),
-            e.to
+            to
         );
     }
     out
@@ -132,17 +126,17 @@ fn short(label: &str, max: usize) -> String {
 /// The SVG: groups on a circle, labels radial (so neighbours never overlap), each edge a
 /// curve bent to its own left so `A → B` and `B → A` never overlap, edge labels on the
 /// curves, and each group's blast radius next to its name.
-fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
+fn svg(graph: &ReachGraph, radius: &[usize]) -> (String, usize) {
     use std::f64::consts::{FRAC_PI_2, TAU};
-    let n = groups.len().max(1);
+    let n = graph.node_count().max(1);
     // At least 18 px of arc per group: radial labels 11 px high never touch.
     // ... and room inside the circle for the edge labels (about 60 × 13 px each, on a third
     // of the disc).
-    let label_room = (3.0 * edges.len() as f64 * 60.0 * 13.0 / std::f64::consts::PI).sqrt();
+    let label_room = (3.0 * graph.edge_count() as f64 * 60.0 * 13.0 / std::f64::consts::PI).sqrt();
     let r = (n as f64 * 18.0 / TAU).max(label_room).max(160.0);
     // Room for the longest radial label (name and blast radius; ~6.5 px per character).
-    let longest = groups
-        .iter()
+    let longest = graph
+        .node_weights()
         .map(|g| g.name.chars().count())
         .max()
         .unwrap_or(0);
@@ -157,8 +151,8 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
     let mut labels = String::new();
     // Where the radial node labels are (generous estimate: 6.5 px per character at 11 px,
     // 14 px thick), as quadrilaterals.
-    let node_labels: Vec<[(f64, f64); 4]> = groups
-        .iter()
+    let node_labels: Vec<[(f64, f64); 4]> = graph
+        .node_weights()
         .enumerate()
         .map(|(i, g)| {
             let a = angle(i);
@@ -178,8 +172,8 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
     // Boxes of the edge labels placed so far (x0, y0, x1, y1).
     let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
     let mut unplaced = 0usize;
-    for e in edges {
-        let ((x1, y1), (x2, y2)) = (pos(e.from), pos(e.to));
+    for (from, to, e) in edges(graph) {
+        let ((x1, y1), (x2, y2)) = (pos(from), pos(to));
         let (dx, dy) = (x2 - x1, y2 - y1);
         let len = (dx * dx + dy * dy).sqrt().max(1.0);
         // Control point off the chord, to the left of the direction of travel: the reverse
@@ -199,14 +193,14 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
         let label = edge_label(e);
         let title = format!(
             "{} → {}: {}",
-            html_escape(groups.get(e.from).map_or("", |g| g.name.as_str())),
-            html_escape(groups.get(e.to).map_or("", |g| g.name.as_str())),
+            html_escape(name(graph, from)),
+            html_escape(name(graph, to)),
             html_escape(&label)
         );
         let _ = writeln!(
             out,
             "<path class=\"edge\" data-from=\"{}\" data-to=\"{}\" d=\"M {x1:.1} {y1:.1} Q {qx:.1} {qy:.1} {ex:.1} {ey:.1}\" fill=\"none\" stroke=\"#3b6ea5\" stroke-opacity=\"0.6\" stroke-width=\"1.4\" marker-end=\"url(#arrow)\"{dash}><title>{title}</title></path>",
-            e.from, e.to
+            from, to
         );
         // The label goes at the first point along the curve (from the middle outwards) where
         // its box, estimated conservatively, meets no label or node placed so far.
@@ -226,7 +220,7 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
                 .iter()
                 .all(|b| me.2 < b.0 || b.2 < me.0 || me.3 < b.1 || b.3 < me.1)
                 && node_labels.iter().all(|q| !quads_overlap(&quad, q))
-                && (0..groups.len()).all(|i| {
+                && (0..graph.node_count()).all(|i| {
                     let (px, py) = pos(i);
                     px + 8.0 < me.0 || me.2 < px - 8.0 || py + 8.0 < me.1 || me.3 < py - 8.0
                 })
@@ -255,7 +249,7 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
         );
     }
     out.push_str(&labels);
-    for (i, g) in groups.iter().enumerate() {
+    for (i, g) in graph.node_weights().enumerate() {
         let (x, y) = pos(i);
         let a = angle(i);
         let fill = match g.kind {
@@ -284,7 +278,7 @@ fn svg(groups: &[Group], edges: &[Edge], radius: &[usize]) -> (String, usize) {
         let _ = writeln!(
             out,
             "<p class=\"unplaced\">{unplaced} of {} edge labels did not fit on the drawing without overlapping: the tooltip and the matrix below show them.</p>",
-            edges.len()
+            graph.edge_count()
         );
     }
     (out, unplaced)
@@ -316,18 +310,19 @@ const LEGEND: &str = "<div id=\"legend\" class=\"legend\">\n<span><svg width=\"1
 
 /// One page: a circular-layout SVG of the graph with each group's blast radius, a legend,
 /// the blast radius table and the from×to matrix.
-pub fn html(groups: &[Group], edges: &[Edge]) -> String {
-    let pairs: Vec<(usize, usize)> = edges.iter().map(|e| (e.from, e.to)).collect();
-    let radius = crate::analysis::paths::blast_radius(groups, &pairs);
-    let (svg, _) = svg(groups, edges, &radius);
-    let mut order: Vec<usize> = (0..groups.len()).collect();
+pub fn html(graph: &ReachGraph) -> String {
+    let radius = crate::analysis::paths::blast_radius(graph);
+    let (svg, _) = svg(graph, &radius);
+    let mut order: Vec<usize> = (0..graph.node_count()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(radius.get(i).copied().unwrap_or(0)));
     let mut blast = String::from(
         "<table id=\"blast\">\n<tr><th>group</th><th>reaches (transitively)</th><th>directly</th></tr>\n",
     );
     for i in order {
-        let Some(g) = groups.get(i) else { continue };
-        let direct = edges.iter().filter(|e| e.from == i).count();
+        let Some(g) = graph.node_weight(NodeIndex::new(i)) else {
+            continue;
+        };
+        let direct = graph.edges(NodeIndex::new(i)).count();
         let _ = writeln!(
             blast,
             "<tr><th>{}</th><td>{}</td><td>{direct}</td></tr>",
@@ -337,7 +332,7 @@ pub fn html(groups: &[Group], edges: &[Edge]) -> String {
     }
     blast.push_str("</table>\n");
     let mut table = String::from("<table>\n<tr><th>from \\ to</th>");
-    for g in groups {
+    for g in graph.node_weights() {
         let _ = write!(
             table,
             "<th class=\"col\"><div>{}</div></th>",
@@ -345,10 +340,10 @@ pub fn html(groups: &[Group], edges: &[Edge]) -> String {
         );
     }
     table.push_str("</tr>\n");
-    for (a, ga) in groups.iter().enumerate() {
+    for (a, ga) in graph.node_weights().enumerate() {
         let _ = write!(table, "<tr><th>{}</th>", html_escape(&ga.name));
-        for (b, gb) in groups.iter().enumerate() {
-            let cell = edges.iter().find(|e| e.from == a && e.to == b);
+        for (b, gb) in graph.node_weights().enumerate() {
+            let cell = edge_between(graph, a, b);
             match cell {
                 _ if a == b => table.push_str("<td class=\"self\"></td>"),
                 Some(e) => {
@@ -376,7 +371,7 @@ pub fn html(groups: &[Group], edges: &[Edge]) -> String {
 
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>calint reachability</title>\n<style>\nbody{{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#222}}\nh1{{font-size:20px}} h2{{font-size:16px;margin-top:28px}}\n.legend{{font-size:12px;margin:8px 0}} .legend span{{display:inline-block;margin:2px 18px 2px 0;vertical-align:middle}} .legend svg{{vertical-align:middle}}\ntable{{border-collapse:collapse;font-size:11px}}\nth,td{{border:1px solid #ddd;padding:3px 5px;white-space:nowrap}}\nth.col{{height:140px;vertical-align:bottom}} th.col div{{writing-mode:vertical-rl;transform:rotate(180deg)}}\ntd.allowed{{background:#d9ead3}} td.partial{{background:#fff2cc}} td.denied{{background:#fafafa}} td.self{{background:#eee}}\n</style></head><body>\n<h1>calint reachability</h1>\n<p class=\"summary\"><span>{} groups</span> · <span>{} allowed or partial flows</span></p>\n{LEGEND}<h2>Graph</h2>\n{svg}<h2>Blast radius</h2>\n{blast}<h2>Matrix (rows: from, columns: to)</h2>\n{table}</body></html>\n",
-        groups.len(),
-        edges.len()
+        graph.node_count(),
+        graph.edge_count()
     )
 }

@@ -1,6 +1,8 @@
 //! Report formats. Every renderer reads the same findings; none of them analyzes anything.
 //!
-//! Layer 12: reads findings, projects and analysis answers; used only by the binary.
+//! Layer 12: uses everything below it (findings, projects, analysis answers, `diff`); used
+//! only by the binary. How ports and protocols are written is [`ports`]: the analysis and
+//! `diff` carry them as data.
 
 pub mod baseline;
 pub mod changed;
@@ -14,6 +16,7 @@ pub mod human;
 pub mod json;
 pub mod markdown;
 pub mod paths;
+pub mod ports;
 pub mod reach;
 pub mod sarif;
 
@@ -58,20 +61,9 @@ pub struct Summary {
     pub views: Vec<String>,
 }
 
-/// One protocol and port range of a flow answer (`exposure`, `paths`): "TCP 443",
-/// "TCP 8000-8080", "TCP any port", "ICMP", "other protocols".
-fn port_text(protocol: u8, ports: Option<(u16, u16)>) -> String {
-    let name = crate::model::port::FlowProtocol::from_code(protocol).label();
-    match ports {
-        Some((0, 65535)) => format!("{name} any port"),
-        Some(r) => format!("{name} {}", crate::analysis::reach::format_ports(&[r])),
-        None => name,
-    }
-}
-
 /// A group's kind as the JSON and HTML of `graph` and `exposure` name it.
-fn group_kind(g: &crate::analysis::reach::Group) -> &'static str {
-    use crate::analysis::reach::GroupKind;
+fn group_kind(g: &crate::analysis::groups::Group) -> &'static str {
+    use crate::analysis::groups::GroupKind;
     match g.kind {
         GroupKind::Workload => "workload",
         GroupKind::Selector => "selector",

@@ -1,10 +1,10 @@
 //! Rendering of `calint paths`: human, JSON and Graphviz dot.
 
-use super::graph::allowed_label;
+use super::ports::{allowed_label, port_text};
 use super::reach::{decision_json, decision_site};
 use crate::analysis::exposure::Flow;
+use crate::analysis::groups::Group;
 use crate::analysis::ir::PolicySet;
-use crate::analysis::reach::Group;
 use crate::project::Project;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -66,7 +66,7 @@ pub fn render_human(project: &Project, set: &PolicySet, r: &PathsReport<'_>) -> 
                 for d in p.decisions.iter().filter(|d| d.action != "Pass") {
                     let line = format!(
                         "    {}: {} {} {}",
-                        super::port_text(p.protocol, p.ports),
+                        port_text(p.protocol, p.ports),
                         d.direction.as_str(),
                         d.action,
                         decision_site(project, set, d)
@@ -106,7 +106,7 @@ pub fn render_json(project: &Project, set: &PolicySet, r: &PathsReport<'_>) -> S
                                         if let Some(o) = v.as_object_mut() {
                                             o.insert(
                                                 "decides".into(),
-                                                json!(super::port_text(p.protocol, p.ports)),
+                                                json!(port_text(p.protocol, p.ports)),
                                             );
                                         }
                                         v

@@ -1,10 +1,12 @@
 //! Rendering of `calint reach` answers.
 
 use super::line_location;
+use super::ports::format_ports;
 use crate::analysis::concrete::{Packet, Side};
 use crate::analysis::example_names::NamespaceNamer;
+use crate::analysis::groups::Group;
 use crate::analysis::ir::{NAMESPACE_LABEL, PolicySet, SERVICE_ACCOUNT_LABEL};
-use crate::analysis::reach::{Decision, Group, ReachResult, format_ports};
+use crate::analysis::reach::{Decision, ReachResult};
 use crate::analysis::witness::{protocol_name, to_json};
 use crate::model::port::FlowProtocol;
 use crate::model::resource::{Direction, Rule};
@@ -58,14 +60,8 @@ fn example_json(pkt: &Option<Packet>, namer: &NamespaceNamer) -> Value {
 
 /// Real namespace names for the examples (see [`NamespaceNamer`]).
 fn namer(project: &Project, set: &PolicySet, from: &Group, to: &Group) -> NamespaceNamer {
-    let extra: Vec<&crate::model::selector::Expr> = [from, to]
-        .iter()
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter_map(|m| m.identity.selector.as_ref())
-        })
-        .collect();
+    let extra: Vec<&crate::model::selector::Expr> =
+        [from, to].into_iter().flat_map(Group::selectors).collect();
     NamespaceNamer::new(project, set, &extra)
 }
 
@@ -79,7 +75,7 @@ pub fn render_json(
     let allowed: Vec<Value> = r
         .allowed
         .iter()
-        .map(|(p, ports)| json!({"protocol": FlowProtocol::from_code(*p).name(), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
+        .map(|(p, ports)| json!({"protocol": p.name(), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
         .collect();
     let namer = namer(project, set, from, to);
     let doc = json!({
@@ -87,7 +83,7 @@ pub fn render_json(
         "from": {"group": from.name, "evaluation": if from.concrete { "concrete" } else { "symbolic" }},
         "to": {"group": to.name, "evaluation": if to.concrete { "concrete" } else { "symbolic" }},
         "question": {
-            "protocol": r.protocol.map(|p| FlowProtocol::from_code(p).name()),
+            "protocol": r.protocol.map(|p| FlowProtocol::Number(p).name()),
             "port": r.port,
             "protocol_assumed": r.protocol_assumed,
         },
@@ -190,7 +186,7 @@ pub fn render_human(
         (None, _) => String::new(),
         (Some(p), port) => format!(
             " on {}{}{}",
-            FlowProtocol::from_code(p).name(),
+            FlowProtocol::Number(p).name(),
             port.map(|p| format!(" port {p}")).unwrap_or_default(),
             if r.protocol_assumed {
                 " (TCP assumed: --port without --protocol)"
@@ -213,12 +209,8 @@ pub fn render_human(
         out.push_str("  allowed:\n");
         for (p, ports) in &r.allowed {
             match ports {
-                Some(ports) => out.push_str(&format!(
-                    "    {} {}\n",
-                    FlowProtocol::from_code(*p).name(),
-                    format_ports(ports)
-                )),
-                None => out.push_str(&format!("    {}\n", FlowProtocol::from_code(*p).name())),
+                Some(ports) => out.push_str(&format!("    {} {}\n", p.name(), format_ports(ports))),
+                None => out.push_str(&format!("    {}\n", p.name())),
             }
         }
     }
