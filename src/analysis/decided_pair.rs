@@ -14,7 +14,9 @@
 use super::classes::Chain;
 use super::ir::{CompiledRule, Entity, Icmp, PolicySet, PortMatch};
 use super::pair_rules::{PairRules, RuleMask};
-use super::reach::{AllowedProtocol, Group, Member, NAMED_PROTOCOLS, Verdict, labels_decide};
+use super::groups::{Group, Member, labels_decide};
+use super::reach::{AllowedProtocol, NAMED_PROTOCOLS, Verdict};
+use crate::model::port::FlowProtocol;
 use super::region::{Box7, Entry, FIELDS, Field, OutOfWork, Step, TierEntries, Values, walk};
 use crate::model::net::IpFamily;
 use crate::model::resource::{Action, Direction};
@@ -65,10 +67,10 @@ impl PairRegion {
                     .filter_map(|&(a, b)| Some((u16::try_from(a).ok()?, u16::try_from(b).ok()?)))
                     .collect();
                 if !ranges.is_empty() {
-                    out.push((p, Some(ranges)));
+                    out.push((FlowProtocol::Number(p), Some(ranges)));
                 }
             } else if self.protocols.contains(u128::from(p)) {
-                out.push((p, None));
+                out.push((FlowProtocol::Number(p), None));
             }
         }
         let named = Values::from_ranges(
@@ -77,7 +79,7 @@ impl PairRegion {
                 .map(|p| (u128::from(*p), u128::from(*p))),
         );
         if protocol.is_none() && !self.protocols.minus(&named).is_empty() {
-            out.push((0, None));
+            out.push((FlowProtocol::Other, None));
         }
         out
     }

@@ -11,7 +11,7 @@
 
 use super::ir::{Entity, PolicySet};
 use super::pair_rules::PairRules;
-use super::reach::{Group, Member, labels_decide};
+use super::groups::{Group, Member, labels_decide};
 use crate::model::net::Cidr;
 use crate::model::resource::Direction;
 use std::collections::BTreeMap;

@@ -12,7 +12,7 @@
 
 use super::ir::PolicySet;
 use super::prefilter::Restrictions;
-use super::reach::{Group, Identity, labels_decide};
+use super::groups::{Group, Identity, labels_decide};
 use crate::model::resource::Direction;
 use crate::model::selector::Expr;
 
@@ -165,7 +165,7 @@ impl PairRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::reach::{GroupKind, Member};
+    use crate::analysis::groups::{GroupKind, Member};
     use std::collections::BTreeMap;
 
     fn workload(labels: &[(&str, &str)]) -> Group {

@@ -3,18 +3,12 @@
 //! The groups themselves (what they are, how they are found) are [`super::groups`].
 
 use super::concrete::{self, Outcome, Packet};
+use super::groups::Group;
 use super::ir::PolicySet;
 use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use crate::model::port::FlowProtocol;
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;
-
-// The solver, `pair_rules` and `pair_key` (being reworked for speed) still name the groups by
-// their old path here; these go when they import `super::groups`.
-#[cfg(test)]
-pub(crate) use super::groups::GroupKind;
-pub(super) use super::groups::labels_decide;
-pub(crate) use super::groups::{Group, Identity, Member};
 
 /// A protocol on which some packet is allowed (or every protocol not named on its own,
 /// together), with its allowed destination port ranges (`None` for protocols without ports).

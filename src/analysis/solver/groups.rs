@@ -5,7 +5,7 @@ use super::universe::{KeyDomain, encode};
 use super::vars::{LabelValue, Side2, SideVars, all, any, bv, f, t};
 use crate::analysis::ir::{CompiledPolicy, CompiledRule};
 use crate::analysis::pair_rules::RuleMask;
-use crate::analysis::reach::{Group, Identity, Member};
+use crate::analysis::groups::{Group, Identity, Member};
 use crate::model::resource::{Action, Direction};
 use z3::ast::{Bool, Int, String as ZString};
 

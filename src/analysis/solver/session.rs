@@ -8,7 +8,7 @@ use super::vars::{Side2, all, any, bv};
 use crate::analysis::concrete::Packet;
 use crate::analysis::ir::PolicySet;
 use crate::analysis::pair_rules::{PairRules, RuleMask};
-use crate::analysis::reach::Group;
+use crate::analysis::groups::Group;
 use crate::model::resource::Direction;
 use std::collections::HashMap;
 use z3::ast::{BV, Bool};
