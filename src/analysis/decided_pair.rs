@@ -12,16 +12,18 @@
 //! so the choice is the same on every machine.
 
 use super::classes::Chain;
+use super::groups::{Group, Member, labels_decide};
 use super::ir::{CompiledRule, Entity, Icmp, PolicySet, PortMatch};
 use super::pair_rules::{PairRules, RuleMask};
-use super::groups::{Group, Member, labels_decide};
 use super::reach::{AllowedProtocol, NAMED_PROTOCOLS, Verdict};
-use crate::model::port::FlowProtocol;
-use super::region::{Box7, Entry, FIELDS, Field, OutOfWork, Step, TierEntries, Values, walk};
+use super::region::{Box7, Entry, FIELDS, Field, Step, TierEntries, Values, coalesce, walk};
 use crate::model::net::IpFamily;
+use crate::model::port::FlowProtocol;
 use crate::model::resource::{Action, Direction};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
-/// Steps one pair may take (both families, both directions) before the solver takes over.
+/// Pairs of pieces one pair may meet (both families) before the solver takes over.
 const BUDGET: u64 = 2_000_000;
 
 const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
@@ -93,34 +95,154 @@ fn decided_member(g: &Group) -> Option<&Member> {
     }
 }
 
+/// Walks already done, shared by every pair of one run (across threads): a direction's walk
+/// depends only on [`WalkKey`], so pairs whose sender (or receiver) sees the same rules over
+/// the same space reuse it. Answers do not depend on which pair walked first.
+#[derive(Default)]
+pub struct WalkCache {
+    walks: Mutex<HashMap<WalkKey, Arc<Walked>>>,
+}
+
+impl WalkCache {
+    pub fn new() -> WalkCache {
+        WalkCache::default()
+    }
+
+    fn get_or_walk(&self, key: WalkKey, walk: impl FnOnce(&WalkKey) -> Walked) -> Arc<Walked> {
+        if let Some(w) = self.walks.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return w;
+        }
+        let w = Arc::new(walk(&key));
+        if let Ok(mut m) = self.walks.lock() {
+            m.entry(key).or_insert_with(|| w.clone());
+        }
+        w
+    }
+}
+
+/// What one direction's walk depends on: the direction and family, the pair's space, what
+/// the two ends declare besides labels (entity or not, named ports), and the rules taking
+/// part, tier by tier, with each tier's end.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct WalkKey {
+    d: Direction,
+    fam: IpFamily,
+    space: Box7,
+    ends: [(bool, Option<BTreeMap<String, (u8, u16)>>); 2],
+    tiers: Vec<(Vec<(usize, usize)>, Step)>,
+}
+
+/// One direction's answer over the pair's space: the allowed pieces, whether some packet is
+/// denied; `None` pieces: the walk ran out of work.
+struct Walked {
+    allowed: Option<Vec<Piece>>,
+    any_denied: bool,
+}
+
+/// An allowed piece, with a summary of its protocols and destination ports that rules most
+/// pairs of pieces out at once ([`Piece::may_meet`]).
+struct Piece {
+    region: Box7,
+    /// Bit 0-2: TCP, UDP, SCTP; bit 3: any other protocol.
+    protocols: u8,
+    /// Bit `i`: some destination port in `[1024 i, 1024 i + 1023]`.
+    ports: u64,
+}
+
+impl Piece {
+    fn new(region: Box7) -> Piece {
+        let p = region.get(Field::Protocol);
+        let mut protocols = 0u8;
+        for (bit, proto) in PORT_PROTOCOLS.iter().enumerate() {
+            if p.contains(u128::from(*proto)) {
+                protocols |= 1 << bit;
+            }
+        }
+        let ports_only = Values::from_ranges(
+            PORT_PROTOCOLS
+                .iter()
+                .map(|x| (u128::from(*x), u128::from(*x))),
+        );
+        if !p.within(&ports_only) {
+            protocols |= 1 << 3;
+        }
+        let mut ports = 0u64;
+        for &(lo, hi) in region.get(Field::DstPort).ranges() {
+            let (a, b) = ((lo >> 10).min(63), (hi >> 10).min(63));
+            for bucket in a..=b {
+                ports |= 1 << bucket;
+            }
+        }
+        Piece {
+            region,
+            protocols,
+            ports,
+        }
+    }
+
+    /// False only when the two pieces share no packet.
+    fn may_meet(&self, other: &Piece) -> bool {
+        self.protocols & other.protocols != 0 && self.ports & other.ports != 0
+    }
+}
+
+/// Steps one direction's walk may take before the solver takes over the pair.
+const WALK_BUDGET: u64 = 1_000_000;
+
 /// The allowed region of the pair (`from` may be selected by the policies `fp` marks, `to`
-/// by `tp`; `rules` keeps the rules that may match its packets). `None`: something is not
-/// decided by the labels, or the walk ran over its budget.
+/// by `tp`; `rules` keeps the rules that may match its packets), reusing and adding to
+/// `cache`'s walks. `None`: something is not decided by the labels, or a walk or the meeting
+/// of the two directions ran over its budget.
 pub fn region(
     set: &PolicySet,
     (from, fp): (&Group, &[bool]),
     (to, tp): (&Group, &[bool]),
     rules: &PairRules,
+    cache: &WalkCache,
 ) -> Option<PairRegion> {
     let (src, dst) = (decided_member(from)?, decided_member(to)?);
     let mut acc = Accumulator::default();
     let mut budget = BUDGET;
     for fam in [IpFamily::V4, IpFamily::V6] {
         let pair = Pair { fam, src, dst };
-        let egress = match from.policed {
-            true => Some(pair.chain(set, Direction::Egress, fp, &rules.egress)?),
-            false => None,
-        };
-        let ingress = match to.policed {
-            true => Some(pair.chain(set, Direction::Ingress, tp, &rules.ingress)?),
-            false => None,
-        };
-        let start = pair.space();
-        if start.is_empty() {
+        let space = pair.space();
+        if space.is_empty() {
             continue;
         }
-        acc.family(egress.as_deref(), ingress.as_deref(), start, &mut budget)
-            .ok()?;
+        let direction = |policed: bool, d: Direction, candidates: &[bool], mask: &RuleMask| {
+            if !policed {
+                return Some(Arc::new(Walked {
+                    allowed: Some(vec![Piece::new(space.clone())]),
+                    any_denied: false,
+                }));
+            }
+            let key = WalkKey {
+                d,
+                fam,
+                space: space.clone(),
+                ends: [src, dst].map(|m| (m.identity.entity, m.named_ports.clone())),
+                tiers: pair.chain(set, d, candidates, mask)?,
+            };
+            let walked = cache.get_or_walk(key, |key| pair.walk(set, key));
+            walked.allowed.is_some().then_some(walked)
+        };
+        let egress = direction(from.policed, Direction::Egress, fp, &rules.egress)?;
+        let ingress = direction(to.policed, Direction::Ingress, tp, &rules.ingress)?;
+        acc.any_denied |= egress.any_denied || ingress.any_denied;
+        let (Some(out), Some(into)) = (&egress.allowed, &ingress.allowed) else {
+            return None;
+        };
+        for e in out {
+            for i in into.iter().filter(|i| e.may_meet(i)) {
+                budget = budget.checked_sub(1)?;
+                let (e, i) = (&e.region, &i.region);
+                if (0..FIELDS).all(|f| e.0[f].meets(&i.0[f])) {
+                    let protocols = e.get(Field::Protocol).intersect(i.get(Field::Protocol));
+                    let ports = e.get(Field::DstPort).intersect(i.get(Field::DstPort));
+                    acc.allowed(&protocols, &ports);
+                }
+            }
+        }
     }
     Some(acc.finish())
 }
@@ -135,47 +257,15 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn family(
-        &mut self,
-        egress: Option<&[TierEntries]>,
-        ingress: Option<&[TierEntries]>,
-        start: Box7,
-        budget: &mut u64,
-    ) -> Result<(), OutOfWork> {
-        let mut passed = Vec::new();
-        match egress {
-            Some(tiers) => walk(tiers, start, budget, &mut |piece, ok| {
-                if ok {
-                    passed.push(piece);
-                } else {
-                    self.any_denied = true;
-                }
-            })?,
-            None => passed.push(start),
-        }
-        for piece in passed {
-            match ingress {
-                Some(tiers) => walk(tiers, piece, budget, &mut |piece, ok| {
-                    if ok {
-                        self.allowed(&piece);
-                    } else {
-                        self.any_denied = true;
-                    }
-                })?,
-                None => self.allowed(&piece),
-            }
-        }
-        Ok(())
-    }
-
-    fn allowed(&mut self, piece: &Box7) {
+    /// Some packet of these protocols, and (for a port protocol) these destination ports, is
+    /// allowed.
+    fn allowed(&mut self, protocols: &Values, ports: &Values) {
         self.any_allowed = true;
-        let protocols = piece.get(Field::Protocol);
         self.protocols.extend_from_slice(protocols.ranges());
         for (i, p) in PORT_PROTOCOLS.iter().enumerate() {
             if protocols.contains(u128::from(*p)) {
-                if let Some(ports) = self.ports.get_mut(i) {
-                    ports.extend_from_slice(piece.get(Field::DstPort).ranges());
+                if let Some(acc) = self.ports.get_mut(i) {
+                    acc.extend_from_slice(ports.ranges());
                 }
             }
         }
@@ -251,14 +341,16 @@ impl Pair<'_> {
         b
     }
 
-    /// The applying tiers of direction `d` at the local end, as entries of this family.
+    /// The applying tiers of direction `d` at the local end: the rules taking part (policy
+    /// index, position in the direction's list) and the tier's end; `None`: undecided.
+    #[allow(clippy::type_complexity)]
     fn chain(
         &self,
         set: &PolicySet,
         d: Direction,
         candidates: &[bool],
         mask: &RuleMask,
-    ) -> Option<Vec<TierEntries>> {
+    ) -> Option<Vec<(Vec<(usize, usize)>, Step)>> {
         let local = match d {
             Direction::Egress => self.src,
             Direction::Ingress => self.dst,
@@ -266,7 +358,7 @@ impl Pair<'_> {
         let mut out = Vec::new();
         for tier in &set.tiers {
             let mut applies = false;
-            let mut entries = Vec::new();
+            let mut taking_part = Vec::new();
             for (pi, p) in set.policies.iter().enumerate() {
                 if !candidates.get(pi).copied().unwrap_or(false)
                     || p.tier != tier.name
@@ -284,13 +376,11 @@ impl Pair<'_> {
                     if !r.is_terminal() || !mask.keeps(pi, position) {
                         continue;
                     }
-                    let step = match r.action {
-                        Action::Allow => Step::Allow,
-                        Action::Pass => Step::Pass,
-                        _ => Step::Deny,
-                    };
-                    for when in self.rule(r)? {
-                        entries.push(Entry { when, step });
+                    // Undecided parts are found here, before any walk; a rule whose
+                    // selectors the labels decide false is left out, so equal keys mean
+                    // equal boxes.
+                    if self.takes_part(r)? {
+                        taking_part.push((pi, position));
                     }
                 }
             }
@@ -300,10 +390,94 @@ impl Pair<'_> {
                 } else {
                     Step::Deny
                 };
-                out.push(TierEntries { entries, end });
+                out.push((taking_part, end));
             }
         }
         Some(out)
+    }
+
+    /// Walk the chain `key` names over its space.
+    fn walk(&self, set: &PolicySet, key: &WalkKey) -> Walked {
+        let tiers: Vec<TierEntries> = key
+            .tiers
+            .iter()
+            .map(|(rules, end)| TierEntries {
+                entries: rules
+                    .iter()
+                    .filter_map(|&(pi, position)| set.policies.get(pi)?.rules(key.d).get(position))
+                    .flat_map(|r| {
+                        let step = match r.action {
+                            Action::Allow => Step::Allow,
+                            Action::Pass => Step::Pass,
+                            _ => Step::Deny,
+                        };
+                        self.rule(r)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(move |when| Entry { when, step })
+                    })
+                    .collect(),
+                end: *end,
+            })
+            .collect();
+        let mut allowed = Vec::new();
+        let mut any_denied = false;
+        let mut budget = WALK_BUDGET;
+        let done = walk(&tiers, key.space.clone(), &mut budget, &mut |piece, ok| {
+            if ok {
+                allowed.push(piece);
+            } else {
+                any_denied = true;
+            }
+        });
+        Walked {
+            allowed: done
+                .ok()
+                .map(|()| coalesce(allowed).into_iter().map(Piece::new).collect()),
+            any_denied,
+        }
+    }
+
+    /// Whether `r` may match a packet of this family between the two members, as far as
+    /// their labels go (`None`: undecided): [`Pair::rule`]'s decisions, in its order, without
+    /// building boxes. When it is `Some(true)`, the boxes depend only on the rule, the family
+    /// and what the ends declare besides labels.
+    fn takes_part(&self, r: &CompiledRule) -> Option<bool> {
+        let rendered = match self.fam {
+            IpFamily::V4 => r.v4,
+            IpFamily::V6 => r.v6,
+        };
+        if !rendered {
+            return Some(false);
+        }
+        if r.http.is_some() {
+            return None;
+        }
+        for (side, e) in [(Side::Src, &r.source), (Side::Dst, &r.destination)] {
+            let id = &self.member(side).identity;
+            if let Some(sel) = &e.selector {
+                if !(id.entity && labels_decide(id, sel)?) {
+                    return Some(false);
+                }
+            }
+            if let Some(sel) = &e.not_selector {
+                if id.entity && labels_decide(id, sel)? {
+                    return Some(false);
+                }
+            }
+            if e.service.is_some() {
+                return None;
+            }
+            let named = e
+                .ports
+                .iter()
+                .chain(&e.not_ports)
+                .any(|p| matches!(p, PortMatch::Named(_)));
+            if named && id.entity && self.member(side).named_ports.is_none() {
+                return None;
+            }
+        }
+        Some(true)
     }
 
     /// The packets of this family `r` matches, as a union of boxes (`None`: undecided).

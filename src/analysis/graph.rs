@@ -107,7 +107,7 @@ pub fn pair_summaries(
     timeout_ms: u32,
     progress: &dyn crate::progress::Progress,
 ) -> Vec<PairAnswer> {
-    use super::solver::Session;
+    use super::lazy_session::LazySession;
     use rayon::prelude::*;
     let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
     let index = PeerIndex::new(set);
@@ -151,17 +151,18 @@ pub fn pair_summaries(
         .filter(|&i| answered_by.get(i) == Some(&i))
         .collect();
     progress.advance(pairs.len() - solved.len());
+    let walks = super::decided_pair::WalkCache::new();
     let answers: HashMap<usize, PairAnswer> = solved
         .par_iter()
         .map_init(
-            || Session::new(universe, set, timeout_ms),
+            || LazySession::new(universe, set, timeout_ms),
             |s, &i| {
                 progress.advance(1);
                 let Some((pair, (from, to))) = pairs.get(i).and_then(|p| Some((p, ends(p)?)))
                 else {
                     return (i, (None, 0));
                 };
-                (i, pair_summary(s, set, from, to, &pair_rules(pair)))
+                (i, pair_summary(s, set, from, to, &pair_rules(pair), &walks))
             },
         )
         .collect();

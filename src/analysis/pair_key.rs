@@ -9,9 +9,9 @@
 //! `graph` solves each key once. A pair with anything undecided (a selector group, several
 //! members, a selector its labels do not decide) has no key and is solved on its own.
 
+use super::groups::{Group, Member, labels_decide};
 use super::ir::{Entity, PolicySet};
 use super::pair_rules::PairRules;
-use super::groups::{Group, Member, labels_decide};
 use crate::model::net::Cidr;
 use crate::model::resource::Direction;
 use std::collections::BTreeMap;

@@ -10,9 +10,9 @@
 //! only when its label restrictions contradict every member's ([`Restrictions`]) or a member's
 //! known labels decide it false. Nets, services and `notSelector` never rule a rule out.
 
+use super::groups::{Group, Identity, labels_decide};
 use super::ir::PolicySet;
 use super::prefilter::Restrictions;
-use super::groups::{Group, Identity, labels_decide};
 use crate::model::resource::Direction;
 use crate::model::selector::Expr;
 

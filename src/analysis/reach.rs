@@ -336,14 +336,15 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
 /// denied, the allowed protocols and ports; with the number of undecided queries. `None` when
 /// even the verdict is undecided. `graph` and `diff` ask this for every pair they solve, each
 /// in its own pair scope.
-pub fn pair_summary(
-    s: &mut super::solver::Session<'_>,
+pub(crate) fn pair_summary(
+    s: &mut super::lazy_session::LazySession<'_>,
     set: &PolicySet,
     (from, fp): (&Group, &[bool]),
     (to, tp): (&Group, &[bool]),
     rules: &PairRules,
+    walks: &super::decided_pair::WalkCache,
 ) -> (Option<(Verdict, Vec<AllowedProtocol>)>, usize) {
-    match super::decided_pair::region(set, (from, fp), (to, tp), rules) {
+    match super::decided_pair::region(set, (from, fp), (to, tp), rules, walks) {
         Some(region) => {
             let verdict = region.verdict();
             let allowed = match verdict {
@@ -352,7 +353,7 @@ pub fn pair_summary(
             };
             (Some((verdict, allowed)), 0)
         }
-        None => pair_summary_solved(s, set, (from, fp), (to, tp), rules),
+        None => pair_summary_solved(s.get(), set, (from, fp), (to, tp), rules),
     }
 }
 

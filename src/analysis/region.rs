@@ -8,32 +8,37 @@
 //! that cuts it, never by enumerating values ([`walk`]), exactly and without a solver. The
 //! pair engine that builds the boxes is `analysis::decided_pair`.
 
+use smallvec::{SmallVec, smallvec};
+
+/// Ranges of one set: most sets of a walk have one or two, kept inline (no allocation).
+type Ranges = SmallVec<[(u128, u128); 2]>;
+
 /// A set of `u128` values as sorted, disjoint, non-adjacent inclusive ranges.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Values(Vec<(u128, u128)>);
+pub struct Values(Ranges);
 
 impl Values {
     pub fn empty() -> Values {
-        Values(Vec::new())
+        Values(Ranges::new())
     }
 
     pub fn range(lo: u128, hi: u128) -> Values {
         if lo > hi {
             Values::empty()
         } else {
-            Values(vec![(lo, hi)])
+            Values(smallvec![(lo, hi)])
         }
     }
 
     pub fn single(v: u128) -> Values {
-        Values(vec![(v, v)])
+        Values(smallvec![(v, v)])
     }
 
     /// The union of `ranges` (in any order, overlapping or not; empty ranges are ignored).
     pub fn from_ranges(ranges: impl IntoIterator<Item = (u128, u128)>) -> Values {
-        let mut rs: Vec<(u128, u128)> = ranges.into_iter().filter(|(lo, hi)| lo <= hi).collect();
+        let mut rs: Ranges = ranges.into_iter().filter(|(lo, hi)| lo <= hi).collect();
         rs.sort_unstable();
-        let mut out: Vec<(u128, u128)> = Vec::with_capacity(rs.len());
+        let mut out = Ranges::with_capacity(rs.len());
         for (lo, hi) in rs {
             match out.last_mut() {
                 Some(last) if last.1 == u128::MAX || last.1 + 1 >= lo => last.1 = last.1.max(hi),
@@ -58,7 +63,7 @@ impl Values {
 
     pub fn intersect(&self, other: &Values) -> Values {
         let (mut i, mut j) = (0, 0);
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         while let (Some(&(a_lo, a_hi)), Some(&(b_lo, b_hi))) = (self.0.get(i), other.0.get(j)) {
             let (lo, hi) = (a_lo.max(b_lo), a_hi.min(b_hi));
             if lo <= hi {
@@ -75,7 +80,7 @@ impl Values {
 
     /// The values of `self` not in `other`.
     pub fn minus(&self, other: &Values) -> Values {
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         let mut j = 0;
         for &(lo, hi) in &self.0 {
             let mut lo = lo;
@@ -180,8 +185,43 @@ impl Box7 {
     }
 }
 
+/// The same region as `pieces` in fewer boxes: pieces equal in every field but one become
+/// one piece (its values in that field are the union of theirs), field by field.
+pub fn coalesce(mut pieces: Vec<Box7>) -> Vec<Box7> {
+    for f in 0..FIELDS {
+        if pieces.len() < 2 {
+            break;
+        }
+        fn others(b: &Box7, f: usize) -> [&[(u128, u128)]; FIELDS - 1] {
+            let mut key: [&[(u128, u128)]; FIELDS - 1] = [&[]; FIELDS - 1];
+            for (slot, g) in key.iter_mut().zip((0..FIELDS).filter(|g| *g != f)) {
+                *slot = b.0[g].ranges();
+            }
+            key
+        }
+        pieces.sort_by(|a, b| others(a, f).cmp(&others(b, f)));
+        let mut out: Vec<Box7> = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            match out.last_mut() {
+                Some(last) if others(last, f) == others(&piece, f) => {
+                    last.0[f] = Values::from_ranges(
+                        last.0[f]
+                            .ranges()
+                            .iter()
+                            .chain(piece.0[f].ranges())
+                            .copied(),
+                    );
+                }
+                _ => out.push(piece),
+            }
+        }
+        pieces = out;
+    }
+    pieces
+}
+
 /// What a matching entry does with a packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
     Allow,
     Deny,

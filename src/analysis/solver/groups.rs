@@ -3,9 +3,10 @@
 use super::encode::{Encoder, class_member, rule_id};
 use super::universe::{KeyDomain, encode};
 use super::vars::{LabelValue, Side2, SideVars, all, any, bv, f, t};
+use crate::analysis::classes::Chain;
+use crate::analysis::groups::{Group, Identity, Member};
 use crate::analysis::ir::{CompiledPolicy, CompiledRule};
 use crate::analysis::pair_rules::RuleMask;
-use crate::analysis::groups::{Group, Identity, Member};
 use crate::model::resource::{Action, Direction};
 use z3::ast::{Bool, Int, String as ZString};
 
@@ -106,6 +107,9 @@ impl Encoder<'_> {
                 .filter(|(i, p)| {
                     p.tier == tier.name
                         && !p.staged
+                        // A workload endpoint's list: untracked and pre-DNAT policies apply to
+                        // host endpoints only (§4.8), as in `analysis::concrete`.
+                        && Chain::Normal.includes(p.class)
                         && p.applies(d)
                         && keep.get(*i).copied().unwrap_or(false)
                 })
