@@ -299,13 +299,19 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             (None, _) => Verdict::Denied,
             (Some(_), Some(_)) => Verdict::Partial,
         };
-        let allowed = if allowed_example.is_some() {
+        let walks = super::decided_pair::WalkCache::new();
+        let allowed = if allowed_example.is_none() {
+            Vec::new()
+        } else if let Some(region) =
+            super::decided_pair::region(set, (from, fp), (to, tp), &rules, &walks)
+        {
+            // Labels decide the pair: its allowed region without the solver.
+            region.allowed(protocol, ports)
+        } else {
             let (list, und) =
                 s.in_scope(|s| allowed_list(s, set, (from, fp), (to, tp), &rules, protocol, ports));
             undecided += und;
             list
-        } else {
-            Vec::new()
         };
         let mut decisions = Vec::new();
         for (example, name) in [(&allowed_example, "allowed"), (&denied_example, "denied")] {
