@@ -97,11 +97,22 @@ fn decided_member(g: &Group) -> Option<&Member> {
 
 /// Walks already done, shared by every pair of one run (across threads): a direction's walk
 /// depends only on [`WalkKey`], so pairs whose sender (or receiver) sees the same rules over
-/// the same space reuse it. Answers do not depend on which pair walked first.
+/// the same space reuse it. Answers do not depend on which pair walked first, nor on what the
+/// cache still holds: when it would hold more than [`CACHED_PIECES`] pieces it is emptied,
+/// which bounds memory and costs only walks done again.
 #[derive(Default)]
 pub struct WalkCache {
-    walks: Mutex<HashMap<WalkKey, Arc<Walked>>>,
+    walks: Mutex<CachedWalks>,
 }
+
+#[derive(Default)]
+struct CachedWalks {
+    walks: HashMap<WalkKey, Arc<Walked>>,
+    pieces: usize,
+}
+
+/// Pieces the cache may hold (each a few hundred bytes: about half a GiB at most).
+const CACHED_PIECES: usize = 1_000_000;
 
 impl WalkCache {
     pub fn new() -> WalkCache {
@@ -109,12 +120,20 @@ impl WalkCache {
     }
 
     fn get_or_walk(&self, key: WalkKey, walk: impl FnOnce(&WalkKey) -> Walked) -> Arc<Walked> {
-        if let Some(w) = self.walks.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(w) = self.walks.lock().ok().and_then(|c| c.walks.get(&key).cloned()) {
             return w;
         }
         let w = Arc::new(walk(&key));
-        if let Ok(mut m) = self.walks.lock() {
-            m.entry(key).or_insert_with(|| w.clone());
+        let pieces = w.allowed.as_ref().map_or(0, Vec::len) + 1;
+        if let Ok(mut c) = self.walks.lock() {
+            if c.pieces + pieces > CACHED_PIECES {
+                c.walks.clear();
+                c.pieces = 0;
+            }
+            if !c.walks.contains_key(&key) {
+                c.pieces += pieces;
+                c.walks.insert(key, w.clone());
+            }
         }
         w
     }

@@ -130,23 +130,29 @@ pub fn pair_summaries(
             (*groups.get(b)?, selectable.get(b)?.as_slice()),
         ))
     };
-    let keys: Vec<Option<PairKey>> = pairs
-        .par_iter()
-        .map(|pair| {
-            let (from, to) = ends(pair)?;
-            PairKey::of(set, &tiers, from, to, &pair_rules(pair))
-        })
-        .collect();
-    let mut first_with: HashMap<&PairKey, usize> = HashMap::new();
-    // Per pair: the pair whose answer it takes (itself when it is solved).
-    let answered_by: Vec<usize> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| match key {
-            Some(k) => *first_with.entry(k).or_insert(i),
-            None => i,
-        })
-        .collect();
+    // Per pair: the pair whose answer it takes (itself when it is solved). Keys are made a
+    // chunk at a time and only the first pair of each is kept: a graph of a thousand workloads
+    // has close to a million pairs, and their keys (rule lists) do not all fit in memory.
+    const CHUNK: usize = 4096;
+    let mut first_with: HashMap<PairKey, usize> = HashMap::new();
+    let mut answered_by: Vec<usize> = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(CHUNK) {
+        let keys: Vec<Option<PairKey>> = chunk
+            .par_iter()
+            .map(|pair| {
+                let (from, to) = ends(pair)?;
+                PairKey::of(set, &tiers, from, to, &pair_rules(pair))
+            })
+            .collect();
+        for key in keys {
+            let i = answered_by.len();
+            answered_by.push(match key {
+                Some(k) => *first_with.entry(k).or_insert(i),
+                None => i,
+            });
+        }
+    }
+    drop(first_with);
     let solved: Vec<usize> = (0..pairs.len())
         .filter(|&i| answered_by.get(i) == Some(&i))
         .collect();
