@@ -120,7 +120,12 @@ impl WalkCache {
     }
 
     fn get_or_walk(&self, key: WalkKey, walk: impl FnOnce(&WalkKey) -> Walked) -> Arc<Walked> {
-        if let Some(w) = self.walks.lock().ok().and_then(|c| c.walks.get(&key).cloned()) {
+        if let Some(w) = self
+            .walks
+            .lock()
+            .ok()
+            .and_then(|c| c.walks.get(&key).cloned())
+        {
             return w;
         }
         let w = Arc::new(walk(&key));

@@ -15,15 +15,20 @@ use super::ir::PolicySet;
 use super::prefilter::Restrictions;
 use crate::model::resource::Direction;
 use crate::model::selector::Expr;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-/// Per policy and direction, per rule (by position in the direction's list), the peer
-/// selector and its label restrictions (`None`: the rule does not constrain the peer's
-/// labels). Built once per policy set, shared by every pair.
+/// Per policy and direction, per rule (by position in the direction's list), its peer
+/// selector (`None`: the rule does not constrain the peer's labels), as an index into the
+/// distinct peer selectors of the set, each with its label restrictions. Built once per policy
+/// set, shared by every pair: a dense tree repeats a few hundred selectors over thousands of
+/// rules, and each is tested against a group once ([`PeerGroup`]).
 pub struct PeerIndex<'s> {
-    rules: Vec<[Vec<Option<Peer<'s>>>; 2]>,
+    rules: Vec<[Vec<Option<usize>>; 2]>,
+    selectors: Vec<Peer<'s>>,
 }
 
-/// A rule's peer selector with its label restrictions.
+/// A peer selector with its label restrictions.
 type Peer<'s> = (&'s Expr, Restrictions);
 
 fn slot(d: Direction) -> usize {
@@ -35,7 +40,9 @@ fn slot(d: Direction) -> usize {
 
 impl<'s> PeerIndex<'s> {
     pub fn new(set: &'s PolicySet) -> PeerIndex<'s> {
-        let peers = |p: &'s super::ir::CompiledPolicy, d: Direction| {
+        let mut ids: HashMap<&'s Expr, usize> = HashMap::new();
+        let mut selectors: Vec<Peer<'s>> = Vec::new();
+        let mut peers = |p: &'s super::ir::CompiledPolicy, d: Direction| -> Vec<Option<usize>> {
             p.rules(d)
                 .iter()
                 .map(|r| {
@@ -44,22 +51,31 @@ impl<'s> PeerIndex<'s> {
                         Direction::Ingress => &r.source,
                         Direction::Egress => &r.destination,
                     };
-                    peer.selector.as_ref().map(|e| (e, Restrictions::of(e)))
+                    let e = peer.selector.as_ref()?;
+                    Some(*ids.entry(e).or_insert_with(|| {
+                        selectors.push((e, Restrictions::of(e)));
+                        selectors.len() - 1
+                    }))
                 })
                 .collect()
         };
-        PeerIndex {
-            rules: set
-                .policies
-                .iter()
-                .map(|p| [peers(p, Direction::Ingress), peers(p, Direction::Egress)])
-                .collect(),
-        }
+        let rules = set
+            .policies
+            .iter()
+            .map(|p| [peers(p, Direction::Ingress), peers(p, Direction::Egress)])
+            .collect();
+        PeerIndex { rules, selectors }
     }
 
     /// The rules of direction `d` that may match a packet whose peer is a member of `peer`,
     /// for the policies `selected` marks (the others are not evaluated for the pair).
     pub fn rules_for(&self, d: Direction, selected: &[bool], peer: &PeerGroup<'_>) -> RuleMask {
+        let matches = peer.matches.get_or_init(|| {
+            self.selectors
+                .iter()
+                .map(|(e, rs)| peer.may_match(e, rs))
+                .collect()
+        });
         let per_policy = self
             .rules
             .iter()
@@ -73,7 +89,7 @@ impl<'s> PeerIndex<'s> {
                     .map(|rules| {
                         rules
                             .iter()
-                            .map(|r| r.as_ref().is_none_or(|(e, rs)| peer.may_match(e, rs)))
+                            .map(|r| r.is_none_or(|id| matches.get(id).copied().unwrap_or(true)))
                             .collect()
                     })
                     .unwrap_or_default()
@@ -86,6 +102,9 @@ impl<'s> PeerIndex<'s> {
 /// A group as the peer of rules: its labelled members with their restrictions, computed once.
 pub struct PeerGroup<'g> {
     members: Vec<(&'g Identity, Restrictions)>,
+    /// Per distinct peer selector of the [`PeerIndex`] it is used with (one index per
+    /// group: the policy set's), whether it may match a member; filled on first use.
+    matches: OnceLock<Vec<bool>>,
 }
 
 impl<'g> PeerGroup<'g> {
@@ -97,6 +116,7 @@ impl<'g> PeerGroup<'g> {
                 .filter(|m| m.identity.entity)
                 .map(|m| (&m.identity, Restrictions::of(&m.identity.as_expr())))
                 .collect(),
+            matches: OnceLock::new(),
         }
     }
 
