@@ -8,7 +8,10 @@ use crate::analysis::groups::Group;
 use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::model::resource::Direction;
+use crate::model::selector::Expr;
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::OnceLock;
 
 /// What a policy means for the verdicts of endpoints it selects: everything but its name,
 /// resource index and rule positions (its place in evaluation order is kept by the caller).
@@ -142,13 +145,18 @@ pub(super) struct PairRelevance<'a> {
     /// Per group, its entity members' label restrictions.
     members: Vec<Vec<Restrictions>>,
     /// Per policy and direction: the policy's header hash, and per rule its hash and the
-    /// restrictions of the peer selector on the other end (`None`: no label constraint).
+    /// peer selector on the other end (an index into `peers`; `None`: no label constraint).
     policies: Vec<[PolicyDigest; 2]>,
+    /// The distinct peer selectors' restrictions: a dense tree repeats a few hundred over
+    /// thousands of rules.
+    peers: Vec<Restrictions>,
+    /// Per group, per distinct peer selector: may it match a member? Filled on first use.
+    matches: Vec<OnceLock<Vec<bool>>>,
 }
 
 struct PolicyDigest {
     header: u64,
-    rules: Vec<(u64, Option<Restrictions>)>,
+    rules: Vec<(u64, Option<usize>)>,
 }
 
 fn direction_slot(d: Direction) -> usize {
@@ -165,7 +173,9 @@ impl<'a> PairRelevance<'a> {
         selectable: &'a [Vec<bool>],
     ) -> Self {
         let members = groups.iter().map(|g| g.entity_restrictions()).collect();
-        let digest = |p: &CompiledPolicy, d: Direction| {
+        let mut ids: HashMap<&Expr, usize> = HashMap::new();
+        let mut peers: Vec<Restrictions> = Vec::new();
+        let mut digest = |p: &'a CompiledPolicy, d: Direction| {
             let mut h = DefaultHasher::new();
             p.applies(d).hash(&mut h);
             p.tier.hash(&mut h);
@@ -186,7 +196,13 @@ impl<'a> PairRelevance<'a> {
                     r.index = 0;
                     let mut rh = DefaultHasher::new();
                     format!("{r:?}").hash(&mut rh);
-                    (rh.finish(), peer.selector.as_ref().map(Restrictions::of))
+                    let id = peer.selector.as_ref().map(|e| {
+                        *ids.entry(e).or_insert_with(|| {
+                            peers.push(Restrictions::of(e));
+                            peers.len() - 1
+                        })
+                    });
+                    (rh.finish(), id)
                 })
                 .collect();
             PolicyDigest {
@@ -205,15 +221,25 @@ impl<'a> PairRelevance<'a> {
             selectable,
             members,
             policies,
+            peers,
+            matches: groups.iter().map(|_| OnceLock::new()).collect(),
         }
     }
 
-    /// May a rule whose peer selector has restrictions `peer` match a member of group `g`?
-    fn may_match(&self, peer: Option<&Restrictions>, g: usize) -> bool {
+    /// May a rule whose peer selector is `peer` (an index into `peers`) match a member of
+    /// group `g`?
+    fn may_match(&self, peer: Option<usize>, g: usize) -> bool {
         let Some(peer) = peer else { return true };
-        self.members
-            .get(g)
-            .is_none_or(|labelled| labelled.iter().any(|m| peer.may_overlap(m)))
+        let (Some(labelled), Some(memo)) = (self.members.get(g), self.matches.get(g)) else {
+            return true;
+        };
+        let matches = memo.get_or_init(|| {
+            self.peers
+                .iter()
+                .map(|p| labelled.iter().any(|m| p.may_overlap(m)))
+                .collect()
+        });
+        matches.get(peer).copied().unwrap_or(true)
     }
 
     pub(super) fn meaning(&self, a: usize, b: usize) -> u64 {
@@ -239,7 +265,7 @@ impl<'a> PairRelevance<'a> {
                 };
                 digest.header.hash(&mut h);
                 for (rule, peer) in &digest.rules {
-                    if self.may_match(peer.as_ref(), other) {
+                    if self.may_match(*peer, other) {
                         rule.hash(&mut h);
                     }
                 }
