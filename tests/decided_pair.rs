@@ -7,7 +7,7 @@
 
 mod common;
 
-use calint::analysis::decided_pair::{WalkCache, region};
+use calint::analysis::decided_pair::{WalkCache, examples, region};
 use calint::analysis::graph::universe_for;
 use calint::analysis::groups::{Group, GroupKind, Identity, Member};
 use calint::analysis::ir::{Http, Icmp, PolicyClass, PolicySet, PortMatch};
@@ -248,6 +248,54 @@ fn decided_pairs_agree_with_the_solver() {
             "no {v} pair among {seeds} seeds: {seen:?}"
         );
     }
+}
+
+/// The engine's example packets (what `reach` shows for a large decided pair): an allowed one
+/// exactly when some packet is allowed, a denied one exactly when some is denied, each
+/// evaluating as it says under the concrete evaluator (`examples` checks that itself and a
+/// debug build panics when it fails), also for questions about one protocol or port.
+#[test]
+fn decided_pair_examples_exist_exactly_when_the_region_says() {
+    let mut compared = 0;
+    for seed in 0..60u64 {
+        let mut g = Gen(seed ^ 0x5eed_dec1_ded0);
+        let mut set = policy_set(seed);
+        enrich(&mut set, &mut g);
+        let groups: Vec<Group> = (0..4)
+            .map(|i| decided_group(&mut g, &format!("g{i}")))
+            .collect();
+        let index = PeerIndex::new(&set);
+        let selectable: Vec<Vec<bool>> =
+            groups.iter().map(|g| g.selectable_narrowed(&set)).collect();
+        for (a, from) in groups.iter().enumerate() {
+            for (b, to) in groups.iter().enumerate() {
+                if a == b || !(from.policed || to.policed) {
+                    continue;
+                }
+                let (fp, tp) = (&selectable[a][..], &selectable[b][..]);
+                let rules = PairRules::new(
+                    &index,
+                    (&PeerGroup::new(from), fp),
+                    (&PeerGroup::new(to), tp),
+                );
+                let whole =
+                    region(&set, (from, fp), (to, tp), &rules, &WalkCache::new()).expect("decided");
+                let found = examples(&set, (from, fp), (to, tp), &rules, None, None)
+                    .expect("examples of a decided pair");
+                assert_eq!(found.allowed.is_some(), whole.any_allowed, "seed {seed}");
+                assert_eq!(found.denied.is_some(), whole.any_denied, "seed {seed}");
+                let tcp = whole.allowed(Some(6), Some((2, 2)));
+                let on_port = examples(&set, (from, fp), (to, tp), &rules, Some(6), Some((2, 2)))
+                    .expect("examples of a decided pair");
+                assert_eq!(on_port.allowed.is_some(), !tcp.is_empty(), "seed {seed}");
+                if let Some(p) = &on_port.allowed {
+                    assert_eq!((p.protocol, p.dst.port), (6, 2), "seed {seed}");
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100, "only {compared} pairs");
 }
 
 #[test]

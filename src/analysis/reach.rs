@@ -210,6 +210,31 @@ pub(super) fn merge(ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
     out
 }
 
+/// Rules in a verdict formula beyond which `reach` takes a decided pair's examples from the
+/// box engine rather than from the solver (see [`reach`]).
+const SOLVER_EXAMPLES_UP_TO_RULES: usize = 1_000;
+
+/// The rules of the pair's whole verdict formula: the egress rules of the policies that may
+/// select the sender, and the ingress rules of those that may select the receiver.
+fn verdict_rules(
+    set: &PolicySet,
+    (from, fp): (&Group, &[bool]),
+    (to, tp): (&Group, &[bool]),
+) -> usize {
+    let count = |policed: bool, d: Direction, candidates: &[bool]| {
+        if !policed {
+            return 0;
+        }
+        set.policies
+            .iter()
+            .zip(candidates)
+            .filter(|(_, may)| **may)
+            .map(|(p, _)| p.rules(d).len())
+            .sum()
+    };
+    count(from.policed, Direction::Egress, fp) + count(to.policed, Direction::Ingress, tp)
+}
+
 /// Answer "can `from` reach `to`?" over every packet matching the options.
 pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> ReachResult {
     use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
@@ -240,6 +265,13 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         (&PeerGroup::new(from), fp),
         (&PeerGroup::new(to), tp),
     );
+    // A pair whose verdict formula is large and whose labels decide it takes its examples
+    // from the box engine: Z3 needs minutes for a model of thousands of rules. Smaller ones
+    // keep the solver's examples, whatever the engine could do, so they read as they always
+    // have (the choice depends on the tree only, never on time).
+    let engine_examples = (verdict_rules(set, (from, fp), (to, tp)) > SOLVER_EXAMPLES_UP_TO_RULES)
+        .then(|| super::decided_pair::examples(set, (from, fp), (to, tp), &rules, protocol, ports))
+        .flatten();
     with_fresh_session(&universe, set, opts.timeout_ms, |s| {
         let mut undecided = 0;
         let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, allowed| {
@@ -259,8 +291,10 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                 }
             }
         };
-        let allowed_example = ask(s, base, ports, true);
-        let denied_example = ask(s, base, ports, false);
+        let (allowed_example, denied_example) = match &engine_examples {
+            Some(found) => (found.allowed.clone(), found.denied.clone()),
+            None => (ask(s, base, ports, true), ask(s, base, ports, false)),
+        };
         // Examples read better as IPv4 TCP (or UDP) when such a packet exists.
         let nicer = |s: &mut super::solver::Session<'_>,
                      found: &Option<Packet>,
@@ -290,10 +324,16 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                 })
                 .or_else(|| found.clone())
         };
-        let allowed_example =
-            nicer(s, &allowed_example, true).map(|p| with_known_labels(p, from, to));
-        let denied_example =
-            nicer(s, &denied_example, false).map(|p| with_known_labels(p, from, to));
+        let (allowed_example, denied_example) = match engine_examples {
+            // Already read as `nicer` would.
+            Some(_) => (allowed_example, denied_example),
+            None => (
+                nicer(s, &allowed_example, true),
+                nicer(s, &denied_example, false),
+            ),
+        };
+        let allowed_example = allowed_example.map(|p| with_known_labels(p, from, to));
+        let denied_example = denied_example.map(|p| with_known_labels(p, from, to));
         let verdict = match (&allowed_example, &denied_example) {
             (Some(_), None) => Verdict::Allowed,
             (None, _) => Verdict::Denied,
