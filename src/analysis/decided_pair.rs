@@ -151,6 +151,9 @@ impl WalkCache {
     }
 }
 
+/// What an end declares besides labels: whether it is an entity, and its named ports.
+type EndFacts = (bool, Option<BTreeMap<String, (u8, u16)>>);
+
 /// What one direction's walk depends on: the direction and family, the pair's space, what
 /// the two ends declare besides labels (entity or not, named ports), and the rules taking
 /// part, tier by tier, with each tier's end.
@@ -159,7 +162,7 @@ struct WalkKey {
     d: Direction,
     fam: IpFamily,
     space: Box7,
-    ends: [(bool, Option<BTreeMap<String, (u8, u16)>>); 2],
+    ends: [EndFacts; 2],
     tiers: Vec<(Vec<(usize, usize)>, Step)>,
 }
 
