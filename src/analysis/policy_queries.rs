@@ -231,16 +231,12 @@ pub(super) fn analyze_rule(
     }
     match s.core(&[], &part_lits) {
         Answer::Known(Some(core)) => {
-            // The encoder's labels are read here, once (see `rule_part`).
+            // Guard 0 is the policy's scope; guard i the encoder's part i - 1.
             let mut parts: Vec<RulePart> = core
                 .iter()
                 .filter_map(|&i| match i {
                     0 => Some(RulePart::PolicySelector),
-                    i => named.get(i - 1).and_then(|(n, _)| {
-                        let part = RulePart::from_encoder_name(n);
-                        debug_assert!(part.is_some(), "rule part {n:?} unknown to RulePart");
-                        part
-                    }),
+                    i => named.get(i - 1).map(|&(part, _)| part),
                 })
                 .collect();
             parts.sort_by_cached_key(ToString::to_string);

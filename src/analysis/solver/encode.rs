@@ -6,6 +6,7 @@ use super::universe::{KeyDomain, Universe, encode};
 use super::vars::{LabelValue, PacketVars, Side2, SideVars, all, any, bv, f, t};
 use crate::analysis::RuleId;
 use crate::analysis::ir::{CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicySet, PortMatch};
+use crate::analysis::rule_part::{EntityField, RulePart};
 use crate::model::net::{Cidr, IpFamily};
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;
@@ -270,30 +271,30 @@ impl<'u> Encoder<'u> {
     }
 
     /// The parts of an entity rule, named for explanations.
-    fn entity_parts(&self, e: &Entity, which: Side2, out: &mut Vec<(String, Bool)>) {
+    fn entity_parts(&self, e: &Entity, which: Side2, out: &mut Vec<(RulePart, Bool)>) {
         let side = self.side(which);
-        let name = which.name();
+        let part = |field| RulePart::Entity(which.rule_side(), field);
         if let Some(s) = &e.selector {
             out.push((
-                format!("{name}.selector"),
+                part(EntityField::Selector),
                 Bool::and(&[side.is_entity.clone(), self.selector(s, side)]),
             ));
         }
         if let Some(s) = &e.not_selector {
             out.push((
-                format!("{name}.notSelector"),
+                part(EntityField::NotSelector),
                 Bool::and(&[side.is_entity.clone(), self.selector(s, side)]).not(),
             ));
         }
         if !e.nets.is_empty() {
             out.push((
-                format!("{name}.nets"),
+                part(EntityField::Nets),
                 any(e.nets.iter().map(|c| self.in_cidr(c, &side.ip)).collect()),
             ));
         }
         if !e.not_nets.is_empty() {
             out.push((
-                format!("{name}.notNets"),
+                part(EntityField::NotNets),
                 any(e
                     .not_nets
                     .iter()
@@ -304,13 +305,13 @@ impl<'u> Encoder<'u> {
         }
         if !e.ports.is_empty() {
             out.push((
-                format!("{name}.ports"),
+                part(EntityField::Ports),
                 any(e.ports.iter().map(|p| self.port_match(p, side)).collect()),
             ));
         }
         if !e.not_ports.is_empty() {
             out.push((
-                format!("{name}.notPorts"),
+                part(EntityField::NotPorts),
                 any(e
                     .not_ports
                     .iter()
@@ -321,7 +322,7 @@ impl<'u> Encoder<'u> {
         }
         if let Some(s) = &e.service {
             out.push((
-                format!("{name}.services"),
+                part(EntityField::Services),
                 side.services.get(s).cloned().unwrap_or_else(f),
             ));
         }
@@ -376,14 +377,14 @@ impl<'u> Encoder<'u> {
 
     /// The named parts of a rule's match condition (their conjunction is the rule's match);
     /// none for an id naming no rule.
-    pub fn rule_parts(&self, id: RuleId) -> Vec<(String, Bool)> {
+    pub fn rule_parts(&self, id: RuleId) -> Vec<(RulePart, Bool)> {
         match crate::analysis::rule_by_id(self.set, id) {
             Some(r) => self.compiled_rule_parts(r),
-            None => vec![("rule".to_string(), f())],
+            None => vec![(RulePart::NoRule, f())],
         }
     }
 
-    fn compiled_rule_parts(&self, r: &CompiledRule) -> Vec<(String, Bool)> {
+    fn compiled_rule_parts(&self, r: &CompiledRule) -> Vec<(RulePart, Bool)> {
         let v = &self.vars;
         let mut parts = Vec::new();
         let family = match (r.v4, r.v6) {
@@ -393,25 +394,25 @@ impl<'u> Encoder<'u> {
             (false, false) => Some(f()),
         };
         if let Some(fam) = family {
-            parts.push(("IP family".to_string(), fam));
+            parts.push((RulePart::IpFamily, fam));
         }
         if let Some(p) = r.protocol {
-            parts.push(("protocol".into(), v.protocol.eq(bv(u128::from(p), 8))));
+            parts.push((RulePart::Protocol, v.protocol.eq(bv(u128::from(p), 8))));
         }
         if let Some(p) = r.not_protocol {
             parts.push((
-                "notProtocol".into(),
+                RulePart::NotProtocol,
                 v.protocol.eq(bv(u128::from(p), 8)).not(),
             ));
         }
         if let Some(m) = &r.icmp {
-            parts.push(("icmp".into(), self.icmp(m)));
+            parts.push((RulePart::Icmp, self.icmp(m)));
         }
         if let Some(m) = &r.not_icmp {
-            parts.push(("notICMP".into(), self.icmp(m).not()));
+            parts.push((RulePart::NotIcmp, self.icmp(m).not()));
         }
         if let Some(h) = &r.http {
-            parts.push(("http".into(), self.http(h)));
+            parts.push((RulePart::Http, self.http(h)));
         }
         self.entity_parts(&r.source, Side2::Src, &mut parts);
         self.entity_parts(&r.destination, Side2::Dst, &mut parts);
