@@ -14,12 +14,14 @@
 //! earlier rule (no terminal rule before it matches), so overlaps that earlier rules already
 //! decide are not reported. Rules already known to be dead are left out.
 
+use super::budget::Deadline;
 use super::concrete::{Packet, policy_selects, rule_matches};
+use super::ir::RuleId;
 use super::ir::{CompiledPolicy, CompiledRule, PolicySet};
 use super::lazy_session::LazySession;
 use super::solver::Formula as Bool;
 use super::solver::Universe;
-use super::{Deadline, RuleId, overlap, refute};
+use super::{overlap, refute};
 use crate::model::resource::Direction;
 use rayon::prelude::*;
 use std::collections::HashSet;

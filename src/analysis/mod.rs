@@ -13,9 +13,11 @@
 
 pub mod admission;
 pub mod anomaly;
+mod budget;
 pub mod classes;
 pub mod cluster_policy;
 pub mod concrete;
+mod context;
 pub mod decided_pair;
 pub mod example_names;
 pub mod exposure;
@@ -44,18 +46,17 @@ pub mod witness;
 
 use crate::model::resource::Direction;
 use crate::project::Project;
+use budget::{Deadline, WorkBudget};
 use concrete::Packet;
+use context::{Context, Precedents};
 use ir::{CompiledPolicy, CompiledRule, PolicySet};
 use lazy_session::LazySession;
-use prefilter::Restrictions;
 use rayon::prelude::*;
 use rule_part::RulePart;
 use solver::Formula as Bool;
 use solver::{Answer, Session, Universe};
-use std::time::{Duration, Instant};
 
-pub(crate) use policy_queries::conflict_formula;
-use policy_queries::{analyze_policy, skipped};
+use policy_queries::{analyze_policy, conflict_witness, skipped};
 pub use results::{
     Analysis, BudgetExceeded, Conflict, Decider, RuleId, Shadowed, ShadowedByPolicy, UnsatRule,
     UnsatSelector,
@@ -99,28 +100,6 @@ impl Default for AnalysisOptions {
     }
 }
 
-/// When the budget runs out, if there is one.
-#[derive(Clone, Copy)]
-pub(crate) struct Deadline(Option<Instant>);
-
-impl Deadline {
-    fn new(budget_ms: Option<u64>) -> Deadline {
-        // A budget too large to represent is no budget.
-        Deadline(budget_ms.and_then(|ms| {
-            // Never below a minute: a small work budget (tests use 10 ms' worth) must be
-            // stopped by the deterministic work count, not by the clock.
-            let safety = ms
-                .saturating_mul(solver::WALL_CLOCK_SAFETY_FACTOR)
-                .max(solver::WALL_CLOCK_SAFETY_FLOOR_MS);
-            Instant::now().checked_add(Duration::from_millis(safety))
-        }))
-    }
-
-    pub(crate) fn passed(self) -> bool {
-        self.0.is_some_and(|d| Instant::now() >= d)
-    }
-}
-
 /// Per-policy results, computed on one worker.
 #[derive(Default)]
 struct PolicyResults {
@@ -144,174 +123,7 @@ impl PolicyResults {
     }
 }
 
-pub(crate) struct Context<'a> {
-    set: &'a PolicySet,
-    restrictions: Vec<Restrictions>,
-    /// Policies whose selector pins the namespace label, by namespace; and the rest. Two
-    /// policies pinned to different namespaces never share an endpoint, so candidates for
-    /// overlap are looked up here instead of scanning every policy.
-    by_namespace: std::collections::HashMap<String, Vec<usize>>,
-    unpinned: Vec<usize>,
-}
-
-/// Earlier tiers (name, overlapping policies, default Pass) and earlier same-tier policies
-/// that may decide a packet before policy `pi` is reached in direction `d`.
-pub(crate) struct Precedents {
-    tiers: Vec<(String, Vec<usize>, bool)>,
-    policies: Vec<usize>,
-}
-
 const DIRECTIONS: [Direction; 2] = [Direction::Ingress, Direction::Egress];
-
-impl<'a> Context<'a> {
-    pub(crate) fn new(set: &'a PolicySet) -> Context<'a> {
-        let restrictions: Vec<Restrictions> = set
-            .policies
-            .iter()
-            .map(|p| Restrictions::of(&p.selector))
-            .collect();
-        let mut by_namespace: std::collections::HashMap<String, Vec<usize>> =
-            std::collections::HashMap::new();
-        let mut unpinned = Vec::new();
-        for (i, r) in restrictions.iter().enumerate() {
-            match r.single_value(ir::NAMESPACE_LABEL) {
-                Some(ns) => by_namespace.entry(ns.to_string()).or_default().push(i),
-                None => unpinned.push(i),
-            }
-        }
-        Context {
-            set,
-            restrictions,
-            by_namespace,
-            unpinned,
-        }
-    }
-
-    /// Policies that may share an endpoint with `p` (a superset, sorted).
-    fn candidates(&self, p: usize) -> Vec<usize> {
-        let pinned = self
-            .restrictions
-            .get(p)
-            .and_then(|r| r.single_value(ir::NAMESPACE_LABEL));
-        let mut out = match pinned {
-            Some(ns) => {
-                let mut v = self.by_namespace.get(ns).cloned().unwrap_or_default();
-                v.extend_from_slice(&self.unpinned);
-                v
-            }
-            None => (0..self.set.policies.len()).collect(),
-        };
-        out.sort_unstable();
-        out.retain(|&q| self.may_overlap(p, q));
-        out
-    }
-
-    pub(crate) fn precedents(&self, pi: usize, d: Direction) -> Precedents {
-        self.precedents_among(pi, d, &self.candidates(pi))
-    }
-
-    /// [`Context::precedents`] given `candidates`, the policies that may share an endpoint
-    /// with `pi` (computed once per policy).
-    fn precedents_among(&self, pi: usize, d: Direction, candidates: &[usize]) -> Precedents {
-        let tier = self.policy(pi).map(|p| p.tier.as_str()).unwrap_or_default();
-        let tier_pos = self
-            .set
-            .tiers
-            .iter()
-            .position(|t| t.name == tier)
-            .unwrap_or(0);
-        let tiers = self
-            .set
-            .tiers
-            .iter()
-            .take(tier_pos)
-            .filter_map(|t| {
-                let peers = self.tier_peers(candidates, &t.name, d);
-                (!peers.is_empty()).then(|| (t.name.clone(), peers, t.default_pass))
-            })
-            .collect();
-        let policies = self
-            .tier_peers(candidates, tier, d)
-            .into_iter()
-            .filter(|&q| q < pi)
-            .collect();
-        Precedents { tiers, policies }
-    }
-
-    fn policy(&self, i: usize) -> Option<&CompiledPolicy> {
-        self.set.policies.get(i)
-    }
-
-    fn may_overlap(&self, a: usize, b: usize) -> bool {
-        match (self.restrictions.get(a), self.restrictions.get(b)) {
-            (Some(x), Some(y)) => x.may_overlap(y),
-            _ => false,
-        }
-    }
-
-    /// Enforced policies of tier `tier` among `candidates` that apply in `d`, in order.
-    fn tier_peers(&self, candidates: &[usize], tier: &str, d: Direction) -> Vec<usize> {
-        candidates
-            .iter()
-            .copied()
-            .filter(|&q| {
-                self.policy(q)
-                    .is_some_and(|qp| qp.tier == tier && !qp.staged && qp.applies(d))
-            })
-            .collect()
-    }
-}
-
-fn rule_of(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
-    set.policies
-        .get(id.policy)?
-        .rules(id.direction)
-        .get(id.rule)
-}
-
-/// The deterministic work budget: policy `i` is analyzed only while policies `0..i` spent
-/// less than `total` resource units. Workers record what each policy spent; a worker skips
-/// a policy once the policies before it that are already done spent the budget (the
-/// policy would be dropped anyway, see [`analyze_set`]).
-struct WorkBudget {
-    total: Option<u64>,
-    /// Work of each policy plus one; zero while not done.
-    spent: Vec<std::sync::atomic::AtomicU64>,
-}
-
-impl WorkBudget {
-    fn new(total: Option<u64>, policies: usize) -> WorkBudget {
-        WorkBudget {
-            total,
-            spent: (0..policies)
-                .map(|_| std::sync::atomic::AtomicU64::new(0))
-                .collect(),
-        }
-    }
-
-    fn spent_before(&self, pi: usize) -> bool {
-        let Some(total) = self.total else {
-            return false;
-        };
-        let mut sum = 0u64;
-        for w in self.spent.iter().take(pi) {
-            sum = sum.saturating_add(
-                w.load(std::sync::atomic::Ordering::Relaxed)
-                    .saturating_sub(1),
-            );
-            if sum >= total {
-                return true;
-            }
-        }
-        sum >= total
-    }
-
-    fn charge(&self, pi: usize, work: u64) {
-        if let Some(w) = self.spent.get(pi) {
-            w.store(work.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-}
 
 /// Run the whole analysis over the project's valid policies.
 pub fn analyze(project: &Project, opts: &AnalysisOptions) -> Analysis {
@@ -434,7 +246,7 @@ fn analyze_chain(
             if deadline.passed() {
                 return Some(Err(winner));
             }
-            let witness = witness::conflict_witness(&cx, &universe, winner, loser, timeout)?;
+            let witness = conflict_witness(&cx, &universe, winner, loser, timeout)?;
             Some(Ok(Conflict {
                 winner,
                 loser,
@@ -495,8 +307,4 @@ fn anomaly_pass(
         SESSION_CHUNK,
         deadline,
     )
-}
-
-pub(crate) fn rule_by_id(set: &PolicySet, id: RuleId) -> Option<&CompiledRule> {
-    rule_of(set, id)
 }

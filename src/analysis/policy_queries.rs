@@ -2,7 +2,9 @@
 //! (CAL111), then per direction and rule, in one solver frame, whether the rule can match
 //! (CAL110), is covered by earlier rules of the policy (CAL201) or decided by earlier
 //! policies and tiers (CAL202), and which rules of later same-order policies it conflicts
-//! with (CAL203). Concrete refutation (`refute`) settles what it can before Z3 is asked.
+//! with (CAL203), and a conflict's witness packet (solved in a fresh session, so it does not
+//! depend on the thread count). Concrete refutation (`refute`) settles what it can before Z3
+//! is asked.
 
 use super::*;
 
@@ -320,10 +322,39 @@ pub(super) fn disjoint_protocols(a: &CompiledRule, b: &CompiledRule) -> bool {
     matches!((a.protocol, b.protocol), (Some(x), Some(y)) if x != y)
 }
 
+/// A packet matched by both rules of a conflict, reaching both.
+pub(super) fn conflict_witness(
+    cx: &Context<'_>,
+    universe: &Universe,
+    winner: RuleId,
+    loser: RuleId,
+    timeout_ms: u32,
+) -> Option<Packet> {
+    super::solver::with_fresh_session(universe, cx.set, timeout_ms, |s| {
+        let r1 = cx.set.rule(winner)?;
+        let r2 = cx.set.rule(loser)?;
+        let pre = cx.precedents(winner.policy, winner.direction);
+        let f = conflict_formula(
+            s,
+            cx,
+            winner.policy,
+            r1,
+            loser.policy,
+            r2,
+            winner.direction,
+            &pre,
+        );
+        match s.plausible_witness(&f) {
+            Answer::Known(Some(p)) => Some(p),
+            _ => None,
+        }
+    })
+}
+
 /// Both policies apply, evaluation reaches the first of them, and `r1`/`r2` are the first
 /// terminal matches of their policies.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conflict_formula(
+pub(super) fn conflict_formula(
     s: &Session<'_>,
     cx: &Context<'_>,
     p1: usize,

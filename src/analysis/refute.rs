@@ -8,8 +8,8 @@
 //! miss only costs the query it would have saved.
 
 use super::concrete::{Packet, Side, policy_selects, rule_matches};
+use super::context::{Context, Precedents};
 use super::ir::{self, CompiledPolicy, CompiledRule, Entity, PortMatch};
-use super::{Context, Precedents};
 use crate::model::net::IpFamily;
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;

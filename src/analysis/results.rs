@@ -5,8 +5,8 @@
 use super::anomaly;
 use super::concrete::Packet;
 use super::ir::PolicySet;
+pub use super::ir::RuleId;
 use super::rule_part::RulePart;
-use crate::model::resource::Direction;
 
 /// The analysis budget ran out before every query was asked.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,14 +18,6 @@ pub struct BudgetExceeded {
     pub policies: usize,
     /// Queries skipped (a lower bound; also counted in [`Analysis::undecided`]).
     pub skipped_queries: usize,
-}
-
-/// A rule of a compiled policy: (index in `PolicySet::policies`, direction, rule index).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RuleId {
-    pub policy: usize,
-    pub direction: Direction,
-    pub rule: usize,
 }
 
 /// A policy whose selector can match no endpoint.

@@ -177,6 +177,14 @@ impl CompiledPolicy {
     }
 }
 
+/// A rule of a compiled policy: (index in `PolicySet::policies`, direction, rule index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleId {
+    pub policy: usize,
+    pub direction: Direction,
+    pub rule: usize,
+}
+
 /// The compiled policy set of a project: valid, enforced-or-staged policies plus the tiers.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
@@ -185,6 +193,14 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
+    /// The rule `id` names, if any.
+    pub fn rule(&self, id: RuleId) -> Option<&CompiledRule> {
+        self.policies
+            .get(id.policy)?
+            .rules(id.direction)
+            .get(id.rule)
+    }
+
     pub fn from_project(project: &Project) -> PolicySet {
         PolicySet::for_version(project, crate::validate::CalicoVersion::LATEST)
     }

@@ -4,8 +4,9 @@
 use super::strings::{Classes, StrOp};
 use super::universe::{KeyDomain, Universe, encode};
 use super::vars::{LabelValue, PacketVars, Side2, SideVars, all, any, bv, f, t};
-use crate::analysis::RuleId;
-use crate::analysis::ir::{CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicySet, PortMatch};
+use crate::analysis::ir::{
+    CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicySet, PortMatch, RuleId,
+};
 use crate::analysis::rule_part::{EntityField, RulePart};
 use crate::model::net::{Cidr, IpFamily};
 use crate::model::resource::{Action, Direction};
@@ -378,7 +379,7 @@ impl<'u> Encoder<'u> {
     /// The named parts of a rule's match condition (their conjunction is the rule's match);
     /// none for an id naming no rule.
     pub fn rule_parts(&self, id: RuleId) -> Vec<(RulePart, Bool)> {
-        match crate::analysis::rule_by_id(self.set, id) {
+        match self.set.rule(id) {
             Some(r) => self.compiled_rule_parts(r),
             None => vec![(RulePart::NoRule, f())],
         }
