@@ -20,14 +20,20 @@ pub struct FileProblem {
     pub problem: Diagnostic,
 }
 
+/// A resource of a [`Project`]: its index in `Project::resources`, in tree order. A newtype,
+/// so a resource is never addressed with an index of another list (the compiled policy set's
+/// policies are in evaluation order, not tree order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceId(pub usize);
+
 #[derive(Debug, Default)]
 pub struct Project {
     pub sources: SourceMap,
     pub file_problems: Vec<FileProblem>,
     pub resources: Vec<Resource>,
     pub lower_problems: Vec<LowerProblem>,
-    /// Validation results, by index into `resources`.
-    pub violations: Vec<(usize, Diagnostic)>,
+    /// Validation results, by resource.
+    pub violations: Vec<(ResourceId, Diagnostic)>,
     pub stats: Stats,
     /// Tiers defined outside the tree, declared in the configuration (`tiers:`): analysed
     /// in their real place instead of as undefined tiers.
@@ -96,10 +102,21 @@ impl Project {
         }
     }
 
-    pub fn policies(&self) -> impl Iterator<Item = (usize, &Resource)> {
+    /// The resource `id` names, if any.
+    pub fn resource(&self, id: ResourceId) -> Option<&Resource> {
+        self.resources.get(id.0)
+    }
+
+    /// Every resource with its id, in tree order.
+    pub fn resources_with_ids(&self) -> impl Iterator<Item = (ResourceId, &Resource)> {
         self.resources
             .iter()
             .enumerate()
+            .map(|(i, r)| (ResourceId(i), r))
+    }
+
+    pub fn policies(&self) -> impl Iterator<Item = (ResourceId, &Resource)> {
+        self.resources_with_ids()
             .filter(|(_, r)| r.kind.is_policy())
     }
 

@@ -918,7 +918,7 @@ mod strings {
             let ingress = rules(&mut g, Direction::Ingress);
             let egress = rules(&mut g, Direction::Egress);
             policies.push(CompiledPolicy {
-                resource: i,
+                resource: calint::project::ResourceId(i),
                 kind: Kind::NetworkPolicy,
                 namespace: Some("ns".into()),
                 name: format!("p{i}"),

@@ -98,7 +98,7 @@ mod tests {
             .collect();
         PolicySet {
             policies: vec![CompiledPolicy {
-                resource: 0,
+                resource: crate::project::ResourceId(0),
                 kind: Kind::KubernetesNetworkPolicy,
                 namespace: Some("ns".into()),
                 name: "p".into(),

@@ -296,7 +296,7 @@ fn renames(base: &Side, head: &Side) -> HashMap<ResourceRef, ResourceRef> {
             .policies
             .iter()
             .filter_map(|p| {
-                let r = s.project.resources.get(p.resource)?.reference();
+                let r = s.project.resource(p.resource)?.reference();
                 (!other.contains(&r)).then(|| (r, reach::fingerprint::policy_meaning(&s.set, p)))
             })
             .collect()

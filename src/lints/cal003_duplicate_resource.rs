@@ -4,6 +4,7 @@ use super::LintContext;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Related, Severity};
 use crate::model::resource::Kind;
+use crate::project::ResourceId;
 use std::collections::HashMap;
 
 pub struct DuplicateResource;
@@ -22,8 +23,8 @@ impl Lint for DuplicateResource {
     }
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
-        let mut first: HashMap<(Kind, Option<&str>, &str), usize> = HashMap::new();
-        for (i, res) in project.resources.iter().enumerate() {
+        let mut first: HashMap<(Kind, Option<&str>, &str), ResourceId> = HashMap::new();
+        for (i, res) in project.resources_with_ids() {
             let Some(name) = res.meta.name.as_ref().filter(|n| !n.value.is_empty()) else {
                 continue;
             };
@@ -32,7 +33,7 @@ impl Lint for DuplicateResource {
                 first.insert(key, i);
                 continue;
             };
-            let Some(original) = project.resources.get(earlier) else {
+            let Some(original) = project.resource(earlier) else {
                 continue;
             };
             let where_first = project

@@ -75,7 +75,7 @@ impl Lint for ShadowedByPolicy {
                         let Some(qp) = a.set.policies.get(*q) else {
                             continue;
                         };
-                        let Some(r) = project.resources.get(qp.resource) else {
+                        let Some(r) = project.resource(qp.resource) else {
                             continue;
                         };
                         // With equal orders only the names decide: say so rather than

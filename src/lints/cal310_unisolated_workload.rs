@@ -26,7 +26,7 @@ impl Lint for UnisolatedWorkload {
         let Some(p) = &project.posture else { return };
         let (ingress, egress) = p.config.isolation();
         for (g, (pin, pout)) in p.workloads.iter().zip(&p.policied) {
-            let Some(res) = g.resource.and_then(|i| project.resources.get(i)) else {
+            let Some(res) = g.resource.and_then(|i| project.resource(i)) else {
                 continue;
             };
             let span = res.meta.name.as_ref().map_or(res.span, |n| n.span);

@@ -75,7 +75,7 @@ impl Lint for WorldExposure {
             let Some(g) = p.workloads.get(*wi) else {
                 continue;
             };
-            let Some(res) = g.resource.and_then(|i| project.resources.get(i)) else {
+            let Some(res) = g.resource.and_then(|i| project.resource(i)) else {
                 continue;
             };
             let allowances: Vec<&AllowedProtocol> = p
@@ -108,7 +108,7 @@ impl Lint for WorldExposure {
                         .set
                         .policies
                         .get(pi)
-                        .and_then(|pol| project.resources.get(pol.resource))?;
+                        .and_then(|pol| project.resource(pol.resource))?;
                     let rule = pres.policy()?.rules(Direction::Ingress).get(ri)?;
                     Some((pres, rule))
                 });

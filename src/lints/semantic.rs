@@ -196,7 +196,7 @@ pub fn policy_resource<'a>(
     policy: usize,
 ) -> Option<(&'a Resource, &'a CompiledPolicy)> {
     let p = a.set.policies.get(policy)?;
-    Some((project.resources.get(p.resource)?, p))
+    Some((project.resource(p.resource)?, p))
 }
 
 /// The rule pairs of one kind the anomaly pass found (CAL205, CAL206, CAL208), each rule

@@ -87,7 +87,7 @@ pub fn policy_set_with_k8s(seed: u64) -> PolicySet {
     };
     let ingress = rules(&mut g, Direction::Ingress);
     let egress = rules(&mut g, Direction::Egress);
-    let resource = set.policies.len();
+    let resource = calint::project::ResourceId(set.policies.len());
     set.policies.push(CompiledPolicy {
         resource,
         kind: Kind::KubernetesNetworkPolicy,

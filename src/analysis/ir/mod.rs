@@ -11,7 +11,7 @@ use crate::model::resource::{
 use crate::model::selector::Expr;
 pub use crate::model::tier::CompiledTier;
 use crate::model::tier::{DEFAULT_TIER, KUBE_ADMIN_TIER, KUBE_BASELINE_TIER};
-use crate::project::Project;
+use crate::project::{Project, ResourceId};
 
 mod compile;
 pub use compile::{NotCompiled, compile_policy, compile_rule};
@@ -94,8 +94,8 @@ impl CompiledRule {
 /// A policy as Felix orders and applies it.
 #[derive(Clone, Debug)]
 pub struct CompiledPolicy {
-    /// Index of the resource in `Project::resources`.
-    pub resource: usize,
+    /// The resource compiled.
+    pub resource: ResourceId,
     pub kind: Kind,
     pub namespace: Option<String>,
     pub name: String,
@@ -230,7 +230,7 @@ impl PolicySet {
                 set.policies.push(p);
             }
         }
-        for (_, res) in (project.resources.iter().enumerate())
+        for (_, res) in (project.resources_with_ids())
             .filter(|(i, r)| r.kind == Kind::Tier && admission.admitted(*i))
         {
             if let crate::model::resource::Body::Tier(t) = &res.body {
