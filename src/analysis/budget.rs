@@ -1,6 +1,7 @@
 //! The analysis budget: [`WorkBudget`], the deterministic one (Z3 resource units, charged in
 //! policy order), and [`Deadline`], its wall-clock safety net.
 
+use super::ir::PolicyId;
 use std::time::{Duration, Instant};
 
 /// When the budget runs out, if there is one.
@@ -45,12 +46,12 @@ impl WorkBudget {
         }
     }
 
-    pub(super) fn spent_before(&self, pi: usize) -> bool {
+    pub(super) fn spent_before(&self, pi: PolicyId) -> bool {
         let Some(total) = self.total else {
             return false;
         };
         let mut sum = 0u64;
-        for w in self.spent.iter().take(pi) {
+        for w in self.spent.iter().take(pi.0) {
             sum = sum.saturating_add(
                 w.load(std::sync::atomic::Ordering::Relaxed)
                     .saturating_sub(1),
@@ -62,8 +63,8 @@ impl WorkBudget {
         sum >= total
     }
 
-    pub(super) fn charge(&self, pi: usize, work: u64) {
-        if let Some(w) = self.spent.get(pi) {
+    pub(super) fn charge(&self, pi: PolicyId, work: u64) {
+        if let Some(w) = self.spent.get(pi.0) {
             w.store(work.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
         }
     }

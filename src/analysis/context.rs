@@ -3,7 +3,7 @@
 //! may decide a packet before a policy is reached ([`Precedents`]). Every per-policy query,
 //! concrete refutation and the conflict witnesses read it.
 
-use super::ir::{self, CompiledPolicy, PolicySet};
+use super::ir::{self, CompiledPolicy, PolicyId, PolicySet};
 use super::prefilter::Restrictions;
 use crate::model::resource::Direction;
 
@@ -14,15 +14,15 @@ pub(crate) struct Context<'a> {
     /// Policies whose selector pins the namespace label, by namespace; and the rest. Two
     /// policies pinned to different namespaces never share an endpoint, so candidates for
     /// overlap are looked up here instead of scanning every policy.
-    by_namespace: std::collections::HashMap<String, Vec<usize>>,
-    unpinned: Vec<usize>,
+    by_namespace: std::collections::HashMap<String, Vec<PolicyId>>,
+    unpinned: Vec<PolicyId>,
 }
 
 /// Earlier tiers (name, overlapping policies, default Pass) and earlier same-tier policies
 /// that may decide a packet before policy `pi` is reached in direction `d`.
 pub(crate) struct Precedents {
-    pub(super) tiers: Vec<(String, Vec<usize>, bool)>,
-    pub(super) policies: Vec<usize>,
+    pub(super) tiers: Vec<(String, Vec<PolicyId>, bool)>,
+    pub(super) policies: Vec<PolicyId>,
 }
 
 impl<'a> Context<'a> {
@@ -32,10 +32,11 @@ impl<'a> Context<'a> {
             .iter()
             .map(|p| Restrictions::of(&p.selector))
             .collect();
-        let mut by_namespace: std::collections::HashMap<String, Vec<usize>> =
+        let mut by_namespace: std::collections::HashMap<String, Vec<PolicyId>> =
             std::collections::HashMap::new();
         let mut unpinned = Vec::new();
         for (i, r) in restrictions.iter().enumerate() {
+            let i = PolicyId(i);
             match r.single_value(ir::NAMESPACE_LABEL) {
                 Some(ns) => by_namespace.entry(ns.to_string()).or_default().push(i),
                 None => unpinned.push(i),
@@ -50,10 +51,10 @@ impl<'a> Context<'a> {
     }
 
     /// Policies that may share an endpoint with `p` (a superset, sorted).
-    pub(super) fn candidates(&self, p: usize) -> Vec<usize> {
+    pub(super) fn candidates(&self, p: PolicyId) -> Vec<PolicyId> {
         let pinned = self
             .restrictions
-            .get(p)
+            .get(p.0)
             .and_then(|r| r.single_value(ir::NAMESPACE_LABEL));
         let mut out = match pinned {
             Some(ns) => {
@@ -61,14 +62,14 @@ impl<'a> Context<'a> {
                 v.extend_from_slice(&self.unpinned);
                 v
             }
-            None => (0..self.set.policies.len()).collect(),
+            None => (0..self.set.policies.len()).map(PolicyId).collect(),
         };
         out.sort_unstable();
         out.retain(|&q| self.may_overlap(p, q));
         out
     }
 
-    pub(crate) fn precedents(&self, pi: usize, d: Direction) -> Precedents {
+    pub(crate) fn precedents(&self, pi: PolicyId, d: Direction) -> Precedents {
         self.precedents_among(pi, d, &self.candidates(pi))
     }
 
@@ -76,9 +77,9 @@ impl<'a> Context<'a> {
     /// with `pi` (computed once per policy).
     pub(super) fn precedents_among(
         &self,
-        pi: usize,
+        pi: PolicyId,
         d: Direction,
-        candidates: &[usize],
+        candidates: &[PolicyId],
     ) -> Precedents {
         let tier = self.policy(pi).map(|p| p.tier.as_str()).unwrap_or_default();
         let tier_pos = self
@@ -105,19 +106,24 @@ impl<'a> Context<'a> {
         Precedents { tiers, policies }
     }
 
-    pub(super) fn policy(&self, i: usize) -> Option<&CompiledPolicy> {
-        self.set.policies.get(i)
+    pub(super) fn policy(&self, i: PolicyId) -> Option<&CompiledPolicy> {
+        self.set.policy(i)
     }
 
-    pub(super) fn may_overlap(&self, a: usize, b: usize) -> bool {
-        match (self.restrictions.get(a), self.restrictions.get(b)) {
+    pub(super) fn may_overlap(&self, a: PolicyId, b: PolicyId) -> bool {
+        match (self.restrictions.get(a.0), self.restrictions.get(b.0)) {
             (Some(x), Some(y)) => x.may_overlap(y),
             _ => false,
         }
     }
 
     /// Enforced policies of tier `tier` among `candidates` that apply in `d`, in order.
-    pub(super) fn tier_peers(&self, candidates: &[usize], tier: &str, d: Direction) -> Vec<usize> {
+    pub(super) fn tier_peers(
+        &self,
+        candidates: &[PolicyId],
+        tier: &str,
+        d: Direction,
+    ) -> Vec<PolicyId> {
         candidates
             .iter()
             .copied()

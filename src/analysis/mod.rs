@@ -58,8 +58,8 @@ use solver::{Answer, Session, Universe};
 
 use policy_queries::{analyze_policy, conflict_witness, skipped};
 pub use results::{
-    Analysis, BudgetExceeded, Conflict, Decider, RuleId, Shadowed, ShadowedByPolicy, UnsatRule,
-    UnsatSelector,
+    Analysis, BudgetExceeded, Conflict, Decider, PolicyId, RuleId, Shadowed, ShadowedByPolicy,
+    UnsatRule, UnsatSelector,
 };
 
 pub const DEFAULT_SOLVER_TIMEOUT_MS: u32 = 2000;
@@ -175,7 +175,7 @@ fn analyze_chain(
     // (measured: 10x the policies took 100x the time), so each chunk of policies gets a
     // fresh session; creating one costs a few milliseconds. Each chunk also gets a fresh Z3
     // context, so its answers, cores and resource use do not depend on the thread count.
-    let indexes: Vec<usize> = (0..set.policies.len()).collect();
+    let indexes: Vec<PolicyId> = (0..set.policies.len()).map(PolicyId).collect();
     let mut results: Vec<PolicyResults> = indexes
         .par_chunks(SESSION_CHUNK)
         .flat_map_iter(|chunk| {
@@ -209,19 +209,19 @@ fn analyze_chain(
     let mut analysis = Analysis::default();
     let mut conflict_pairs = Vec::new();
     // Policies not fully analyzed (budget), with the number of queries skipped for each.
-    let mut incomplete: std::collections::BTreeMap<usize, usize> = results
+    let mut incomplete: std::collections::BTreeMap<PolicyId, usize> = results
         .iter()
         .enumerate()
         .filter(|(_, r)| r.incomplete())
-        .map(|(pi, r)| (pi, r.skipped))
+        .map(|(pi, r)| (PolicyId(pi), r.skipped))
         .collect();
     // Policies with an undecided query: which of their rules are dead is not known, so the
     // pairwise pass (which compares only live rules) leaves them alone.
-    let uncertain: std::collections::HashSet<usize> = results
+    let uncertain: std::collections::HashSet<PolicyId> = results
         .iter()
         .enumerate()
         .filter(|(_, r)| r.undecided > 0)
-        .map(|(pi, _)| pi)
+        .map(|(pi, _)| PolicyId(pi))
         .collect();
     for r in results {
         analysis.unsat_selectors.extend(r.unsat_selector);
@@ -281,7 +281,7 @@ fn anomaly_pass(
     set: &PolicySet,
     universe: &Universe,
     found: &Analysis,
-    uncertain: &std::collections::HashSet<usize>,
+    uncertain: &std::collections::HashSet<PolicyId>,
     timeout: u32,
     deadline: Deadline,
 ) -> anomaly::PairResults {

@@ -11,7 +11,7 @@ use super::*;
 pub(super) fn analyze_policy(
     s: &mut LazySession<'_>,
     cx: &Context<'_>,
-    pi: usize,
+    pi: PolicyId,
     deadline: Deadline,
     budget: &WorkBudget,
 ) -> PolicyResults {
@@ -76,7 +76,7 @@ pub(super) fn skipped(p: &CompiledPolicy) -> PolicyResults {
 pub(super) fn analyze_direction(
     lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
-    (pi, candidates): (usize, &[usize]),
+    (pi, candidates): (PolicyId, &[PolicyId]),
     p: &CompiledPolicy,
     d: Direction,
     deadline: Deadline,
@@ -137,7 +137,7 @@ pub(super) fn analyze_direction(
 pub(super) fn analyze_conflicts(
     lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
-    (pi, candidates): (usize, &[usize]),
+    (pi, candidates): (PolicyId, &[PolicyId]),
     p: &CompiledPolicy,
     d: Direction,
     deadline: Deadline,
@@ -357,9 +357,9 @@ pub(super) fn conflict_witness(
 pub(super) fn conflict_formula(
     s: &Session<'_>,
     cx: &Context<'_>,
-    p1: usize,
+    p1: PolicyId,
     r1: &CompiledRule,
-    p2: usize,
+    p2: PolicyId,
     r2: &CompiledRule,
     d: Direction,
     pre: &Precedents,
@@ -367,7 +367,7 @@ pub(super) fn conflict_formula(
     if cx.policy(p1).is_none() || cx.policy(p2).is_none() {
         return Bool::from_bool(false);
     }
-    let id = |policy: usize, r: &CompiledRule| RuleId {
+    let id = |policy: PolicyId, r: &CompiledRule| RuleId {
         policy,
         direction: d,
         rule: r.index,

@@ -354,7 +354,7 @@ impl LocalEndpoint {
         pre: &Precedents,
     ) -> Self {
         let labels = side_labels(&[&p.selector], None, true).map(|(_, l)| l);
-        let selects = |q: usize| {
+        let selects = |q: ir::PolicyId| {
             cx.policy(q).is_some_and(|qp| {
                 qp.applies(d) && labels.as_ref().is_some_and(|l| qp.selector.eval(l))
             })

@@ -5,7 +5,7 @@
 use super::anomaly;
 use super::concrete::Packet;
 use super::ir::PolicySet;
-pub use super::ir::RuleId;
+pub use super::ir::{PolicyId, RuleId};
 use super::rule_part::RulePart;
 
 /// The analysis budget ran out before every query was asked.
@@ -13,7 +13,7 @@ use super::rule_part::RulePart;
 pub struct BudgetExceeded {
     pub budget_ms: u64,
     /// The first policy (index in `PolicySet::policies`) not fully analyzed.
-    pub first_policy: usize,
+    pub first_policy: PolicyId,
     /// How many policies were not fully analyzed.
     pub policies: usize,
     /// Queries skipped (a lower bound; also counted in [`Analysis::undecided`]).
@@ -23,7 +23,7 @@ pub struct BudgetExceeded {
 /// A policy whose selector can match no endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UnsatSelector {
-    pub policy: usize,
+    pub policy: PolicyId,
     /// Names of the contradictory parts (`selector`, `namespace`, ...).
     pub parts: Vec<String>,
 }
@@ -50,8 +50,8 @@ pub struct Shadowed {
 pub enum Decider {
     /// An earlier tier (its policies, or its end-of-tier deny).
     Tier(String),
-    /// An earlier policy of the same tier (index in the policy set).
-    Policy(usize),
+    /// An earlier policy of the same tier.
+    Policy(PolicyId),
     /// An earlier rule of the same policy.
     Rule(usize),
 }

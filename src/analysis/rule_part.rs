@@ -189,7 +189,7 @@ spec:
             for (direction, rules) in [(Direction::Ingress, 3), (Direction::Egress, 1)] {
                 for rule in 0..rules {
                     let id = RuleId {
-                        policy: 0,
+                        policy: crate::analysis::PolicyId(0),
                         direction,
                         rule,
                     };

@@ -72,7 +72,7 @@ impl Lint for ShadowedByPolicy {
                         });
                     }
                     Decider::Policy(q) => {
-                        let Some(qp) = a.set.policies.get(*q) else {
+                        let Some(qp) = a.set.policy(*q) else {
                             continue;
                         };
                         let Some(r) = project.resource(qp.resource) else {

@@ -5,7 +5,7 @@
 use super::LintContext;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::RuleId;
+use crate::analysis::{PolicyId, RuleId};
 use crate::finding::Severity;
 use crate::model::resource::Direction;
 use std::collections::BTreeMap;
@@ -53,9 +53,9 @@ impl Lint for RedundantPolicy {
                 .entry((r.kind.summary_name().to_string(), r.namespace(), r.name()))
                 .or_default() += 1;
         }
-        let unsat_selector: std::collections::HashSet<usize> =
+        let unsat_selector: std::collections::HashSet<PolicyId> =
             a.unsat_selectors.iter().map(|u| u.policy).collect();
-        for (pi, p) in a.set.policies.iter().enumerate() {
+        for (pi, p) in a.set.policies_with_ids() {
             if unsat_selector.contains(&pi) {
                 continue; // CAL111
             }

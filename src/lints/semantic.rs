@@ -2,7 +2,7 @@
 //! policies and rules back to resources, spans and pointers.
 
 use super::LintContext;
-use crate::analysis::ir::{CompiledPolicy, PolicySet};
+use crate::analysis::ir::{CompiledPolicy, PolicyId, PolicySet};
 use crate::analysis::{Analysis, RuleId, pieces};
 use crate::finding::{Location, Related};
 use crate::model::resource::{Resource, Rule};
@@ -193,9 +193,9 @@ pub fn analysis<'a>(cx: &LintContext<'a>) -> Option<&'a Analysis> {
 pub fn policy_resource<'a>(
     project: &'a Project,
     a: &'a Analysis,
-    policy: usize,
+    policy: PolicyId,
 ) -> Option<(&'a Resource, &'a CompiledPolicy)> {
-    let p = a.set.policies.get(policy)?;
+    let p = a.set.policy(policy)?;
     Some((project.resource(p.resource)?, p))
 }
 

@@ -177,10 +177,16 @@ impl CompiledPolicy {
     }
 }
 
-/// A rule of a compiled policy: (index in `PolicySet::policies`, direction, rule index).
+/// A policy of a [`PolicySet`]: its index in `PolicySet::policies`, in evaluation order. A
+/// newtype, so it is never taken for the policy's resource (`CompiledPolicy::resource`, an
+/// index in tree order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PolicyId(pub usize);
+
+/// A rule of a compiled policy: (policy, direction, rule index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RuleId {
-    pub policy: usize,
+    pub policy: PolicyId,
     pub direction: Direction,
     pub rule: usize,
 }
@@ -193,12 +199,22 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
+    /// The policy `id` names, if any.
+    pub fn policy(&self, id: PolicyId) -> Option<&CompiledPolicy> {
+        self.policies.get(id.0)
+    }
+
+    /// Every policy with its id, in evaluation order.
+    pub fn policies_with_ids(&self) -> impl Iterator<Item = (PolicyId, &CompiledPolicy)> {
+        self.policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PolicyId(i), p))
+    }
+
     /// The rule `id` names, if any.
     pub fn rule(&self, id: RuleId) -> Option<&CompiledRule> {
-        self.policies
-            .get(id.policy)?
-            .rules(id.direction)
-            .get(id.rule)
+        self.policy(id.policy)?.rules(id.direction).get(id.rule)
     }
 
     pub fn from_project(project: &Project) -> PolicySet {

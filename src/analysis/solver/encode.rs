@@ -5,7 +5,7 @@ use super::strings::{Classes, StrOp};
 use super::universe::{KeyDomain, Universe, encode};
 use super::vars::{LabelValue, PacketVars, Side2, SideVars, all, any, bv, f, t};
 use crate::analysis::ir::{
-    CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicySet, PortMatch, RuleId,
+    CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicyId, PolicySet, PortMatch, RuleId,
 };
 use crate::analysis::rule_part::{EntityField, RulePart};
 use crate::model::net::{Cidr, IpFamily};
@@ -41,7 +41,7 @@ pub(super) fn class_member(c: &Classes, i: &Int, pred: impl Fn(&str) -> bool) ->
 }
 
 /// The id of rule `r` of policy `pi` in direction `d`.
-pub(super) fn rule_id(pi: usize, d: Direction, r: &CompiledRule) -> RuleId {
+pub(super) fn rule_id(pi: PolicyId, d: Direction, r: &CompiledRule) -> RuleId {
     RuleId {
         policy: pi,
         direction: d,
@@ -66,7 +66,7 @@ enum Term {
     /// A rule's match condition.
     Rule(RuleId),
     /// A policy selects the packet's local endpoint in a direction.
-    Selects(usize, Direction),
+    Selects(PolicyId, Direction),
 }
 
 impl<'u> Encoder<'u> {
@@ -372,8 +372,8 @@ impl<'u> Encoder<'u> {
         all(c)
     }
 
-    fn policy(&self, pi: usize) -> Option<&'u CompiledPolicy> {
-        self.set.policies.get(pi)
+    fn policy(&self, pi: PolicyId) -> Option<&'u CompiledPolicy> {
+        self.set.policy(pi)
     }
 
     /// The named parts of a rule's match condition (their conjunction is the rule's match);
@@ -436,9 +436,8 @@ impl<'u> Encoder<'u> {
         })
     }
 
-    /// The policy (index `pi` in the policy set) applies to the packet's local endpoint in
-    /// direction `d`.
-    pub fn selects(&self, pi: usize, d: Direction) -> Bool {
+    /// The policy `pi` applies to the packet's local endpoint in direction `d`.
+    pub fn selects(&self, pi: PolicyId, d: Direction) -> Bool {
         let Some(p) = self.policy(pi).filter(|p| p.applies(d)) else {
             return f();
         };
@@ -499,7 +498,7 @@ impl<'u> Encoder<'u> {
     }
 
     /// Some endpoint matches the policy's selector (whatever the direction).
-    pub fn selects_any(&self, pi: usize) -> Bool {
+    pub fn selects_any(&self, pi: PolicyId) -> Bool {
         let Some(p) = self.policy(pi) else {
             return f();
         };
@@ -508,7 +507,7 @@ impl<'u> Encoder<'u> {
     }
 
     /// No terminal rule of `p` (before `before`, if given) matches.
-    pub fn no_terminal_match(&self, pi: usize, d: Direction, before: Option<usize>) -> Bool {
+    pub fn no_terminal_match(&self, pi: PolicyId, d: Direction, before: Option<usize>) -> Bool {
         self.no_terminal_match_among(pi, d, before, &|_| true)
     }
 
@@ -517,7 +516,7 @@ impl<'u> Encoder<'u> {
     /// about): callers use it to keep frames small.
     pub fn no_terminal_match_among(
         &self,
-        pi: usize,
+        pi: PolicyId,
         d: Direction,
         before: Option<usize>,
         keep: &dyn Fn(&CompiledRule) -> bool,
@@ -534,10 +533,10 @@ impl<'u> Encoder<'u> {
             .collect())
     }
 
-    /// Evaluation of tier `policies` (indexes in the policy set; sorted, enforced, in one
-    /// tier) continues past the tier: no policy applies, or the first terminal match is a
-    /// Pass, or nothing matches and the tier's default action is Pass.
-    pub fn tier_continues(&self, policies: &[usize], d: Direction, default_pass: bool) -> Bool {
+    /// Evaluation of tier `policies` (sorted, enforced, in one tier) continues past the tier:
+    /// no policy applies, or the first terminal match is a Pass, or nothing matches and the
+    /// tier's default action is Pass.
+    pub fn tier_continues(&self, policies: &[PolicyId], d: Direction, default_pass: bool) -> Bool {
         self.tier_continues_among(policies, d, default_pass, &|_| true)
     }
 
@@ -545,7 +544,7 @@ impl<'u> Encoder<'u> {
     /// left-out rule can match, see [`Encoder::no_terminal_match_among`]).
     pub fn tier_continues_among(
         &self,
-        policies: &[usize],
+        policies: &[PolicyId],
         d: Direction,
         default_pass: bool,
         keep: &dyn Fn(&CompiledRule) -> bool,
