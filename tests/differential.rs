@@ -889,7 +889,7 @@ mod strings {
         };
         CompiledRule {
             index,
-            pointer: format!("/spec/{}/{index}", d.as_str()),
+            pointer: format!("/spec/{}/{index}", d.as_str()).into(),
             action,
             v4: true,
             v6: true,

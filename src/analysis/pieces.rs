@@ -82,7 +82,7 @@ mod tests {
             .enumerate()
             .map(|(index, p)| CompiledRule {
                 index,
-                pointer: (*p).to_string(),
+                pointer: (*p).into(),
                 action: Action::Allow,
                 v4: true,
                 v6: true,

@@ -128,7 +128,7 @@ fn identity(
     (
         f.code.to_string(),
         place,
-        f.pointer.clone().unwrap_or_default(),
+        f.pointer.as_deref().unwrap_or_default().to_string(),
     )
 }
 

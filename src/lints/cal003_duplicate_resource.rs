@@ -1,6 +1,7 @@
 //! CAL003 duplicate-resource: the same kind/namespace/name defined twice.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Related, Severity};
 use crate::model::resource::Kind;
@@ -51,7 +52,7 @@ impl Lint for DuplicateResource {
                     res.reference()
                 ),
             )
-            .in_resource(res, "/metadata/name")
+            .in_resource(res, &Pointer::of(&["metadata", "name"]))
             .related(Related {
                 message: "first defined here".into(),
                 location: Some(original.location(

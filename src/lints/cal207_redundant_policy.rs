@@ -3,6 +3,7 @@
 //! nothing itself.
 
 use super::LintContext;
+use super::Pointer;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::{PolicyId, RuleId};
@@ -113,7 +114,7 @@ impl Lint for RedundantPolicy {
                     parts.join(", ")
                 ),
             )
-            .in_resource(res, "/metadata/name")
+            .in_resource(res, &Pointer::of(&["metadata", "name"]))
             .note(format!(
                 "its one remaining effect: endpoints it selects count as governed by tier `{}`, so what no policy of the tier decides is denied at the end of the tier; deleting the policy removes that for endpoints no other policy of the tier selects",
                 p.tier

@@ -3,6 +3,7 @@
 //! rule that allows it (at the workload when no policy selects it).
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::exposure::PortDecision;
 use crate::analysis::reach::AllowedProtocol;
@@ -125,11 +126,11 @@ impl Lint for WorldExposure {
                             message: format!("the workload {}", g.name),
                             location: Some(res.location(wspan)),
                             resource: Some(res.reference()),
-                            pointer: Some("/metadata/name".to_string()),
+                            pointer: Some(Pointer::of(&["metadata", "name"])),
                         }),
                     None => sink
                         .at(res.location(wspan), message)
-                        .in_resource(res, "/metadata/name")
+                        .in_resource(res, &Pointer::of(&["metadata", "name"]))
                         .note("no policy selects the workload for ingress: everything is allowed"),
                 };
                 f.note(format!(

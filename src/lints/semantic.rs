@@ -6,6 +6,7 @@ use crate::analysis::ir::{CompiledPolicy, PolicyId, PolicySet};
 use crate::analysis::{Analysis, RuleId, pieces};
 use crate::finding::{Location, Related};
 use crate::model::resource::{Resource, Rule};
+use crate::pointer::Pointer;
 use crate::project::Project;
 
 pub struct RuleSite<'a> {
@@ -119,7 +120,7 @@ impl RuleSite<'_> {
     }
 
     /// The pointer findings carry: the piece's when speaking of a piece.
-    pub fn pointer(&self) -> &str {
+    pub fn pointer(&self) -> &Pointer {
         match (&self.rule.piece, self.as_piece) {
             (Some(p), true) => &p.pointer,
             _ => &self.rule.pointer,
@@ -181,7 +182,7 @@ impl RuleSite<'_> {
             message: message.into(),
             location: Some(self.location()),
             resource: Some(self.resource.reference()),
-            pointer: Some(self.pointer().to_string()),
+            pointer: Some(self.pointer().clone()),
         }
     }
 }

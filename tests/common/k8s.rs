@@ -57,7 +57,7 @@ fn k8s_rule(g: &mut Gen, k: usize, index: &mut usize, d: Direction) -> Vec<Compi
             }
             out.push(CompiledRule {
                 index: *index,
-                pointer: format!("/spec/{}/{k}", d.as_str()),
+                pointer: format!("/spec/{}/{k}", d.as_str()).into(),
                 action: Action::Allow,
                 v4: true,
                 v6: !v4_only,

@@ -150,7 +150,7 @@ fn rule(g: &mut Gen, index: usize, d: Direction) -> CompiledRule {
     }
     CompiledRule {
         index,
-        pointer: format!("/spec/{}/{index}", d.as_str()),
+        pointer: format!("/spec/{}/{index}", d.as_str()).into(),
         action,
         v4: true,
         v6: !only_v4,

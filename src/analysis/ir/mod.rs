@@ -11,6 +11,7 @@ use crate::model::resource::{
 use crate::model::selector::Expr;
 pub use crate::model::tier::CompiledTier;
 use crate::model::tier::{DEFAULT_TIER, KUBE_ADMIN_TIER, KUBE_BASELINE_TIER};
+use crate::pointer::Pointer;
 use crate::project::{Project, ResourceId};
 
 mod compile;
@@ -71,7 +72,7 @@ pub struct Http {
 pub struct CompiledRule {
     /// Index of the rule in its policy's list for the direction.
     pub index: usize,
-    pub pointer: String,
+    pub pointer: Pointer,
     pub action: Action,
     /// IP families the rule is rendered for (a rule skipped for both can never match).
     pub v4: bool,

@@ -8,6 +8,7 @@ use crate::analysis::groups::Group;
 use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::model::resource::Direction;
+use crate::pointer::Pointer;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// What a policy means for the verdicts of endpoints it selects: everything but its name,
@@ -33,7 +34,7 @@ fn policy_meaning_in(set: &PolicySet, p: &CompiledPolicy, d: Direction) -> u64 {
         rules.len().hash(&mut h);
         for r in rules {
             let mut r = r.clone();
-            r.pointer.clear();
+            r.pointer = Pointer::root();
             r.index = 0;
             format!("{r:?}").hash(&mut h);
         }
@@ -182,7 +183,7 @@ impl<'a> PairRelevance<'a> {
                         Direction::Egress => &r.destination,
                     };
                     let mut r = r.clone();
-                    r.pointer.clear();
+                    r.pointer = Pointer::root();
                     r.index = 0;
                     let mut rh = DefaultHasher::new();
                     format!("{r:?}").hash(&mut rh);

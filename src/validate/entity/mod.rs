@@ -7,6 +7,7 @@ use super::{Cx, Diagnostic};
 use crate::model::net::{Cidr, IpFamily, parse_cidr};
 use crate::model::port::{Port, is_valid_port_name};
 use crate::model::{EntityRule, NetField, Rule, ServiceMatch};
+use crate::pointer::Pointer;
 use crate::source::{Span, Spanned};
 
 /// CRD `MaxItems` of `nets` / `notNets` (v3.33+).
@@ -311,20 +312,20 @@ pub fn check_service_ports(cx: &mut Cx, rule: &Rule) {
     let Some(svc) = &dst.services else {
         return;
     };
-    let base = format!("{}/destination", rule.pointer);
+    let base = rule.pointer.child("destination");
     let first = dst
         .ports
         .first()
-        .map(|p| (p.span, format!("{base}/ports/0")))
+        .map(|p| (p.span, base.child("ports").index(0)))
         .or_else(|| {
             dst.not_ports
                 .first()
-                .map(|p| (p.span, format!("{base}/notPorts/0")))
+                .map(|p| (p.span, base.child("notPorts").index(0)))
         });
     if let Some((span, pointer)) = first {
         let v = Diagnostic::new(span, pointer, "ports and notPorts cannot be specified with services")
             .with_help("a destination Service match already matches the Service's ports; remove `ports` / `notPorts`")
-            .with_related(cx.related("services match here", svc.span, format!("{base}/services")));
+            .with_related(cx.related("services match here", svc.span, base.child("services")));
         cx.push(v);
     }
 }
@@ -356,7 +357,7 @@ fn check_services(cx: &mut Cx, ent: &EntityRule, svc: &ServiceMatch, base: &str)
             .filter(|f| !f.raw.value.is_empty())
             .map(|f| f.raw.span)
     };
-    let mut conflicts: Vec<(Span, String, &str)> = Vec::new();
+    let mut conflicts: Vec<(Span, Pointer, &str)> = Vec::new();
     if let Some(span) = non_empty(&ent.namespace_selector) {
         conflicts.push((
             span,
