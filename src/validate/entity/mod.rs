@@ -200,23 +200,23 @@ fn check_net_list_limit(cx: &mut Cx, nets: &[NetField], pointer: &str, name: &st
 /// R9 / R10: strict CIDRs, one IP family per rule, consistent with `ipVersion`, no catch-all in
 /// `notNets` (v3.29+ patch releases and v3.31+).
 pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
-    let base = rule.pointer.as_str();
+    let base = &rule.pointer;
     let ip_version = rule
         .ip_version
         .as_ref()
         .filter(|v| v.value == 4 || v.value == 6);
     let lists = [
-        (&rule.source.nets, "source/nets", false),
-        (&rule.source.not_nets, "source/notNets", true),
-        (&rule.destination.nets, "destination/nets", false),
-        (&rule.destination.not_nets, "destination/notNets", true),
+        (&rule.source.nets, ("source", "nets"), false),
+        (&rule.source.not_nets, ("source", "notNets"), true),
+        (&rule.destination.nets, ("destination", "nets"), false),
+        (&rule.destination.not_nets, ("destination", "notNets"), true),
     ];
-    let mut first: Option<(Cidr, Span, String, &str)> = None;
+    let mut first: Option<(Cidr, Span, Pointer, &str)> = None;
     let mut mixed_reported = false;
     let mut version_reported = false;
-    for (nets, rel, negated) in lists {
+    for (nets, (side, field), negated) in lists {
         for (i, n) in nets.iter().enumerate() {
-            let pointer = format!("{base}/{rel}/{i}");
+            let pointer = base.child(side).child(field).index(i);
             // Rules parse CIDR-only, whatever the lowering stored.
             let cidr = match parse_cidr(&n.raw.value) {
                 Ok(c) => c,
