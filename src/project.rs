@@ -4,6 +4,9 @@
 //! Layer 4: uses `validate` and below; `analysis` and everything above read it. A `Project`
 //! holds loaded input only; what the pipeline computes over it (analysis, assertion answers,
 //! posture facts) lives in the check's run (`check::Run`), never here.
+//!
+//! A resource is addressed by its [`ResourceId`] (its place in `resources`), never by a bare
+//! index, so it is not mixed up with a compiled policy's `analysis::ir::PolicyId`.
 
 use crate::diagnostic::Diagnostic;
 use crate::model::lower::{LowerProblem, Lowered};

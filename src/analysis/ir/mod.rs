@@ -2,6 +2,9 @@
 //! selectors over endpoint labels (spec §3.7), numeric protocols, CIDRs, port matches, and the
 //! IP families each rule is rendered for (§4.3). Both the Z3 encoding and the concrete
 //! evaluator read only this IR, so they cannot disagree about what a rule means.
+//!
+//! A policy of a [`PolicySet`] is a [`PolicyId`] (its place in evaluation order), a rule a
+//! [`RuleId`]; the resource a policy was compiled from is a `project::ResourceId` (tree order).
 
 use crate::model::net::{Cidr, IpFamily};
 use crate::model::port::{Port, Protocol};
