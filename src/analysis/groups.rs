@@ -19,6 +19,7 @@ use crate::model::net::Cidr;
 use crate::model::resource::{Body, Kind, NetField, Resource};
 use crate::model::selector::Expr;
 use crate::project::{Project, ResourceId};
+use crate::source::Spanned;
 use std::collections::BTreeMap;
 
 pub const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
@@ -512,12 +513,16 @@ fn kubernetes_tree(project: &Project) -> bool {
     })
 }
 
+/// One named reachability group of the configuration (re-exported by `spec`, with the other
+/// plain specs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupDef {
+    pub name: Spanned<String>,
+    pub expression: Spanned<String>,
+}
+
 /// Resolve a group expression, trying the configuration's named groups first.
-pub fn resolve_named(
-    project: &Project,
-    named: &[super::spec::GroupDef],
-    text: &str,
-) -> Result<Group, String> {
+pub fn resolve_named(project: &Project, named: &[GroupDef], text: &str) -> Result<Group, String> {
     match named.iter().find(|g| g.name.value == text.trim()) {
         Some(def) => {
             let mut g = resolve(project, &def.expression.value)

@@ -6,7 +6,42 @@
 //! depend on the thread count). Concrete refutation (`refute`) settles what it can before Z3
 //! is asked.
 
-use super::*;
+use super::budget::{Deadline, WorkBudget};
+use super::context::{Context, Precedents};
+use super::ir::{CompiledPolicy, CompiledRule, PolicyId, RuleId};
+use super::lazy_session::LazySession;
+use super::results::{Decider, Shadowed, ShadowedByPolicy, UnsatRule, UnsatSelector};
+use super::rule_part::RulePart;
+use super::solver::Formula as Bool;
+use super::solver::{Answer, Session, Universe};
+use super::{order, overlap, refute};
+use crate::analysis::concrete::Packet;
+use crate::model::resource::Direction;
+
+const DIRECTIONS: [Direction; 2] = [Direction::Ingress, Direction::Egress];
+
+/// Per-policy results, computed on one worker.
+#[derive(Default)]
+pub(super) struct PolicyResults {
+    pub(super) unsat_selector: Option<UnsatSelector>,
+    pub(super) unsat_rules: Vec<UnsatRule>,
+    pub(super) shadowed: Vec<Shadowed>,
+    pub(super) shadowed_by_policy: Vec<ShadowedByPolicy>,
+    pub(super) conflicts: Vec<(RuleId, RuleId)>,
+    pub(super) calls: usize,
+    pub(super) undecided: usize,
+    /// Queries skipped because the budget ran out (counted in `undecided` too).
+    pub(super) skipped: usize,
+    /// Z3 resource units spent.
+    pub(super) work: u64,
+}
+
+impl PolicyResults {
+    /// The policy was not fully analyzed.
+    pub(super) fn incomplete(&self) -> bool {
+        self.skipped > 0
+    }
+}
 
 pub(super) fn analyze_policy(
     s: &mut LazySession<'_>,

@@ -89,3 +89,24 @@ pub struct Analysis {
     /// Set when the analysis budget ran out.
     pub budget_exceeded: Option<BudgetExceeded>,
 }
+
+/// Whether `policy` is in a tier the tree uses but does not define (its place is not known).
+pub(super) fn in_undefined_tier(set: &PolicySet, policy: PolicyId) -> bool {
+    set.policy(policy)
+        .and_then(|p| set.tier(&p.tier))
+        .is_some_and(|t| !t.defined)
+}
+
+/// Whether a "never reached" verdict stands once undefined tiers are accounted for: neither
+/// the policy nor anything deciding before it is in a tier whose place calint does not know.
+/// The pairwise anomaly pass treats the rules of a verdict that does not stand as live, as
+/// the report does.
+pub(super) fn never_reached_is_known(set: &PolicySet, s: &ShadowedByPolicy) -> bool {
+    let undefined_tier = |name: &str| set.tier(name).is_some_and(|t| !t.defined);
+    !in_undefined_tier(set, s.rule.policy)
+        && s.deciders.iter().all(|d| match d {
+            Decider::Tier(t) => !undefined_tier(t),
+            Decider::Policy(q) => !in_undefined_tier(set, *q),
+            Decider::Rule(_) => true,
+        })
+}

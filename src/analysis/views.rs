@@ -8,11 +8,14 @@
 //!   with the deciders of both.
 //! - CAL203 (an order decided by names) holds when it holds in some list.
 
+use super::budget::Deadline;
+use super::chain::analyze_chain;
 use super::classes::{Chain, View};
 use super::ir::{PolicyId, PolicySet};
-use super::{
-    Analysis, AnalysisOptions, BudgetExceeded, Deadline, Decider, RuleId, ShadowedByPolicy,
-    analyze_chain,
+use super::options::AnalysisOptions;
+use super::results::{
+    Analysis, BudgetExceeded, Decider, RuleId, ShadowedByPolicy, in_undefined_tier,
+    never_reached_is_known,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,26 +66,6 @@ fn drop_undefined_tier_ordering(a: &mut Analysis) {
         .collect();
     let mut keep = keep.into_iter();
     a.conflicts.retain(|_| keep.next().unwrap_or(true));
-}
-
-fn in_undefined_tier(set: &PolicySet, policy: PolicyId) -> bool {
-    set.policy(policy)
-        .and_then(|p| set.tier(&p.tier))
-        .is_some_and(|t| !t.defined)
-}
-
-/// Whether a "never reached" verdict stands once undefined tiers are accounted for: neither
-/// the policy nor anything deciding before it is in a tier whose place calint does not know.
-/// The pairwise anomaly pass treats the rules of a verdict that does not stand as live, as
-/// the report does.
-pub(super) fn never_reached_is_known(set: &PolicySet, s: &ShadowedByPolicy) -> bool {
-    let undefined_tier = |name: &str| set.tier(name).is_some_and(|t| !t.defined);
-    !in_undefined_tier(set, s.rule.policy)
-        && s.deciders.iter().all(|d| match d {
-            Decider::Tier(t) => !undefined_tier(t),
-            Decider::Policy(q) => !in_undefined_tier(set, *q),
-            Decider::Rule(_) => true,
-        })
 }
 
 /// The id in the full set of policy `id` of a view whose policies came from `origin`.
