@@ -112,10 +112,7 @@ impl Project {
 
     /// Every resource with its id, in tree order.
     pub fn resources_with_ids(&self) -> impl Iterator<Item = (ResourceId, &Resource)> {
-        self.resources
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (ResourceId(i), r))
+        (0..).map(ResourceId).zip(&self.resources)
     }
 
     pub fn policies(&self) -> impl Iterator<Item = (ResourceId, &Resource)> {

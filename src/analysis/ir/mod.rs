@@ -210,10 +210,7 @@ impl PolicySet {
 
     /// Every policy with its id, in evaluation order.
     pub fn policies_with_ids(&self) -> impl Iterator<Item = (PolicyId, &CompiledPolicy)> {
-        self.policies
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (PolicyId(i), p))
+        (0..).map(PolicyId).zip(&self.policies)
     }
 
     /// The rule `id` names, if any.

@@ -479,32 +479,26 @@ fn check_staged_delete(cx: &mut Cx, p: &Policy, action_span: Span) {
 /// namespace.
 fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
     let base = &rule.pointer;
-    match direction {
-        Direction::Egress => {
-            if let Some(svc) = &rule.source.services {
-                cx.push(
-                    Diagnostic::new(
-                        svc.span,
-                        base.child("source").child("services"),
-                        "services are not allowed in egress rule source",
-                    )
-                    .with_help("egress rules match a Service with `destination.services`"),
-                );
-            }
-            // HTTP in egress rules is CAL102 (alp-egress), not repeated here.
-        }
-        Direction::Ingress => {
-            if let Some(svc) = &rule.destination.services {
-                cx.push(
-                    Diagnostic::new(
-                        svc.span,
-                        base.child("destination").child("services"),
-                        "services are not allowed in ingress rule destination",
-                    )
-                    .with_help("ingress rules match a Service with `source.services`"),
-                );
-            }
-        }
+    // A Service is matched on the remote side only. HTTP in egress rules is CAL102
+    // (alp-egress), not repeated here.
+    let (services, side, message, help) = match direction {
+        Direction::Egress => (
+            &rule.source.services,
+            "source",
+            "services are not allowed in egress rule source",
+            "egress rules match a Service with `destination.services`",
+        ),
+        Direction::Ingress => (
+            &rule.destination.services,
+            "destination",
+            "services are not allowed in ingress rule destination",
+            "ingress rules match a Service with `source.services`",
+        ),
+    };
+    if let Some(svc) = services {
+        cx.push(
+            Diagnostic::new(svc.span, base.child(side).child("services"), message).with_help(help),
+        );
     }
     if cx.is_global_policy() {
         let (svc, side) = match direction {
