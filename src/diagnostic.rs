@@ -1,7 +1,7 @@
 //! [`Diagnostic`]: one problem with the input, the shape every layer below the lints reports
 //! in.
 //!
-//! Layer 0: uses only `source` and `finding`, beside which it sits.
+//! Layer 0: uses only `source`, `pointer` and `finding`, beside which it sits.
 //!
 //! In the manner of oxc's `OxcDiagnostic`, a diagnostic does not know its file: its span and
 //! its related spans are offsets into the one text it was found in, and whoever knows the
@@ -9,6 +9,7 @@
 //! lowering, validation and the configuration file all report the same type.
 
 use crate::finding::{Location, Related};
+use crate::pointer::Pointer;
 use crate::source::{FileId, Span};
 
 /// One problem with the input, located in a file: what YAML parsing, lowering, validation
@@ -20,7 +21,7 @@ pub struct Diagnostic {
     pub span: Span,
     /// JSON Pointer inside the resource (`/spec/ingress/0/destination/ports/1`); empty where
     /// the problem is not inside a resource (YAML syntax, a file that cannot be read).
-    pub pointer: String,
+    pub pointer: Pointer,
     pub message: String,
     pub help: Option<String>,
     /// Other places in the same text (the first occurrence of a duplicated key, the field
@@ -34,7 +35,7 @@ pub struct RelatedSpan {
     pub message: String,
     pub span: Span,
     /// JSON Pointer inside the resource, when the location is inside one.
-    pub pointer: Option<String>,
+    pub pointer: Option<Pointer>,
 }
 
 impl RelatedSpan {
@@ -58,7 +59,7 @@ impl RelatedSpan {
 }
 
 impl Diagnostic {
-    pub fn new(span: Span, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(span: Span, pointer: impl Into<Pointer>, message: impl Into<String>) -> Self {
         Diagnostic {
             span,
             pointer: pointer.into(),

@@ -1,7 +1,8 @@
 //! The finding type every lint produces and every report format renders.
 //!
-//! Layer 0: uses only `source`.
+//! Layer 0: uses only `source` and `pointer`.
 
+use crate::pointer::Pointer;
 use crate::source::{FileId, Span};
 use serde::Serialize;
 use std::fmt;
@@ -78,7 +79,7 @@ pub struct Related {
     pub message: String,
     pub location: Option<Location>,
     pub resource: Option<ResourceRef>,
-    pub pointer: Option<String>,
+    pub pointer: Option<Pointer>,
 }
 
 /// One problem calint reports.
@@ -91,7 +92,7 @@ pub struct Finding {
     pub location: Location,
     pub resource: Option<ResourceRef>,
     /// JSON Pointer of the offending node inside the resource (`/spec/ingress/1`).
-    pub pointer: Option<String>,
+    pub pointer: Option<Pointer>,
     pub related: Vec<Related>,
     /// Extra explanation lines (covering rules, examples, where a rendered finding came from).
     pub notes: Vec<String>,

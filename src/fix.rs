@@ -140,7 +140,7 @@ fn remove_item(text: &str, span: Span) -> Option<(Span, String)> {
 /// Find the node at a JSON pointer (`/spec`, `/items/3`).
 fn node_at<'a>(root: &'a Node, pointer: &str) -> Option<&'a Node> {
     let mut node = root;
-    for token in crate::load::pointer::tokens(pointer) {
+    for token in crate::pointer::tokens(pointer) {
         node = match (node.as_map(), node.as_seq()) {
             (Some(_), _) => node.get(&token)?,
             (_, Some(seq)) => seq.get(token.parse::<usize>().ok()?)?,
@@ -160,7 +160,7 @@ fn insert_types(project: &Project, f: &Finding, types: &str) -> Option<(Span, St
     })?;
     let parsed = yaml::parse(&src.text, &ParseLimits::default());
     let doc = parsed.documents.iter().find(|d| d.index == res.document)?;
-    let spec = node_at(&doc.root, &format!("{}/spec", res.base_pointer))?;
+    let spec = node_at(&doc.root, &res.base_pointer.child("spec"))?;
     if spec.get("types").is_some() {
         return None;
     }

@@ -4,6 +4,9 @@
 //! Layer 4: uses `validate` and below; `analysis` and everything above read it. A `Project`
 //! holds loaded input only; what the pipeline computes over it (analysis, assertion answers,
 //! posture facts) lives in the check's run (`check::Run`), never here.
+//!
+//! A resource is addressed by its [`ResourceId`] (its place in `resources`), never by a bare
+//! index, so it is not mixed up with a compiled policy's `analysis::ir::PolicyId`.
 
 use crate::diagnostic::Diagnostic;
 use crate::model::lower::{LowerProblem, Lowered};
@@ -20,14 +23,20 @@ pub struct FileProblem {
     pub problem: Diagnostic,
 }
 
+/// A resource of a [`Project`]: its index in `Project::resources`, in tree order. A newtype,
+/// so a resource is never addressed with an index of another list (the compiled policy set's
+/// policies are in evaluation order, not tree order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceId(pub usize);
+
 #[derive(Debug, Default)]
 pub struct Project {
     pub sources: SourceMap,
     pub file_problems: Vec<FileProblem>,
     pub resources: Vec<Resource>,
     pub lower_problems: Vec<LowerProblem>,
-    /// Validation results, by index into `resources`.
-    pub violations: Vec<(usize, Diagnostic)>,
+    /// Validation results, by resource.
+    pub violations: Vec<(ResourceId, Diagnostic)>,
     pub stats: Stats,
     /// Tiers defined outside the tree, declared in the configuration (`tiers:`): analysed
     /// in their real place instead of as undefined tiers.
@@ -96,10 +105,18 @@ impl Project {
         }
     }
 
-    pub fn policies(&self) -> impl Iterator<Item = (usize, &Resource)> {
-        self.resources
-            .iter()
-            .enumerate()
+    /// The resource `id` names, if any.
+    pub fn resource(&self, id: ResourceId) -> Option<&Resource> {
+        self.resources.get(id.0)
+    }
+
+    /// Every resource with its id, in tree order.
+    pub fn resources_with_ids(&self) -> impl Iterator<Item = (ResourceId, &Resource)> {
+        (0..).map(ResourceId).zip(&self.resources)
+    }
+
+    pub fn policies(&self) -> impl Iterator<Item = (ResourceId, &Resource)> {
+        self.resources_with_ids()
             .filter(|(_, r)| r.kind.is_policy())
     }
 

@@ -30,7 +30,7 @@ use calint::analysis::concrete::{
     Outcome, Packet, Side, evaluate_chain, policy_selects, rule_matches,
 };
 use calint::analysis::ir::{CompiledPolicy, CompiledRule, PolicyClass, PolicySet};
-use calint::analysis::{AnalysisOptions, RuleId, analyze_set};
+use calint::analysis::{AnalysisOptions, PolicyId, RuleId, analyze_set};
 use calint::model::resource::Direction;
 use common::{BASE, Gen, KEYS, policy_set};
 use proptest::prelude::*;
@@ -136,7 +136,7 @@ fn packets(
 
 #[derive(Debug, Default, PartialEq)]
 struct Verdicts {
-    unsat_selectors: BTreeSet<usize>,
+    unsat_selectors: BTreeSet<PolicyId>,
     unsat_rules: BTreeSet<RuleId>,
     shadowed: BTreeSet<RuleId>,
     shadowed_by_policy: BTreeSet<RuleId>,
@@ -186,7 +186,7 @@ fn brute_force(set: &PolicySet, packets: &[Packet]) -> Verdicts {
             .iter()
             .any(|pkt| p.selector.eval(&pkt.dst.labels) && pkt.dst.is_entity)
         {
-            v.unsat_selectors.insert(pi);
+            v.unsat_selectors.insert(PolicyId(pi));
         }
     }
     for d in [Direction::Ingress, Direction::Egress] {
@@ -212,12 +212,12 @@ fn brute_force(set: &PolicySet, packets: &[Packet]) -> Verdicts {
             .collect();
         let trace = |chain: Chain, i: usize| traces.get(&chain).and_then(|t| t.get(i));
         for (pi, p) in set.policies.iter().enumerate() {
-            if v.unsat_selectors.contains(&pi) || !p.applies(d) {
+            if v.unsat_selectors.contains(&PolicyId(pi)) || !p.applies(d) {
                 continue;
             }
             for r in p.rules(d) {
                 let id = RuleId {
-                    policy: pi,
+                    policy: PolicyId(pi),
                     direction: d,
                     rule: r.index,
                 };
@@ -254,11 +254,11 @@ fn brute_force(set: &PolicySet, packets: &[Packet]) -> Verdicts {
         }
         // Pairwise anomalies among the rules not found dead.
         for (pi, p) in set.policies.iter().enumerate() {
-            if v.unsat_selectors.contains(&pi) || !p.applies(d) {
+            if v.unsat_selectors.contains(&PolicyId(pi)) || !p.applies(d) {
                 continue;
             }
             let id = |r: &CompiledRule| RuleId {
-                policy: pi,
+                policy: PolicyId(pi),
                 direction: d,
                 rule: r.index,
             };
@@ -359,12 +359,12 @@ fn brute_force(set: &PolicySet, packets: &[Packet]) -> Verdicts {
                         if hit {
                             v.conflicts.insert((
                                 RuleId {
-                                    policy: p1i,
+                                    policy: PolicyId(p1i),
                                     direction: d,
                                     rule: r1.index,
                                 },
                                 RuleId {
-                                    policy: p2i,
+                                    policy: PolicyId(p2i),
                                     direction: d,
                                     rule: r2.index,
                                 },
@@ -731,11 +731,7 @@ fn fixed_seeds_with_cluster_policies_agree() {
         by_earlier_tier += expected
             .shadowed_by_policy
             .iter()
-            .filter(|r| {
-                set.policies
-                    .get(r.policy)
-                    .is_some_and(|p| p.tier != "kube-admin")
-            })
+            .filter(|r| set.policy(r.policy).is_some_and(|p| p.tier != "kube-admin"))
             .count();
     }
     assert!(
@@ -893,7 +889,7 @@ mod strings {
         };
         CompiledRule {
             index,
-            pointer: format!("/spec/{}/{index}", d.as_str()),
+            pointer: format!("/spec/{}/{index}", d.as_str()).into(),
             action,
             v4: true,
             v6: true,
@@ -918,7 +914,7 @@ mod strings {
             let ingress = rules(&mut g, Direction::Ingress);
             let egress = rules(&mut g, Direction::Egress);
             policies.push(CompiledPolicy {
-                resource: i,
+                resource: calint::project::ResourceId(i),
                 kind: Kind::NetworkPolicy,
                 namespace: Some("ns".into()),
                 name: format!("p{i}"),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules of the library, bottom up. Modules on one line are one layer.
 const LAYERS: &[&[&str]] = &[
-    &["source", "finding", "diagnostic", "progress"],
+    &["source", "pointer", "finding", "diagnostic", "progress"],
     &["load"],
     &["model"],
     &["validate"],

@@ -11,7 +11,7 @@
 //! labels) asks [`Admission`] first, so `check`, `reach`, `graph` and assertions agree.
 
 use crate::model::resource::{Kind, Resource};
-use crate::project::Project;
+use crate::project::{Project, ResourceId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Why a resource is left out of the analysis.
@@ -34,28 +34,28 @@ impl LeftOut {
 
 #[derive(Clone, Debug, Default)]
 pub struct Admission {
-    left_out: HashMap<usize, LeftOut>,
+    left_out: HashMap<ResourceId, LeftOut>,
 }
 
 /// Whether lowering or validation reported an error for resource `i`.
-fn has_errors(invalid: &HashSet<usize>, i: usize, r: &Resource) -> bool {
+fn has_errors(invalid: &HashSet<ResourceId>, i: ResourceId, r: &Resource) -> bool {
     invalid.contains(&i) || r.lowering_problems > 0
 }
 
 impl Admission {
     pub fn of(project: &Project) -> Admission {
-        let invalid: HashSet<usize> = project.violations.iter().map(|(i, _)| *i).collect();
+        let invalid: HashSet<ResourceId> = project.violations.iter().map(|(i, _)| *i).collect();
         let mut left_out = HashMap::new();
         // The last definition of each (kind, namespace, name) wins.
-        let mut last: HashMap<(Kind, Option<&str>, &str), usize> = HashMap::new();
-        for (i, r) in project.resources.iter().enumerate() {
+        let mut last: HashMap<(Kind, Option<&str>, &str), ResourceId> = HashMap::new();
+        for (i, r) in project.resources_with_ids() {
             if let Some(name) = r.meta.name.as_ref().filter(|n| !n.value.is_empty()) {
                 if let Some(prev) = last.insert((r.kind, r.namespace(), name.value.as_str()), i) {
                     left_out.insert(prev, LeftOut::Replaced);
                 }
             }
         }
-        for (i, r) in project.resources.iter().enumerate() {
+        for (i, r) in project.resources_with_ids() {
             if !left_out.contains_key(&i) && has_errors(&invalid, i, r) {
                 left_out.insert(i, LeftOut::Invalid);
             }
@@ -64,11 +64,11 @@ impl Admission {
     }
 
     /// Whether resource `i` takes part in the analysis.
-    pub fn admitted(&self, i: usize) -> bool {
+    pub fn admitted(&self, i: ResourceId) -> bool {
         !self.left_out.contains_key(&i)
     }
 
-    pub fn left_out(&self, i: usize) -> Option<LeftOut> {
+    pub fn left_out(&self, i: ResourceId) -> Option<LeftOut> {
         self.left_out.get(&i).copied()
     }
 
@@ -76,10 +76,10 @@ impl Admission {
     /// that the answer does not include ("2 policies not analysed: ..."), or `None`.
     pub fn note(&self, project: &Project) -> Option<String> {
         let mut by_what: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-        let mut indexes: Vec<usize> = self.left_out.keys().copied().collect();
+        let mut indexes: Vec<ResourceId> = self.left_out.keys().copied().collect();
         indexes.sort_unstable();
         for i in indexes {
-            let (Some(r), Some(why)) = (project.resources.get(i), self.left_out(i)) else {
+            let (Some(r), Some(why)) = (project.resource(i), self.left_out(i)) else {
                 continue;
             };
             // Only kinds whose content steers an answer.

@@ -14,12 +14,14 @@
 //! earlier rule (no terminal rule before it matches), so overlaps that earlier rules already
 //! decide are not reported. Rules already known to be dead are left out.
 
+use super::budget::Deadline;
 use super::concrete::{Packet, policy_selects, rule_matches};
 use super::ir::{CompiledPolicy, CompiledRule, PolicySet};
+use super::ir::{PolicyId, RuleId};
 use super::lazy_session::LazySession;
 use super::solver::Formula as Bool;
 use super::solver::Universe;
-use super::{Deadline, RuleId, overlap, refute};
+use super::{overlap, refute};
 use crate::model::resource::Direction;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -61,12 +63,12 @@ pub(crate) fn rule_pairs(
     set: &PolicySet,
     universe: &Universe,
     dead: &HashSet<RuleId>,
-    uncertain: &HashSet<usize>,
+    uncertain: &HashSet<PolicyId>,
     timeout_ms: u32,
     chunk: usize,
     deadline: Deadline,
 ) -> PairResults {
-    let indexes: Vec<usize> = (0..set.policies.len()).collect();
+    let indexes: Vec<PolicyId> = (0..set.policies.len()).map(PolicyId).collect();
     let per_policy: Vec<PairResults> = indexes
         .par_chunks(chunk.max(1))
         .flat_map_iter(|c| {
@@ -99,12 +101,12 @@ pub(crate) fn rule_pairs(
 fn policy_pairs(
     s: &mut LazySession<'_>,
     set: &PolicySet,
-    pi: usize,
+    pi: PolicyId,
     dead: &HashSet<RuleId>,
     deadline: Deadline,
 ) -> PairResults {
     let mut out = PairResults::default();
-    let Some(p) = set.policies.get(pi) else {
+    let Some(p) = set.policy(pi) else {
         return out;
     };
     let (calls0, und0, _) = s.counters();
@@ -122,7 +124,7 @@ fn policy_pairs(
 fn direction_pairs(
     s: &mut LazySession<'_>,
     p: &CompiledPolicy,
-    pi: usize,
+    pi: PolicyId,
     d: Direction,
     dead: &HashSet<RuleId>,
     deadline: Deadline,

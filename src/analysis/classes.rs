@@ -10,7 +10,7 @@
 //! The analysis runs each list as its own [`PolicySet`] (a *view*) through the same engines,
 //! so neither the Z3 encoding nor the concrete evaluator needs to know about classes.
 
-use super::ir::{PolicyClass, PolicySet};
+use super::ir::{PolicyClass, PolicyId, PolicySet};
 
 /// One of Felix's per-endpoint policy lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,8 +85,8 @@ pub fn list_note(class: PolicyClass) -> Option<&'static str> {
 pub struct View {
     pub chain: Chain,
     pub set: PolicySet,
-    /// For each policy of `set`, its index in the full set.
-    pub origin: Vec<usize>,
+    /// For each policy of `set`, its id in the full set.
+    pub origin: Vec<PolicyId>,
 }
 
 impl PolicySet {
@@ -97,7 +97,7 @@ impl PolicySet {
         let mut policies = Vec::new();
         for (i, p) in self.policies.iter().enumerate() {
             if chain.includes(p.class) {
-                origin.push(i);
+                origin.push(PolicyId(i));
                 policies.push(p.clone());
             }
         }

@@ -21,8 +21,8 @@
 //!   (`calico@release-v3.32:libcalico-go/lib/backend/k8s/resources/` has only
 //!   `kubeclusternetworkpolicy.go`).
 
-use super::ir::CompiledTier;
 use crate::model::resource::{ClusterTier, Kind};
+use crate::model::tier::CompiledTier;
 use crate::model::tier::{
     KUBE_ADMIN_TIER, KUBE_BASELINE_TIER, LEGACY_ADMIN_TIER, LEGACY_BASELINE_TIER,
 };

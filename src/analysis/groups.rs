@@ -18,7 +18,8 @@ use super::prefilter::Restrictions;
 use crate::model::net::Cidr;
 use crate::model::resource::{Body, Kind, NetField, Resource};
 use crate::model::selector::Expr;
-use crate::project::Project;
+use crate::project::{Project, ResourceId};
+use crate::source::Spanned;
 use std::collections::BTreeMap;
 
 pub const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
@@ -116,7 +117,7 @@ pub struct Group {
     pub concrete: bool,
     pub members: Vec<Member>,
     /// The resource the group was discovered from.
-    pub resource: Option<usize>,
+    pub resource: Option<ResourceId>,
 }
 
 impl Group {
@@ -228,7 +229,7 @@ fn namespace_facts(
 }
 
 fn workload_group(
-    i: usize,
+    i: ResourceId,
     r: &Resource,
     namespaces: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Option<Group> {
@@ -310,7 +311,7 @@ fn set_nets(r: &Resource) -> Vec<Cidr> {
 }
 
 fn set_group(
-    i: usize,
+    i: ResourceId,
     r: &Resource,
     namespaces: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Option<Group> {
@@ -369,9 +370,7 @@ fn hep_member(project: &Project, r: &Resource, ips: Vec<Cidr>) -> Member {
 fn all_set_nets(project: &Project) -> Vec<Cidr> {
     let admission = super::admission::Admission::of(project);
     project
-        .resources
-        .iter()
-        .enumerate()
+        .resources_with_ids()
         .filter(|(i, _)| admission.admitted(*i))
         .flat_map(|(_, r)| match r.kind {
             Kind::NetworkSet | Kind::GlobalNetworkSet => set_nets(r),
@@ -406,18 +405,14 @@ pub fn discover(project: &Project) -> Vec<Group> {
     // Replaced duplicates and invalid resources are not groups (issue 13 items 6, 8).
     let admission = super::admission::Admission::of(project);
     let mut workloads: Vec<Group> = project
-        .resources
-        .iter()
-        .enumerate()
+        .resources_with_ids()
         .filter(|(i, r)| r.kind.is_workload() && admission.admitted(*i))
         .filter_map(|(i, r)| workload_group(i, r, &namespaces))
         .collect();
     workloads.sort_by(|a, b| a.name.cmp(&b.name));
     workloads.dedup_by(|a, b| a.name == b.name);
     let mut sets: Vec<Group> = project
-        .resources
-        .iter()
-        .enumerate()
+        .resources_with_ids()
         .filter(|(i, r)| {
             matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet) && admission.admitted(*i)
         })
@@ -518,12 +513,16 @@ fn kubernetes_tree(project: &Project) -> bool {
     })
 }
 
+/// One named reachability group of the configuration (re-exported by `spec`, with the other
+/// plain specs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupDef {
+    pub name: Spanned<String>,
+    pub expression: Spanned<String>,
+}
+
 /// Resolve a group expression, trying the configuration's named groups first.
-pub fn resolve_named(
-    project: &Project,
-    named: &[super::spec::GroupDef],
-    text: &str,
-) -> Result<Group, String> {
+pub fn resolve_named(project: &Project, named: &[GroupDef], text: &str) -> Result<Group, String> {
     match named.iter().find(|g| g.name.value == text.trim()) {
         Some(def) => {
             let mut g = resolve(project, &def.expression.value)
@@ -563,7 +562,7 @@ fn net_group(project: &Project, cidr: Cidr) -> Group {
     let mut members = Vec::new();
     let mut claimed = Vec::new();
     let admission = super::admission::Admission::of(project);
-    for (i, r) in project.resources.iter().enumerate() {
+    for (i, r) in project.resources_with_ids() {
         if !matches!(r.kind, Kind::NetworkSet | Kind::GlobalNetworkSet) || !admission.admitted(i) {
             continue;
         }

@@ -40,7 +40,7 @@ mod tests {
 
     fn policy(name: &str, legacy_key: bool) -> CompiledPolicy {
         CompiledPolicy {
-            resource: 0,
+            resource: crate::project::ResourceId(0),
             kind: Kind::NetworkPolicy,
             namespace: Some("ns".into()),
             name: name.into(),

@@ -124,7 +124,7 @@ mod tests {
     fn rule(protocol: Option<u8>, nets: &[&str], ports: &[(u16, u16)]) -> CompiledRule {
         CompiledRule {
             index: 0,
-            pointer: String::new(),
+            pointer: crate::pointer::Pointer::root(),
             action: Action::Allow,
             v4: true,
             v6: true,

@@ -4,15 +4,14 @@
 //! of the Kubernetes rule only when it is true of every piece; otherwise it is about the
 //! pieces that qualify, and findings must name them.
 
-use super::RuleId;
-use super::ir::PolicySet;
+use super::ir::{PolicyId, PolicySet, RuleId};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// The indexes of the rules converted from the same source rule as `id` (just `id.rule`
 /// for a rule that is not split).
 pub fn siblings(set: &PolicySet, id: RuleId) -> Range<usize> {
-    let Some(rules) = set.policies.get(id.policy).map(|p| p.rules(id.direction)) else {
+    let Some(rules) = set.policy(id.policy).map(|p| p.rules(id.direction)) else {
         return id.rule..id.rule + 1;
     };
     let Some(pointer) = rules.get(id.rule).map(|r| r.pointer.as_str()) else {
@@ -43,7 +42,7 @@ pub fn by_source_rule<'a, T>(
     items: &'a [T],
     id: impl Fn(&T) -> RuleId,
 ) -> Vec<(bool, Vec<&'a T>)> {
-    type Key = (usize, crate::model::resource::Direction, usize);
+    type Key = (PolicyId, crate::model::resource::Direction, usize);
     let mut groups: BTreeMap<Key, (usize, Range<usize>, Vec<&'a T>)> = BTreeMap::new();
     for (n, item) in items.iter().enumerate() {
         let rid = id(item);
@@ -83,7 +82,7 @@ mod tests {
             .enumerate()
             .map(|(index, p)| CompiledRule {
                 index,
-                pointer: (*p).to_string(),
+                pointer: (*p).into(),
                 action: Action::Allow,
                 v4: true,
                 v6: true,
@@ -98,7 +97,7 @@ mod tests {
             .collect();
         PolicySet {
             policies: vec![CompiledPolicy {
-                resource: 0,
+                resource: crate::project::ResourceId(0),
                 kind: Kind::KubernetesNetworkPolicy,
                 namespace: Some("ns".into()),
                 name: "p".into(),
@@ -119,7 +118,7 @@ mod tests {
 
     fn id(rule: usize) -> RuleId {
         RuleId {
-            policy: 0,
+            policy: PolicyId(0),
             direction: Direction::Ingress,
             rule,
         }

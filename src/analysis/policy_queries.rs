@@ -2,14 +2,51 @@
 //! (CAL111), then per direction and rule, in one solver frame, whether the rule can match
 //! (CAL110), is covered by earlier rules of the policy (CAL201) or decided by earlier
 //! policies and tiers (CAL202), and which rules of later same-order policies it conflicts
-//! with (CAL203). Concrete refutation (`refute`) settles what it can before Z3 is asked.
+//! with (CAL203), and a conflict's witness packet (solved in a fresh session, so it does not
+//! depend on the thread count). Concrete refutation (`refute`) settles what it can before Z3
+//! is asked.
 
-use super::*;
+use super::budget::{Deadline, WorkBudget};
+use super::context::{Context, Precedents};
+use super::ir::{CompiledPolicy, CompiledRule, PolicyId, RuleId};
+use super::lazy_session::LazySession;
+use super::results::{Decider, Shadowed, ShadowedByPolicy, UnsatRule, UnsatSelector};
+use super::rule_part::RulePart;
+use super::solver::Formula as Bool;
+use super::solver::{Answer, Session, Universe};
+use super::{order, overlap, refute};
+use crate::analysis::concrete::Packet;
+use crate::model::resource::Direction;
+
+const DIRECTIONS: [Direction; 2] = [Direction::Ingress, Direction::Egress];
+
+/// Per-policy results, computed on one worker.
+#[derive(Default)]
+pub(super) struct PolicyResults {
+    pub(super) unsat_selector: Option<UnsatSelector>,
+    pub(super) unsat_rules: Vec<UnsatRule>,
+    pub(super) shadowed: Vec<Shadowed>,
+    pub(super) shadowed_by_policy: Vec<ShadowedByPolicy>,
+    pub(super) conflicts: Vec<(RuleId, RuleId)>,
+    pub(super) calls: usize,
+    pub(super) undecided: usize,
+    /// Queries skipped because the budget ran out (counted in `undecided` too).
+    pub(super) skipped: usize,
+    /// Z3 resource units spent.
+    pub(super) work: u64,
+}
+
+impl PolicyResults {
+    /// The policy was not fully analyzed.
+    pub(super) fn incomplete(&self) -> bool {
+        self.skipped > 0
+    }
+}
 
 pub(super) fn analyze_policy(
     s: &mut LazySession<'_>,
     cx: &Context<'_>,
-    pi: usize,
+    pi: PolicyId,
     deadline: Deadline,
     budget: &WorkBudget,
 ) -> PolicyResults {
@@ -74,7 +111,7 @@ pub(super) fn skipped(p: &CompiledPolicy) -> PolicyResults {
 pub(super) fn analyze_direction(
     lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
-    (pi, candidates): (usize, &[usize]),
+    (pi, candidates): (PolicyId, &[PolicyId]),
     p: &CompiledPolicy,
     d: Direction,
     deadline: Deadline,
@@ -135,7 +172,7 @@ pub(super) fn analyze_direction(
 pub(super) fn analyze_conflicts(
     lazy: &mut LazySession<'_>,
     cx: &Context<'_>,
-    (pi, candidates): (usize, &[usize]),
+    (pi, candidates): (PolicyId, &[PolicyId]),
     p: &CompiledPolicy,
     d: Direction,
     deadline: Deadline,
@@ -231,16 +268,12 @@ pub(super) fn analyze_rule(
     }
     match s.core(&[], &part_lits) {
         Answer::Known(Some(core)) => {
-            // The encoder's labels are read here, once (see `rule_part`).
+            // Guard 0 is the policy's scope; guard i the encoder's part i - 1.
             let mut parts: Vec<RulePart> = core
                 .iter()
                 .filter_map(|&i| match i {
                     0 => Some(RulePart::PolicySelector),
-                    i => named.get(i - 1).and_then(|(n, _)| {
-                        let part = RulePart::from_encoder_name(n);
-                        debug_assert!(part.is_some(), "rule part {n:?} unknown to RulePart");
-                        part
-                    }),
+                    i => named.get(i - 1).map(|&(part, _)| part),
                 })
                 .collect();
             parts.sort_by_cached_key(ToString::to_string);
@@ -324,15 +357,44 @@ pub(super) fn disjoint_protocols(a: &CompiledRule, b: &CompiledRule) -> bool {
     matches!((a.protocol, b.protocol), (Some(x), Some(y)) if x != y)
 }
 
+/// A packet matched by both rules of a conflict, reaching both.
+pub(super) fn conflict_witness(
+    cx: &Context<'_>,
+    universe: &Universe,
+    winner: RuleId,
+    loser: RuleId,
+    timeout_ms: u32,
+) -> Option<Packet> {
+    super::solver::with_fresh_session(universe, cx.set, timeout_ms, |s| {
+        let r1 = cx.set.rule(winner)?;
+        let r2 = cx.set.rule(loser)?;
+        let pre = cx.precedents(winner.policy, winner.direction);
+        let f = conflict_formula(
+            s,
+            cx,
+            winner.policy,
+            r1,
+            loser.policy,
+            r2,
+            winner.direction,
+            &pre,
+        );
+        match s.plausible_witness(&f) {
+            Answer::Known(Some(p)) => Some(p),
+            _ => None,
+        }
+    })
+}
+
 /// Both policies apply, evaluation reaches the first of them, and `r1`/`r2` are the first
 /// terminal matches of their policies.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conflict_formula(
+pub(super) fn conflict_formula(
     s: &Session<'_>,
     cx: &Context<'_>,
-    p1: usize,
+    p1: PolicyId,
     r1: &CompiledRule,
-    p2: usize,
+    p2: PolicyId,
     r2: &CompiledRule,
     d: Direction,
     pre: &Precedents,
@@ -340,7 +402,7 @@ pub(crate) fn conflict_formula(
     if cx.policy(p1).is_none() || cx.policy(p2).is_none() {
         return Bool::from_bool(false);
     }
-    let id = |policy: usize, r: &CompiledRule| RuleId {
+    let id = |policy: PolicyId, r: &CompiledRule| RuleId {
         policy,
         direction: d,
         rule: r.index,

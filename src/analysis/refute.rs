@@ -8,8 +8,8 @@
 //! miss only costs the query it would have saved.
 
 use super::concrete::{Packet, Side, policy_selects, rule_matches};
+use super::context::{Context, Precedents};
 use super::ir::{self, CompiledPolicy, CompiledRule, Entity, PortMatch};
-use super::{Context, Precedents};
 use crate::model::net::IpFamily;
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;
@@ -354,7 +354,7 @@ impl LocalEndpoint {
         pre: &Precedents,
     ) -> Self {
         let labels = side_labels(&[&p.selector], None, true).map(|(_, l)| l);
-        let selects = |q: usize| {
+        let selects = |q: ir::PolicyId| {
             cx.policy(q).is_some_and(|qp| {
                 qp.applies(d) && labels.as_ref().is_some_and(|l| qp.selector.eval(l))
             })

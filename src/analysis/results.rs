@@ -5,33 +5,25 @@
 use super::anomaly;
 use super::concrete::Packet;
 use super::ir::PolicySet;
+pub use super::ir::{PolicyId, RuleId};
 use super::rule_part::RulePart;
-use crate::model::resource::Direction;
 
 /// The analysis budget ran out before every query was asked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BudgetExceeded {
     pub budget_ms: u64,
     /// The first policy (index in `PolicySet::policies`) not fully analyzed.
-    pub first_policy: usize,
+    pub first_policy: PolicyId,
     /// How many policies were not fully analyzed.
     pub policies: usize,
     /// Queries skipped (a lower bound; also counted in [`Analysis::undecided`]).
     pub skipped_queries: usize,
 }
 
-/// A rule of a compiled policy: (index in `PolicySet::policies`, direction, rule index).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RuleId {
-    pub policy: usize,
-    pub direction: Direction,
-    pub rule: usize,
-}
-
 /// A policy whose selector can match no endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UnsatSelector {
-    pub policy: usize,
+    pub policy: PolicyId,
     /// Names of the contradictory parts (`selector`, `namespace`, ...).
     pub parts: Vec<String>,
 }
@@ -58,8 +50,8 @@ pub struct Shadowed {
 pub enum Decider {
     /// An earlier tier (its policies, or its end-of-tier deny).
     Tier(String),
-    /// An earlier policy of the same tier (index in the policy set).
-    Policy(usize),
+    /// An earlier policy of the same tier.
+    Policy(PolicyId),
     /// An earlier rule of the same policy.
     Rule(usize),
 }
@@ -96,4 +88,25 @@ pub struct Analysis {
     pub undecided: usize,
     /// Set when the analysis budget ran out.
     pub budget_exceeded: Option<BudgetExceeded>,
+}
+
+/// Whether `policy` is in a tier the tree uses but does not define (its place is not known).
+pub(super) fn in_undefined_tier(set: &PolicySet, policy: PolicyId) -> bool {
+    set.policy(policy)
+        .and_then(|p| set.tier(&p.tier))
+        .is_some_and(|t| !t.defined)
+}
+
+/// Whether a "never reached" verdict stands once undefined tiers are accounted for: neither
+/// the policy nor anything deciding before it is in a tier whose place calint does not know.
+/// The pairwise anomaly pass treats the rules of a verdict that does not stand as live, as
+/// the report does.
+pub(super) fn never_reached_is_known(set: &PolicySet, s: &ShadowedByPolicy) -> bool {
+    let undefined_tier = |name: &str| set.tier(name).is_some_and(|t| !t.defined);
+    !in_undefined_tier(set, s.rule.policy)
+        && s.deciders.iter().all(|d| match d {
+            Decider::Tier(t) => !undefined_tier(t),
+            Decider::Policy(q) => !in_undefined_tier(set, *q),
+            Decider::Rule(_) => true,
+        })
 }

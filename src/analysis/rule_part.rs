@@ -1,13 +1,8 @@
 //! [`RulePart`]: the parts of a rule's match condition the analysis names when no packet can
-//! match the rule (CAL110's `UnsatRule::parts`): a typed contract between the analysis and the
-//! lint, which picks each part's source text by matching on it instead of splitting a
-//! `"source.selector"` string again.
-//!
-//! The solver's encoder (`solver::encode`, `rule_parts`) still labels the parts with their
-//! printed names; [`RulePart::from_encoder_name`] is the one place those labels are read, where
-//! the analysis collects an unsatisfiable core (`analyze_rule`). Once the encoder pushes
-//! `RulePart`s itself, that function goes (the solver was being reworked when this type was
-//! introduced; see the module doc of `solver`).
+//! match the rule (CAL110's `UnsatRule::parts`): a typed contract between the solver's encoder,
+//! which labels each part of a rule it encodes with one (`Encoder::rule_parts`), the analysis,
+//! which keeps the parts in an unsatisfiable core, and the lint, which picks each part's source
+//! text by matching on it instead of splitting a `"source.selector"` string again.
 
 use std::fmt;
 
@@ -46,7 +41,7 @@ pub enum RulePart {
     /// A field of `source` or `destination`; `Selector` is the side's effective selector
     /// (spec §3.7.1), which can come from other fields when the rule has no `selector`.
     Entity(RuleSide, EntityField),
-    /// The encoder's name for the part of an id naming no rule (never matches).
+    /// The one part of an id naming no rule (never matches).
     NoRule,
 }
 
@@ -86,30 +81,6 @@ impl EntityField {
 }
 
 impl RulePart {
-    /// The part the encoder labels `name` (`"source.selector"`, `"protocol"`, ...); `None` for
-    /// a label this type does not know (a new encoder part must be added here).
-    pub fn from_encoder_name(name: &str) -> Option<RulePart> {
-        let part = match name {
-            "policy selector" => RulePart::PolicySelector,
-            "IP family" => RulePart::IpFamily,
-            "protocol" => RulePart::Protocol,
-            "notProtocol" => RulePart::NotProtocol,
-            "icmp" => RulePart::Icmp,
-            "notICMP" => RulePart::NotIcmp,
-            "http" => RulePart::Http,
-            "rule" => RulePart::NoRule,
-            _ => {
-                let (side, field) = name.split_once('.')?;
-                let side = [RuleSide::Source, RuleSide::Destination]
-                    .into_iter()
-                    .find(|s| s.name() == side)?;
-                let field = EntityField::ALL.into_iter().find(|f| f.name() == field)?;
-                RulePart::Entity(side, field)
-            }
-        };
-        Some(part)
-    }
-
     /// The effective selector of a side (CAL110 explains it when the rule has none).
     pub fn selector_side(self) -> Option<RuleSide> {
         match self {
@@ -157,25 +128,21 @@ mod tests {
         all
     }
 
+    /// Messages name the parts, and CAL110 sorts them by name: no two parts share one.
     #[test]
-    fn encoder_names_round_trip() {
+    fn every_part_has_its_own_name() {
         let mut all = rule_parts();
         all.extend([RulePart::PolicySelector, RulePart::NoRule]);
-        for part in all {
-            assert_eq!(RulePart::from_encoder_name(&part.to_string()), Some(part));
-        }
-        assert_eq!(
-            RulePart::from_encoder_name("source.namespaceSelector"),
-            None
-        );
-        assert_eq!(RulePart::from_encoder_name("sideways.selector"), None);
-        assert_eq!(RulePart::from_encoder_name(""), None);
+        let names: std::collections::HashSet<String> =
+            all.iter().map(ToString::to_string).collect();
+        assert_eq!(names.len(), all.len(), "{names:?}");
+        assert!(names.contains("source.selector") && names.contains("notICMP"));
     }
 
-    /// Every label the encoder gives a rule part is one this type knows, and every entity and
-    /// rule part this type knows is one the encoder gives (a rule with every field set).
+    /// Every entity and rule part this type knows is one the encoder gives (a rule with every
+    /// field set), and the encoder gives a rule no part twice.
     #[test]
-    fn the_encoder_labels_every_part_with_a_known_name() {
+    fn the_encoder_names_every_part() {
         use crate::analysis::RuleId;
         use crate::analysis::ir::PolicySet;
         use crate::analysis::solver::{Universe, with_fresh_session};
@@ -217,24 +184,25 @@ spec:
         );
         let set = PolicySet::from_project(&project);
         let universe = Universe::new(&set);
-        let labels: Vec<String> = with_fresh_session(&universe, &set, 1000, |s| {
+        let labels: Vec<Vec<RulePart>> = with_fresh_session(&universe, &set, 1000, |s| {
             let mut labels = Vec::new();
             for (direction, rules) in [(Direction::Ingress, 3), (Direction::Egress, 1)] {
                 for rule in 0..rules {
                     let id = RuleId {
-                        policy: 0,
+                        policy: crate::analysis::PolicyId(0),
                         direction,
                         rule,
                     };
-                    labels.extend(s.enc.rule_parts(id).into_iter().map(|(n, _)| n));
+                    labels.push(s.enc.rule_parts(id).into_iter().map(|(p, _)| p).collect());
                 }
             }
             labels
         });
-        let parts: std::collections::HashSet<RulePart> = labels
-            .iter()
-            .map(|l| RulePart::from_encoder_name(l).unwrap_or_else(|| panic!("unknown {l:?}")))
-            .collect();
+        for rule in &labels {
+            let unique: std::collections::HashSet<&RulePart> = rule.iter().collect();
+            assert_eq!(unique.len(), rule.len(), "a part given twice: {rule:?}");
+        }
+        let parts: std::collections::HashSet<RulePart> = labels.iter().flatten().copied().collect();
         for part in rule_parts() {
             assert!(parts.contains(&part), "{part} not among {labels:?}");
         }

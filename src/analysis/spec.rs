@@ -1,16 +1,12 @@
 //! The questions the analysis is asked, as plain data: named groups and reachability
 //! assertions. `config` reads `.calint.yaml` into these types (and re-exports them); the
-//! analysis never sees a configuration type.
+//! analysis never sees a configuration type. `GroupDef` is defined beside the resolution that
+//! reads it (`groups::resolve_named`), so `groups` does not import this module, which imports
+//! `reach` for the answers.
 
+pub use super::groups::GroupDef;
 use super::reach::{ReachResult, Verdict};
 use crate::source::{FileId, Span, Spanned};
-
-/// One named reachability group of the configuration.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GroupDef {
-    pub name: Spanned<String>,
-    pub expression: Spanned<String>,
-}
 
 /// One reachability assertion: traffic from `from` to `to` must be `expect`.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,11 +8,14 @@
 //!   with the deciders of both.
 //! - CAL203 (an order decided by names) holds when it holds in some list.
 
+use super::budget::Deadline;
+use super::chain::analyze_chain;
 use super::classes::{Chain, View};
-use super::ir::PolicySet;
-use super::{
-    Analysis, AnalysisOptions, BudgetExceeded, Deadline, Decider, RuleId, ShadowedByPolicy,
-    analyze_chain,
+use super::ir::{PolicyId, PolicySet};
+use super::options::AnalysisOptions;
+use super::results::{
+    Analysis, BudgetExceeded, Decider, RuleId, ShadowedByPolicy, in_undefined_tier,
+    never_reached_is_known,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,30 +68,14 @@ fn drop_undefined_tier_ordering(a: &mut Analysis) {
     a.conflicts.retain(|_| keep.next().unwrap_or(true));
 }
 
-fn in_undefined_tier(set: &PolicySet, policy: usize) -> bool {
-    set.policies
-        .get(policy)
-        .and_then(|p| set.tier(&p.tier))
-        .is_some_and(|t| !t.defined)
+/// The id in the full set of policy `id` of a view whose policies came from `origin`.
+fn map_policy(origin: &[PolicyId], id: PolicyId) -> PolicyId {
+    origin.get(id.0).copied().unwrap_or(id)
 }
 
-/// Whether a "never reached" verdict stands once undefined tiers are accounted for: neither
-/// the policy nor anything deciding before it is in a tier whose place calint does not know.
-/// The pairwise anomaly pass treats the rules of a verdict that does not stand as live, as
-/// the report does.
-pub(super) fn never_reached_is_known(set: &PolicySet, s: &ShadowedByPolicy) -> bool {
-    let undefined_tier = |name: &str| set.tier(name).is_some_and(|t| !t.defined);
-    !in_undefined_tier(set, s.rule.policy)
-        && s.deciders.iter().all(|d| match d {
-            Decider::Tier(t) => !undefined_tier(t),
-            Decider::Policy(q) => !in_undefined_tier(set, *q),
-            Decider::Rule(_) => true,
-        })
-}
-
-fn map_rule(origin: &[usize], id: RuleId) -> RuleId {
+fn map_rule(origin: &[PolicyId], id: RuleId) -> RuleId {
     RuleId {
-        policy: origin.get(id.policy).copied().unwrap_or(id.policy),
+        policy: map_policy(origin, id.policy),
         ..id
     }
 }
@@ -96,7 +83,7 @@ fn map_rule(origin: &[usize], id: RuleId) -> RuleId {
 fn merge(set: PolicySet, views: Vec<(View, Analysis)>) -> Analysis {
     let mut out = Analysis::default();
     // How many lists each policy is in.
-    let mut lists: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut lists: BTreeMap<PolicyId, usize> = BTreeMap::new();
     for (v, _) in &views {
         for &o in &v.origin {
             *lists.entry(o).or_default() += 1;
@@ -112,7 +99,7 @@ fn merge(set: PolicySet, views: Vec<(View, Analysis)>) -> Analysis {
     for (v, a) in views {
         let origin = &v.origin;
         for mut u in a.unsat_selectors {
-            u.policy = origin.get(u.policy).copied().unwrap_or(u.policy);
+            u.policy = map_policy(origin, u.policy);
             if seen_selectors.insert(u.policy) {
                 out.unsat_selectors.push(u);
             }
@@ -135,7 +122,7 @@ fn merge(set: PolicySet, views: Vec<(View, Analysis)>) -> Analysis {
                 .or_insert_with(|| (0, BTreeSet::new()));
             entry.0 += 1;
             entry.1.extend(sp.deciders.into_iter().map(|d| match d {
-                Decider::Policy(q) => Decider::Policy(origin.get(q).copied().unwrap_or(q)),
+                Decider::Policy(q) => Decider::Policy(map_policy(origin, q)),
                 other => other,
             }));
         }
@@ -157,10 +144,7 @@ fn merge(set: PolicySet, views: Vec<(View, Analysis)>) -> Analysis {
         out.solver_calls += a.solver_calls;
         out.undecided += a.undecided;
         if let Some(mut b) = a.budget_exceeded {
-            b.first_policy = origin
-                .get(b.first_policy)
-                .copied()
-                .unwrap_or(b.first_policy);
+            b.first_policy = map_policy(origin, b.first_policy);
             budget = Some(match budget {
                 None => b,
                 Some(prev) => BudgetExceeded {

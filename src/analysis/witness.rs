@@ -1,42 +1,13 @@
-//! Witness packets: concrete examples that make a finding tangible, derived in a fresh Z3
-//! context so they are the same whatever the thread count, and described in domain terms.
+//! Witness packets described in domain terms: the text and JSON of the concrete examples that
+//! make a finding tangible (CAL202, CAL203, `reach`, `diff`). The packets are solved
+//! elsewhere (a conflict's by `policy_queries::conflict_witness`, in a fresh Z3 context so it
+//! is the same whatever the thread count); this module only reads them.
 
 use super::concrete::{Packet, Side};
-use super::solver::{Answer, Universe};
-use super::{Context, RuleId, conflict_formula, rule_by_id};
 use crate::model::net::IpFamily;
 use crate::model::resource::Direction;
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-/// A packet matched by both rules of a conflict, reaching both.
-pub(crate) fn conflict_witness(
-    cx: &Context<'_>,
-    universe: &Universe,
-    winner: RuleId,
-    loser: RuleId,
-    timeout_ms: u32,
-) -> Option<Packet> {
-    super::solver::with_fresh_session(universe, cx.set, timeout_ms, |s| {
-        let r1 = rule_by_id(cx.set, winner)?;
-        let r2 = rule_by_id(cx.set, loser)?;
-        let pre = cx.precedents(winner.policy, winner.direction);
-        let f = conflict_formula(
-            s,
-            cx,
-            winner.policy,
-            r1,
-            loser.policy,
-            r2,
-            winner.direction,
-            &pre,
-        );
-        match s.plausible_witness(&f) {
-            Answer::Known(Some(p)) => Some(p),
-            _ => None,
-        }
-    })
-}
 
 fn ip(family: IpFamily, addr: u128) -> String {
     match family {

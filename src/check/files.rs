@@ -9,7 +9,7 @@ use crate::load::read;
 use crate::load::walk::{self, Discovered, WalkOptions};
 use crate::model::lower::{Lowered, lower_file_with};
 use crate::progress::{NoProgress, Progress};
-use crate::project::{FileProblem, Project};
+use crate::project::{FileProblem, Project, ResourceId};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::validate::validate_resource;
 use rayon::prelude::*;
@@ -196,7 +196,7 @@ pub(super) fn append_source(
     );
     project.lower_problems.extend(outcome.lowered.problems);
     for r in outcome.lowered.resources {
-        let i = project.resources.len();
+        let i = ResourceId(project.resources.len());
         project.violations.extend(
             validate_resource(&r, &opts.validate)
                 .into_iter()
@@ -252,7 +252,7 @@ pub(super) fn assemble(
         .flat_map_iter(|(i, r)| {
             let violations = validate_resource(r, &opts.validate);
             progress.advance(1);
-            violations.into_iter().map(move |v| (i, v))
+            violations.into_iter().map(move |v| (ResourceId(i), v))
         })
         .collect();
     cap_problems(&mut project, opts.max_problems_per_file);
@@ -263,8 +263,8 @@ pub(super) fn assemble(
 /// by position) and add one file problem saying how many more there were.
 pub(super) fn cap_problems(project: &mut Project, max: usize) {
     use std::collections::{BTreeMap, HashSet};
-    let file_of_violation = |resources: &[crate::model::resource::Resource], i: usize| {
-        resources.get(i).map_or(FileId(usize::MAX), |r| r.file)
+    let file_of_violation = |resources: &[crate::model::resource::Resource], i: ResourceId| {
+        resources.get(i.0).map_or(FileId(usize::MAX), |r| r.file)
     };
     let mut counts: BTreeMap<FileId, usize> = BTreeMap::new();
     for fp in &project.file_problems {

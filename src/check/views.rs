@@ -20,7 +20,7 @@
 use super::{CheckOptions, LoadError};
 use crate::finding::Finding;
 use crate::progress::Progress;
-use crate::project::Project;
+use crate::project::{Project, ResourceId};
 use crate::source::FileId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -117,9 +117,9 @@ pub fn kustomize_views(project: &Project) -> Vec<ViewSpec> {
 pub fn sub_project(project: &Project, files: &BTreeSet<FileId>) -> Project {
     let mut index = BTreeMap::new();
     let mut resources = Vec::new();
-    for (i, r) in project.resources.iter().enumerate() {
+    for (i, r) in project.resources_with_ids() {
         if files.contains(&r.file) {
-            index.insert(i, resources.len());
+            index.insert(i, ResourceId(resources.len()));
             resources.push(r.clone());
         }
     }

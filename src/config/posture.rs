@@ -110,7 +110,7 @@ pub fn read_no_path(item: &Node, node: &Node, ptr: &str, r: &mut Reader) -> Opti
             _ => {
                 r.report(
                     h.span,
-                    &format!("{ptr}/max-hops"),
+                    &crate::pointer::child(ptr, "max-hops"),
                     format!(
                         "`max-hops` must be a positive whole number, found {}",
                         h.value

@@ -12,6 +12,7 @@ use crate::finding::Severity;
 use crate::lints;
 use crate::load::tree::{Node, NodeKind};
 use crate::model::lower::reader::{Reader, child, did_you_mean};
+use crate::pointer::Pointer;
 use crate::source::{Span, Spanned};
 use crate::validate::CalicoVersion;
 
@@ -31,7 +32,7 @@ pub(super) const LIMIT_KEYS: &[&str] = &[
 pub(super) fn problem(span: Span, message: String, help: Option<String>) -> Diagnostic {
     Diagnostic {
         span,
-        pointer: String::new(),
+        pointer: Pointer::root(),
         message,
         help,
         related: Vec::new(),
@@ -285,7 +286,7 @@ pub(super) fn read_limits(node: &Node, ptr: &str, r: &mut Reader) -> Limits {
             _ => {
                 r.report(
                     v.span,
-                    &format!("{ptr}/{key}"),
+                    &child(ptr, key),
                     format!("`{key}` must be a positive whole number, found {}", v.value),
                 );
                 None

@@ -128,7 +128,7 @@ fn identity(
     (
         f.code.to_string(),
         place,
-        f.pointer.clone().unwrap_or_default(),
+        f.pointer.as_deref().unwrap_or_default().to_string(),
     )
 }
 
@@ -296,7 +296,7 @@ fn renames(base: &Side, head: &Side) -> HashMap<ResourceRef, ResourceRef> {
             .policies
             .iter()
             .filter_map(|p| {
-                let r = s.project.resources.get(p.resource)?.reference();
+                let r = s.project.resource(p.resource)?.reference();
                 (!other.contains(&r)).then(|| (r, reach::fingerprint::policy_meaning(&s.set, p)))
             })
             .collect()

@@ -4,7 +4,7 @@
 //! the same kind, namespace and name, or adds it; `Delete` removes it.
 
 use crate::model::resource::{Body, Kind};
-use crate::project::Project;
+use crate::project::{Project, ResourceId};
 use std::collections::{HashMap, HashSet};
 
 /// The enforced kind a staged kind becomes.
@@ -46,7 +46,7 @@ pub fn promote(mut project: Project) -> (Project, Promotion) {
     // Enforced policies a staged policy replaces or deletes, and the staged Deletes themselves.
     let mut targets = HashSet::new();
     let mut drop = HashSet::new();
-    for (i, r) in project.resources.iter().enumerate() {
+    for (i, r) in project.resources_with_ids() {
         let Some(kind) = enforced_kind(r.kind) else {
             continue;
         };
@@ -62,7 +62,7 @@ pub fn promote(mut project: Project) -> (Project, Promotion) {
             promotion.set += 1;
         }
     }
-    for (i, r) in project.resources.iter().enumerate() {
+    for (i, r) in project.resources_with_ids() {
         if enforced_kind(r.kind).is_none()
             && targets.contains(&key(r.kind, r.namespace(), r.name()))
         {
@@ -75,6 +75,7 @@ pub fn promote(mut project: Project) -> (Project, Promotion) {
     for (i, mut r) in std::mem::take(&mut project.resources)
         .into_iter()
         .enumerate()
+        .map(|(i, r)| (ResourceId(i), r))
     {
         if drop.contains(&i) {
             continue;
@@ -85,7 +86,7 @@ pub fn promote(mut project: Project) -> (Project, Promotion) {
                 p.staged_action = None;
             }
         }
-        remap.insert(i, kept.len());
+        remap.insert(i, ResourceId(kept.len()));
         kept.push(r);
     }
     project.resources = kept;

@@ -36,7 +36,7 @@ impl Lint for InvalidResource {
             f.emit();
         }
         for (index, v) in &project.violations {
-            let Some(res) = project.resources.get(*index) else {
+            let Some(res) = project.resource(*index) else {
                 continue;
             };
             let mut f = sink

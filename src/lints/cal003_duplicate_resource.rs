@@ -1,9 +1,11 @@
 //! CAL003 duplicate-resource: the same kind/namespace/name defined twice.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Related, Severity};
 use crate::model::resource::Kind;
+use crate::project::ResourceId;
 use std::collections::HashMap;
 
 pub struct DuplicateResource;
@@ -22,8 +24,8 @@ impl Lint for DuplicateResource {
     }
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
-        let mut first: HashMap<(Kind, Option<&str>, &str), usize> = HashMap::new();
-        for (i, res) in project.resources.iter().enumerate() {
+        let mut first: HashMap<(Kind, Option<&str>, &str), ResourceId> = HashMap::new();
+        for (i, res) in project.resources_with_ids() {
             let Some(name) = res.meta.name.as_ref().filter(|n| !n.value.is_empty()) else {
                 continue;
             };
@@ -32,7 +34,7 @@ impl Lint for DuplicateResource {
                 first.insert(key, i);
                 continue;
             };
-            let Some(original) = project.resources.get(earlier) else {
+            let Some(original) = project.resource(earlier) else {
                 continue;
             };
             let where_first = project
@@ -50,7 +52,7 @@ impl Lint for DuplicateResource {
                     res.reference()
                 ),
             )
-            .in_resource(res, "/metadata/name")
+            .in_resource(res, &Pointer::of(&["metadata", "name"]))
             .related(Related {
                 message: "first defined here".into(),
                 location: Some(original.location(

@@ -1,6 +1,7 @@
 //! CAL004 unknown-tier: a policy names a tier that no Tier in the tree defines.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Kind;
@@ -49,7 +50,7 @@ impl Lint for UnknownTier {
                         "tier `{name}` is not defined by any Tier in the analyzed files; Calico rejects policies in a tier that does not exist"
                     ),
                 )
-                .in_resource(res, "/spec/tier");
+                .in_resource(res, &Pointer::of(&["spec", "tier"]));
             if !defined.is_empty() {
                 let list: Vec<_> = defined.iter().map(|t| format!("`{t}`")).collect();
                 f = f.note(format!("tiers defined here: {}", list.join(", ")));

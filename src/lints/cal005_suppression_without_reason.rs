@@ -1,6 +1,7 @@
 //! CAL005 suppression-without-reason: a `calint.io/ignore` annotation that does not say why.
 
 use super::LintContext;
+use super::Pointer;
 use super::suppress::Suppressions;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Location, Severity};
@@ -46,10 +47,7 @@ impl Lint for SuppressionWithoutReason {
                 format!("suppression `{key}` gives no reason"),
             )
             .resource(s.resource.clone())
-            .pointer(format!(
-                "/metadata/annotations/{}",
-                crate::model::lower::reader::escape_pointer(key)
-            ))
+            .pointer(Pointer::of(&["metadata", "annotations", key]))
             .note(format!("help: {help}"))
             .emit();
         }

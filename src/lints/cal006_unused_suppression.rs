@@ -2,10 +2,11 @@
 //! suppresses nothing: the finding is gone, the code is unknown, or the lint is turned off.
 
 use super::LintContext;
+use super::Pointer;
 use super::suppress::{self, SuppressedCode, Suppression, Suppressions};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Location, Severity};
-use crate::model::lower::reader::{did_you_mean, escape_pointer};
+use crate::model::lower::reader::did_you_mean;
 
 pub struct UnusedSuppression;
 
@@ -62,10 +63,7 @@ impl Lint for UnusedSuppression {
                 ),
             )
             .resource(u.resource.clone())
-            .pointer(format!(
-                "/metadata/annotations/{}",
-                escape_pointer(&u.key.value)
-            ))
+            .pointer(Pointer::of(&["metadata", "annotations", &u.key.value]))
             .note(format!("help: {help}"))
             .emit();
         }
@@ -133,10 +131,7 @@ fn report(
 ) {
     sink.at(Location::new(s.file, span), message)
         .resource(s.resource.clone())
-        .pointer(format!(
-            "/metadata/annotations/{}",
-            escape_pointer(&s.key.value)
-        ))
+        .pointer(Pointer::of(&["metadata", "annotations", &s.key.value]))
         .note(format!("help: {help}"))
         .emit();
 }

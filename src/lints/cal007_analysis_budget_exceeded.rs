@@ -2,6 +2,7 @@
 //! policies were not (fully) analyzed. Reported once, at the first such policy.
 
 use super::LintContext;
+use super::Pointer;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
@@ -31,7 +32,9 @@ impl Lint for AnalysisBudgetExceeded {
             .meta
             .name
             .as_ref()
-            .map_or((res.kind_span, ""), |n| (n.span, "/metadata/name"));
+            .map_or((res.kind_span, Pointer::root()), |n| {
+                (n.span, Pointer::of(&["metadata", "name"]))
+            });
         let others = e.policies.saturating_sub(1);
         let message = format!(
             "the semantic analysis used up its {} ms budget: this policy{} not fully \
@@ -45,7 +48,7 @@ impl Lint for AnalysisBudgetExceeded {
             e.skipped_queries
         );
         sink.at(res.location(span), message)
-            .in_resource(res, pointer)
+            .in_resource(res, &pointer)
             .note(
                 "shadowing, conflict and unsatisfiability findings may be missing for the \
                  policies not analyzed; raise the budget (`AnalysisOptions::budget_ms`) or \

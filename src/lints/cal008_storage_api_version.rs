@@ -4,6 +4,7 @@
 //! that API is not meant to be written by hand.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 
@@ -34,7 +35,7 @@ impl Lint for StorageApiVersion {
                 );
             }
             sink.at(res.location(res.api_version.span), message)
-                .in_resource(res, "/apiVersion")
+                .in_resource(res, &Pointer::of(&["apiVersion"]))
                 .note("help: use `apiVersion: projectcalico.org/v3` (applied with calicoctl or the Calico API server)")
                 .emit();
         }

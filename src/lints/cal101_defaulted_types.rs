@@ -1,6 +1,7 @@
 //! CAL101 defaulted-types: `types` is absent, so Calico picks the policy's directions itself.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 
@@ -62,7 +63,7 @@ impl Lint for DefaultedTypes {
                 res.location(span),
                 format!("`types` is not set: Calico will use {value}; {meaning}"),
             )
-            .in_resource(res, "/spec/types")
+            .in_resource(res, &Pointer::of(&["spec", "types"]))
             .note(format!(
                 "help: write `types: {value}` to make the intent explicit"
             ))

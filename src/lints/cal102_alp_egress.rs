@@ -32,7 +32,7 @@ impl Lint for AlpEgress {
                     res.location(http.span),
                     "HTTP match criteria are not allowed in egress rules: application layer policy only applies to ingress",
                 )
-                .in_resource(res, &format!("{}/http", rule.pointer))
+                .in_resource(res, &rule.pointer.child("http"))
                 .note("help: move the HTTP match to an ingress rule of the policy that selects the server")
                 .emit();
             }

@@ -43,7 +43,7 @@ impl Lint for AlpAction {
                         action.value
                     ),
                 )
-                .in_resource(res, &format!("{}/action", rule.pointer))
+                .in_resource(res, &rule.pointer.child("action"))
                 .note("help: use `action: Allow`, or drop the `http` block and deny at layer 4")
                 .emit();
             }

@@ -1,6 +1,7 @@
 //! CAL111 unsatisfiable-selector: a policy whose selector can match no endpoint.
 
 use super::LintContext;
+use super::Pointer;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
@@ -28,8 +29,9 @@ impl Lint for UnsatisfiableSelector {
             };
             let Some(policy) = res.policy() else { continue };
             let field = policy.selector.as_ref().filter(|s| !s.is_empty());
-            let (span, pointer) =
-                field.map_or((res.kind_span, "/spec"), |s| (s.raw.span, "/spec/selector"));
+            let (span, pointer) = field.map_or((res.kind_span, Pointer::of(&["spec"])), |s| {
+                (s.raw.span, Pointer::of(&["spec", "selector"]))
+            });
             let reason = field
                 .and_then(|s| s.selector())
                 .and_then(|s| s.never_matches())
@@ -42,7 +44,7 @@ impl Lint for UnsatisfiableSelector {
                 (None, None) => "the policy's selector, namespaceSelector and serviceAccountSelector together can match no endpoint".to_string(),
             };
             sink.at(res.location(span), message)
-                .in_resource(res, pointer)
+                .in_resource(res, &pointer)
                 .note("the policy applies to nothing: its rules never run")
                 .emit();
         }

@@ -44,7 +44,7 @@ impl Lint for NotSelectorNamespaceScope {
                         if side == "source" { "from" } else { "to" },
                     ),
                 )
-                .in_resource(at.resource, &format!("{}/{side}/notSelector", at.rule.pointer))
+                .in_resource(at.resource, &at.rule.pointer.child(side).child("notSelector"))
                 .note("Calico scopes the rule to the policy's namespace as soon as any selector field is set (libcalico-go updateprocessors/rules.go, all versions)")
                 .note(format!(
                     "help: to mean \"everything except these endpoints\", put a `Deny` (or `Pass`) rule with `selector: {}` before a rule without selectors, or write the rule in a GlobalNetworkPolicy; to mean \"this namespace except …\", add `selector: all()` to make the scope visible",

@@ -73,7 +73,7 @@ impl Lint for DenySelectorAll {
                         "this Deny matches only {scope}, not every address: {peer} outside them (other namespaces, host endpoints, external IPs) are not denied by it"
                     ),
                 )
-                .in_resource(at.resource, &format!("{}/{side}", at.rule.pointer))
+                .in_resource(at.resource, &at.rule.pointer.child(side))
                 .note(format!(
                     "help: to deny every address, omit `{side}` selectors (a rule with no selector matches any IP); keep `all()` only if Calico endpoints are what you mean"
                 ))

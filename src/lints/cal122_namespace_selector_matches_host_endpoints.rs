@@ -3,6 +3,7 @@
 //! HostEndpoints and GlobalNetworkSets (spec W-05).
 
 use super::LintContext;
+use super::Pointer;
 use super::pitfall::{calico_policies, calico_rules};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
@@ -36,7 +37,13 @@ pub(crate) fn matches_unnamespaced(field: &SelectorField) -> bool {
     !rewritten && sel.matches(&BTreeMap::<String, String>::new())
 }
 
-fn report(sink: &mut Sink<'_>, res: &Resource, field: &SelectorField, pointer: String, what: &str) {
+fn report(
+    sink: &mut Sink<'_>,
+    res: &Resource,
+    field: &SelectorField,
+    pointer: Pointer,
+    what: &str,
+) {
     let text = field.raw.value.trim();
     sink.at(
         res.location(field.raw.span),
@@ -80,7 +87,7 @@ impl Lint for NamespaceSelectorMatchesHostEndpoints {
                     .as_ref()
                     .filter(|f| matches_unnamespaced(f))
                 {
-                    let pointer = format!("{}/{side}/namespaceSelector", at.rule.pointer);
+                    let pointer = at.rule.pointer.child(side).child("namespaceSelector");
                     report(sink, at.resource, f, pointer, "the rule matches");
                 }
             }

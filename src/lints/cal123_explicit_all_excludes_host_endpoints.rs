@@ -3,6 +3,7 @@
 //! test, so unlike an omitted field it excludes host endpoints (spec W-06).
 
 use super::LintContext;
+use super::Pointer;
 use super::pitfall::calico_policies;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
@@ -56,7 +57,7 @@ impl Lint for ExplicitAllExcludesHostEndpoints {
                         "`{name}: all()` is rewritten to `has({label})`, so the policy does not select {excluded}; omitting `{name}` would select them"
                     ),
                 )
-                .in_resource(res, &format!("/spec/{name}"))
+                .in_resource(res, &Pointer::of(&["spec", name]))
                 .note("Calico's GlobalNetworkPolicy conversion replaces every `all()` in these fields (globalnetworkpolicyprocessor.go, all versions); the reference docs show `all()` as the default, which it is not")
                 .note(format!(
                     "help: keep `{name}: all()` if only pods are meant (say so in a comment); remove it to also cover host endpoints"

@@ -2,6 +2,7 @@
 //! `policyTypes`) does not list; Calico ignores them (spec W-07b).
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Direction, Kind};
@@ -56,7 +57,7 @@ impl Lint for RulesForUnlistedDirection {
                         d.as_str(),
                     ),
                 )
-                .in_resource(res, &format!("/spec/{}", d.as_str()))
+                .in_resource(res, &Pointer::of(&["spec", d.as_str()]))
                 .note(format!(
                     "help: add `{}` to `{field}` if the rules are meant to apply (this also turns on default deny for that direction), or delete them",
                     d.type_name()

@@ -2,6 +2,7 @@
 //! of it for the selected endpoints (spec W-07c). Informational: usually intended.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Direction, Kind};
@@ -65,7 +66,7 @@ impl Lint for DirectionWithoutRules {
                         d.as_str(),
                     ),
                 )
-                .in_resource(res, &format!("/spec/{field}"))
+                .in_resource(res, &Pointer::of(&["spec", field]))
                 .note(format!(
                     "help: if a default deny for {} is intended, nothing to change (suppress with a reason); otherwise add the rules or remove `{}` from `{field}`",
                     d.as_str(),

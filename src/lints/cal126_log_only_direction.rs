@@ -3,6 +3,7 @@
 //! projectcalico/calico#3801).
 
 use super::LintContext;
+use super::Pointer;
 use super::pitfall::calico_policies;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
@@ -64,7 +65,7 @@ impl Lint for LogOnlyDirection {
                         d.as_str()
                     ),
                 )
-                .in_resource(res, &format!("/spec/{}", d.as_str()))
+                .in_resource(res, &Pointer::of(&["spec", d.as_str()]))
                 .note("Log is not a decision: evaluation continues, and a tier that applies to an endpoint but decides nothing denies (Felix rules/endpoints.go; projectcalico/calico#3801; all versions)")
                 .note("help: follow the Log rule with the decision you want (`- action: Pass` to hand the traffic to the next tier, or `- action: Allow`)")
                 .emit();

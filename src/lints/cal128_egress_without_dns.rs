@@ -2,6 +2,7 @@
 //! could apply to the same endpoints allows DNS (UDP port 53) to anywhere.
 
 use super::LintContext;
+use super::Pointer;
 use super::pitfall::{dns_allowing, enforced_egress_policies, may_share_endpoints};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
@@ -51,7 +52,7 @@ impl Lint for EgressWithoutDns {
                     "this policy isolates the endpoints it selects for egress, and {scope} allows DNS (UDP port 53) for them: name lookups from these pods will time out"
                 ),
             )
-            .in_resource(res, "/spec")
+            .in_resource(res, &Pointer::of(&["spec"]))
             .note("help: add an egress rule such as `- action: Allow` with `protocol: UDP` and `destination: {ports: [53]}` (and the same for TCP), narrowed to the cluster DNS with `selector: k8s-app == 'kube-dns'` and `namespaceSelector: projectcalico.org/name == 'kube-system'`")
             .emit();
         }

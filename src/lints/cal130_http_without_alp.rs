@@ -48,7 +48,7 @@ impl Lint for HttpNeedsAlp {
                     "`http` is enforced only where application layer policy runs (Istio with the Dikastes sidecar); elsewhere Felix ignores it and this `Allow` rule allows all traffic its other fields match, whatever the {what}"
                 ),
             )
-            .in_resource(at.resource, &format!("{}/http", at.rule.pointer))
+            .in_resource(at.resource, &at.rule.pointer.child("http"))
             .note("help: make sure ALP is enabled for the selected pods (Felix `policySyncPathPrefix`, Dikastes injected); if it is not, restrict the rule with `protocol`/`ports` or remove `http` so the rule says what it does")
             .emit();
         }

@@ -2,6 +2,7 @@
 //! GlobalNetworkPolicy whose selector can only match workload endpoints (spec W-11, §4.8).
 
 use super::LintContext;
+use super::Pointer;
 use super::cal122_namespace_selector_matches_host_endpoints::matches_unnamespaced;
 use super::pitfall::calico_policies;
 use super::{Lint, LintMeta, Sink};
@@ -103,7 +104,7 @@ impl Lint for HostEndpointOnlyPolicy {
                 res.location(spanned.span),
                 format!("`{flag}: true` {effect}, and this policy cannot select a host endpoint: {why}"),
             )
-            .in_resource(res, &format!("/spec/{flag}"))
+            .in_resource(res, &Pointer::of(&["spec", flag]))
             .note("Felix renders untracked, pre-DNAT and forward policy only into host-endpoint chains (felix/calc/event_sequencer.go; all versions)")
             .note(if flag == "applyOnForward" {
                 "help: remove `applyOnForward` (workload policy applies to forwarded traffic anyway), or select host endpoints"

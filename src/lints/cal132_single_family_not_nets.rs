@@ -74,7 +74,7 @@ impl Lint for SingleFamilyNotNets {
                     family_name(other),
                 ),
             )
-            .in_resource(at.resource, &format!("{}/{side}/notNets", at.rule.pointer))
+            .in_resource(at.resource, &at.rule.pointer.child(side).child("notNets"))
             .note("Felix drops a rule for an IP family when its CIDR lists have no entry of that family (felix/rules/policy.go `FilterRuleToIPVersion`; all versions)")
             .note(format!(
                 "help: add the {} ranges to exclude to `notNets` so the rule also applies there, or write `ipVersion: {}` to make the limit explicit",

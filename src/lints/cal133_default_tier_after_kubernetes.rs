@@ -3,6 +3,7 @@
 //! NetworkPolicies of the same endpoints (spec W-18, §4.2).
 
 use super::LintContext;
+use super::Pointer;
 use super::pitfall::{calico_policies, may_share_endpoints};
 use super::{Lint, LintMeta, Sink};
 use crate::finding::{Related, Severity};
@@ -83,7 +84,7 @@ impl Lint for DefaultTierAfterKubernetes {
                 ),
             };
             sink.at(res.location(span), message)
-            .in_resource(res, "/spec/order")
+            .in_resource(res, &Pointer::of(&["spec", "order"]))
             .related(Related {
                 message: format!("Kubernetes NetworkPolicy that is evaluated first ({})", d.as_str()),
                 location: Some(kr.location(kr.meta.name.as_ref().map_or(kr.kind_span, |n| n.span))),

@@ -37,7 +37,7 @@ impl Lint for ServiceWithoutNamespace {
                         name.value
                     ),
                 )
-                .in_resource(at.resource, &format!("{}/{side}/services", at.rule.pointer))
+                .in_resource(at.resource, &at.rule.pointer.child(side).child("services"))
                 .note("libcalico-go updateprocessors/rules.go copies `services.namespace` as written (all versions)")
                 .note(format!("help: write `namespace: {ns}` explicitly"))
                 .emit();

@@ -51,7 +51,7 @@ impl Lint for ServiceAccountNameTooLong {
                             "service-account name is {len} characters long: Calico labels pods with `projectcalico.org/serviceaccount` only for names shorter than {MAX_LABELLED_SA}, so this entry never matches any pod"
                         ),
                     )
-                    .in_resource(at.resource, &format!("{}/{side}/serviceAccounts/names/{i}", at.rule.pointer))
+                    .in_resource(at.resource, &at.rule.pointer.child(side).child("serviceAccounts").child("names").index(i))
                     .note("libcalico-go k8s/conversion/workload_endpoint_default.go (all versions)")
                     .note("help: match the service account by a label instead (`serviceAccounts: {selector: ...}`), or rename it below 63 characters")
                     .emit();

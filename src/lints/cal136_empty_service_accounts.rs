@@ -36,7 +36,7 @@ impl Lint for EmptyServiceAccounts {
                         "`{side}.serviceAccounts` has neither `names` nor `selector`, so it constrains nothing: the rule matches peers with any service account, and anything that is not a pod"
                     ),
                 )
-                .in_resource(at.resource, &format!("{}/{side}/serviceAccounts", at.rule.pointer))
+                .in_resource(at.resource, &at.rule.pointer.child(side).child("serviceAccounts"))
                 .note("Calico compiles an empty service-account match to no selector at all (updateprocessors/rules_test.go \"empty serviceaccount match\"; all versions)")
                 .note("help: add the `names` or `selector` you meant, or delete `serviceAccounts`")
                 .emit();

@@ -3,6 +3,7 @@
 //! so the egress rules are ignored (spec W-29).
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::{Direction, Kind};
@@ -45,7 +46,7 @@ impl Lint for StagedKubernetesEgressIgnored {
                     "{why}, so these egress rules are ignored: neither the staged preview nor the policy once enforced governs egress"
                 ),
             )
-            .in_resource(res, "/spec/egress")
+            .in_resource(res, &Pointer::of(&["spec", "egress"]))
             .note("libcalico-go k8s/conversion/conversion.go `K8sNetworkPolicyToCalico`; StagedKubernetesNetworkPolicy exists from v3.30")
             .note("help: write `policyTypes: [Ingress, Egress]` (or `[Egress]`)")
             .emit();

@@ -2,6 +2,7 @@
 //! anything (spec W-34). Informational.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::finding::Severity;
 use crate::model::resource::Kind;
@@ -46,7 +47,7 @@ impl Lint for StagedNeverEnforced {
                 res.location(res.kind_span),
                 format!("{} is never enforced: {what}", res.kind.name()),
             )
-            .in_resource(res, "/kind")
+            .in_resource(res, &Pointer::of(&["kind"]))
             .note("staged policies exist from Calico v3.30; Felix evaluates them for flow logs only")
             .note(format!(
                 "help: when the preview looks right, apply it as a {enforced_kind} (and delete the staged copy)"

@@ -5,6 +5,7 @@
 //! every endpoint that could exist.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::groups::ORCHESTRATOR_LABEL;
 use crate::analysis::ir::{NAMESPACE_LABEL, SERVICE_ACCOUNT_LABEL};
@@ -119,7 +120,7 @@ impl Lint for DanglingSelector {
                                 workloads.len()
                             ),
                         )
-                        .in_resource(res, "/spec/selector")
+                        .in_resource(res, &Pointer::of(&["spec", "selector"]))
                         .note("this is about the workloads in this tree only; a policy selector that can match no endpoint at all is CAL111")
                         .note("help: check the labels against the workloads' pod template labels, or delete the policy if its workloads are gone")
                         .emit();
@@ -157,7 +158,7 @@ impl Lint for DanglingSelector {
                                 workloads.len()
                             ),
                         )
-                        .in_resource(res, &format!("{}/{side}/selector", rule.pointer))
+                        .in_resource(res, &rule.pointer.child(side).child("selector"))
                         .note("this is about the workloads in this tree only; a rule that can match no packet at all is CAL110")
                         .note("help: check the labels against the workloads' pod template labels; to reach another namespace, add `namespaceSelector`")
                         .emit();

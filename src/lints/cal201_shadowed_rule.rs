@@ -3,6 +3,7 @@
 //! The same-action case is CAL204 (redundant), a covered `Log` rule CAL127.
 
 use super::LintContext;
+use super::Pointer;
 use super::semantic::{RuleSite, Scope, analysis, by_scope, rule_site};
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::pieces;
@@ -109,10 +110,10 @@ impl Lint for ShadowedRule {
             let mut f = sink
                 .at(site.location(), message)
                 .in_resource(site.resource, site.pointer());
-            let mut shown: Vec<String> = Vec::new();
+            let mut shown: Vec<&Pointer> = Vec::new();
             for c in &covers {
-                if !shown.iter().any(|p| p == c.pointer()) {
-                    shown.push(c.pointer().to_string());
+                if !shown.iter().any(|&p| p == c.pointer()) {
+                    shown.push(c.pointer());
                     f = f.related(c.related(format!("covers it with action {}", c.action())));
                 }
             }

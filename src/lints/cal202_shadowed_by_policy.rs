@@ -72,10 +72,10 @@ impl Lint for ShadowedByPolicy {
                         });
                     }
                     Decider::Policy(q) => {
-                        let Some(qp) = a.set.policies.get(*q) else {
+                        let Some(qp) = a.set.policy(*q) else {
                             continue;
                         };
-                        let Some(r) = project.resources.get(qp.resource) else {
+                        let Some(r) = project.resource(qp.resource) else {
                             continue;
                         };
                         // With equal orders only the names decide: say so rather than

@@ -2,6 +2,7 @@
 //! every packet the rule matches: dead but harmless.
 
 use super::LintContext;
+use super::Pointer;
 use super::cal201_shadowed_rule::{covered_rules, is_shadowing};
 use super::semantic::analysis;
 use super::{Lint, LintMeta, Sink};
@@ -57,7 +58,7 @@ impl Lint for RedundantRule {
                     ),
                 )
                 .in_resource(site.resource, site.pointer());
-            let mut shown: Vec<&str> = Vec::new();
+            let mut shown: Vec<&Pointer> = Vec::new();
             for c in &covers {
                 if shown.contains(&c.pointer()) {
                     continue; // two pieces of one rule: one label at its location

@@ -3,9 +3,10 @@
 //! nothing itself.
 
 use super::LintContext;
+use super::Pointer;
 use super::semantic::{analysis, policy_resource};
 use super::{Lint, LintMeta, Sink};
-use crate::analysis::RuleId;
+use crate::analysis::{PolicyId, RuleId};
 use crate::finding::Severity;
 use crate::model::resource::Direction;
 use std::collections::BTreeMap;
@@ -53,9 +54,9 @@ impl Lint for RedundantPolicy {
                 .entry((r.kind.summary_name().to_string(), r.namespace(), r.name()))
                 .or_default() += 1;
         }
-        let unsat_selector: std::collections::HashSet<usize> =
+        let unsat_selector: std::collections::HashSet<PolicyId> =
             a.unsat_selectors.iter().map(|u| u.policy).collect();
-        for (pi, p) in a.set.policies.iter().enumerate() {
+        for (pi, p) in a.set.policies_with_ids() {
             if unsat_selector.contains(&pi) {
                 continue; // CAL111
             }
@@ -113,7 +114,7 @@ impl Lint for RedundantPolicy {
                     parts.join(", ")
                 ),
             )
-            .in_resource(res, "/metadata/name")
+            .in_resource(res, &Pointer::of(&["metadata", "name"]))
             .note(format!(
                 "its one remaining effect: endpoints it selects count as governed by tier `{}`, so what no policy of the tier decides is denied at the end of the tier; deleting the policy removes that for endpoints no other policy of the tier selects",
                 p.tier

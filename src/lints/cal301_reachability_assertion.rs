@@ -77,7 +77,7 @@ impl Lint for ReachabilityAssertion {
                         let Some(res) = set
                             .policies
                             .get(pi)
-                            .and_then(|p| project.resources.get(p.resource))
+                            .and_then(|p| project.resource(p.resource))
                         else {
                             continue;
                         };

@@ -3,6 +3,7 @@
 //! configuration says `isolation: {egress: true}`.
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::exposure::Policied;
 use crate::finding::Severity;
@@ -26,7 +27,7 @@ impl Lint for UnisolatedWorkload {
         let Some(p) = &project.posture else { return };
         let (ingress, egress) = p.config.isolation();
         for (g, (pin, pout)) in p.workloads.iter().zip(&p.policied) {
-            let Some(res) = g.resource.and_then(|i| project.resources.get(i)) else {
+            let Some(res) = g.resource.and_then(|i| project.resource(i)) else {
                 continue;
             };
             let span = res.meta.name.as_ref().map_or(res.span, |n| n.span);
@@ -51,7 +52,7 @@ impl Lint for UnisolatedWorkload {
                     res.location(span),
                     format!("no policy selects workload {} for {what}: {other}", g.name),
                 )
-                .in_resource(res, "/metadata/name")
+                .in_resource(res, &Pointer::of(&["metadata", "name"]))
                 .note(format!(
                     "help: add a policy selecting it for {what} (a namespace default-deny is the usual start); `calint exposure` shows what it is open to"
                 ))

@@ -3,6 +3,7 @@
 //! rule that allows it (at the workload when no policy selects it).
 
 use super::LintContext;
+use super::Pointer;
 use super::{Lint, LintMeta, Sink};
 use crate::analysis::exposure::PortDecision;
 use crate::analysis::reach::AllowedProtocol;
@@ -75,7 +76,7 @@ impl Lint for WorldExposure {
             let Some(g) = p.workloads.get(*wi) else {
                 continue;
             };
-            let Some(res) = g.resource.and_then(|i| project.resources.get(i)) else {
+            let Some(res) = g.resource.and_then(|i| project.resource(i)) else {
                 continue;
             };
             let allowances: Vec<&AllowedProtocol> = p
@@ -108,7 +109,7 @@ impl Lint for WorldExposure {
                         .set
                         .policies
                         .get(pi)
-                        .and_then(|pol| project.resources.get(pol.resource))?;
+                        .and_then(|pol| project.resource(pol.resource))?;
                     let rule = pres.policy()?.rules(Direction::Ingress).get(ri)?;
                     Some((pres, rule))
                 });
@@ -125,11 +126,11 @@ impl Lint for WorldExposure {
                             message: format!("the workload {}", g.name),
                             location: Some(res.location(wspan)),
                             resource: Some(res.reference()),
-                            pointer: Some("/metadata/name".to_string()),
+                            pointer: Some(Pointer::of(&["metadata", "name"])),
                         }),
                     None => sink
                         .at(res.location(wspan), message)
-                        .in_resource(res, "/metadata/name")
+                        .in_resource(res, &Pointer::of(&["metadata", "name"]))
                         .note("no policy selects the workload for ingress: everything is allowed"),
                 };
                 f.note(format!(

@@ -68,6 +68,7 @@ use crate::analysis::ir::PolicySet;
 use crate::analysis::spec::AssertionOutcome;
 use crate::finding::{Finding, Location, Related, ResourceRef, Severity};
 use crate::model::resource::Resource;
+pub use crate::pointer::Pointer;
 use crate::progress::{NoProgress, Progress};
 use crate::project::Project;
 use crate::source::Span;
@@ -264,14 +265,14 @@ impl FindingBuilder<'_> {
     }
 
     /// Attach a resource and a pointer relative to it.
-    pub fn in_resource(mut self, r: &Resource, pointer: &str) -> Self {
+    pub fn in_resource(mut self, r: &Resource, pointer: &Pointer) -> Self {
         self.finding.resource = Some(r.reference());
-        self.finding.pointer = Some(pointer.to_string());
+        self.finding.pointer = Some(pointer.clone());
         self
     }
 
-    pub fn pointer(mut self, p: impl Into<String>) -> Self {
-        self.finding.pointer = Some(p.into());
+    pub fn pointer(mut self, p: Pointer) -> Self {
+        self.finding.pointer = Some(p);
         self
     }
 

@@ -2,6 +2,7 @@
 //! the policies users write in Calico's own format.
 
 use crate::model::resource::{Action, Direction, EntityRule, Kind, Policy, Resource, Rule};
+use crate::pointer::Pointer;
 use crate::project::Project;
 
 /// One rule of a Calico-format policy (NetworkPolicy, GlobalNetworkPolicy, staged variants).
@@ -126,38 +127,34 @@ pub fn may_share_endpoints(a: &Resource, b: &Resource) -> bool {
 /// `(pointer, field, is_namespace_selector)`.
 pub fn selector_fields<'a>(
     policy: &'a Policy,
-) -> Vec<(String, &'a crate::model::resource::SelectorField, bool)> {
+) -> Vec<(Pointer, &'a crate::model::resource::SelectorField, bool)> {
     let mut out = Vec::new();
-    let mut push = |p: String, f: &'a Option<crate::model::resource::SelectorField>, ns: bool| {
+    let mut push = |p: Pointer, f: &'a Option<crate::model::resource::SelectorField>, ns: bool| {
         if let Some(f) = f.as_ref().filter(|f| !f.is_empty()) {
             out.push((p, f, ns));
         }
     };
-    push("/spec/selector".into(), &policy.selector, false);
+    push(Pointer::of(&["spec", "selector"]), &policy.selector, false);
     push(
-        "/spec/namespaceSelector".into(),
+        Pointer::of(&["spec", "namespaceSelector"]),
         &policy.namespace_selector,
         true,
     );
     push(
-        "/spec/serviceAccountSelector".into(),
+        Pointer::of(&["spec", "serviceAccountSelector"]),
         &policy.service_account_selector,
         false,
     );
     for d in [Direction::Ingress, Direction::Egress] {
         for rule in policy.rules(d) {
             for (side, e) in [("source", &rule.source), ("destination", &rule.destination)] {
-                let base = format!("{}/{side}", rule.pointer);
-                push(format!("{base}/selector"), &e.selector, false);
-                push(format!("{base}/notSelector"), &e.not_selector, false);
-                push(
-                    format!("{base}/namespaceSelector"),
-                    &e.namespace_selector,
-                    true,
-                );
+                let base = rule.pointer.child(side);
+                push(base.child("selector"), &e.selector, false);
+                push(base.child("notSelector"), &e.not_selector, false);
+                push(base.child("namespaceSelector"), &e.namespace_selector, true);
                 if let Some(sa) = &e.service_accounts {
                     push(
-                        format!("{base}/serviceAccounts/selector"),
+                        base.child("serviceAccounts").child("selector"),
                         &sa.selector,
                         false,
                     );

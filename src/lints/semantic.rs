@@ -2,10 +2,11 @@
 //! policies and rules back to resources, spans and pointers.
 
 use super::LintContext;
-use crate::analysis::ir::{CompiledPolicy, PolicySet};
+use crate::analysis::ir::{CompiledPolicy, PolicyId, PolicySet};
 use crate::analysis::{Analysis, RuleId, pieces};
 use crate::finding::{Location, Related};
 use crate::model::resource::{Resource, Rule};
+use crate::pointer::Pointer;
 use crate::project::Project;
 
 pub struct RuleSite<'a> {
@@ -119,7 +120,7 @@ impl RuleSite<'_> {
     }
 
     /// The pointer findings carry: the piece's when speaking of a piece.
-    pub fn pointer(&self) -> &str {
+    pub fn pointer(&self) -> &Pointer {
         match (&self.rule.piece, self.as_piece) {
             (Some(p), true) => &p.pointer,
             _ => &self.rule.pointer,
@@ -181,7 +182,7 @@ impl RuleSite<'_> {
             message: message.into(),
             location: Some(self.location()),
             resource: Some(self.resource.reference()),
-            pointer: Some(self.pointer().to_string()),
+            pointer: Some(self.pointer().clone()),
         }
     }
 }
@@ -193,10 +194,10 @@ pub fn analysis<'a>(cx: &LintContext<'a>) -> Option<&'a Analysis> {
 pub fn policy_resource<'a>(
     project: &'a Project,
     a: &'a Analysis,
-    policy: usize,
+    policy: PolicyId,
 ) -> Option<(&'a Resource, &'a CompiledPolicy)> {
-    let p = a.set.policies.get(policy)?;
-    Some((project.resources.get(p.resource)?, p))
+    let p = a.set.policy(policy)?;
+    Some((project.resource(p.resource)?, p))
 }
 
 /// The rule pairs of one kind the anomaly pass found (CAL205, CAL206, CAL208), each rule

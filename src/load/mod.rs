@@ -5,7 +5,6 @@
 pub mod exclude;
 pub mod json;
 pub mod kustomize;
-pub mod pointer;
 pub mod read;
 pub mod tree;
 pub mod walk;

@@ -9,6 +9,7 @@ use crate::finding::{Location, ResourceRef};
 use crate::model::net::{Cidr, NetError};
 use crate::model::port::{Port, Protocol};
 use crate::model::selector::{Selector, SelectorError, SelectorLimits};
+use crate::pointer::Pointer;
 use crate::source::{FileId, Span, Spanned};
 
 /// Calico's storage API group/version: the CRDs the API server (or calicoctl) writes
@@ -192,7 +193,7 @@ pub struct Resource {
     pub document: usize,
     /// JSON Pointer prefix of this resource inside its document: `""`, or `/items/3` for a List
     /// entry. Pointers reported to users are relative to the resource itself.
-    pub base_pointer: String,
+    pub base_pointer: Pointer,
     /// Span of the whole resource node.
     pub span: Span,
     pub api_version: Spanned<String>,
@@ -390,7 +391,7 @@ pub struct UnconvertedRule {
     /// The rule's `action`.
     pub span: Span,
     /// The rule (`/spec/egress/2`).
-    pub pointer: String,
+    pub pointer: Pointer,
     /// The action as Calico reads it (Accept is Allow).
     pub action: Action,
     pub reason: String,
@@ -493,7 +494,7 @@ impl Action {
 pub struct Rule {
     pub span: Span,
     /// JSON Pointer of the rule inside its resource (`/spec/ingress/0`).
-    pub pointer: String,
+    pub pointer: Pointer,
     pub action: Option<Spanned<String>>,
     pub ip_version: Option<Spanned<i64>>,
     pub protocol: Option<Spanned<Protocol>>,
@@ -516,7 +517,7 @@ pub struct Rule {
 pub struct RulePiece {
     /// The peer (`/spec/ingress/0/from/1`) when the rule has several peers, else the first
     /// port entry of the protocol (`/spec/ingress/0/ports/2`).
-    pub pointer: String,
+    pub pointer: Pointer,
     /// The peer (or port entry) in the source.
     pub span: Span,
     /// "peer /spec/ingress/0/from/1 on TCP": what this piece is, for messages.

@@ -145,7 +145,7 @@ fn decision_text(side: &Side, x: &Decision) -> (String, Option<super::LineLocati
                 .set
                 .policies
                 .get(pi)
-                .and_then(|p| side.project.resources.get(p.resource))
+                .and_then(|p| side.project.resource(p.resource))
                 .and_then(|res| {
                     let rule = res.policy()?.rules(x.direction).get(ri)?;
                     let loc = line_location(&side.project, res.location(rule.head_span()));

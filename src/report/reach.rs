@@ -33,7 +33,7 @@ pub fn decision_json(project: &Project, set: &PolicySet, d: &Decision) -> Value 
         if let Some(res) = set
             .policies
             .get(pi)
-            .and_then(|p| project.resources.get(p.resource))
+            .and_then(|p| project.resource(p.resource))
         {
             obj.insert("resource".into(), json!(res.reference()));
             if let Some(rule) = res.policy().and_then(|p| p.rules(d.direction).get(ri)) {
@@ -141,7 +141,7 @@ pub fn decision_site(project: &Project, set: &PolicySet, d: &Decision) -> String
         Some((pi, ri)) => set
             .policies
             .get(pi)
-            .and_then(|p| project.resources.get(p.resource))
+            .and_then(|p| project.resource(p.resource))
             .and_then(|res| {
                 let rule = res.policy()?.rules(d.direction).get(ri)?;
                 let loc = line_location(project, res.location(rule_span(rule)))?;

@@ -21,6 +21,7 @@ pub use crate::diagnostic::Diagnostic;
 use crate::diagnostic::RelatedSpan;
 pub use crate::model::version::CalicoVersion;
 use crate::model::{Body, Kind, Resource};
+use crate::pointer::Pointer;
 use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -60,7 +61,7 @@ pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Diagnost
     let mut out: Vec<Diagnostic> = Vec::with_capacity(cx.out.len());
     // Indexes in `out` by (span, pointer, message), so that dropping exact repeats stays
     // linear however many violations one resource has.
-    let mut by_key: std::collections::HashMap<(Span, String, String), Vec<usize>> =
+    let mut by_key: std::collections::HashMap<(Span, Pointer, String), Vec<usize>> =
         std::collections::HashMap::new();
     for mut v in cx.out {
         if k8s {
@@ -80,7 +81,7 @@ pub fn validate_resource(res: &Resource, opts: &ValidateOptions) -> Vec<Diagnost
 
 /// Kubernetes policies: rules are converted, so Calico paths below a rule
 /// (`/spec/ingress/0/destination/ports/0`) do not exist in the document; point at the rule.
-fn k8s_rule_pointer(pointer: &str) -> String {
+fn k8s_rule_pointer(pointer: &str) -> Pointer {
     let mut parts = pointer.splitn(5, '/');
     match (
         parts.next(),
@@ -90,9 +91,9 @@ fn k8s_rule_pointer(pointer: &str) -> String {
         parts.next(),
     ) {
         (Some(""), Some("spec"), Some(dir @ ("ingress" | "egress")), Some(index), Some(_)) => {
-            format!("/spec/{dir}/{index}")
+            Pointer::root().child("spec").child(dir).child(index)
         }
-        _ => pointer.to_string(),
+        _ => pointer.into(),
     }
 }
 
@@ -146,7 +147,7 @@ impl<'a> Cx<'a> {
         self.out.push(violation);
     }
 
-    pub fn report(&mut self, span: Span, pointer: impl Into<String>, message: impl Into<String>) {
+    pub fn report(&mut self, span: Span, pointer: impl Into<Pointer>, message: impl Into<String>) {
         self.out.push(Diagnostic::new(span, pointer, message));
     }
 
@@ -184,7 +185,7 @@ impl<'a> Cx<'a> {
         &self,
         message: impl Into<String>,
         span: Span,
-        pointer: impl Into<String>,
+        pointer: impl Into<Pointer>,
     ) -> RelatedSpan {
         RelatedSpan {
             message: message.into(),

@@ -109,7 +109,7 @@ pub fn proto_num(n: u8) -> Spanned<Protocol> {
 pub fn rule(action: &str) -> Rule {
     Rule {
         span: Span::new(500, 600),
-        pointer: "/spec/ingress/0".to_string(),
+        pointer: "/spec/ingress/0".into(),
         action: Some(s_at(action, 510)),
         ..Default::default()
     }
@@ -118,7 +118,7 @@ pub fn rule(action: &str) -> Rule {
 /// A rule at `pointer`.
 pub fn rule_at(action: &str, pointer: &str) -> Rule {
     Rule {
-        pointer: pointer.to_string(),
+        pointer: pointer.into(),
         ..rule(action)
     }
 }
@@ -141,7 +141,7 @@ pub fn resource(kind: Kind, name: &str, body: Body) -> Resource {
         kind,
         file: crate::source::FileId(0),
         document: 0,
-        base_pointer: String::new(),
+        base_pointer: crate::pointer::Pointer::root(),
         span: Span::new(0, 5000),
         api_version: s_at(api_version, 12),
         kind_span: Span::new(5, 10),

@@ -8,9 +8,9 @@ use crate::source::{Span, Spanned};
 /// Longest user value quoted verbatim in a message (in chars); longer values are shortened.
 const QUOTE_MAX_CHARS: usize = 80;
 
-/// JSON Pointers: `ptr` appends an escaped token, `ptr_i` an index (`load::pointer`, the one
+/// JSON Pointers: `ptr` appends an escaped token, `ptr_i` an index (`crate::pointer`, the one
 /// definition).
-pub use crate::load::pointer::{child as ptr, index as ptr_i};
+pub use crate::pointer::{child as ptr, index as ptr_i};
 
 /// `value` in backticks for a message; long values are shortened (char-aware) and control
 /// characters are escaped so a message stays on one line.

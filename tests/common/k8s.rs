@@ -57,7 +57,7 @@ fn k8s_rule(g: &mut Gen, k: usize, index: &mut usize, d: Direction) -> Vec<Compi
             }
             out.push(CompiledRule {
                 index: *index,
-                pointer: format!("/spec/{}/{k}", d.as_str()),
+                pointer: format!("/spec/{}/{k}", d.as_str()).into(),
                 action: Action::Allow,
                 v4: true,
                 v6: !v4_only,
@@ -87,7 +87,7 @@ pub fn policy_set_with_k8s(seed: u64) -> PolicySet {
     };
     let ingress = rules(&mut g, Direction::Ingress);
     let egress = rules(&mut g, Direction::Egress);
-    let resource = set.policies.len();
+    let resource = calint::project::ResourceId(set.policies.len());
     set.policies.push(CompiledPolicy {
         resource,
         kind: Kind::KubernetesNetworkPolicy,

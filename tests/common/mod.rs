@@ -150,7 +150,7 @@ fn rule(g: &mut Gen, index: usize, d: Direction) -> CompiledRule {
     }
     CompiledRule {
         index,
-        pointer: format!("/spec/{}/{index}", d.as_str()),
+        pointer: format!("/spec/{}/{index}", d.as_str()).into(),
         action,
         v4: true,
         v6: !only_v4,
@@ -175,7 +175,7 @@ pub fn policy_set(seed: u64) -> PolicySet {
         let ingress = rules(&mut g, Direction::Ingress);
         let egress = rules(&mut g, Direction::Egress);
         policies.push(CompiledPolicy {
-            resource: i,
+            resource: calint::project::ResourceId(i),
             kind: if g.chance(30) {
                 Kind::GlobalNetworkPolicy
             } else {

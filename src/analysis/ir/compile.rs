@@ -330,7 +330,7 @@ pub(super) fn applies_to(res: &Resource, p: &Policy, d: Direction) -> bool {
 
 /// Compile a policy resource. Resources with validation problems are not compiled: the
 /// analysis reasons only about policies Calico would accept.
-pub fn compile_policy(index: usize, res: &Resource) -> Result<CompiledPolicy, NotCompiled> {
+pub fn compile_policy(index: ResourceId, res: &Resource) -> Result<CompiledPolicy, NotCompiled> {
     let p = res.policy().ok_or(NotCompiled)?;
     // A staged `Delete` is not sent to Felix at all (§1.6, §4.7; `staged*processor.go`
     // returns a nil value for it).

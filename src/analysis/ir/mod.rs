@@ -2,6 +2,9 @@
 //! selectors over endpoint labels (spec §3.7), numeric protocols, CIDRs, port matches, and the
 //! IP families each rule is rendered for (§4.3). Both the Z3 encoding and the concrete
 //! evaluator read only this IR, so they cannot disagree about what a rule means.
+//!
+//! A policy of a [`PolicySet`] is a [`PolicyId`] (its place in evaluation order), a rule a
+//! [`RuleId`]; the resource a policy was compiled from is a `project::ResourceId` (tree order).
 
 use crate::model::net::{Cidr, IpFamily};
 use crate::model::port::{Port, Protocol};
@@ -11,7 +14,8 @@ use crate::model::resource::{
 use crate::model::selector::Expr;
 pub use crate::model::tier::CompiledTier;
 use crate::model::tier::{DEFAULT_TIER, KUBE_ADMIN_TIER, KUBE_BASELINE_TIER};
-use crate::project::Project;
+use crate::pointer::Pointer;
+use crate::project::{Project, ResourceId};
 
 mod compile;
 pub use compile::{NotCompiled, compile_policy, compile_rule};
@@ -71,7 +75,7 @@ pub struct Http {
 pub struct CompiledRule {
     /// Index of the rule in its policy's list for the direction.
     pub index: usize,
-    pub pointer: String,
+    pub pointer: Pointer,
     pub action: Action,
     /// IP families the rule is rendered for (a rule skipped for both can never match).
     pub v4: bool,
@@ -94,8 +98,8 @@ impl CompiledRule {
 /// A policy as Felix orders and applies it.
 #[derive(Clone, Debug)]
 pub struct CompiledPolicy {
-    /// Index of the resource in `Project::resources`.
-    pub resource: usize,
+    /// The resource compiled.
+    pub resource: ResourceId,
     pub kind: Kind,
     pub namespace: Option<String>,
     pub name: String,
@@ -177,6 +181,20 @@ impl CompiledPolicy {
     }
 }
 
+/// A policy of a [`PolicySet`]: its index in `PolicySet::policies`, in evaluation order. A
+/// newtype, so it is never taken for the policy's resource (`CompiledPolicy::resource`, an
+/// index in tree order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PolicyId(pub usize);
+
+/// A rule of a compiled policy: (policy, direction, rule index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleId {
+    pub policy: PolicyId,
+    pub direction: Direction,
+    pub rule: usize,
+}
+
 /// The compiled policy set of a project: valid, enforced-or-staged policies plus the tiers.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
@@ -185,6 +203,21 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
+    /// The policy `id` names, if any.
+    pub fn policy(&self, id: PolicyId) -> Option<&CompiledPolicy> {
+        self.policies.get(id.0)
+    }
+
+    /// Every policy with its id, in evaluation order.
+    pub fn policies_with_ids(&self) -> impl Iterator<Item = (PolicyId, &CompiledPolicy)> {
+        (0..).map(PolicyId).zip(&self.policies)
+    }
+
+    /// The rule `id` names, if any.
+    pub fn rule(&self, id: RuleId) -> Option<&CompiledRule> {
+        self.policy(id.policy)?.rules(id.direction).get(id.rule)
+    }
+
     pub fn from_project(project: &Project) -> PolicySet {
         PolicySet::for_version(project, crate::validate::CalicoVersion::LATEST)
     }
@@ -214,7 +247,7 @@ impl PolicySet {
                 set.policies.push(p);
             }
         }
-        for (_, res) in (project.resources.iter().enumerate())
+        for (_, res) in (project.resources_with_ids())
             .filter(|(i, r)| r.kind == Kind::Tier && admission.admitted(*i))
         {
             if let crate::model::resource::Body::Tier(t) = &res.body {

@@ -4,8 +4,10 @@
 use super::strings::{Classes, StrOp};
 use super::universe::{KeyDomain, Universe, encode};
 use super::vars::{LabelValue, PacketVars, Side2, SideVars, all, any, bv, f, t};
-use crate::analysis::RuleId;
-use crate::analysis::ir::{CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicySet, PortMatch};
+use crate::analysis::ir::{
+    CompiledPolicy, CompiledRule, Entity, Http, Icmp, PolicyId, PolicySet, PortMatch, RuleId,
+};
+use crate::analysis::rule_part::{EntityField, RulePart};
 use crate::model::net::{Cidr, IpFamily};
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;
@@ -39,7 +41,7 @@ pub(super) fn class_member(c: &Classes, i: &Int, pred: impl Fn(&str) -> bool) ->
 }
 
 /// The id of rule `r` of policy `pi` in direction `d`.
-pub(super) fn rule_id(pi: usize, d: Direction, r: &CompiledRule) -> RuleId {
+pub(super) fn rule_id(pi: PolicyId, d: Direction, r: &CompiledRule) -> RuleId {
     RuleId {
         policy: pi,
         direction: d,
@@ -64,7 +66,7 @@ enum Term {
     /// A rule's match condition.
     Rule(RuleId),
     /// A policy selects the packet's local endpoint in a direction.
-    Selects(usize, Direction),
+    Selects(PolicyId, Direction),
 }
 
 impl<'u> Encoder<'u> {
@@ -270,30 +272,30 @@ impl<'u> Encoder<'u> {
     }
 
     /// The parts of an entity rule, named for explanations.
-    fn entity_parts(&self, e: &Entity, which: Side2, out: &mut Vec<(String, Bool)>) {
+    fn entity_parts(&self, e: &Entity, which: Side2, out: &mut Vec<(RulePart, Bool)>) {
         let side = self.side(which);
-        let name = which.name();
+        let part = |field| RulePart::Entity(which.rule_side(), field);
         if let Some(s) = &e.selector {
             out.push((
-                format!("{name}.selector"),
+                part(EntityField::Selector),
                 Bool::and(&[side.is_entity.clone(), self.selector(s, side)]),
             ));
         }
         if let Some(s) = &e.not_selector {
             out.push((
-                format!("{name}.notSelector"),
+                part(EntityField::NotSelector),
                 Bool::and(&[side.is_entity.clone(), self.selector(s, side)]).not(),
             ));
         }
         if !e.nets.is_empty() {
             out.push((
-                format!("{name}.nets"),
+                part(EntityField::Nets),
                 any(e.nets.iter().map(|c| self.in_cidr(c, &side.ip)).collect()),
             ));
         }
         if !e.not_nets.is_empty() {
             out.push((
-                format!("{name}.notNets"),
+                part(EntityField::NotNets),
                 any(e
                     .not_nets
                     .iter()
@@ -304,13 +306,13 @@ impl<'u> Encoder<'u> {
         }
         if !e.ports.is_empty() {
             out.push((
-                format!("{name}.ports"),
+                part(EntityField::Ports),
                 any(e.ports.iter().map(|p| self.port_match(p, side)).collect()),
             ));
         }
         if !e.not_ports.is_empty() {
             out.push((
-                format!("{name}.notPorts"),
+                part(EntityField::NotPorts),
                 any(e
                     .not_ports
                     .iter()
@@ -321,7 +323,7 @@ impl<'u> Encoder<'u> {
         }
         if let Some(s) = &e.service {
             out.push((
-                format!("{name}.services"),
+                part(EntityField::Services),
                 side.services.get(s).cloned().unwrap_or_else(f),
             ));
         }
@@ -370,20 +372,20 @@ impl<'u> Encoder<'u> {
         all(c)
     }
 
-    fn policy(&self, pi: usize) -> Option<&'u CompiledPolicy> {
-        self.set.policies.get(pi)
+    fn policy(&self, pi: PolicyId) -> Option<&'u CompiledPolicy> {
+        self.set.policy(pi)
     }
 
     /// The named parts of a rule's match condition (their conjunction is the rule's match);
     /// none for an id naming no rule.
-    pub fn rule_parts(&self, id: RuleId) -> Vec<(String, Bool)> {
-        match crate::analysis::rule_by_id(self.set, id) {
+    pub fn rule_parts(&self, id: RuleId) -> Vec<(RulePart, Bool)> {
+        match self.set.rule(id) {
             Some(r) => self.compiled_rule_parts(r),
-            None => vec![("rule".to_string(), f())],
+            None => vec![(RulePart::NoRule, f())],
         }
     }
 
-    fn compiled_rule_parts(&self, r: &CompiledRule) -> Vec<(String, Bool)> {
+    fn compiled_rule_parts(&self, r: &CompiledRule) -> Vec<(RulePart, Bool)> {
         let v = &self.vars;
         let mut parts = Vec::new();
         let family = match (r.v4, r.v6) {
@@ -393,25 +395,25 @@ impl<'u> Encoder<'u> {
             (false, false) => Some(f()),
         };
         if let Some(fam) = family {
-            parts.push(("IP family".to_string(), fam));
+            parts.push((RulePart::IpFamily, fam));
         }
         if let Some(p) = r.protocol {
-            parts.push(("protocol".into(), v.protocol.eq(bv(u128::from(p), 8))));
+            parts.push((RulePart::Protocol, v.protocol.eq(bv(u128::from(p), 8))));
         }
         if let Some(p) = r.not_protocol {
             parts.push((
-                "notProtocol".into(),
+                RulePart::NotProtocol,
                 v.protocol.eq(bv(u128::from(p), 8)).not(),
             ));
         }
         if let Some(m) = &r.icmp {
-            parts.push(("icmp".into(), self.icmp(m)));
+            parts.push((RulePart::Icmp, self.icmp(m)));
         }
         if let Some(m) = &r.not_icmp {
-            parts.push(("notICMP".into(), self.icmp(m).not()));
+            parts.push((RulePart::NotIcmp, self.icmp(m).not()));
         }
         if let Some(h) = &r.http {
-            parts.push(("http".into(), self.http(h)));
+            parts.push((RulePart::Http, self.http(h)));
         }
         self.entity_parts(&r.source, Side2::Src, &mut parts);
         self.entity_parts(&r.destination, Side2::Dst, &mut parts);
@@ -434,9 +436,8 @@ impl<'u> Encoder<'u> {
         })
     }
 
-    /// The policy (index `pi` in the policy set) applies to the packet's local endpoint in
-    /// direction `d`.
-    pub fn selects(&self, pi: usize, d: Direction) -> Bool {
+    /// The policy `pi` applies to the packet's local endpoint in direction `d`.
+    pub fn selects(&self, pi: PolicyId, d: Direction) -> Bool {
         let Some(p) = self.policy(pi).filter(|p| p.applies(d)) else {
             return f();
         };
@@ -497,7 +498,7 @@ impl<'u> Encoder<'u> {
     }
 
     /// Some endpoint matches the policy's selector (whatever the direction).
-    pub fn selects_any(&self, pi: usize) -> Bool {
+    pub fn selects_any(&self, pi: PolicyId) -> Bool {
         let Some(p) = self.policy(pi) else {
             return f();
         };
@@ -506,7 +507,7 @@ impl<'u> Encoder<'u> {
     }
 
     /// No terminal rule of `p` (before `before`, if given) matches.
-    pub fn no_terminal_match(&self, pi: usize, d: Direction, before: Option<usize>) -> Bool {
+    pub fn no_terminal_match(&self, pi: PolicyId, d: Direction, before: Option<usize>) -> Bool {
         self.no_terminal_match_among(pi, d, before, &|_| true)
     }
 
@@ -515,7 +516,7 @@ impl<'u> Encoder<'u> {
     /// about): callers use it to keep frames small.
     pub fn no_terminal_match_among(
         &self,
-        pi: usize,
+        pi: PolicyId,
         d: Direction,
         before: Option<usize>,
         keep: &dyn Fn(&CompiledRule) -> bool,
@@ -532,10 +533,10 @@ impl<'u> Encoder<'u> {
             .collect())
     }
 
-    /// Evaluation of tier `policies` (indexes in the policy set; sorted, enforced, in one
-    /// tier) continues past the tier: no policy applies, or the first terminal match is a
-    /// Pass, or nothing matches and the tier's default action is Pass.
-    pub fn tier_continues(&self, policies: &[usize], d: Direction, default_pass: bool) -> Bool {
+    /// Evaluation of tier `policies` (sorted, enforced, in one tier) continues past the tier:
+    /// no policy applies, or the first terminal match is a Pass, or nothing matches and the
+    /// tier's default action is Pass.
+    pub fn tier_continues(&self, policies: &[PolicyId], d: Direction, default_pass: bool) -> Bool {
         self.tier_continues_among(policies, d, default_pass, &|_| true)
     }
 
@@ -543,7 +544,7 @@ impl<'u> Encoder<'u> {
     /// left-out rule can match, see [`Encoder::no_terminal_match_among`]).
     pub fn tier_continues_among(
         &self,
-        policies: &[usize],
+        policies: &[PolicyId],
         d: Direction,
         default_pass: bool,
         keep: &dyn Fn(&CompiledRule) -> bool,

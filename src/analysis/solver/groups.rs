@@ -5,6 +5,7 @@ use super::universe::{KeyDomain, encode};
 use super::vars::{LabelValue, Side2, SideVars, all, any, bv, f, t};
 use crate::analysis::classes::Chain;
 use crate::analysis::groups::{Group, Identity, Member};
+use crate::analysis::ir::PolicyId;
 use crate::analysis::ir::{CompiledPolicy, CompiledRule};
 use crate::analysis::pair_rules::RuleMask;
 use crate::model::resource::{Action, Direction};
@@ -117,15 +118,18 @@ impl Encoder<'_> {
             if pols.is_empty() {
                 continue;
             }
-            let applies = any(pols.iter().map(|&(pi, _)| self.selects(pi, d)).collect());
+            let applies = any(pols
+                .iter()
+                .map(|&(pi, _)| self.selects(PolicyId(pi), d))
+                .collect());
             let mut chain = if tier.default_pass { acc.clone() } else { f() };
             for &(pi, p) in pols.iter().rev() {
-                let sel = self.selects(pi, d);
+                let sel = self.selects(PolicyId(pi), d);
                 let taking_part = |(position, r): &(usize, &CompiledRule)| {
                     r.is_terminal() && rules.is_none_or(|m| m.keeps(pi, *position))
                 };
                 for (_, r) in p.rules(d).iter().enumerate().rev().filter(taking_part) {
-                    let m = Bool::and(&[sel.clone(), self.rule(rule_id(pi, d, r))]);
+                    let m = Bool::and(&[sel.clone(), self.rule(rule_id(PolicyId(pi), d, r))]);
                     let outcome = match r.action {
                         Action::Allow => t(),
                         Action::Pass => acc.clone(),

@@ -3,6 +3,7 @@
 use super::encode::Encoder;
 use super::universe::{KeyDomain, Universe, decode};
 use crate::analysis::concrete::{Packet, Side};
+use crate::analysis::rule_part::RuleSide;
 use crate::model::resource::Direction;
 use std::collections::BTreeMap;
 use z3::ast::{BV, Bool, Int, String as ZString};
@@ -137,10 +138,11 @@ pub(super) enum Side2 {
 }
 
 impl Side2 {
-    pub(super) fn name(self) -> &'static str {
+    /// The side of a rule (`source` or `destination`) whose entity fields match this end.
+    pub(super) fn rule_side(self) -> RuleSide {
         match self {
-            Side2::Src => "source",
-            Side2::Dst => "destination",
+            Side2::Src => RuleSide::Source,
+            Side2::Dst => RuleSide::Destination,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::model::resource::Direction;
 use crate::model::selector::Expr;
+use crate::pointer::Pointer;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::OnceLock;
@@ -36,7 +37,7 @@ fn policy_meaning_in(set: &PolicySet, p: &CompiledPolicy, d: Direction) -> u64 {
         rules.len().hash(&mut h);
         for r in rules {
             let mut r = r.clone();
-            r.pointer.clear();
+            r.pointer = Pointer::root();
             r.index = 0;
             format!("{r:?}").hash(&mut h);
         }
@@ -192,7 +193,7 @@ impl<'a> PairRelevance<'a> {
                         Direction::Egress => &r.destination,
                     };
                     let mut r = r.clone();
-                    r.pointer.clear();
+                    r.pointer = Pointer::root();
                     r.index = 0;
                     let mut rh = DefaultHasher::new();
                     format!("{r:?}").hash(&mut rh);

@@ -6,6 +6,7 @@ use crate::load::tree::Node;
 use crate::model::net::parse_cidr;
 use crate::model::net::parse_ip_or_cidr;
 use crate::model::resource::*;
+use crate::pointer::Pointer;
 use crate::source::{Span, Spanned};
 
 const POLICY_FIELDS: &[&str] = &[
@@ -111,7 +112,7 @@ pub fn rules(r: &mut Reader, f: &Fields<'_>, key: &str) -> (Vec<Rule>, Option<Sp
     }
 }
 
-pub fn rule(r: &mut Reader, node: &Node, ptr: String) -> Rule {
+pub fn rule(r: &mut Reader, node: &Node, ptr: Pointer) -> Rule {
     let mut rule = Rule {
         span: node.span,
         ..Rule::default()

@@ -7,6 +7,7 @@ use crate::load::tree::{Node, ScalarValue};
 use crate::model::net::parse_cidr;
 use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
 use crate::model::resource::*;
+use crate::pointer::Pointer;
 use crate::source::Spanned;
 
 pub(super) const ORCHESTRATOR_TERM: &str = "projectcalico.org/orchestrator == 'k8s'";
@@ -213,7 +214,7 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
 struct PortGroup {
     protocol: Spanned<Protocol>,
     /// Pointer and span of the group's first port entry.
-    first: (String, crate::source::Span),
+    first: (Pointer, crate::source::Span),
     ports: Vec<Spanned<Port>>,
     /// A port entry without `port`: every port of the protocol.
     all_ports: bool,
@@ -308,7 +309,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
 }
 
 /// One Kubernetes rule → Calico Allow rules (one per peer × protocol).
-fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> Vec<Rule> {
+fn k8s_rule(r: &mut Reader, node: &Node, ptr: Pointer, direction: Direction) -> Vec<Rule> {
     let peers_key = match direction {
         Direction::Ingress => "from",
         Direction::Egress => "to",
@@ -317,7 +318,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: String, direction: Direction) -> V
         return Vec::new();
     };
     // Each peer with its pointer and span (the rule itself when there is no peer list).
-    let peers: Vec<(String, crate::source::Span, Option<EntityRule>)> = match f.get(peers_key) {
+    let peers: Vec<(Pointer, crate::source::Span, Option<EntityRule>)> = match f.get(peers_key) {
         Some((n, p)) => r.list(n, &p, |r, n, p| {
             let converted = peer(r, n, &p);
             Some((p, n.span, converted))
@@ -429,7 +430,7 @@ pub fn workload(
     meta_labels: &[(Spanned<String>, Spanned<String>)],
 ) -> Workload {
     let mut workload = Workload::default();
-    let pod_spec: Option<(&Node, String)>;
+    let pod_spec: Option<(&Node, Pointer)>;
     if kind == Kind::Pod {
         workload.pod_labels = meta_labels.to_vec();
         pod_spec = root.get("spec");

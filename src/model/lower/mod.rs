@@ -17,7 +17,7 @@ use crate::load::tree::{Document, Node};
 use crate::model::resource::*;
 use crate::model::selector::SelectorLimits;
 use crate::source::{FileId, Spanned};
-use reader::{Reader, index};
+use reader::{Reader, child, index};
 use std::collections::BTreeMap;
 
 /// A problem found while lowering, with the resource it belongs to (when known).
@@ -148,7 +148,7 @@ fn lower_object(
         match items.as_seq() {
             Some(seq) => {
                 for (i, item) in seq.iter().enumerate() {
-                    let ptr = index(&format!("{base}/items"), i);
+                    let ptr = child(base, "items").index(i);
                     lower_object(cx, document, item, &ptr, inherited, out);
                 }
             }
@@ -157,7 +157,7 @@ fn lower_object(
                 resource: None,
                 violation: Diagnostic::new(
                     items.span,
-                    format!("{base}/items"),
+                    child(base, "items"),
                     format!(
                         "`items` of a {kind} must be a list, found {}",
                         items.describe()
@@ -291,7 +291,7 @@ fn lower_resource(
         kind,
         file: cx.file,
         document,
-        base_pointer: base.to_string(),
+        base_pointer: base.into(),
         span: node.span,
         api_version,
         kind_span,

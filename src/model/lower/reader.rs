@@ -9,6 +9,7 @@ use crate::load::tree::{Entry, Node, NodeKind, ScalarValue};
 use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
 use crate::model::resource::SelectorField;
 use crate::model::selector::SelectorLimits;
+use crate::pointer::Pointer;
 use crate::source::{Span, Spanned};
 
 /// Collects problems while lowering one resource.
@@ -25,19 +26,19 @@ pub struct Reader {
     pub converted: usize,
 }
 
-/// JSON Pointers are built by `load::pointer` (the one definition).
-pub use crate::load::pointer::{child, escape as escape_pointer, index};
+/// JSON Pointers are built by `crate::pointer` (the one definition).
+pub use crate::pointer::{child, escape as escape_pointer, index};
 
 /// The entries of a mapping, with unknown keys already reported.
 pub struct Fields<'n> {
     entries: &'n [Entry],
     pub span: Span,
-    pub ptr: String,
+    pub ptr: Pointer,
 }
 
 impl<'n> Fields<'n> {
     /// The value of `key` (first occurrence) and its pointer. Explicit nulls count as absent.
-    pub fn get(&self, key: &str) -> Option<(&'n Node, String)> {
+    pub fn get(&self, key: &str) -> Option<(&'n Node, Pointer)> {
         self.entries
             .iter()
             .find(|e| e.key.scalar_str() == Some(key))
@@ -141,7 +142,7 @@ impl Reader {
         Some(Fields {
             entries,
             span: node.span,
-            ptr: ptr.to_string(),
+            ptr: ptr.into(),
         })
     }
 
@@ -205,7 +206,7 @@ impl Reader {
         &mut self,
         node: &'n Node,
         ptr: &str,
-        mut each: impl FnMut(&mut Reader, &'n Node, String) -> Option<T>,
+        mut each: impl FnMut(&mut Reader, &'n Node, Pointer) -> Option<T>,
     ) -> Vec<T> {
         let Some(items) = node.as_seq() else {
             if !node.is_null() {
@@ -224,7 +225,7 @@ impl Reader {
         &mut self,
         f: &Fields<'n>,
         key: &str,
-        each: impl FnMut(&mut Reader, &'n Node, String) -> Option<T>,
+        each: impl FnMut(&mut Reader, &'n Node, Pointer) -> Option<T>,
     ) -> Vec<T> {
         match f.get(key) {
             Some((node, ptr)) => self.list(node, &ptr, each),

@@ -7,6 +7,7 @@ use super::{Cx, Diagnostic};
 use crate::model::net::{Cidr, IpFamily, parse_cidr};
 use crate::model::port::{Port, is_valid_port_name};
 use crate::model::{EntityRule, NetField, Rule, ServiceMatch};
+use crate::pointer::Pointer;
 use crate::source::{Span, Spanned};
 
 /// CRD `MaxItems` of `nets` / `notNets` (v3.33+).
@@ -199,23 +200,23 @@ fn check_net_list_limit(cx: &mut Cx, nets: &[NetField], pointer: &str, name: &st
 /// R9 / R10: strict CIDRs, one IP family per rule, consistent with `ipVersion`, no catch-all in
 /// `notNets` (v3.29+ patch releases and v3.31+).
 pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
-    let base = rule.pointer.as_str();
+    let base = &rule.pointer;
     let ip_version = rule
         .ip_version
         .as_ref()
         .filter(|v| v.value == 4 || v.value == 6);
     let lists = [
-        (&rule.source.nets, "source/nets", false),
-        (&rule.source.not_nets, "source/notNets", true),
-        (&rule.destination.nets, "destination/nets", false),
-        (&rule.destination.not_nets, "destination/notNets", true),
+        (&rule.source.nets, ("source", "nets"), false),
+        (&rule.source.not_nets, ("source", "notNets"), true),
+        (&rule.destination.nets, ("destination", "nets"), false),
+        (&rule.destination.not_nets, ("destination", "notNets"), true),
     ];
-    let mut first: Option<(Cidr, Span, String, &str)> = None;
+    let mut first: Option<(Cidr, Span, Pointer, &str)> = None;
     let mut mixed_reported = false;
     let mut version_reported = false;
-    for (nets, rel, negated) in lists {
+    for (nets, (side, field), negated) in lists {
         for (i, n) in nets.iter().enumerate() {
-            let pointer = format!("{base}/{rel}/{i}");
+            let pointer = base.child(side).child(field).index(i);
             // Rules parse CIDR-only, whatever the lowering stored.
             let cidr = match parse_cidr(&n.raw.value) {
                 Ok(c) => c,
@@ -311,20 +312,20 @@ pub fn check_service_ports(cx: &mut Cx, rule: &Rule) {
     let Some(svc) = &dst.services else {
         return;
     };
-    let base = format!("{}/destination", rule.pointer);
+    let base = rule.pointer.child("destination");
     let first = dst
         .ports
         .first()
-        .map(|p| (p.span, format!("{base}/ports/0")))
+        .map(|p| (p.span, base.child("ports").index(0)))
         .or_else(|| {
             dst.not_ports
                 .first()
-                .map(|p| (p.span, format!("{base}/notPorts/0")))
+                .map(|p| (p.span, base.child("notPorts").index(0)))
         });
     if let Some((span, pointer)) = first {
         let v = Diagnostic::new(span, pointer, "ports and notPorts cannot be specified with services")
             .with_help("a destination Service match already matches the Service's ports; remove `ports` / `notPorts`")
-            .with_related(cx.related("services match here", svc.span, format!("{base}/services")));
+            .with_related(cx.related("services match here", svc.span, base.child("services")));
         cx.push(v);
     }
 }
@@ -356,7 +357,7 @@ fn check_services(cx: &mut Cx, ent: &EntityRule, svc: &ServiceMatch, base: &str)
             .filter(|f| !f.raw.value.is_empty())
             .map(|f| f.raw.span)
     };
-    let mut conflicts: Vec<(Span, String, &str)> = Vec::new();
+    let mut conflicts: Vec<(Span, Pointer, &str)> = Vec::new();
     if let Some(span) = non_empty(&ent.namespace_selector) {
         conflicts.push((
             span,

@@ -7,6 +7,7 @@ use super::selectors::{Place, check_selector};
 use super::util::{cover, is_dns_label, ptr_i, quote, suggest_name};
 use super::{Cx, Diagnostic};
 use crate::model::{Direction, Kind, Policy, Rule};
+use crate::pointer::Pointer;
 use crate::source::{Span, Spanned};
 
 /// CRD `MaxItems` of `ingress` / `egress` (v3.33+).
@@ -79,7 +80,7 @@ pub fn check_rule_count(cx: &mut Cx, rules: &[Rule], span: Span, direction: Dire
     if cx.size_limits() && rules.len() > MAX_RULES {
         cx.report(
             span,
-            format!("/spec/{}", direction.as_str()),
+            Pointer::of(&["spec", direction.as_str()]),
             format!(
                 "too many {} rules: {} (at most {MAX_RULES} since Calico v3.33)",
                 direction.as_str(),
@@ -477,33 +478,27 @@ fn check_staged_delete(cx: &mut Cx, p: &Policy, action_span: Span) {
 /// P1–P3: services and http placement per direction; GlobalNetworkPolicy services need a
 /// namespace.
 fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
-    let base = rule.pointer.as_str();
-    match direction {
-        Direction::Egress => {
-            if let Some(svc) = &rule.source.services {
-                cx.push(
-                    Diagnostic::new(
-                        svc.span,
-                        format!("{base}/source/services"),
-                        "services are not allowed in egress rule source",
-                    )
-                    .with_help("egress rules match a Service with `destination.services`"),
-                );
-            }
-            // HTTP in egress rules is CAL102 (alp-egress), not repeated here.
-        }
-        Direction::Ingress => {
-            if let Some(svc) = &rule.destination.services {
-                cx.push(
-                    Diagnostic::new(
-                        svc.span,
-                        format!("{base}/destination/services"),
-                        "services are not allowed in ingress rule destination",
-                    )
-                    .with_help("ingress rules match a Service with `source.services`"),
-                );
-            }
-        }
+    let base = &rule.pointer;
+    // A Service is matched on the remote side only. HTTP in egress rules is CAL102
+    // (alp-egress), not repeated here.
+    let (services, side, message, help) = match direction {
+        Direction::Egress => (
+            &rule.source.services,
+            "source",
+            "services are not allowed in egress rule source",
+            "egress rules match a Service with `destination.services`",
+        ),
+        Direction::Ingress => (
+            &rule.destination.services,
+            "destination",
+            "services are not allowed in ingress rule destination",
+            "ingress rules match a Service with `source.services`",
+        ),
+    };
+    if let Some(svc) = services {
+        cx.push(
+            Diagnostic::new(svc.span, base.child(side).child("services"), message).with_help(help),
+        );
     }
     if cx.is_global_policy() {
         let (svc, side) = match direction {
@@ -516,7 +511,7 @@ fn check_rule_placement(cx: &mut Cx, rule: &Rule, direction: Direction) {
                 cx.push(
                     Diagnostic::new(
                         span,
-                        format!("{base}/{side}/services"),
+                        base.child(side).child("services"),
                         "services match must specify a namespace in a GlobalNetworkPolicy",
                     )
                     .with_help("add `namespace:` with the Service's namespace"),

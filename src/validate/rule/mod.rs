@@ -7,6 +7,7 @@ use super::util::{char_len, cover, ptr, ptr_i, quote};
 use super::{Cx, Diagnostic};
 use crate::model::port::{PROTOCOL_NAMES, Port, Protocol};
 use crate::model::{Action, IcmpMatch, Rule};
+use crate::pointer::Pointer;
 use crate::source::Spanned;
 
 /// Calico's message when a rule's ports need a port-capable protocol (≤v3.31, or a set
@@ -47,7 +48,7 @@ pub fn check_rule(cx: &mut Cx, rule: &Rule) {
     check_annotations(
         cx,
         &rule.annotations,
-        &format!("{}/metadata/annotations", rule.pointer),
+        &rule.pointer.child("metadata").child("annotations"),
     );
     check_entity(cx, &rule.source, &ptr(&rule.pointer, "source"));
     check_entity(cx, &rule.destination, &ptr(&rule.pointer, "destination"));
@@ -139,21 +140,24 @@ fn check_protocols(cx: &mut Cx, rule: &Rule) {
 }
 
 /// The four port lists of a rule with their JSON Pointers.
-fn port_lists(rule: &Rule) -> [(&[Spanned<Port>], String); 4] {
-    let base = rule.pointer.as_str();
+fn port_lists(rule: &Rule) -> [(&[Spanned<Port>], Pointer); 4] {
+    let base = &rule.pointer;
     [
-        (rule.source.ports.as_slice(), format!("{base}/source/ports")),
+        (
+            rule.source.ports.as_slice(),
+            base.child("source").child("ports"),
+        ),
         (
             rule.source.not_ports.as_slice(),
-            format!("{base}/source/notPorts"),
+            base.child("source").child("notPorts"),
         ),
         (
             rule.destination.ports.as_slice(),
-            format!("{base}/destination/ports"),
+            base.child("destination").child("ports"),
         ),
         (
             rule.destination.not_ports.as_slice(),
-            format!("{base}/destination/notPorts"),
+            base.child("destination").child("notPorts"),
         ),
     ]
 }
@@ -387,7 +391,7 @@ fn check_http(cx: &mut Cx, rule: &Rule) {
     }
 
     let limits = cx.at_least(3, 32);
-    let methods_ptr = format!("{base}/methods");
+    let methods_ptr = base.child("methods");
     if limits && http.methods.len() > MAX_HTTP_METHODS {
         cx.report(
             cover(&http.methods).unwrap_or(http.span),
@@ -412,7 +416,7 @@ fn check_http(cx: &mut Cx, rule: &Rule) {
         }
     }
 
-    let paths_ptr = format!("{base}/paths");
+    let paths_ptr = base.child("paths");
     if limits && http.paths.len() > MAX_HTTP_PATHS {
         let spans: Vec<Spanned<()>> = http
             .paths

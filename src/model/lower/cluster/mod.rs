@@ -44,6 +44,7 @@ use crate::load::tree::Node;
 use crate::model::net::parse_cidr;
 use crate::model::port::{Port, Protocol};
 use crate::model::resource::*;
+use crate::pointer::Pointer;
 use crate::source::Spanned;
 use peers::*;
 use ports::*;
@@ -282,7 +283,7 @@ fn rule(
     r: &mut Reader,
     flavor: Flavor,
     node: &Node,
-    ptr: String,
+    ptr: Pointer,
     direction: Direction,
     unconverted: &mut Vec<UnconvertedRule>,
 ) -> Option<Vec<Rule>> {

@@ -1,0 +1,153 @@
+//! JSON Pointers (RFC 6901) into a document's tree: how every problem and finding names the
+//! place inside a resource (`/spec/ingress/0/destination/ports/1`). [`Pointer`] is the one type
+//! a pointer is carried in (`Diagnostic`, `RelatedSpan`, `Finding`, `Related`, the model's and
+//! the IR's rules), and the one definition of building ([`Pointer::child`], [`Pointer::index`],
+//! [`escape`]) and reading ([`Pointer::tokens`]) them: lowering (`model::lower::reader`),
+//! validation (`validate::util`), the lints and `fix` use it.
+//!
+//! Layer 0, beside `source` (spans are the other half of a location): it uses nothing, so the
+//! diagnostics and findings below `load` can carry it.
+
+use std::fmt;
+use std::ops::Deref;
+
+/// A JSON Pointer in its RFC 6901 text form: `""` (the whole document) or `/`-separated
+/// reference tokens, each escaped. Derefs to that text, which is how every report writes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pointer(String);
+
+impl Pointer {
+    /// The whole document: `""`.
+    pub fn root() -> Pointer {
+        Pointer::default()
+    }
+
+    /// The pointer of `tokens` from the root, each escaped (`["metadata", "name"]` →
+    /// `/metadata/name`).
+    pub fn of(tokens: &[&str]) -> Pointer {
+        tokens.iter().fold(Pointer::root(), |p, t| p.child(t))
+    }
+
+    /// This pointer followed by the reference token `token` (escaped).
+    pub fn child(&self, token: &str) -> Pointer {
+        child(self, token)
+    }
+
+    /// This pointer followed by an array index.
+    pub fn index(&self, i: usize) -> Pointer {
+        index(self, i)
+    }
+
+    /// The reference tokens, unescaped (`/a~1b/0` → `a/b`, `0`); none for the root.
+    pub fn tokens(&self) -> impl Iterator<Item = String> + '_ {
+        tokens(&self.0)
+    }
+
+    /// The RFC 6901 text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A pointer written out in RFC 6901 text form (a literal such as `/metadata/name`, or a
+/// pointer built before this type existed); `""` is the root.
+impl From<&str> for Pointer {
+    fn from(text: &str) -> Pointer {
+        Pointer(text.to_string())
+    }
+}
+
+/// See `From<&str>`.
+impl From<String> for Pointer {
+    fn from(text: String) -> Pointer {
+        Pointer(text)
+    }
+}
+
+impl From<&Pointer> for Pointer {
+    fn from(p: &Pointer) -> Pointer {
+        p.clone()
+    }
+}
+
+impl Deref for Pointer {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Pointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Pointer {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Pointer {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Escape one reference token: `~` → `~0`, `/` → `~1`.
+pub fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The reference tokens of `pointer`, unescaped (`/a~1b/0` → `a/b`, `0`); none for `""`.
+pub fn tokens(pointer: &str) -> impl Iterator<Item = String> + '_ {
+    // `~1` first: `~01` is the token `~1`.
+    (pointer.split('/').skip(1)).map(|t| t.replace("~1", "/").replace("~0", "~"))
+}
+
+/// `base` followed by the reference token `token` (escaped).
+pub fn child(base: &str, token: &str) -> Pointer {
+    Pointer(format!("{base}/{}", escape(token)))
+}
+
+/// `base` followed by an array index.
+pub fn index(base: &str, i: usize) -> Pointer {
+    Pointer(format!("{base}/{i}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_escaped() {
+        assert_eq!(
+            child("/metadata/labels", "app.kubernetes.io/name"),
+            "/metadata/labels/app.kubernetes.io~1name"
+        );
+        assert_eq!(escape("a~b"), "a~0b");
+        // `~` first: an escaped `/` is not escaped again.
+        assert_eq!(escape("~/"), "~0~1");
+        assert_eq!(child("", "a"), "/a");
+        assert_eq!(index("/spec/ingress", 3), "/spec/ingress/3");
+        let back: Vec<String> = tokens(&child(&index("", 0), "~1/x")).collect();
+        assert_eq!(back, ["0", "~1/x"]);
+        assert_eq!(tokens("").count(), 0);
+    }
+
+    #[test]
+    fn methods_build_what_the_functions_build() {
+        let rule = Pointer::root().child("spec").child("ingress").index(2);
+        assert_eq!(rule, "/spec/ingress/2");
+        assert_eq!(rule.child("a/b").to_string(), "/spec/ingress/2/a~1b");
+        let back: Vec<String> = rule.child("a/b").tokens().collect();
+        assert_eq!(back, ["spec", "ingress", "2", "a/b"]);
+        assert_eq!(Pointer::root().as_str(), "");
+        assert_eq!(Pointer::of(&["metadata", "name"]), "/metadata/name");
+        assert_eq!(
+            Pointer::of(&["metadata", "annotations", "a/b"]),
+            "/metadata/annotations/a~1b"
+        );
+    }
+}
