@@ -17,10 +17,10 @@ mod rule_boxes;
 pub use examples::{Examples, examples};
 
 use super::classes::Chain;
+use super::flow::{AllowedProtocol, NAMED_PROTOCOLS, PORT_PROTOCOLS, Verdict};
 use super::groups::{Group, Member, labels_decide};
 use super::ir::PolicySet;
 use super::pair_rules::{PairRules, RuleMask};
-use super::reach::{AllowedProtocol, NAMED_PROTOCOLS, Verdict};
 use super::region::{Box7, Entry, FIELDS, Field, Step, TierEntries, Values, coalesce, walk};
 use crate::model::net::IpFamily;
 use crate::model::port::FlowProtocol;
@@ -32,8 +32,6 @@ use std::sync::{Arc, Mutex};
 /// [`WALK_BUDGET`], a guard against a pathological tree (about a second of work), not a
 /// limit real pairs meet: a pair this large would take the solver far longer.
 const BUDGET: u64 = 50_000_000;
-
-const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
 
 /// What a decided pair allows.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,6 +24,7 @@ pub mod decided_pair;
 pub mod example_names;
 pub mod exposure;
 pub mod fields;
+pub mod flow;
 pub mod graph;
 pub mod groups;
 pub mod ir;

@@ -3,16 +3,14 @@
 //! The groups themselves (what they are, how they are found) are [`super::groups`].
 
 use super::concrete::{self, Outcome, Packet};
+use super::flow::PORT_PROTOCOLS;
+pub use super::flow::{AllowedProtocol, NAMED_PROTOCOLS, Verdict};
 use super::groups::Group;
 use super::ir::PolicySet;
 use super::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use crate::model::port::FlowProtocol;
 use crate::model::resource::{Action, Direction};
 use crate::model::selector::Expr;
-
-/// A protocol on which some packet is allowed (or every protocol not named on its own,
-/// together), with its allowed destination port ranges (`None` for protocols without ports).
-pub type AllowedProtocol = (FlowProtocol, Option<Vec<(u16, u16)>>);
 
 /// The answer to "can `from` reach `to`?".
 #[derive(Clone, Debug, PartialEq)]
@@ -31,30 +29,6 @@ pub struct ReachResult {
     pub protocol_assumed: bool,
     /// The destination port asked about.
     pub port: Option<u16>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Allowed,
-    Denied,
-    Partial,
-}
-
-impl Verdict {
-    /// `allowed`, `denied` or `partial`: how the configuration and the command line write it.
-    pub fn parse(text: &str) -> Option<Verdict> {
-        [Verdict::Allowed, Verdict::Denied, Verdict::Partial]
-            .into_iter()
-            .find(|v| v.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Allowed => "allowed",
-            Verdict::Denied => "denied",
-            Verdict::Partial => "partial",
-        }
-    }
 }
 
 /// A rule (or implicit behaviour) that decided an example packet.
@@ -134,10 +108,6 @@ pub struct ReachOptions {
     pub port: Option<u16>,
     pub timeout_ms: u32,
 }
-
-/// Protocols reported one by one; every other protocol is reported together.
-pub const NAMED_PROTOCOLS: [u8; 5] = [6, 17, 132, 1, 58];
-const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
 
 /// Port boundaries where some rule's verdict can change.
 pub fn port_classes(set: &PolicySet, groups: &[&Group], within: (u16, u16)) -> Vec<(u16, u16)> {
