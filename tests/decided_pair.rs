@@ -371,3 +371,135 @@ fn common_rule() -> calint::analysis::ir::CompiledRule {
         http: None,
     }
 }
+
+/// `head`: `base` with one random change — a rule's ports, action or source nets edited, a
+/// rule removed or repeated elsewhere, a policy's selector or direction flags changed, two
+/// policies swapped in evaluation order, or a tier's default flipped.
+fn mutate(base: &PolicySet, g: &mut Gen) -> PolicySet {
+    let mut head = base.clone();
+    let n = head.policies.len();
+    let pi = g.below(n as u64) as usize;
+    let kind = g.below(9);
+    let p = &mut head.policies[pi];
+    let rules = if g.chance(50) {
+        &mut p.ingress
+    } else {
+        &mut p.egress
+    };
+    let ri = (!rules.is_empty()).then(|| g.below(rules.len() as u64) as usize);
+    match (kind, ri) {
+        (0, Some(i)) => {
+            let lo = g.below(5) as u16;
+            rules[i].destination.ports = vec![PortMatch::Range(lo, lo + g.below(3) as u16)];
+        }
+        (1, Some(i)) => {
+            use calint::model::resource::Action;
+            rules[i].action = *g.pick(&[Action::Allow, Action::Deny, Action::Pass, Action::Log]);
+        }
+        (2, Some(i)) => {
+            rules.remove(i);
+        }
+        (3, Some(i)) => {
+            let copy = rules[i].clone();
+            let at = g.below(rules.len() as u64 + 1) as usize;
+            rules.insert(at, copy);
+        }
+        (4, Some(i)) => {
+            rules[i].source.nets = vec![cidr(BASE + g.below(4) as u32, 31)];
+        }
+        (5, _) => p.selector = common::selector(g),
+        (6, _) => {
+            p.ingress_applies = !p.ingress_applies;
+        }
+        (7, _) if n > 1 => {
+            let other = (pi + 1) % n;
+            head.policies.swap(pi, other);
+        }
+        _ => {
+            if let Some(t) = head.tiers.first_mut() {
+                t.default_pass = !t.default_pass;
+            }
+        }
+    }
+    head
+}
+
+/// `diff`'s change screen (`decided_pair::ChangeScreen`) says a pair is unchanged only when
+/// the engine finds the same verdict and allowed list on both sides, over random changes to
+/// random policy sets; and it does screen pairs out, also pairs that the change touched.
+#[test]
+fn change_screen_never_hides_a_change() {
+    use calint::analysis::decided_pair::{ChangeScreen, ScreenSide};
+    let seeds: u64 = std::env::var("CALINT_CHANGE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let (mut screened, mut changed, mut kept_unchanged) = (0, 0, 0);
+    for seed in 0..seeds {
+        let mut g = Gen(seed ^ 0xc4a6_e5c3_ee70);
+        let mut base = policy_set(seed);
+        enrich(&mut base, &mut g);
+        let head = mutate(&base, &mut g);
+        let groups: Vec<Group> = (0..4)
+            .map(|i| decided_group(&mut g, &format!("g{i}")))
+            .collect();
+        let refs: Vec<&Group> = groups.iter().collect();
+        let sel_b: Vec<Vec<bool>> = groups
+            .iter()
+            .map(|g| g.selectable_narrowed(&base))
+            .collect();
+        let sel_h: Vec<Vec<bool>> = groups
+            .iter()
+            .map(|g| g.selectable_narrowed(&head))
+            .collect();
+        let screen = ChangeScreen::new(
+            ScreenSide {
+                set: &base,
+                groups: &refs,
+                selectable: &sel_b,
+            },
+            ScreenSide {
+                set: &head,
+                groups: &refs,
+                selectable: &sel_h,
+            },
+        );
+        let answer = |set: &PolicySet, sel: &[Vec<bool>], a: usize, b: usize| {
+            let index = PeerIndex::new(set);
+            let (from, to) = (&groups[a], &groups[b]);
+            let (fp, tp) = (&sel[a][..], &sel[b][..]);
+            let rules = PairRules::new(
+                &index,
+                (&PeerGroup::new(from), fp),
+                (&PeerGroup::new(to), tp),
+            );
+            region(set, (from, fp), (to, tp), &rules, &WalkCache::new())
+        };
+        for a in 0..groups.len() {
+            for b in 0..groups.len() {
+                if a == b || !(groups[a].policed || groups[b].policed) {
+                    continue;
+                }
+                let (before, after) = (answer(&base, &sel_b, a, b), answer(&head, &sel_h, a, b));
+                let unchanged = screen.unchanged(a, b);
+                if unchanged {
+                    screened += 1;
+                    assert_eq!(
+                        before, after,
+                        "seed {seed}, g{a} -> g{b}: screened out, but the answers differ\n\
+                         base {base:#?}\nhead {head:#?}\ngroups {groups:#?}"
+                    );
+                } else if before != after {
+                    changed += 1;
+                } else {
+                    kept_unchanged += 1;
+                }
+            }
+        }
+    }
+    eprintln!("screened {screened}, changed {changed}, solved but unchanged {kept_unchanged}");
+    assert!(
+        screened > 500 && changed > 100,
+        "{screened} screened, {changed} changed"
+    );
+}

@@ -11,9 +11,11 @@
 //! budget, answers `None` and the caller asks the solver; the budget counts steps, never time,
 //! so the choice is the same on every machine.
 
+mod change;
 mod examples;
 mod rule_boxes;
 
+pub use change::{ChangeScreen, ScreenSide};
 pub use examples::{Examples, examples};
 
 use super::classes::Chain;

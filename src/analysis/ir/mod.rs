@@ -42,7 +42,7 @@ pub enum PortMatch {
 }
 
 /// One side (`source` or `destination`) of a compiled rule.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Hash)]
 pub struct Entity {
     /// Effective positive selector (scoped, §3.7.1 steps 1-3); `None` = no identity constraint.
     pub selector: Option<Expr>,
@@ -63,7 +63,7 @@ pub struct Icmp {
     pub code: Option<u8>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Hash)]
 pub struct Http {
     pub methods: Vec<String>,
     pub exact_paths: Vec<String>,
@@ -92,6 +92,33 @@ pub struct CompiledRule {
 impl CompiledRule {
     pub fn is_terminal(&self) -> bool {
         self.action != Action::Log
+    }
+
+    /// A hash of what the rule matches and does, without where it is written (its pointer
+    /// and position): two rules with equal hashes decide every packet alike. `diff` compares
+    /// rules of two trees by it.
+    pub fn meaning_hash(&self) -> u64 {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        // Destructured, so that a field added to the rule is either hashed or said here not
+        // to change what the rule decides.
+        let CompiledRule {
+            index: _,
+            pointer: _,
+            action,
+            v4,
+            v6,
+            protocol,
+            not_protocol,
+            icmp,
+            not_icmp,
+            source,
+            destination,
+            http,
+        } = self;
+        let mut h = DefaultHasher::new();
+        (action, v4, v6, protocol, not_protocol, icmp, not_icmp).hash(&mut h);
+        (source, destination, http).hash(&mut h);
+        h.finish()
     }
 }
 

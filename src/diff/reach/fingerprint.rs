@@ -9,7 +9,6 @@ use crate::analysis::ir::{CompiledPolicy, NAMESPACE_LABEL, PolicySet};
 use crate::analysis::prefilter::Restrictions;
 use crate::model::resource::Direction;
 use crate::model::selector::Expr;
-use crate::pointer::Pointer;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::OnceLock;
@@ -36,10 +35,7 @@ fn policy_meaning_in(set: &PolicySet, p: &CompiledPolicy, d: Direction) -> u64 {
         let rules = p.rules(d);
         rules.len().hash(&mut h);
         for r in rules {
-            let mut r = r.clone();
-            r.pointer = Pointer::root();
-            r.index = 0;
-            format!("{r:?}").hash(&mut h);
+            r.meaning_hash().hash(&mut h);
         }
     }
     h.finish()
@@ -143,8 +139,9 @@ pub(super) struct PairRelevance<'a> {
     set: &'a PolicySet,
     groups: &'a [&'a Group],
     selectable: &'a [Vec<bool>],
-    /// Per group, its entity members' label restrictions.
+    /// Per group, its entity members' label restrictions, and its definition's hash.
     members: Vec<Vec<Restrictions>>,
+    definitions: Vec<u64>,
     /// Per policy and direction: the policy's header hash, and per rule its hash and the
     /// peer selector on the other end (an index into `peers`; `None`: no label constraint).
     policies: Vec<[PolicyDigest; 2]>,
@@ -174,6 +171,7 @@ impl<'a> PairRelevance<'a> {
         selectable: &'a [Vec<bool>],
     ) -> Self {
         let members = groups.iter().map(|g| g.entity_restrictions()).collect();
+        let definitions = groups.iter().map(|g| group_meaning(g)).collect();
         let mut ids: HashMap<&Expr, usize> = HashMap::new();
         let mut peers: Vec<Restrictions> = Vec::new();
         let mut digest = |p: &'a CompiledPolicy, d: Direction| {
@@ -192,18 +190,13 @@ impl<'a> PairRelevance<'a> {
                         Direction::Ingress => &r.source,
                         Direction::Egress => &r.destination,
                     };
-                    let mut r = r.clone();
-                    r.pointer = Pointer::root();
-                    r.index = 0;
-                    let mut rh = DefaultHasher::new();
-                    format!("{r:?}").hash(&mut rh);
                     let id = peer.selector.as_ref().map(|e| {
                         *ids.entry(e).or_insert_with(|| {
                             peers.push(Restrictions::of(e));
                             peers.len() - 1
                         })
                     });
-                    (rh.finish(), id)
+                    (r.meaning_hash(), id)
                 })
                 .collect();
             PolicyDigest {
@@ -221,6 +214,7 @@ impl<'a> PairRelevance<'a> {
             groups,
             selectable,
             members,
+            definitions,
             policies,
             peers,
             matches: groups.iter().map(|_| OnceLock::new()).collect(),
@@ -249,7 +243,7 @@ impl<'a> PairRelevance<'a> {
             let Some(g) = self.groups.get(end) else {
                 continue;
             };
-            group_meaning(g).hash(&mut h);
+            self.definitions.get(end).hash(&mut h);
             if !g.policed {
                 continue;
             }

@@ -4,8 +4,10 @@
 //! Cost control: a pair's verdict depends only on the two groups' definitions and on the
 //! policies that may select either group (the same sound prefilter `graph` uses), in
 //! evaluation order. Each group gets a fingerprint per side built from exactly that; a pair
-//! whose two fingerprints are equal on both sides cannot have changed and is not solved. The
-//! other pairs get a verdict and port summary per side (one solver session per worker, as
+//! whose two fingerprints are equal on both sides cannot have changed and is not solved. Of the
+//! others, a pair whose labels decide every selector is screened by walking only the packets
+//! the changed rules match (`decided_pair::ChangeScreen`), any other pair by its per-pair
+//! fingerprint. The pairs left get a verdict and port summary per side (one solver session per worker, as
 //! `graph`), and only pairs whose summaries differ get full `reach` answers, a witness packet
 //! whose verdict differs (checked with the concrete evaluator on both sides), and the
 //! deciding rules of that packet on both sides.
@@ -18,6 +20,7 @@ pub(super) mod fingerprint;
 
 use super::Side;
 use crate::analysis::concrete::Packet;
+use crate::analysis::decided_pair::{ChangeScreen, ScreenSide};
 use crate::analysis::graph::pair_summaries;
 use crate::analysis::groups::{Group, discover, resolve_named};
 use crate::analysis::ir::PolicySet;
@@ -199,12 +202,33 @@ pub fn compare(
             }
         }
     }
-    // Finer, per pair: only the rules that may match packets of this pair can change its
+    // Finer, for pairs whose labels decide every selector: walk only the packets the
+    // changed rules match, on both sides; a pair decided alike there is decided alike
+    // everywhere, and is not solved.
+    let screen = ChangeScreen::new(
+        ScreenSide {
+            set: &base.set,
+            groups: &gb,
+            selectable: &sel_b,
+        },
+        ScreenSide {
+            set: &head.set,
+            groups: &gh,
+            selectable: &sel_h,
+        },
+    );
+    let mut todo: Vec<(usize, usize)> = todo
+        .into_par_iter()
+        .filter(|&(a, b)| !screen.unchanged(a, b))
+        .collect();
+    // Then, for the other pairs: only the rules that may match packets of this pair can change its
     // verdict (a rule no packet from `a` to `b` matches is skipped by Felix), so a pair whose
     // relevant rules are the same on both sides is not solved either.
-    let relevant_b = PairRelevance::new(&base.set, &gb, &sel_b);
-    let relevant_h = PairRelevance::new(&head.set, &gh, &sel_h);
-    todo.retain(|&(a, b)| relevant_b.meaning(a, b) != relevant_h.meaning(a, b));
+    if !todo.is_empty() {
+        let relevant_b = PairRelevance::new(&base.set, &gb, &sel_b);
+        let relevant_h = PairRelevance::new(&head.set, &gh, &sel_h);
+        todo.retain(|&(a, b)| relevant_b.meaning(a, b) != relevant_h.meaning(a, b));
+    }
     let (before, und_b) = summaries(&base.set, &gb, &todo, timeout_ms);
     let (after, und_h) = summaries(&head.set, &gh, &todo, timeout_ms);
     let changed: Vec<(usize, usize, Summary, Summary)> = todo
