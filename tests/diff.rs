@@ -815,25 +815,62 @@ fn configured_groups_sarif_and_human() {
     );
 }
 
-/// Revisions are read from the repository of the working directory; run from elsewhere, the
-/// error says so instead of claiming the revision does not exist.
+/// Run from outside any repository, `calint diff --base REV PATH` reads the revision from
+/// the repository holding PATH, and names its files as `check` names the working tree's, so
+/// findings and groups match across the sides.
 #[test]
-fn a_revision_asked_outside_a_repository_says_why() {
+fn a_revision_is_read_from_the_repository_of_the_path() {
     let r = base_repo("outside");
+    r.write(
+        "policies/db.yaml",
+        &db_policy("db", "app == 'backend'", "[5432, 5433]"),
+    );
     let elsewhere = std::env::temp_dir().join(format!("calint-not-a-repo-{}", std::process::id()));
     std::fs::create_dir_all(&elsewhere).expect("scratch dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_calint"))
-        .current_dir(&elsewhere)
-        // Never find a repository above the scratch directory.
-        .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .args(["diff", "--base", "HEAD"])
-        .arg(r.path())
-        .output()
-        .expect("calint runs");
+    let run = |path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_calint"))
+            .current_dir(&elsewhere)
+            // Never find a repository above the scratch directory.
+            .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .args(["diff", "--base", "HEAD", "--format", "json"])
+            .arg(path)
+            .output()
+            .expect("calint runs")
+    };
+    let out = run(r.path());
+    let sub = run(&r.path().join("policies"));
+    let nowhere = run(&elsewhere);
     let _ = std::fs::remove_dir_all(&elsewhere);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("not inside a git repository"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        changes(&v),
+        vec![row(
+            "shop/backend",
+            "shop/db",
+            "changed",
+            "TCP 5432",
+            "TCP 5432-5433"
+        )],
+        "{v}"
+    );
+    assert_eq!(v["findings_added"], serde_json::json!([]), "{v}");
+    assert_eq!(v["findings_removed"], serde_json::json!([]), "{v}");
+    // A directory inside the repository works too (only its files on both sides).
+    assert_eq!(
+        sub.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sub.stderr)
+    );
+    // Neither the working directory nor the PATH in a repository: say so.
+    let err = String::from_utf8_lossy(&nowhere.stderr);
+    assert_eq!(nowhere.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nor") && err.contains("inside a git repository"),
+        "{err}"
+    );
 }

@@ -82,18 +82,30 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
 enum Source {
     WorkTree,
     Dir(PathBuf),
-    Rev { name: String, id: String },
+    Rev {
+        name: String,
+        id: String,
+        repo: git::Repository,
+    },
 }
 
-fn source(cwd: &Path, text: &str) -> Result<Source, String> {
+/// A directory, or else a revision of the repository of the working directory (outside any,
+/// of the first PATH).
+fn source(cwd: &Path, text: &str, paths: &[PathBuf]) -> Result<Source, String> {
     let p = PathBuf::from(text);
     if cwd.join(&p).is_dir() {
         return Ok(Source::Dir(p));
     }
-    let id = git::resolve(cwd, text)?;
+    if text.starts_with('-') {
+        return Err(format!("`{text}` is not a revision"));
+    }
+    let repo = git::Repository::locate(cwd, paths)
+        .map_err(|e| format!("`{text}` is neither a directory nor a git revision: {e}"))?;
+    let id = repo.resolve(text)?;
     Ok(Source::Rev {
         name: text.to_string(),
         id,
+        repo,
     })
 }
 
@@ -131,12 +143,12 @@ fn load(
                 calint::check::load_project(&o).map_err(|e| e.to_string())?,
             )
         }
-        Source::Rev { name, id } => {
+        Source::Rev { name, id, repo } => {
             let mut excludes = opts.excludes.clone();
             if let Some(a) = &opts.anchored_excludes {
                 excludes.extend(a.patterns.iter().cloned());
             }
-            let files = git::read_tree(cwd, id, paths, &excludes, opts.max_file_size)?;
+            let files = repo.read_tree(cwd, id, paths, &excludes, opts.max_file_size)?;
             (name.clone(), calint::check::load_files(files, opts))
         }
     };
@@ -177,9 +189,9 @@ pub fn run(args: DiffArgs) -> u8 {
             let head = load(&Source::WorkTree, &args.paths, &opts, &cwd, true)?;
             return Ok((base, head));
         }
-        let base_src = source(&cwd, args.base.as_deref().unwrap_or_default())?;
+        let base_src = source(&cwd, args.base.as_deref().unwrap_or_default(), &args.paths)?;
         let head_src = match &args.head {
-            Some(h) => source(&cwd, h)?,
+            Some(h) => source(&cwd, h, &args.paths)?,
             None => Source::WorkTree,
         };
         let base = load(&base_src, &args.paths, &opts, &cwd, false)?;

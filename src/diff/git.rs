@@ -37,21 +37,136 @@ fn run(mut c: Command, what: &str) -> Result<Vec<u8>, String> {
     Ok(out.stdout)
 }
 
-/// The full commit id `rev` names, or why it names none.
-pub fn resolve(dir: &Path, rev: &str) -> Result<String, String> {
+/// The repository revisions are read from, and how the names of its files map back to the
+/// names `check` gives the same files in the working tree.
+#[derive(Debug)]
+pub struct Repository {
+    /// Where git runs.
+    dir: PathBuf,
+    /// `None`: git runs in the working directory and PATHs are passed as given. Otherwise
+    /// (the working directory is outside every repository), per PATH: as given, and relative
+    /// to the top of the repository holding the first PATH.
+    roots: Option<Vec<(PathBuf, String)>>,
+}
+
+fn inside_work_tree(dir: &Path) -> bool {
+    let mut c = git(dir);
+    c.args(["rev-parse", "--is-inside-work-tree"]);
+    run(c, "rev-parse").is_ok()
+}
+
+impl Repository {
+    /// The repository of the working directory `cwd`; outside any, the one holding the first
+    /// of `paths` (every PATH must then be inside it).
+    pub fn locate(cwd: &Path, paths: &[PathBuf]) -> Result<Repository, String> {
+        if inside_work_tree(cwd) {
+            return Ok(Repository {
+                dir: cwd.to_path_buf(),
+                roots: None,
+            });
+        }
+        let outside = || {
+            format!(
+                "neither the working directory ({}) nor {} is inside a git repository",
+                cwd.display(),
+                match paths.first() {
+                    Some(p) => format!("`{}`", p.display()),
+                    None => "any PATH".to_string(),
+                }
+            )
+        };
+        let first = cwd.join(paths.first().ok_or_else(outside)?);
+        let start = if first.is_dir() {
+            first.clone()
+        } else {
+            first
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or(first.clone())
+        };
+        if !start.is_dir() || !inside_work_tree(&start) {
+            return Err(outside());
+        }
+        let mut c = git(&start);
+        c.args(["rev-parse", "--show-toplevel"]);
+        let top = String::from_utf8_lossy(&run(c, "rev-parse")?)
+            .trim()
+            .to_string();
+        let top = std::fs::canonicalize(&top).map_err(|e| format!("{top}: {e}"))?;
+        let mut roots = Vec::new();
+        for p in paths {
+            let abs =
+                std::fs::canonicalize(cwd.join(p)).map_err(|e| format!("{}: {e}", p.display()))?;
+            let rel = abs.strip_prefix(&top).map_err(|_| {
+                format!(
+                    "`{}` is not in the repository at {} (revisions are read from one \
+                     repository)",
+                    p.display(),
+                    top.display()
+                )
+            })?;
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            roots.push((p.clone(), if rel.is_empty() { ".".into() } else { rel }));
+        }
+        Ok(Repository {
+            dir: top,
+            roots: Some(roots),
+        })
+    }
+
+    /// The full commit id `rev` names in this repository.
+    pub fn resolve(&self, rev: &str) -> Result<String, String> {
+        resolve(&self.dir, rev)
+    }
+
+    /// [`read_tree`] of revision `rev` under `paths`, each file named as `check` names it
+    /// when run from `cwd`.
+    pub fn read_tree(
+        &self,
+        cwd: &Path,
+        rev: &str,
+        paths: &[PathBuf],
+        excludes: &[String],
+        max_size: u64,
+    ) -> Result<Vec<TreeFile>, String> {
+        let Some(roots) = &self.roots else {
+            return read_tree(&self.dir, rev, paths, excludes, max_size);
+        };
+        let rel: Vec<PathBuf> = roots.iter().map(|(_, r)| PathBuf::from(r)).collect();
+        let files = read_tree(&self.dir, rev, &rel, excludes, max_size)?;
+        let mut named: Vec<TreeFile> = files
+            .into_iter()
+            .map(|(name, contents)| {
+                let given = roots.iter().find_map(|(given, r)| {
+                    let suffix = if r == "." {
+                        Some(name.as_str())
+                    } else if name == *r {
+                        Some("")
+                    } else {
+                        name.strip_prefix(r.as_str())?.strip_prefix('/')
+                    }?;
+                    Some(if suffix.is_empty() {
+                        given.clone()
+                    } else {
+                        given.join(suffix)
+                    })
+                });
+                let name = match given {
+                    Some(p) => crate::check::display_name(&p, Some(cwd)),
+                    None => name,
+                };
+                (name, contents)
+            })
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(named)
+    }
+}
+
+/// The full commit id `rev` names in the repository of `dir`, or why it names none.
+fn resolve(dir: &Path, rev: &str) -> Result<String, String> {
     if rev.starts_with('-') {
         return Err(format!("`{rev}` is not a revision"));
-    }
-    let mut inside = git(dir);
-    inside.args(["rev-parse", "--is-inside-work-tree"]);
-    if run(inside, "rev-parse").is_err() {
-        // Revisions are read from the repository of the working directory: say so, rather
-        // than that the revision does not exist.
-        return Err(format!(
-            "`{rev}` is neither a directory nor a git revision: the working directory ({}) is \
-             not inside a git repository; run `calint diff` from inside the repository",
-            dir.display()
-        ));
     }
     let mut c = git(dir);
     c.args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
@@ -135,7 +250,7 @@ fn selected(path: &str, roots: &[String], all: &std::collections::HashSet<&str>)
 
 /// Every manifest under `paths` in revision `rev` (a commit id), named relative to `dir` as
 /// `check` names files, sorted by name. Files over `max_size` bytes are listed unread.
-pub fn read_tree(
+fn read_tree(
     dir: &Path,
     rev: &str,
     paths: &[PathBuf],
