@@ -106,14 +106,33 @@ pub fn tokens(pointer: &str) -> impl Iterator<Item = String> + '_ {
     (pointer.split('/').skip(1)).map(|t| t.replace("~1", "/").replace("~0", "~"))
 }
 
-/// `base` followed by the reference token `token` (escaped).
+/// `base` followed by the reference token `token` (escaped). One allocation: lowering and
+/// validation build a pointer for nearly every node of a tree.
 pub fn child(base: &str, token: &str) -> Pointer {
-    Pointer(format!("{base}/{}", escape(token)))
+    let mut s = String::with_capacity(base.len() + token.len() + 1);
+    s.push_str(base);
+    s.push('/');
+    if token.contains(['~', '/']) {
+        for c in token.chars() {
+            match c {
+                '~' => s.push_str("~0"),
+                '/' => s.push_str("~1"),
+                c => s.push(c),
+            }
+        }
+    } else {
+        s.push_str(token);
+    }
+    Pointer(s)
 }
 
 /// `base` followed by an array index.
 pub fn index(base: &str, i: usize) -> Pointer {
-    Pointer(format!("{base}/{i}"))
+    use std::fmt::Write;
+    let mut s = String::with_capacity(base.len() + 6);
+    s.push_str(base);
+    let _ = write!(s, "/{i}");
+    Pointer(s)
 }
 
 #[cfg(test)]
