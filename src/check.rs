@@ -301,7 +301,7 @@ pub fn run_pipeline(mut project: Project, opts: &CheckOptions, progress: &dyn Pr
     let (mut assertions, mut assertion_set) = (Vec::new(), None);
     if let (Some(rc), Some(file)) = (rc, config_file) {
         let started = Instant::now();
-        let set = PolicySet::for_version(&project, opts.validate.target).workload_view();
+        let set = PolicySet::for_version(&project, opts.validate.target).into_workload_view();
         assertions = evaluate_assertions(&project, &set, file, rc, timeout_ms);
         assertion_set = Some(set);
         project

@@ -135,7 +135,7 @@ pub fn evaluate(project: &Project, inputs: &PostureInputs<'_>) -> Option<Posture
     }
     let config = inputs.config.clone();
     let config_file = inputs.config_file;
-    let set = PolicySet::for_version(project, inputs.target).workload_view();
+    let set = PolicySet::for_version(project, inputs.target).into_workload_view();
     let timeout_ms = inputs.timeout_ms;
     let discovered = discover(project);
     let workloads: Vec<Group> = discovered

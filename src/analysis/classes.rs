@@ -124,6 +124,16 @@ impl PolicySet {
         self.chain_view(Chain::Normal).set
     }
 
+    /// [`PolicySet::workload_view`], keeping this set's policies instead of copying them.
+    pub fn into_workload_view(mut self) -> PolicySet {
+        let chain = Chain::Normal;
+        self.policies.retain(|p| chain.includes(p.class));
+        for t in &mut self.tiers {
+            t.default_pass |= chain.forced_pass();
+        }
+        self
+    }
+
     /// The lists that hold at least one policy (the normal list always).
     pub fn chains_in_use(&self) -> Vec<Chain> {
         Chain::ALL
@@ -149,5 +159,45 @@ mod tests {
         assert_eq!(lists(PreDnat), vec![Chain::PreDnat]);
         assert!(Chain::Untracked.forced_pass() && Chain::PreDnat.forced_pass());
         assert!(!Chain::Normal.forced_pass() && !Chain::Forward.forced_pass());
+    }
+
+    #[test]
+    fn the_owning_workload_view_is_the_workload_view() {
+        use crate::analysis::ir::CompiledPolicy;
+        let policy = |name: &str, class| CompiledPolicy {
+            resource: crate::project::ResourceId(0),
+            kind: crate::model::resource::Kind::GlobalNetworkPolicy,
+            namespace: None,
+            name: name.into(),
+            tier: "default".into(),
+            order: None,
+            staged: false,
+            selector: crate::model::selector::Expr::All,
+            ingress_applies: true,
+            egress_applies: true,
+            ingress: Vec::new(),
+            egress: Vec::new(),
+            legacy_key: false,
+            class,
+        };
+        let mut set = PolicySet {
+            policies: [
+                PolicyClass::Normal,
+                PolicyClass::DoNotTrack,
+                PolicyClass::ApplyOnForward,
+                PolicyClass::PreDnat,
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| policy(&format!("p{i}"), c))
+            .collect(),
+            tiers: Vec::new(),
+        };
+        set.finish();
+        let copied = set.workload_view();
+        let kept = set.into_workload_view();
+        assert_eq!(format!("{copied:?}"), format!("{kept:?}"));
+        let names: Vec<&str> = kept.policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["p0", "p2"]);
     }
 }

@@ -175,7 +175,8 @@ impl Queried {
     /// The policy set the queries are answered against: the workload view, compiled for the
     /// configured Calico release.
     pub fn policy_set(&self) -> calint::analysis::ir::PolicySet {
-        calint::analysis::ir::PolicySet::for_version(&self.project, self.target).workload_view()
+        calint::analysis::ir::PolicySet::for_version(&self.project, self.target)
+            .into_workload_view()
     }
 }
 

@@ -37,7 +37,7 @@ impl Side {
         target: crate::validate::CalicoVersion,
     ) -> Side {
         // Reachability is about workload endpoints: the normal policy list (spec §4.8).
-        let set = PolicySet::for_version(&project, target).workload_view();
+        let set = PolicySet::for_version(&project, target).into_workload_view();
         Side {
             label,
             project,

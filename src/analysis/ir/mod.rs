@@ -252,13 +252,18 @@ impl PolicySet {
     /// The policy set as Calico `target` orders it.
     pub fn for_version(project: &Project, target: crate::validate::CalicoVersion) -> PolicySet {
         // Invalid resources and replaced duplicates steer nothing (issue 13 items 6, 8).
+        use rayon::prelude::*;
         let admission = crate::analysis::admission::Admission::of(project);
         let mut set = PolicySet::default();
-        for (i, res) in project.policies() {
-            if !admission.admitted(i) {
-                continue;
-            }
-            if let Ok(mut p) = compile_policy(i, res) {
+        let admitted: Vec<(ResourceId, &Resource)> = project
+            .policies()
+            .filter(|(i, _)| admission.admitted(*i))
+            .collect();
+        // Policies compile independently (in tree order, collected in that order).
+        set.policies = admitted
+            .into_par_iter()
+            .filter_map(|(i, res)| {
+                let mut p = compile_policy(i, res).ok()?;
                 p.legacy_key = !target.at_least(3, 32);
                 // Cluster-scoped Kubernetes policies: only the releases that watch the kind
                 // enforce it, in a tier whose name depends on the release.
@@ -268,12 +273,12 @@ impl PolicySet {
                         Some(t) if super::cluster_policy::enforced(res.kind, target) => {
                             p.tier = super::cluster_policy::tier_name(t.value, target).into();
                         }
-                        _ => continue,
+                        _ => return None,
                     }
                 }
-                set.policies.push(p);
-            }
-        }
+                Some(p)
+            })
+            .collect();
         for (_, res) in (project.resources_with_ids())
             .filter(|(i, r)| r.kind == Kind::Tier && admission.admitted(*i))
         {
