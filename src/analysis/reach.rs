@@ -544,6 +544,37 @@ fn merge_sorted(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
     ranges
 }
 
+/// A packet from `from` to `to` under `set` (of `protocol`, to `port`, when given) that is
+/// allowed (or, with `allowed` false, denied), from the box engine without the solver: `None`
+/// when the labels do not decide the pair or no such packet exists. Read as `reach` shows
+/// examples (every known label), checked by the concrete evaluator in debug builds.
+pub fn engine_example(
+    set: &PolicySet,
+    from: &Group,
+    to: &Group,
+    (protocol, port): (Option<u8>, Option<u16>),
+    allowed: bool,
+) -> Option<Packet> {
+    let (fp, tp) = (from.selectable_narrowed(set), to.selectable_narrowed(set));
+    let rules = PairRules::new(
+        &PeerIndex::new(set),
+        (&PeerGroup::new(from), &fp),
+        (&PeerGroup::new(to), &tp),
+    );
+    // A port without a protocol means TCP, as in `reach`.
+    let protocol = protocol.or(port.map(|_| 6));
+    let found = super::decided_pair::examples(
+        set,
+        (from, &fp),
+        (to, &tp),
+        &rules,
+        protocol,
+        port.map(|p| (p, p)),
+    )?;
+    let packet = if allowed { found.allowed } else { found.denied };
+    packet.map(|p| with_known_labels(p, from, to))
+}
+
 /// Show every label known for single-member groups (the solver only models the labels some
 /// selector mentions).
 fn with_known_labels(mut p: Packet, from: &Group, to: &Group) -> Packet {

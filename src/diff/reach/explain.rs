@@ -6,7 +6,7 @@ use crate::analysis::concrete::{self, Packet};
 use crate::analysis::groups::Group;
 use crate::analysis::ir::PolicySet;
 use crate::analysis::reach::{
-    AllowedProtocol, Decision, ReachOptions, ReachResult, decisions_for, reach,
+    AllowedProtocol, Decision, ReachOptions, ReachResult, decisions_for, engine_example, reach,
 };
 use crate::diff::Side;
 use crate::model::port::FlowProtocol;
@@ -108,9 +108,15 @@ pub(super) fn explain(
         } else {
             (&base.set, gb_from, gb_to)
         };
-        let r = reach(set, f, t, &o);
-        undecided += r.undecided;
-        example = candidates(&r).into_iter().flatten().find(|p| differs(p));
+        // A pair the labels decide: a packet of that protocol and port the side allows, from
+        // the box engine (a change to a cluster-wide policy can change thousands of pairs,
+        // and the solver's examples take a good part of a second each).
+        example = engine_example(set, f, t, (protocol.number(), port), true).filter(&differs);
+        if example.is_none() {
+            let r = reach(set, f, t, &o);
+            undecided += r.undecided;
+            example = candidates(&r).into_iter().flatten().find(|p| differs(p));
+        }
     }
     if let Some(p) = &example {
         return (
