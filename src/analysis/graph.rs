@@ -93,6 +93,57 @@ pub fn graph_with(
 /// A pair's verdict and allowed list (`None`: undecided), with its count of undecided queries.
 pub type PairAnswer = (Option<(Verdict, Vec<AllowedProtocol>)>, usize);
 
+/// What every pair of a list of groups is asked with, computed once for the list: per group
+/// the policies that may select it and its peer-selector matches, and the policy set's index
+/// of peer selectors.
+pub struct PairInputs<'a> {
+    set: &'a PolicySet,
+    groups: &'a [&'a Group],
+    selectable: Vec<Vec<bool>>,
+    index: PeerIndex<'a>,
+    peers: Vec<PeerGroup<'a>>,
+}
+
+impl<'a> PairInputs<'a> {
+    pub fn new(set: &'a PolicySet, groups: &'a [&'a Group]) -> PairInputs<'a> {
+        PairInputs {
+            set,
+            groups,
+            selectable: groups.iter().map(|g| g.selectable_narrowed(set)).collect(),
+            index: PeerIndex::new(set),
+            peers: groups.iter().map(|g| PeerGroup::new(g)).collect(),
+        }
+    }
+
+    /// The rules that may match packets from group `a` to group `b` (indexes).
+    pub fn rules(&self, (a, b): (usize, usize)) -> PairRules {
+        let (Some(pa), Some(pb), Some(fp), Some(tp)) = (
+            self.peers.get(a),
+            self.peers.get(b),
+            self.selectable.get(a),
+            self.selectable.get(b),
+        ) else {
+            return PairRules::default();
+        };
+        PairRules::new(&self.index, (pa, fp), (pb, tp))
+    }
+
+    /// The two ends of pair `(a, b)`, each with the policies that may select it.
+    pub fn ends(&self, (a, b): (usize, usize)) -> Option<PairEnds<'_>> {
+        Some((
+            (*self.groups.get(a)?, self.selectable.get(a)?.as_slice()),
+            (*self.groups.get(b)?, self.selectable.get(b)?.as_slice()),
+        ))
+    }
+
+    pub fn set(&self) -> &'a PolicySet {
+        self.set
+    }
+}
+
+/// A pair's two groups, each with the policies that may select it.
+pub type PairEnds<'g> = ((&'g Group, &'g [bool]), (&'g Group, &'g [bool]));
+
 /// [`pair_summary`] for each of `pairs` (indexes into `groups`), in order, one solver session
 /// per worker; one unit of progress per pair. Pairs that ask the same question ([`PairKey`])
 /// are solved once, by the first of them in `pairs` order, and its answer (with its count of
@@ -109,27 +160,10 @@ pub fn pair_summaries(
 ) -> Vec<PairAnswer> {
     use super::lazy_session::LazySession;
     use rayon::prelude::*;
-    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
-    let index = PeerIndex::new(set);
-    let peers: Vec<PeerGroup<'_>> = groups.iter().map(|g| PeerGroup::new(g)).collect();
+    let inputs = PairInputs::new(set, groups);
     let tiers = TierPolicies::new(set);
-    let pair_rules = |&(a, b): &(usize, usize)| {
-        let (Some(pa), Some(pb), Some(fp), Some(tp)) = (
-            peers.get(a),
-            peers.get(b),
-            selectable.get(a),
-            selectable.get(b),
-        ) else {
-            return PairRules::default();
-        };
-        PairRules::new(&index, (pa, fp), (pb, tp))
-    };
-    let ends = |&(a, b): &(usize, usize)| {
-        Some((
-            (*groups.get(a)?, selectable.get(a)?.as_slice()),
-            (*groups.get(b)?, selectable.get(b)?.as_slice()),
-        ))
-    };
+    let pair_rules = |pair: &(usize, usize)| inputs.rules(*pair);
+    let ends = |pair: &(usize, usize)| inputs.ends(*pair);
     // Per pair: the pair whose answer it takes (itself when it is solved). Keys are made a
     // chunk at a time and only the first pair of each is kept: a graph of a thousand workloads
     // has close to a million pairs, and their keys (rule lists) do not all fit in memory.

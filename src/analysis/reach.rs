@@ -550,24 +550,18 @@ fn merge_sorted(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
 /// examples (every known label), checked by the concrete evaluator in debug builds.
 pub fn engine_example(
     set: &PolicySet,
-    from: &Group,
-    to: &Group,
+    ((from, fp), (to, tp)): super::graph::PairEnds<'_>,
+    rules: &PairRules,
     (protocol, port): (Option<u8>, Option<u16>),
     allowed: bool,
 ) -> Option<Packet> {
-    let (fp, tp) = (from.selectable_narrowed(set), to.selectable_narrowed(set));
-    let rules = PairRules::new(
-        &PeerIndex::new(set),
-        (&PeerGroup::new(from), &fp),
-        (&PeerGroup::new(to), &tp),
-    );
     // A port without a protocol means TCP, as in `reach`.
     let protocol = protocol.or(port.map(|_| 6));
     let found = super::decided_pair::examples(
         set,
-        (from, &fp),
-        (to, &tp),
-        &rules,
+        (from, fp),
+        (to, tp),
+        rules,
         protocol,
         port.map(|p| (p, p)),
     )?;

@@ -3,6 +3,7 @@
 
 use super::Summary;
 use crate::analysis::concrete::{self, Packet};
+use crate::analysis::graph::PairInputs;
 use crate::analysis::groups::Group;
 use crate::analysis::ir::PolicySet;
 use crate::analysis::reach::{
@@ -84,14 +85,18 @@ fn lists(list: &[AllowedProtocol], protocol: FlowProtocol, port: Option<u16>) ->
 /// allowed on one side only, asked on that side alone; then, when the ports are the same
 /// (allowed <-> partial) or no packet was found, full `reach` answers on both sides.
 pub(super) fn explain(
-    base: &Side,
-    head: &Side,
-    (gb_from, gb_to): (&Group, &Group),
-    (gh_from, gh_to): (&Group, &Group),
+    (base, head): (&Side, &Side),
+    (inputs_b, inputs_h): (&PairInputs<'_>, &PairInputs<'_>),
+    pair: (usize, usize),
     before: &Summary,
     after: &Summary,
     timeout_ms: u32,
 ) -> (Option<Packet>, Vec<Decision>, Vec<Decision>, usize) {
+    let (Some(ends_b), Some(ends_h)) = (inputs_b.ends(pair), inputs_h.ends(pair)) else {
+        return (None, Vec::new(), Vec::new(), 0);
+    };
+    let ((gb_from, _), (gb_to, _)) = ends_b;
+    let ((gh_from, _), (gh_to, _)) = ends_h;
     let differs =
         |p: &Packet| allows(&base.set, gb_from, gb_to, p) != allows(&head.set, gh_from, gh_to, p);
     let candidates = |r: &ReachResult| [r.allowed_example.clone(), r.denied_example.clone()];
@@ -103,15 +108,17 @@ pub(super) fn explain(
             port,
             timeout_ms,
         };
-        let (set, f, t) = if lists(&after.allowed, protocol, port) {
-            (&head.set, gh_from, gh_to)
+        let (set, f, t, inputs, ends) = if lists(&after.allowed, protocol, port) {
+            (&head.set, gh_from, gh_to, inputs_h, ends_h)
         } else {
-            (&base.set, gb_from, gb_to)
+            (&base.set, gb_from, gb_to, inputs_b, ends_b)
         };
         // A pair the labels decide: a packet of that protocol and port the side allows, from
         // the box engine (a change to a cluster-wide policy can change thousands of pairs,
         // and the solver's examples take a good part of a second each).
-        example = engine_example(set, f, t, (protocol.number(), port), true).filter(&differs);
+        let rules = inputs.rules(pair);
+        example =
+            engine_example(set, ends, &rules, (protocol.number(), port), true).filter(&differs);
         if example.is_none() {
             let r = reach(set, f, t, &o);
             undecided += r.undecided;

@@ -21,7 +21,7 @@ pub(super) mod fingerprint;
 use super::Side;
 use crate::analysis::concrete::Packet;
 use crate::analysis::decided_pair::{ChangeScreen, ScreenSide};
-use crate::analysis::graph::pair_summaries;
+use crate::analysis::graph::{PairInputs, pair_summaries};
 use crate::analysis::groups::{Group, discover, resolve_named};
 use crate::analysis::ir::PolicySet;
 use crate::analysis::reach::{AllowedProtocol, Decision, Verdict};
@@ -239,17 +239,27 @@ pub fn compare(
             (sb != sh).then_some((a, b, sb, sh))
         })
         .collect();
+    let (inputs_b, inputs_h) = (
+        PairInputs::new(&base.set, &gb),
+        PairInputs::new(&head.set, &gh),
+    );
     let explained: Vec<(PairChange, usize)> = changed
         .par_iter()
         .filter_map(|(a, b, sb, sh)| {
-            let (bf, bt, hf, ht) = (gb.get(*a)?, gb.get(*b)?, gh.get(*a)?, gh.get(*b)?);
+            let (hf, ht) = (gh.get(*a)?, gh.get(*b)?);
             let change = match (sb.allowed.is_empty(), sh.allowed.is_empty()) {
                 (true, false) => Change::Opened,
                 (false, true) => Change::Closed,
                 _ => Change::Changed,
             };
-            let (example, decided_before, decided_after, und) =
-                explain(base, head, (bf, bt), (hf, ht), sb, sh, timeout_ms);
+            let (example, decided_before, decided_after, und) = explain(
+                (base, head),
+                (&inputs_b, &inputs_h),
+                (*a, *b),
+                sb,
+                sh,
+                timeout_ms,
+            );
             Some((
                 PairChange {
                     from: hf.name.clone(),
