@@ -99,7 +99,8 @@ pub type PairAnswer = (Option<(Verdict, Vec<AllowedProtocol>)>, usize);
 pub struct PairInputs<'a> {
     set: &'a PolicySet,
     groups: &'a [&'a Group],
-    selectable: Vec<Vec<bool>>,
+    /// Per group, filled on first use: a diff asks about a few groups of many.
+    selectable: Vec<std::sync::OnceLock<Vec<bool>>>,
     index: PeerIndex<'a>,
     peers: Vec<PeerGroup<'a>>,
 }
@@ -109,10 +110,17 @@ impl<'a> PairInputs<'a> {
         PairInputs {
             set,
             groups,
-            selectable: groups.iter().map(|g| g.selectable_narrowed(set)).collect(),
+            selectable: groups.iter().map(|_| std::sync::OnceLock::new()).collect(),
             index: PeerIndex::new(set),
             peers: groups.iter().map(|g| PeerGroup::new(g)).collect(),
         }
+    }
+
+    /// The policies that may select group `g`.
+    fn selectable(&self, g: usize) -> Option<&[bool]> {
+        let group = self.groups.get(g)?;
+        let slot = self.selectable.get(g)?;
+        Some(slot.get_or_init(|| group.selectable_narrowed(self.set)))
     }
 
     /// The rules that may match packets from group `a` to group `b` (indexes).
@@ -120,8 +128,8 @@ impl<'a> PairInputs<'a> {
         let (Some(pa), Some(pb), Some(fp), Some(tp)) = (
             self.peers.get(a),
             self.peers.get(b),
-            self.selectable.get(a),
-            self.selectable.get(b),
+            self.selectable(a),
+            self.selectable(b),
         ) else {
             return PairRules::default();
         };
@@ -131,8 +139,8 @@ impl<'a> PairInputs<'a> {
     /// The two ends of pair `(a, b)`, each with the policies that may select it.
     pub fn ends(&self, (a, b): (usize, usize)) -> Option<PairEnds<'_>> {
         Some((
-            (*self.groups.get(a)?, self.selectable.get(a)?.as_slice()),
-            (*self.groups.get(b)?, self.selectable.get(b)?.as_slice()),
+            (*self.groups.get(a)?, self.selectable(a)?),
+            (*self.groups.get(b)?, self.selectable(b)?),
         ))
     }
 
@@ -158,9 +166,26 @@ pub fn pair_summaries(
     timeout_ms: u32,
     progress: &dyn crate::progress::Progress,
 ) -> Vec<PairAnswer> {
+    pair_summaries_with(
+        &PairInputs::new(set, groups),
+        universe,
+        pairs,
+        timeout_ms,
+        progress,
+    )
+}
+
+/// [`pair_summaries`] with the pair inputs already computed.
+pub fn pair_summaries_with(
+    inputs: &PairInputs<'_>,
+    universe: &super::solver::Universe,
+    pairs: &[(usize, usize)],
+    timeout_ms: u32,
+    progress: &dyn crate::progress::Progress,
+) -> Vec<PairAnswer> {
     use super::lazy_session::LazySession;
     use rayon::prelude::*;
-    let inputs = PairInputs::new(set, groups);
+    let set = inputs.set;
     let tiers = TierPolicies::new(set);
     let pair_rules = |pair: &(usize, usize)| inputs.rules(*pair);
     let ends = |pair: &(usize, usize)| inputs.ends(*pair);

@@ -21,9 +21,8 @@ pub(super) mod fingerprint;
 use super::Side;
 use crate::analysis::concrete::Packet;
 use crate::analysis::decided_pair::{ChangeScreen, ScreenSide};
-use crate::analysis::graph::{PairInputs, pair_summaries};
+use crate::analysis::graph::{PairInputs, pair_summaries_with};
 use crate::analysis::groups::{Group, discover, resolve_named};
-use crate::analysis::ir::PolicySet;
 use crate::analysis::reach::{AllowedProtocol, Decision, Verdict};
 use crate::progress::NoProgress;
 use explain::explain;
@@ -150,17 +149,13 @@ fn unify(
 /// Verdict and allowed list of each pair on one side (`graph::pair_summaries`: one solver
 /// session per worker, pairs asking the same question solved once).
 fn summaries(
-    set: &PolicySet,
+    inputs: &PairInputs<'_>,
     groups: &[&Group],
     pairs: &[(usize, usize)],
     timeout_ms: u32,
 ) -> (Vec<Option<Summary>>, usize) {
-    if pairs.is_empty() {
-        // Nothing to solve: do not even build the solver's universe.
-        return (Vec::new(), 0);
-    }
-    let universe = crate::analysis::graph::universe_for(set, groups.iter().copied());
-    let results = pair_summaries(set, &universe, groups, pairs, timeout_ms, &NoProgress);
+    let universe = crate::analysis::graph::universe_for(inputs.set(), groups.iter().copied());
+    let results = pair_summaries_with(inputs, &universe, pairs, timeout_ms, &NoProgress);
     let undecided = results.iter().map(|(_, u)| u).sum();
     let summaries = results
         .into_iter()
@@ -229,8 +224,22 @@ pub fn compare(
         let relevant_h = PairRelevance::new(&head.set, &gh, &sel_h);
         todo.retain(|&(a, b)| relevant_b.meaning(a, b) != relevant_h.meaning(a, b));
     }
-    let (before, und_b) = summaries(&base.set, &gb, &todo, timeout_ms);
-    let (after, und_h) = summaries(&head.set, &gh, &todo, timeout_ms);
+    if todo.is_empty() {
+        // Nothing to solve: not even the pair inputs or the solver's universe are built.
+        return Ok(Comparison {
+            changes: Vec::new(),
+            pairs,
+            pairs_solved: 0,
+            groups: n,
+            undecided: 0,
+        });
+    }
+    let (inputs_b, inputs_h) = (
+        PairInputs::new(&base.set, &gb),
+        PairInputs::new(&head.set, &gh),
+    );
+    let (before, und_b) = summaries(&inputs_b, &gb, &todo, timeout_ms);
+    let (after, und_h) = summaries(&inputs_h, &gh, &todo, timeout_ms);
     let changed: Vec<(usize, usize, Summary, Summary)> = todo
         .iter()
         .zip(before.into_iter().zip(after))
@@ -239,10 +248,6 @@ pub fn compare(
             (sb != sh).then_some((a, b, sb, sh))
         })
         .collect();
-    let (inputs_b, inputs_h) = (
-        PairInputs::new(&base.set, &gb),
-        PairInputs::new(&head.set, &gh),
-    );
     let explained: Vec<(PairChange, usize)> = changed
         .par_iter()
         .filter_map(|(a, b, sb, sh)| {
