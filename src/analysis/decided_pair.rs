@@ -316,6 +316,26 @@ impl Accumulator {
     }
 }
 
+/// Whether policy `p` (index `pi`) applies at the decided member `local` in direction `d`
+/// for workload verdicts: one of the `candidates`, enforced (not staged), in the normal list,
+/// applying in `d`, and selecting the member (`None`: the labels do not decide the selector).
+fn selects_end(
+    p: &crate::analysis::ir::CompiledPolicy,
+    candidates: &[bool],
+    pi: usize,
+    local: &Member,
+    d: Direction,
+) -> Option<bool> {
+    if !candidates.get(pi).copied().unwrap_or(false)
+        || p.staged
+        || !Chain::Normal.includes(p.class)
+        || !p.applies(d)
+    {
+        return Some(false);
+    }
+    Some(local.identity.entity && labels_decide(&local.identity, &p.selector)?)
+}
+
 /// One IP family of a pair of decided members.
 struct Pair<'m> {
     fam: IpFamily,
@@ -395,15 +415,7 @@ impl Pair<'_> {
             let mut applies = false;
             let mut taking_part = Vec::new();
             for (pi, p) in set.policies.iter().enumerate() {
-                if !candidates.get(pi).copied().unwrap_or(false)
-                    || p.tier != tier.name
-                    || p.staged
-                    || !Chain::Normal.includes(p.class)
-                    || !p.applies(d)
-                {
-                    continue;
-                }
-                if !(local.identity.entity && labels_decide(&local.identity, &p.selector)?) {
+                if p.tier != tier.name || !selects_end(p, candidates, pi, local, d)? {
                     continue;
                 }
                 applies = true;

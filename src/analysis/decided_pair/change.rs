@@ -14,9 +14,8 @@
 //! labels do not decide, tiers that differ, a service or HTTP match, a walk over its budget)
 //! answers `false`, and the caller solves the pair. Budgets count steps, never time.
 
-use super::{Pair, decided_member, everything};
-use crate::analysis::classes::Chain;
-use crate::analysis::groups::{Group, Member, labels_decide};
+use super::{Pair, decided_member, everything, selects_end};
+use crate::analysis::groups::{Group, Member};
 use crate::analysis::ir::{CompiledRule, PolicySet, PortMatch};
 use crate::analysis::region::{Box7, Entry, FIELDS, Field, Step, TierEntries, Values, walk};
 use crate::model::net::IpFamily;
@@ -156,14 +155,7 @@ impl<'a> ChangeScreen<'a> {
         let candidates = side.selectable.get(g)?;
         let mut by_tier: Vec<Option<Vec<RuleAt>>> = vec![None; side.set.tiers.len()];
         for (pi, p) in side.set.policies.iter().enumerate() {
-            if !candidates.get(pi).copied().unwrap_or(false)
-                || p.staged
-                || !Chain::Normal.includes(p.class)
-                || !p.applies(d)
-            {
-                continue;
-            }
-            if !(local.identity.entity && labels_decide(&local.identity, &p.selector)?) {
+            if !selects_end(p, candidates, pi, local, d)? {
                 continue;
             }
             let tier = *self.tier_index[s].get(p.tier.as_str())?;
