@@ -8,6 +8,27 @@ use crate::analysis::ir::{CompiledRule, Entity, Icmp, PortMatch};
 use crate::analysis::region::{Box7, FIELDS, Field, Values};
 use crate::model::net::IpFamily;
 
+/// Whether the entity part `e` of a rule may match a packet on the side of a member with
+/// identity `id`, as far as its selectors go: its selector holds and its `notSelector` does
+/// not (an address outside every entity matches no selector). `None`: the labels do not
+/// decide a selector, or `e` names a service (left to the solver).
+fn labels_admit(id: &crate::analysis::groups::Identity, e: &Entity) -> Option<bool> {
+    if let Some(sel) = &e.selector {
+        if !(id.entity && labels_decide(id, sel)?) {
+            return Some(false);
+        }
+    }
+    if let Some(sel) = &e.not_selector {
+        if id.entity && labels_decide(id, sel)? {
+            return Some(false);
+        }
+    }
+    if e.service.is_some() {
+        return None;
+    }
+    Some(true)
+}
+
 impl Pair<'_> {
     /// Whether `r` may match a packet of this family between the two members, as far as
     /// their labels go (`None`: undecided): [`Pair::rule`]'s decisions, in its order, without
@@ -26,18 +47,8 @@ impl Pair<'_> {
         }
         for (side, e) in [(Side::Src, &r.source), (Side::Dst, &r.destination)] {
             let id = &self.member(side).identity;
-            if let Some(sel) = &e.selector {
-                if !(id.entity && labels_decide(id, sel)?) {
-                    return Some(false);
-                }
-            }
-            if let Some(sel) = &e.not_selector {
-                if id.entity && labels_decide(id, sel)? {
-                    return Some(false);
-                }
-            }
-            if e.service.is_some() {
-                return None;
+            if !labels_admit(id, e)? {
+                return Some(false);
             }
             let named = e
                 .ports
@@ -145,19 +156,8 @@ impl Pair<'_> {
         alternatives: &mut Vec<Vec<Box7>>,
     ) -> Option<bool> {
         let m = self.member(side);
-        let id = &m.identity;
-        if let Some(sel) = &e.selector {
-            if !(id.entity && labels_decide(id, sel)?) {
-                return Some(false);
-            }
-        }
-        if let Some(sel) = &e.not_selector {
-            if id.entity && labels_decide(id, sel)? {
-                return Some(false);
-            }
-        }
-        if e.service.is_some() {
-            return None;
+        if !labels_admit(&m.identity, e)? {
+            return Some(false);
         }
         let ip = self.ip_field(side);
         if !e.nets.is_empty() {
