@@ -8,10 +8,9 @@
 mod common;
 
 use calint::analysis::decided_pair::{WalkCache, examples, region};
-use calint::analysis::graph::universe_for;
+use calint::analysis::graph::{PairInputs, policed_pairs, universe_for};
 use calint::analysis::groups::{Group, GroupKind, Identity, Member};
 use calint::analysis::ir::{Http, Icmp, PolicyClass, PolicySet, PortMatch};
-use calint::analysis::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use calint::analysis::reach::{Verdict, pair_summary_solved};
 use calint::analysis::solver::Session;
 use calint::model::net::{Cidr, IpFamily};
@@ -179,36 +178,26 @@ fn answers(
     groups: &[Group],
 ) -> Vec<(String, Option<(Verdict, String)>, Option<(Verdict, String)>)> {
     let universe = universe_for(set, groups);
-    let index = PeerIndex::new(set);
-    let selectable: Vec<Vec<bool>> = groups.iter().map(|g| g.selectable_narrowed(set)).collect();
+    let refs: Vec<&Group> = groups.iter().collect();
+    let inputs = PairInputs::new(set, &refs);
     let walks = WalkCache::new();
     let mut s = Session::new(&universe, set, 20_000);
     let mut out = Vec::new();
-    for (a, from) in groups.iter().enumerate() {
-        for (b, to) in groups.iter().enumerate() {
-            if a == b || !(from.policed || to.policed) {
-                continue;
-            }
-            let (fp, tp) = (&selectable[a][..], &selectable[b][..]);
-            let rules = PairRules::new(
-                &index,
-                (&PeerGroup::new(from), fp),
-                (&PeerGroup::new(to), tp),
-            );
-            let engine = region(set, (from, fp), (to, tp), &rules, &walks).map(|r| {
-                let verdict = r.verdict();
-                let allowed = match verdict {
-                    Verdict::Denied => Vec::new(),
-                    _ => r.allowed(None, None),
-                };
-                (verdict, format!("{allowed:?}"))
-            });
-            let (solved, undecided) =
-                pair_summary_solved(&mut s, set, (from, fp), (to, tp), &rules);
-            assert_eq!(undecided, 0, "the solver left a query undecided");
-            let solver = solved.map(|(v, allowed)| (v, format!("{allowed:?}")));
-            out.push((format!("{} -> {}", from.name, to.name), engine, solver));
-        }
+    for pair in policed_pairs(groups) {
+        let ((from, fp), (to, tp)) = inputs.ends(pair).expect("a pair of the list");
+        let rules = inputs.rules(pair);
+        let engine = region(set, (from, fp), (to, tp), &rules, &walks).map(|r| {
+            let verdict = r.verdict();
+            let allowed = match verdict {
+                Verdict::Denied => Vec::new(),
+                _ => r.allowed(None, None),
+            };
+            (verdict, format!("{allowed:?}"))
+        });
+        let (solved, undecided) = pair_summary_solved(&mut s, set, (from, fp), (to, tp), &rules);
+        assert_eq!(undecided, 0, "the solver left a query undecided");
+        let solver = solved.map(|(v, allowed)| (v, format!("{allowed:?}")));
+        out.push((format!("{} -> {}", from.name, to.name), engine, solver));
     }
     out
 }
@@ -264,35 +253,25 @@ fn decided_pair_examples_exist_exactly_when_the_region_says() {
         let groups: Vec<Group> = (0..4)
             .map(|i| decided_group(&mut g, &format!("g{i}")))
             .collect();
-        let index = PeerIndex::new(&set);
-        let selectable: Vec<Vec<bool>> =
-            groups.iter().map(|g| g.selectable_narrowed(&set)).collect();
-        for (a, from) in groups.iter().enumerate() {
-            for (b, to) in groups.iter().enumerate() {
-                if a == b || !(from.policed || to.policed) {
-                    continue;
-                }
-                let (fp, tp) = (&selectable[a][..], &selectable[b][..]);
-                let rules = PairRules::new(
-                    &index,
-                    (&PeerGroup::new(from), fp),
-                    (&PeerGroup::new(to), tp),
-                );
-                let whole =
-                    region(&set, (from, fp), (to, tp), &rules, &WalkCache::new()).expect("decided");
-                let found = examples(&set, (from, fp), (to, tp), &rules, None, None)
-                    .expect("examples of a decided pair");
-                assert_eq!(found.allowed.is_some(), whole.any_allowed, "seed {seed}");
-                assert_eq!(found.denied.is_some(), whole.any_denied, "seed {seed}");
-                let tcp = whole.allowed(Some(6), Some((2, 2)));
-                let on_port = examples(&set, (from, fp), (to, tp), &rules, Some(6), Some((2, 2)))
-                    .expect("examples of a decided pair");
-                assert_eq!(on_port.allowed.is_some(), !tcp.is_empty(), "seed {seed}");
-                if let Some(p) = &on_port.allowed {
-                    assert_eq!((p.protocol, p.dst.port), (6, 2), "seed {seed}");
-                }
-                compared += 1;
+        let refs: Vec<&Group> = groups.iter().collect();
+        let inputs = PairInputs::new(&set, &refs);
+        for pair in policed_pairs(&groups) {
+            let ((from, fp), (to, tp)) = inputs.ends(pair).expect("a pair of the list");
+            let rules = inputs.rules(pair);
+            let whole =
+                region(&set, (from, fp), (to, tp), &rules, &WalkCache::new()).expect("decided");
+            let found = examples(&set, (from, fp), (to, tp), &rules, None, None)
+                .expect("examples of a decided pair");
+            assert_eq!(found.allowed.is_some(), whole.any_allowed, "seed {seed}");
+            assert_eq!(found.denied.is_some(), whole.any_denied, "seed {seed}");
+            let tcp = whole.allowed(Some(6), Some((2, 2)));
+            let on_port = examples(&set, (from, fp), (to, tp), &rules, Some(6), Some((2, 2)))
+                .expect("examples of a decided pair");
+            assert_eq!(on_port.allowed.is_some(), !tcp.is_empty(), "seed {seed}");
+            if let Some(p) = &on_port.allowed {
+                assert_eq!((p.protocol, p.dst.port), (6, 2), "seed {seed}");
             }
+            compared += 1;
         }
     }
     assert!(compared > 100, "only {compared} pairs");
@@ -464,36 +443,32 @@ fn change_screen_never_hides_a_change() {
                 selectable: &sel_h,
             },
         );
-        let answer = |set: &PolicySet, sel: &[Vec<bool>], a: usize, b: usize| {
-            let index = PeerIndex::new(set);
-            let (from, to) = (&groups[a], &groups[b]);
-            let (fp, tp) = (&sel[a][..], &sel[b][..]);
-            let rules = PairRules::new(
-                &index,
-                (&PeerGroup::new(from), fp),
-                (&PeerGroup::new(to), tp),
-            );
-            region(set, (from, fp), (to, tp), &rules, &WalkCache::new())
+        let (inputs_b, inputs_h) = (PairInputs::new(&base, &refs), PairInputs::new(&head, &refs));
+        let answer = |inputs: &PairInputs<'_>, pair: (usize, usize)| {
+            let (from, to) = inputs.ends(pair).expect("a pair of the list");
+            region(
+                inputs.set(),
+                from,
+                to,
+                &inputs.rules(pair),
+                &WalkCache::new(),
+            )
         };
-        for a in 0..groups.len() {
-            for b in 0..groups.len() {
-                if a == b || !(groups[a].policed || groups[b].policed) {
-                    continue;
-                }
-                let (before, after) = (answer(&base, &sel_b, a, b), answer(&head, &sel_h, a, b));
-                let unchanged = screen.unchanged(a, b);
-                if unchanged {
-                    screened += 1;
-                    assert_eq!(
-                        before, after,
-                        "seed {seed}, g{a} -> g{b}: screened out, but the answers differ\n\
+        for pair in policed_pairs(&groups) {
+            let (a, b) = pair;
+            let (before, after) = (answer(&inputs_b, pair), answer(&inputs_h, pair));
+            let unchanged = screen.unchanged(a, b);
+            if unchanged {
+                screened += 1;
+                assert_eq!(
+                    before, after,
+                    "seed {seed}, g{a} -> g{b}: screened out, but the answers differ\n\
                          base {base:#?}\nhead {head:#?}\ngroups {groups:#?}"
-                    );
-                } else if before != after {
-                    changed += 1;
-                } else {
-                    kept_unchanged += 1;
-                }
+                );
+            } else if before != after {
+                changed += 1;
+            } else {
+                kept_unchanged += 1;
             }
         }
     }
