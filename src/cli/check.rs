@@ -299,14 +299,15 @@ pub fn run(args: CheckArgs) -> u8 {
         );
     }
 
-    if args.strict_paths && !empty.is_empty() {
-        return EXIT_ERROR;
-    }
-    if effective.fails(&findings) {
+    let code = if args.strict_paths && !empty.is_empty() {
+        EXIT_ERROR
+    } else if effective.fails(&findings) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
-    }
+    };
+    super::keep_until_exit((project, findings));
+    code
 }
 
 /// Standard input, at most one byte past `max` (so the size limit still reports it).

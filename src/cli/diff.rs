@@ -245,9 +245,11 @@ pub fn run(args: DiffArgs) -> u8 {
             // `--fail-on never` (None): added findings never fail the diff.
             effective.fail_on.0.is_some_and(|level| f.severity >= level)
         });
-    if failing || (args.fail_on_opened && diff.count(Change::Opened) > 0) {
+    let code = if failing || (args.fail_on_opened && diff.count(Change::Opened) > 0) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
-    }
+    };
+    super::keep_until_exit((base, head, diff));
+    code
 }

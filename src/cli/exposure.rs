@@ -60,6 +60,7 @@ pub fn run(args: ExposureArgs) -> u8 {
     if undecided > 0 {
         eprintln!("warning: {undecided} solver queries timed out; some answers may be incomplete");
     }
+    super::keep_until_exit((project, set, groups, exposures));
     match args.output {
         Some(path) => match super::write_file(&path, &text) {
             Ok(()) => EXIT_CLEAN,

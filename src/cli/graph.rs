@@ -61,6 +61,7 @@ pub fn run(args: GraphArgs) -> u8 {
     if undecided > 0 {
         eprintln!("warning: {undecided} solver queries timed out; some edges may be missing");
     }
+    super::keep_until_exit((q, set, groups, reachability));
     match args.output {
         Some(path) => match std::fs::write(&path, text) {
             Ok(()) => EXIT_CLEAN,

@@ -116,6 +116,14 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Leave `value` to the end of the process instead of dropping it. A command calls this for
+/// what it loaded once its answer is out: freeing a tree of 10,000 policies (millions of small
+/// allocations) takes about 0.4 s of one core, and the operating system reclaims the memory
+/// at exit anyway. Only for values whose drop has no effect besides freeing memory.
+pub fn keep_until_exit<T>(value: T) {
+    std::mem::forget(value);
+}
+
 /// Print to stdout, ignoring a closed pipe (`calint check | head`).
 pub fn print(text: &str) {
     use std::io::Write;

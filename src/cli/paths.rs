@@ -69,9 +69,11 @@ pub fn run(args: PathsArgs) -> u8 {
         Format::Dot => report::paths::render_dot(&r),
     };
     print(&text);
-    if args.expect_none && !found.paths.is_empty() {
+    let code = if args.expect_none && !found.paths.is_empty() {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
-    }
+    };
+    super::keep_until_exit((project, set, groups, found));
+    code
 }

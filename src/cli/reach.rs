@@ -75,10 +75,12 @@ pub fn run(args: ReachArgs) -> u8 {
         Format::Json => report::reach::render_json(&project, &set, &from, &to, &result),
     };
     print(&text);
-    match args.expect {
+    let code = match args.expect {
         Some(e) if e != result.verdict => EXIT_FINDINGS,
         _ => EXIT_CLEAN,
-    }
+    };
+    super::keep_until_exit((project, set, result));
+    code
 }
 
 /// `--expect`: the verdicts as `.calint.yaml` writes them (listed in `--help` and completions).

@@ -2,7 +2,7 @@
 //! document's alias budget ([`super::ParseLimits::max_alias_nodes`]) and the depth limit;
 //! unknown, recursive and over-budget aliases stay [`NodeKind::Alias`] with a problem.
 
-use saphyr_parser::{ScanError, Span as SaphyrSpan};
+use saphyr_parser::ScanError;
 
 use super::spans::{is_flow_indicator, is_yaml_space};
 use super::{ALIAS_LIMIT_MESSAGE, Builder, problem};
@@ -44,11 +44,10 @@ pub(super) fn measure(node: &Node) -> (usize, usize) {
 }
 
 impl Builder<'_> {
-    pub(super) fn alias(&mut self, id: usize, span: SaphyrSpan) {
-        if self.skipping(span) {
+    pub(super) fn alias(&mut self, id: usize, (start, end): (usize, usize)) {
+        if self.skipping(end) {
             return;
         }
-        let (start, end) = self.conv.span(span);
         let name = self.alias_name(start, end);
         let alias_span = Span::new(start, end);
         let max_depth = self.limits.max_depth;

@@ -58,6 +58,7 @@
 //! Problems are returned sorted by their start offset.
 
 mod alias;
+mod block;
 mod mapping;
 mod spans;
 
@@ -116,7 +117,26 @@ pub const ALIAS_LIMIT_MESSAGE: &str =
 const SAPHYR_UNKNOWN_ANCHOR: &str = "while parsing node, found unknown anchor";
 
 /// Parse a whole file. Never fails: problems are returned inside [`ParsedFile`].
+///
+/// Plain block YAML is read by [`block`], a fast reader of that subset; everything else, and
+/// anything it declines, by saphyr. Both build the same tree.
 pub fn parse(text: &str, limits: &ParseLimits) -> ParsedFile {
+    // A panic in the fast reader would be a bug in it: saphyr reads the file instead.
+    if let Some(parsed) = parse_plain_block(text, limits) {
+        return parsed;
+    }
+    parse_with_saphyr(text, limits)
+}
+
+/// [`parse`] with the fast reader alone: `None` when `text` is not plain block YAML (see
+/// [`block`]). When it is `Some`, it equals [`parse_with_saphyr`].
+pub fn parse_plain_block(text: &str, limits: &ParseLimits) -> Option<ParsedFile> {
+    // A panic in the fast reader would be a bug in it: saphyr reads the file instead.
+    catch_unwind(|| block::parse(text, limits)).ok().flatten()
+}
+
+/// [`parse`] with saphyr alone: the reference the fast reader is tested against.
+pub fn parse_with_saphyr(text: &str, limits: &ParseLimits) -> ParsedFile {
     let mut builder = Builder::new(text, *limits);
     // saphyr is not supposed to panic, but a linter reads untrusted input: if it (or this
     // builder) ever does, report it for this file and keep the documents read so far.
@@ -128,7 +148,7 @@ pub fn parse(text: &str, limits: &ParseLimits) -> ParsedFile {
                 Some(Ok((event, span))) => {
                     builder.event(event, span);
                     if builder.nodes > builder.limits.max_nodes {
-                        builder.node_limit(span);
+                        builder.node_limit(builder.conv.byte(span.start.index()));
                         break;
                     }
                 }
@@ -238,34 +258,50 @@ impl<'t> Builder<'t> {
     }
 
     fn event(&mut self, event: Event<'_>, span: SaphyrSpan) {
+        let (start, end) = self.conv.span(span);
         match event {
             Event::Nothing | Event::StreamStart | Event::StreamEnd => {}
-            Event::DocumentStart(_) => {
-                self.end_document();
-                self.doc = Some(DocBuilder {
-                    index: self.next_index,
-                    stack: Vec::new(),
-                    skip: None,
-                    root: None,
-                    anchors: HashMap::new(),
-                    expanded: 0,
-                    alias_limit_reported: false,
-                    depth_reported: false,
-                    alias_depth_reported: false,
-                });
-                self.next_index += 1;
-            }
+            Event::DocumentStart(_) => self.start_document(),
             Event::DocumentEnd => self.end_document(),
             Event::Scalar(value, style, anchor, tag) => {
-                self.scalar(value.into_owned(), style, anchor, tag.as_deref(), span);
+                let style = match style {
+                    SaphyrStyle::Plain => ScalarStyle::Plain,
+                    SaphyrStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+                    SaphyrStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+                    SaphyrStyle::Literal => ScalarStyle::Literal,
+                    SaphyrStyle::Folded => ScalarStyle::Folded,
+                };
+                self.scalar(
+                    value.into_owned(),
+                    style,
+                    anchor,
+                    tag.as_deref(),
+                    (start, end),
+                );
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 let is_map = matches!(event, Event::MappingStart(..));
-                self.start_collection(is_map, anchor, span);
+                self.start_collection(is_map, anchor, (start, end));
             }
-            Event::SequenceEnd | Event::MappingEnd => self.end_collection(span),
-            Event::Alias(id) => self.alias(id, span),
+            Event::SequenceEnd | Event::MappingEnd => self.end_collection((start, end)),
+            Event::Alias(id) => self.alias(id, (start, end)),
         }
+    }
+
+    fn start_document(&mut self) {
+        self.end_document();
+        self.doc = Some(DocBuilder {
+            index: self.next_index,
+            stack: Vec::new(),
+            skip: None,
+            root: None,
+            anchors: HashMap::new(),
+            expanded: 0,
+            alias_limit_reported: false,
+            depth_reported: false,
+            alias_depth_reported: false,
+        });
+        self.next_index += 1;
     }
 
     /// Close the current document, keeping it unless its root is missing or null.
@@ -286,25 +322,19 @@ impl<'t> Builder<'t> {
         }
     }
 
+    /// A scalar event; `(start, end)` are the byte offsets of saphyr's markers.
     fn scalar(
         &mut self,
         value: String,
-        style: SaphyrStyle,
+        style: ScalarStyle,
         anchor: usize,
         tag: Option<&Tag>,
-        span: SaphyrSpan,
+        (start, end): (usize, usize),
     ) {
-        if self.skipping(span) {
+        if self.skipping(end) {
             return;
         }
-        let (mut start, end) = self.conv.span(span);
-        let style = match style {
-            SaphyrStyle::Plain => ScalarStyle::Plain,
-            SaphyrStyle::SingleQuoted => ScalarStyle::SingleQuoted,
-            SaphyrStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
-            SaphyrStyle::Literal => ScalarStyle::Literal,
-            SaphyrStyle::Folded => ScalarStyle::Folded,
-        };
+        let mut start = start;
         let mut tag_text = None;
         if anchor != 0 || tag.is_some() {
             let (content, text) = self.skip_properties(start, end);
@@ -352,9 +382,9 @@ impl<'t> Builder<'t> {
         self.complete(node, anchor);
     }
 
-    /// While a too-deep subtree is skipped, account for one event and return true.
-    fn skipping(&mut self, span: SaphyrSpan) -> bool {
-        let (_, end) = self.conv.span(span);
+    /// While a too-deep subtree is skipped, account for one event ending at `end` and return
+    /// true.
+    fn skipping(&mut self, end: usize) -> bool {
         match self.doc.as_mut().and_then(|d| d.skip.as_mut()) {
             Some(skip) => {
                 skip.last_end = skip.last_end.max(end);
@@ -364,8 +394,7 @@ impl<'t> Builder<'t> {
         }
     }
 
-    fn start_collection(&mut self, is_map: bool, anchor: usize, span: SaphyrSpan) {
-        let (start, end) = self.conv.span(span);
+    fn start_collection(&mut self, is_map: bool, anchor: usize, (start, end): (usize, usize)) {
         let (start, _) = if anchor != 0 || start < end {
             self.skip_properties(start, end)
         } else {
@@ -425,14 +454,15 @@ impl<'t> Builder<'t> {
         });
     }
 
-    fn end_collection(&mut self, close: SaphyrSpan) {
+    /// The end of the innermost collection; `close` is the byte span of its closing event.
+    fn end_collection(&mut self, close: (usize, usize)) {
         let Some(doc) = self.doc.as_mut() else {
             return;
         };
         if let Some(skip) = doc.skip.as_mut() {
             skip.depth = skip.depth.saturating_sub(1);
             if skip.depth > 0 {
-                let (_, end) = self.conv.span(close);
+                let end = close.1;
                 if matches!(
                     self.text.as_bytes().get(end.saturating_sub(1)),
                     Some(b']' | b'}')
@@ -444,14 +474,14 @@ impl<'t> Builder<'t> {
             let (start, anchor, flow_close, last_end) =
                 (skip.start, skip.anchor, skip.flow_close, skip.last_end);
             doc.skip = None;
-            let end = self.collection_end(close, flow_close, last_end);
+            let end = self.collection_end(close.0, flow_close, last_end);
             self.complete(null_node(Span::new(start, end)), anchor);
             return;
         }
         let Some(frame) = doc.stack.pop() else {
             return;
         };
-        let end = self.collection_end(close, frame.flow_close, frame.last_end);
+        let end = self.collection_end(close.0, frame.flow_close, frame.last_end);
         let span = Span::new(frame.start, end.max(frame.start));
         let kind = match frame.body {
             Body::Seq(items) => NodeKind::Seq(items),
@@ -492,8 +522,7 @@ impl<'t> Builder<'t> {
 
     /// The file has more nodes than [`ParseLimits::max_nodes`]: stop at the event that
     /// crossed the limit, as after a syntax error.
-    fn node_limit(&mut self, at: SaphyrSpan) {
-        let (start, _) = self.conv.span(at);
+    fn node_limit(&mut self, start: usize) {
         self.problems.push(problem(
             self.char_at(start),
             format!(

@@ -178,32 +178,49 @@ impl Builder<'_> {
     }
 
     /// saphyr places the start of an indentless block sequence (`key:\n- item`) at its first
-    /// item; move it back to the `-` indicator.
+    /// item; move it back to the `-` indicator, over blanks and comments (`- # note\n  a: 1`).
+    /// An item may itself start with `-` (`- -1`): only a `-` followed by a blank is the
+    /// indicator.
     pub(super) fn sequence_start(&self, start: usize) -> usize {
         let bytes = self.text.as_bytes();
-        if matches!(bytes.get(start), Some(b'-' | b'[')) {
+        let indicator = bytes.get(start) == Some(&b'-')
+            && bytes.get(start + 1).is_none_or(|&c| is_yaml_space(c));
+        if indicator || bytes.get(start) == Some(&b'[') {
             return start;
         }
-        let mut pos = start;
-        while pos > 0 && bytes.get(pos - 1).is_some_and(|&c| is_yaml_space(c)) {
-            pos -= 1;
-        }
-        if pos > 0 && bytes.get(pos - 1) == Some(&b'-') {
-            pos - 1
-        } else {
-            start
+        // Line by line backwards, from the text before `start` on its own line: each is blank
+        // or a comment (go on), or code ending in the indicator.
+        let mut end = start;
+        loop {
+            let line_start = (bytes.get(..end).unwrap_or_default().iter())
+                .rposition(|&c| c == b'\n' || c == b'\r')
+                .map_or(0, |i| i + 1);
+            let line = bytes.get(line_start..end).unwrap_or_default();
+            let code = (0..line.len())
+                .find(|&i| {
+                    line.get(i) == Some(&b'#')
+                        && (i == 0 || matches!(line.get(i - 1), Some(b' ' | b'\t')))
+                })
+                .unwrap_or(line.len());
+            let code = line.get(..code).unwrap_or_default().trim_ascii_end();
+            if code.ends_with(b"-") {
+                return line_start + code.len() - 1;
+            }
+            if !code.is_empty() || line_start == 0 {
+                return start;
+            }
+            end = line_start - 1;
         }
     }
 
-    /// End of a collection whose closing event has span `close`: the closing bracket of a flow
-    /// collection, else the end of its last child.
+    /// End of a collection whose closing event starts at byte `close_start`: the closing
+    /// bracket of a flow collection, else the end of its last child.
     pub(super) fn collection_end(
         &self,
-        close: SaphyrSpan,
+        close_start: usize,
         flow_close: Option<u8>,
         last_end: usize,
     ) -> usize {
-        let (close_start, _) = self.conv.span(close);
         if let Some(bracket) = flow_close {
             // The closing event usually points at the bracket; after a trailing comma it points
             // at the comma, so look a little further.

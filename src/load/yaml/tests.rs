@@ -580,3 +580,33 @@ fn large_multi_document_file() {
     assert!(file.problems.is_empty());
     assert!(elapsed < Duration::from_secs(1));
 }
+
+#[test]
+fn an_indentless_sequence_whose_first_item_starts_with_a_dash_spans_from_its_indicator() {
+    let text = "k:\n- -1\n- x\n";
+    let parsed = parse(text, &ParseLimits::default());
+    let NodeKind::Map(entries) = &parsed.documents[0].root.kind else {
+        panic!("{parsed:?}");
+    };
+    assert_eq!(
+        &text[entries[0].value.span.start..entries[0].value.span.end],
+        "- -1\n- x"
+    );
+    assert_eq!(parse_with_saphyr(text, &ParseLimits::default()), parsed);
+}
+
+#[test]
+fn an_indentless_sequence_whose_first_item_follows_a_comment_spans_from_its_indicator() {
+    for (text, seq) in [
+        ("k:\n- # note\n  a: 1\n", "- # note\n  a: 1"),
+        ("k:\n-\n  # note\n\n  a: 1\n", "-\n  # note\n\n  a: 1"),
+    ] {
+        let parsed = parse(text, &ParseLimits::default());
+        let NodeKind::Map(entries) = &parsed.documents[0].root.kind else {
+            panic!("{parsed:?}");
+        };
+        let span = entries[0].value.span;
+        assert_eq!(&text[span.start..span.end], seq, "{text:?}");
+        assert_eq!(parse_with_saphyr(text, &ParseLimits::default()), parsed);
+    }
+}
