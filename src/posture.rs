@@ -7,7 +7,7 @@
 //! them).
 
 use crate::analysis::exposure::{Flow, Policied, policied, world_ingress};
-use crate::analysis::groups::{Group, GroupKind, discover, resolve_named};
+use crate::analysis::groups::{Group, GroupKind, discover, resolve_named_in};
 use crate::analysis::ir::PolicySet;
 use crate::analysis::paths::{nodes, search};
 use crate::analysis::reach::AllowedProtocol;
@@ -162,15 +162,20 @@ pub fn evaluate(project: &Project, inputs: &PostureInputs<'_>) -> Option<Posture
     let public_groups = config
         .public
         .iter()
-        .map(|p| resolve_named(project, named, &p.group.value))
+        .map(|p| resolve_named_in(project, &discovered, named, &p.group.value))
         .collect();
     let no_paths = if assertions {
         config
             .no_paths
             .iter()
             .map(|def| {
-                let resolved = resolve_named(project, named, &def.from.value)
-                    .and_then(|f| Ok((f, resolve_named(project, named, &def.to.value)?)));
+                let resolved = resolve_named_in(project, &discovered, named, &def.from.value)
+                    .and_then(|f| {
+                        Ok((
+                            f,
+                            resolve_named_in(project, &discovered, named, &def.to.value)?,
+                        ))
+                    });
                 match resolved {
                     Err(e) => NoPathOutcome {
                         def: def.clone(),

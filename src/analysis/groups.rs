@@ -428,8 +428,13 @@ pub fn discover(project: &Project) -> Vec<Group> {
 /// Parse a group argument: `world`, `net:CIDR`, `set:NAME` / `set:NAMESPACE/NAME`,
 /// `workload:NAMESPACE/NAME`, a discovered group's name, or `[NAMESPACE/]SELECTOR`.
 pub fn resolve(project: &Project, text: &str) -> Result<Group, String> {
+    resolve_in(project, &discover(project), text)
+}
+
+/// [`resolve`] with the tree's groups already discovered (`discovered` is [`discover`]'s
+/// answer for `project`), for a caller resolving several groups.
+pub fn resolve_in(project: &Project, discovered: &[Group], text: &str) -> Result<Group, String> {
     let text = text.trim();
-    let discovered = discover(project);
     if let Some(g) = discovered.iter().find(|g| g.name == text) {
         return Ok(g.clone());
     }
@@ -523,14 +528,25 @@ pub struct GroupDef {
 
 /// Resolve a group expression, trying the configuration's named groups first.
 pub fn resolve_named(project: &Project, named: &[GroupDef], text: &str) -> Result<Group, String> {
+    resolve_named_in(project, &discover(project), named, text)
+}
+
+/// [`resolve_named`] with the tree's groups already discovered (see [`resolve_in`]).
+pub fn resolve_named_in(
+    project: &Project,
+    discovered: &[Group],
+    named: &[GroupDef],
+    text: &str,
+) -> Result<Group, String> {
+    let resolve = |text: &str| resolve_in(project, discovered, text);
     match named.iter().find(|g| g.name.value == text.trim()) {
         Some(def) => {
-            let mut g = resolve(project, &def.expression.value)
+            let mut g = resolve(&def.expression.value)
                 .map_err(|e| format!("group `{}`: {e}", def.name.value))?;
             g.name = def.name.value.clone();
             Ok(g)
         }
-        None => resolve(project, text).map_err(|e| {
+        None => resolve(text).map_err(|e| {
             let word = text.trim();
             if !named.is_empty()
                 && !word.is_empty()

@@ -216,7 +216,16 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
                 .filter_map(|m| m.identity.selector.as_ref())
         })
         .collect();
-    let universe = Universe::with_extra(set, &extra);
+    // The vocabulary and the rules that can take part are independent: built side by side.
+    let (universe, ((from_policies, to_policies), peers)) = rayon::join(
+        || Universe::with_extra(set, &extra),
+        || {
+            rayon::join(
+                || (from.selectable_narrowed(set), to.selectable_narrowed(set)),
+                || PeerIndex::new(set),
+            )
+        },
+    );
     // A port without a protocol means TCP.
     let protocol = match (opts.protocol, opts.port) {
         (Some(p), _) => Some(p),
@@ -228,10 +237,9 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         Some(p) => ProtocolClass::Is(p),
         None => ProtocolClass::Any,
     };
-    let (from_policies, to_policies) = (from.selectable_narrowed(set), to.selectable_narrowed(set));
     let (fp, tp) = (&from_policies[..], &to_policies[..]);
     let rules = PairRules::new(
-        &PeerIndex::new(set),
+        &peers,
         (&PeerGroup::new(from), fp),
         (&PeerGroup::new(to), tp),
     );

@@ -3,7 +3,6 @@
 use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::exposure::exposure;
-use calint::analysis::groups::discover;
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -39,7 +38,7 @@ pub fn run(args: ExposureArgs) -> u8 {
     let Some(configured) = q.configured_groups() else {
         return EXIT_ERROR;
     };
-    let groups: Vec<_> = discover(&q.project).into_iter().chain(configured).collect();
+    let groups: Vec<_> = (q.discovered().iter().cloned()).chain(configured).collect();
     let (set, timeout_ms, project) = (q.policy_set(), q.timeout_ms, q.project);
     let exposures = exposure(&project, &set, &groups, timeout_ms);
     let text = match args.format {

@@ -3,7 +3,6 @@
 use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, print};
 use calint::analysis::graph::{graph, graph_with};
-use calint::analysis::groups::discover;
 use calint::report;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -36,7 +35,7 @@ pub fn run(args: GraphArgs) -> u8 {
     };
     // Groups defined in `.calint.yaml` replace the discovered ones.
     let groups = if q.groups.is_empty() {
-        discover(&q.project)
+        q.discovered().to_vec()
     } else {
         match q.configured_groups() {
             Some(groups) => groups,

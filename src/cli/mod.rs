@@ -148,15 +148,25 @@ pub struct Queried {
     pub target: calint::validate::CalicoVersion,
     /// Per-query solver limit: `--solver-timeout`, else the config's `limits`, else 2000.
     pub timeout_ms: u32,
+    /// The tree's groups ([`calint::analysis::groups::discover`]), found once when first asked.
+    discovered: std::sync::OnceLock<Vec<calint::analysis::groups::Group>>,
 }
 
 impl Queried {
     /// Resolve a configured group name or a group expression; `None` when it is unknown
     /// (reported on stderr; the exit code is [`EXIT_ERROR`]).
     pub fn resolve(&self, name: &str) -> Option<calint::analysis::groups::Group> {
-        calint::analysis::groups::resolve_named(&self.project, &self.groups, name)
+        let discovered = self.discovered();
+        calint::analysis::groups::resolve_named_in(&self.project, discovered, &self.groups, name)
             .map_err(|e| eprintln!("error: {e}"))
             .ok()
+    }
+
+    /// Every workload and network set of the tree, and the world (see
+    /// [`calint::analysis::groups::discover`]).
+    pub fn discovered(&self) -> &[calint::analysis::groups::Group] {
+        self.discovered
+            .get_or_init(|| calint::analysis::groups::discover(&self.project))
     }
 
     /// The two ends of a question (`--from`, `--to`), resolved in that order: the first
@@ -262,5 +272,6 @@ pub fn load_for_queries(
         groups: config.group_defs,
         target: opts.validate.target,
         timeout_ms,
+        discovered: std::sync::OnceLock::new(),
     })
 }

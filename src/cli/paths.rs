@@ -2,7 +2,6 @@
 
 use super::QueryArgs;
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, print};
-use calint::analysis::groups::discover;
 use calint::analysis::paths::{nodes, search};
 use calint::report;
 use calint::report::paths::PathsReport;
@@ -50,8 +49,9 @@ pub fn run(args: PathsArgs) -> u8 {
         return EXIT_ERROR;
     };
     let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let discovered = q.discovered().to_vec();
     let project = q.project;
-    let (groups, fi, ti) = nodes(discover(&project), from, to);
+    let (groups, fi, ti) = nodes(discovered, from, to);
     let max_hops = args.max_hops.unwrap_or(groups.len());
     let found = search(&set, &groups, (fi, ti), max_hops, args.limit, timeout_ms);
     let r = PathsReport {

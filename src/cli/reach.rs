@@ -55,10 +55,12 @@ pub fn run(args: ReachArgs) -> u8 {
     let Some(q) = args.query.load(args.paths) else {
         return EXIT_ERROR;
     };
-    let Some((from, to)) = q.endpoints(&args.from, &args.to) else {
+    // The two ends (one pass over the tree) while the policies compile.
+    let (ends, set) = rayon::join(|| q.endpoints(&args.from, &args.to), || q.policy_set());
+    let Some((from, to)) = ends else {
         return EXIT_ERROR;
     };
-    let (set, timeout_ms) = (q.policy_set(), q.timeout_ms);
+    let timeout_ms = q.timeout_ms;
     let project = q.project;
     let result = reach(
         &set,

@@ -32,13 +32,13 @@ fn side_of(rule: &Rule, side: RuleSide) -> &EntityRule {
 /// The source text of a named rule part, for messages.
 fn part_text(rule: &Rule, part: RulePart) -> Option<String> {
     let entity = |e: &EntityRule, field: EntityField| -> Option<String> {
-        let sel = |f: &Option<crate::model::resource::SelectorField>| {
+        let sel = |f: Option<&crate::model::resource::SelectorField>| {
             f.as_ref().map(|s| format!("`{}`", s.raw.value))
         };
         let list = |v: Vec<String>| (!v.is_empty()).then(|| v.join(", "));
         match field {
-            EntityField::Selector => sel(&e.selector),
-            EntityField::NotSelector => sel(&e.not_selector),
+            EntityField::Selector => sel(e.selector.as_ref()),
+            EntityField::NotSelector => sel(e.not_selector.as_deref()),
             EntityField::Nets => list(e.nets.iter().map(|n| n.raw.value.clone()).collect()),
             EntityField::NotNets => list(e.not_nets.iter().map(|n| n.raw.value.clone()).collect()),
             EntityField::Ports => list(e.ports.iter().map(|p| p.value.to_string()).collect()),

@@ -18,21 +18,20 @@ static META: LintMeta = LintMeta {
     doc: include_str!("../../rules/CAL121.md"),
 };
 
-fn written_all(s: &Option<SelectorField>) -> Option<&SelectorField> {
-    s.as_ref()
-        .filter(|s| !s.is_empty() && s.selector().is_some_and(|p| p.is_all()))
+fn written_all(s: Option<&SelectorField>) -> Option<&SelectorField> {
+    s.filter(|s| !s.is_empty() && s.selector().is_some_and(|p| p.is_all()))
 }
 
 /// The entity's identity is nothing but explicit `all()` selectors: no nets, no negations, no
 /// service accounts or services.
 fn only_all(e: &EntityRule) -> Option<&SelectorField> {
-    let sel = written_all(&e.selector);
-    let ns = written_all(&e.namespace_selector);
-    let other_sel = |s: &Option<SelectorField>, w: Option<&SelectorField>| {
-        s.as_ref().is_some_and(|f| !f.is_empty()) && w.is_none()
+    let sel = written_all(e.selector.as_ref());
+    let ns = written_all(e.namespace_selector.as_deref());
+    let other_sel = |s: Option<&SelectorField>, w: Option<&SelectorField>| {
+        s.is_some_and(|f| !f.is_empty()) && w.is_none()
     };
-    if other_sel(&e.selector, sel)
-        || other_sel(&e.namespace_selector, ns)
+    if other_sel(e.selector.as_ref(), sel)
+        || other_sel(e.namespace_selector.as_deref(), ns)
         || e.not_selector.as_ref().is_some_and(|s| !s.is_empty())
         || !e.nets.is_empty()
         || !e.not_nets.is_empty()
@@ -56,7 +55,7 @@ impl Lint for DenySelectorAll {
             }
             for (side, e) in at.entities() {
                 let Some(field) = only_all(e) else { continue };
-                let ns_all = written_all(&e.namespace_selector).is_some();
+                let ns_all = written_all(e.namespace_selector.as_deref()).is_some();
                 let scope = match (at.namespace(), ns_all) {
                     (_, true) => "endpoints and network sets in every namespace".to_string(),
                     (Some(ns), false) => format!("endpoints and network sets in namespace `{ns}`"),

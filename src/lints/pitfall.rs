@@ -129,33 +129,41 @@ pub fn selector_fields<'a>(
     policy: &'a Policy,
 ) -> Vec<(Pointer, &'a crate::model::resource::SelectorField, bool)> {
     let mut out = Vec::new();
-    let mut push = |p: Pointer, f: &'a Option<crate::model::resource::SelectorField>, ns: bool| {
-        if let Some(f) = f.as_ref().filter(|f| !f.is_empty()) {
+    let mut push = |p: Pointer, f: Option<&'a crate::model::resource::SelectorField>, ns: bool| {
+        if let Some(f) = f.filter(|f| !f.is_empty()) {
             out.push((p, f, ns));
         }
     };
-    push(Pointer::of(&["spec", "selector"]), &policy.selector, false);
+    push(
+        Pointer::of(&["spec", "selector"]),
+        policy.selector.as_ref(),
+        false,
+    );
     push(
         Pointer::of(&["spec", "namespaceSelector"]),
-        &policy.namespace_selector,
+        policy.namespace_selector.as_ref(),
         true,
     );
     push(
         Pointer::of(&["spec", "serviceAccountSelector"]),
-        &policy.service_account_selector,
+        policy.service_account_selector.as_ref(),
         false,
     );
     for d in [Direction::Ingress, Direction::Egress] {
         for rule in policy.rules(d) {
             for (side, e) in [("source", &rule.source), ("destination", &rule.destination)] {
                 let base = rule.pointer.child(side);
-                push(base.child("selector"), &e.selector, false);
-                push(base.child("notSelector"), &e.not_selector, false);
-                push(base.child("namespaceSelector"), &e.namespace_selector, true);
+                push(base.child("selector"), e.selector.as_ref(), false);
+                push(base.child("notSelector"), e.not_selector.as_deref(), false);
+                push(
+                    base.child("namespaceSelector"),
+                    e.namespace_selector.as_deref(),
+                    true,
+                );
                 if let Some(sa) = &e.service_accounts {
                     push(
                         base.child("serviceAccounts").child("selector"),
-                        &sa.selector,
+                        sa.selector.as_ref(),
                         false,
                     );
                 }

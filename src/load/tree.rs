@@ -76,6 +76,17 @@ impl Scalar {
             return ScalarValue::Str(&self.value);
         }
         let v = self.value.as_str();
+        // Most plain scalars are words (`Allow`, `TCP`, names, selectors): a first letter that
+        // starts no null, boolean or number makes a string, without the comparisons below.
+        if let Some(&b) = v.as_bytes().first() {
+            let maybe_special = matches!(
+                b,
+                b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'y' | b'Y' | b'o' | b'O'
+            );
+            if b.is_ascii_alphabetic() && !maybe_special {
+                return ScalarValue::Str(v);
+            }
+        }
         match v {
             "" | "~" | "null" | "Null" | "NULL" => return ScalarValue::Null,
             "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {

@@ -499,16 +499,16 @@ pub struct Rule {
     pub ip_version: Option<Spanned<i64>>,
     pub protocol: Option<Spanned<Protocol>>,
     pub not_protocol: Option<Spanned<Protocol>>,
-    pub icmp: Option<IcmpMatch>,
-    pub not_icmp: Option<IcmpMatch>,
+    pub icmp: Option<Box<IcmpMatch>>,
+    pub not_icmp: Option<Box<IcmpMatch>>,
     pub source: EntityRule,
     pub destination: EntityRule,
-    pub http: Option<HttpMatch>,
+    pub http: Option<Box<HttpMatch>>,
     pub annotations: Vec<(Spanned<String>, Spanned<String>)>,
     /// For a rule converted from a Kubernetes NetworkPolicy rule that Calico splits into
     /// several rules (one per peer × protocol, spec §1.11): which piece this one is. `None`
     /// for Calico rules and for Kubernetes rules that convert to a single rule.
-    pub piece: Option<RulePiece>,
+    pub piece: Option<Box<RulePiece>>,
 }
 
 /// One of the Calico rules a Kubernetes rule converts to (spec §1.11). `Rule::pointer` stays
@@ -554,12 +554,13 @@ pub struct EntityRule {
     pub nets: Vec<NetField>,
     pub not_nets: Vec<NetField>,
     pub selector: Option<SelectorField>,
-    pub not_selector: Option<SelectorField>,
-    pub namespace_selector: Option<SelectorField>,
+    /// Boxed, as the other rarely used fields: a rule has two entities, a policy tens of rules.
+    pub not_selector: Option<Box<SelectorField>>,
+    pub namespace_selector: Option<Box<SelectorField>>,
     pub ports: Vec<Spanned<Port>>,
     pub not_ports: Vec<Spanned<Port>>,
-    pub service_accounts: Option<ServiceAccountMatch>,
-    pub services: Option<ServiceMatch>,
+    pub service_accounts: Option<Box<ServiceAccountMatch>>,
+    pub services: Option<Box<ServiceMatch>>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -45,8 +45,8 @@ pub(super) fn prefixed(field: &SelectorField, prefix: &str) -> Option<Expr> {
     field.selector().map(|s| s.prefixed(prefix).expr().clone())
 }
 
-pub(super) fn non_empty(field: &Option<SelectorField>) -> Option<&SelectorField> {
-    field.as_ref().filter(|f| !f.is_empty())
+pub(super) fn non_empty(field: Option<&SelectorField>) -> Option<&SelectorField> {
+    field.filter(|f| !f.is_empty())
 }
 
 /// Why a resource could not be compiled (it has errors that CAL002 reports).
@@ -58,7 +58,7 @@ pub(super) fn entity_selector(
     e: &EntityRule,
     ns: Option<&str>,
 ) -> Result<Option<Expr>, NotCompiled> {
-    let ns_part = match non_empty(&e.namespace_selector) {
+    let ns_part = match non_empty(e.namespace_selector.as_deref()) {
         Some(f) => {
             let p = prefixed(f, NAMESPACE_PREFIX).ok_or(NotCompiled)?;
             let not_ns = Expr::Not(Box::new(has(NAMESPACE_LABEL)));
@@ -68,7 +68,7 @@ pub(super) fn entity_selector(
     };
     let mut identity = Vec::new();
     if let Some(sa) = &e.service_accounts {
-        if let Some(f) = non_empty(&sa.selector) {
+        if let Some(f) = non_empty(sa.selector.as_ref()) {
             identity.push(prefixed(f, SERVICE_ACCOUNT_PREFIX).ok_or(NotCompiled)?);
         }
         if !sa.names.is_empty() {
@@ -84,14 +84,14 @@ pub(super) fn entity_selector(
             identity.push(Expr::In(SERVICE_ACCOUNT_LABEL.to_string(), names));
         }
     }
-    if let Some(f) = non_empty(&e.selector) {
+    if let Some(f) = non_empty(e.selector.as_ref()) {
         identity.push(f.selector().ok_or(NotCompiled)?.expr().clone());
     }
     let has_identity = !identity.is_empty();
     let identity = and(identity);
     let scoping_applies = has_identity
-        || non_empty(&e.not_selector).is_some()
-        || non_empty(&e.namespace_selector).is_some();
+        || non_empty(e.not_selector.as_deref()).is_some()
+        || non_empty(e.namespace_selector.as_deref()).is_some();
     Ok(match ns_part {
         Some(n) if scoping_applies => Some(and(vec![n, identity])),
         _ if has_identity => Some(identity),
@@ -117,7 +117,7 @@ pub(super) fn nets(fields: &[crate::model::resource::NetField]) -> Result<Vec<Ci
 }
 
 pub(super) fn entity(e: &EntityRule, ns: Option<&str>) -> Result<Entity, NotCompiled> {
-    let not_selector = match non_empty(&e.not_selector) {
+    let not_selector = match non_empty(e.not_selector.as_deref()) {
         Some(f) => Some(f.selector().ok_or(NotCompiled)?.expr().clone()),
         None => None,
     };
@@ -150,7 +150,7 @@ pub(super) fn protocol(
 }
 
 pub(super) fn icmp(
-    m: &Option<crate::model::resource::IcmpMatch>,
+    m: &Option<Box<crate::model::resource::IcmpMatch>>,
 ) -> Result<Option<Icmp>, NotCompiled> {
     let Some(m) = m else { return Ok(None) };
     let conv = |v: &Option<crate::source::Spanned<i64>>| -> Result<Option<u8>, NotCompiled> {
@@ -252,7 +252,7 @@ pub(super) fn policy_selector(
     ns: Option<&str>,
     p: &Policy,
 ) -> Result<Expr, NotCompiled> {
-    let base = match non_empty(&p.selector) {
+    let base = match non_empty(p.selector.as_ref()) {
         Some(f) => f.selector().ok_or(NotCompiled)?.expr().clone(),
         None => Expr::All,
     };
@@ -265,7 +265,7 @@ pub(super) fn policy_selector(
         if let Some(ns) = ns {
             parts.push(namespace_is(ns));
         }
-        if let Some(f) = non_empty(&p.service_account_selector) {
+        if let Some(f) = non_empty(p.service_account_selector.as_ref()) {
             parts.push(prefixed(f, SERVICE_ACCOUNT_PREFIX).ok_or(NotCompiled)?);
         }
         return Ok(and(parts));
@@ -274,7 +274,7 @@ pub(super) fn policy_selector(
     // string (§3.7.2, W-06; `globalnetworkpolicyprocessor.go`): an explicit `all()` in any of
     // the parts becomes `has(<label>)`, so the joined expression is built without dropping
     // `all()` leaves first. An empty selector contributes nothing (it is not `all()` here).
-    let mut s: Option<Expr> = non_empty(&p.selector).map(|_| base);
+    let mut s: Option<Expr> = non_empty(p.selector.as_ref()).map(|_| base);
     for (field, prefix, label) in [
         (&p.namespace_selector, NAMESPACE_PREFIX, NAMESPACE_LABEL),
         (
@@ -283,7 +283,7 @@ pub(super) fn policy_selector(
             SERVICE_ACCOUNT_LABEL,
         ),
     ] {
-        if let Some(f) = non_empty(field) {
+        if let Some(f) = non_empty(field.as_ref()) {
             let part = prefixed(f, prefix).ok_or(NotCompiled)?;
             let joined = match s {
                 Some(s) => Expr::And(vec![s, part]),

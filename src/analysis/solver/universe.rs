@@ -66,26 +66,102 @@ pub(super) fn path_representatives(
 }
 
 fn visit_expr(e: &Expr, values: &mut BTreeMap<String, KeyUse>) {
+    // Called for every selector of the tree, mostly with keys and values already noted: look
+    // them up before copying them.
+    fn note<'v>(values: &'v mut BTreeMap<String, KeyUse>, k: &str) -> Option<&'v mut KeyUse> {
+        if !values.contains_key(k) {
+            values.insert(k.to_string(), KeyUse::default());
+        }
+        values.get_mut(k)
+    }
+    fn note_values<'s>(
+        values: &mut BTreeMap<String, KeyUse>,
+        k: &str,
+        vs: impl Iterator<Item = &'s String>,
+    ) {
+        if let Some(entry) = note(values, k) {
+            for v in vs {
+                if !entry.values.contains(v) {
+                    entry.values.insert(v.clone());
+                }
+            }
+        }
+    }
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
-        let mut note = |k: &str, vs: &[&String], pred: Option<(StrOp, &String)>| {
-            let entry = values.entry(k.to_string()).or_default();
-            entry.values.extend(vs.iter().map(|v| (*v).clone()));
-            if let Some((op, n)) = pred {
-                entry.preds.insert((op, n.clone()));
+        let pred = |op: StrOp, k: &str, v: &String, values: &mut BTreeMap<String, KeyUse>| {
+            if let Some(entry) = note(values, k) {
+                entry.preds.insert((op, v.clone()));
             }
         };
         match e {
-            Expr::Has(k) => note(k, &[], None),
-            Expr::Eq(k, v) | Expr::Ne(k, v) => note(k, &[v], None),
-            Expr::In(k, vs) | Expr::NotIn(k, vs) => note(k, &vs.iter().collect::<Vec<_>>(), None),
-            Expr::Contains(k, v) => note(k, &[], Some((StrOp::Contains, v))),
-            Expr::StartsWith(k, v) => note(k, &[], Some((StrOp::StartsWith, v))),
-            Expr::EndsWith(k, v) => note(k, &[], Some((StrOp::EndsWith, v))),
+            Expr::Has(k) => note_values(values, k, std::iter::empty()),
+            Expr::Eq(k, v) | Expr::Ne(k, v) => note_values(values, k, std::iter::once(v)),
+            Expr::In(k, vs) | Expr::NotIn(k, vs) => note_values(values, k, vs.iter()),
+            Expr::Contains(k, v) => pred(StrOp::Contains, k, v, values),
+            Expr::StartsWith(k, v) => pred(StrOp::StartsWith, k, v, values),
+            Expr::EndsWith(k, v) => pred(StrOp::EndsWith, k, v, values),
             Expr::Not(inner) => stack.push(inner),
             Expr::And(items) | Expr::Or(items) => stack.extend(items),
             Expr::All | Expr::Global => {}
         }
+    }
+}
+
+/// What [`Universe::with_extra`] collects from the policies, before the domains are built.
+#[derive(Default)]
+struct Vocabulary {
+    values: BTreeMap<String, KeyUse>,
+    named_ports: BTreeSet<String>,
+    services: BTreeSet<String>,
+    methods: BTreeSet<String>,
+    exact_paths: BTreeSet<String>,
+    prefix_paths: BTreeSet<String>,
+}
+
+impl Vocabulary {
+    fn add_policy(&mut self, p: &super::super::ir::CompiledPolicy) {
+        visit_expr(&p.selector, &mut self.values);
+        for r in p.ingress.iter().chain(&p.egress) {
+            for e in [&r.source, &r.destination] {
+                for s in [&e.selector, &e.not_selector].into_iter().flatten() {
+                    visit_expr(s, &mut self.values);
+                }
+                for pm in e.ports.iter().chain(&e.not_ports) {
+                    if let PortMatch::Named(n) = pm {
+                        self.named_ports.insert(n.clone());
+                    }
+                }
+                if let Some(s) = &e.service {
+                    self.services.insert(s.clone());
+                }
+            }
+            if let Some(h) = &r.http {
+                (self.methods).extend(h.methods.iter().filter(|m| *m != "*").cloned());
+                self.exact_paths.extend(h.exact_paths.iter().cloned());
+                self.prefix_paths.extend(h.prefix_paths.iter().cloned());
+            }
+        }
+    }
+
+    fn merge(mut self, other: Vocabulary) -> Vocabulary {
+        for (key, used) in other.values {
+            match self.values.entry(key) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(used);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    o.get_mut().values.extend(used.values);
+                    o.get_mut().preds.extend(used.preds);
+                }
+            }
+        }
+        self.named_ports.extend(other.named_ports);
+        self.services.extend(other.services);
+        self.methods.extend(other.methods);
+        self.exact_paths.extend(other.exact_paths);
+        self.prefix_paths.extend(other.prefix_paths);
+        self
     }
 }
 
@@ -96,37 +172,33 @@ impl Universe {
 
     /// The vocabulary of `set` plus extra selectors (reachability group selectors).
     pub fn with_extra(set: &PolicySet, extra: &[&Expr]) -> Universe {
-        let mut values: BTreeMap<String, KeyUse> = BTreeMap::new();
+        use rayon::prelude::*;
+        // Policies are read in parallel, each thread into its own sets, merged at the end:
+        // sets, so the result does not depend on how the work was split.
+        let mut seen = set
+            .policies
+            .par_iter()
+            .fold(Vocabulary::default, |mut v, p| {
+                v.add_policy(p);
+                v
+            })
+            .reduce(Vocabulary::default, Vocabulary::merge);
         for e in extra {
-            visit_expr(e, &mut values);
+            visit_expr(e, &mut seen.values);
         }
-        let mut u = Universe::default();
-        let mut methods = BTreeSet::new();
-        let mut exact_paths = BTreeSet::new();
-        let mut prefix_paths = BTreeSet::new();
-        for p in &set.policies {
-            visit_expr(&p.selector, &mut values);
-            for r in p.ingress.iter().chain(&p.egress) {
-                for e in [&r.source, &r.destination] {
-                    for s in [&e.selector, &e.not_selector].into_iter().flatten() {
-                        visit_expr(s, &mut values);
-                    }
-                    for pm in e.ports.iter().chain(&e.not_ports) {
-                        if let PortMatch::Named(n) = pm {
-                            u.named_ports.insert(n.clone());
-                        }
-                    }
-                    if let Some(s) = &e.service {
-                        u.services.insert(s.clone());
-                    }
-                }
-                if let Some(h) = &r.http {
-                    methods.extend(h.methods.iter().filter(|m| *m != "*").cloned());
-                    exact_paths.extend(h.exact_paths.iter().cloned());
-                    prefix_paths.extend(h.prefix_paths.iter().cloned());
-                }
-            }
-        }
+        let Vocabulary {
+            mut values,
+            named_ports,
+            services,
+            methods,
+            exact_paths,
+            prefix_paths,
+        } = seen;
+        let mut u = Universe {
+            named_ports,
+            services,
+            ..Universe::default()
+        };
         u.methods = methods.into_iter().collect();
         u.paths = path_representatives(&exact_paths, &prefix_paths);
         // Labels Calico derives from one another share one value domain (see
@@ -158,7 +230,7 @@ impl Universe {
             }
         }
         u.keys = values
-            .into_iter()
+            .into_par_iter()
             .map(|(k, used)| {
                 let domain = if used.preds.is_empty() {
                     KeyDomain::Finite(used.values.into_iter().collect())

@@ -22,7 +22,7 @@ use super::Side;
 use crate::analysis::concrete::Packet;
 use crate::analysis::decided_pair::{ChangeScreen, ScreenSide};
 use crate::analysis::graph::{PairInputs, pair_summaries_with};
-use crate::analysis::groups::{Group, discover, resolve_named};
+use crate::analysis::groups::{Group, discover, resolve_named_in};
 use crate::analysis::reach::{AllowedProtocol, Decision, Verdict};
 use crate::progress::NoProgress;
 use explain::explain;
@@ -96,8 +96,9 @@ fn unify(
         if defs.is_empty() {
             discover(&s.project).into_iter().map(Ok).collect()
         } else {
+            let discovered = discover(&s.project);
             defs.iter()
-                .map(|d| resolve_named(&s.project, defs, &d.name.value))
+                .map(|d| resolve_named_in(&s.project, &discovered, defs, &d.name.value))
                 .collect()
         }
     };

@@ -122,12 +122,12 @@ pub fn rule(r: &mut Reader, node: &Node, ptr: Pointer) -> Rule {
         rule.ip_version = r.opt_int(&f, "ipVersion");
         rule.protocol = r.protocol(&f, "protocol");
         rule.not_protocol = r.protocol(&f, "notProtocol");
-        rule.icmp = icmp(r, &f, "icmp");
-        rule.not_icmp = icmp(r, &f, "notICMP");
+        rule.icmp = icmp(r, &f, "icmp").map(Box::new);
+        rule.not_icmp = icmp(r, &f, "notICMP").map(Box::new);
         rule.source = entity(r, &f, "source");
         rule.destination = entity(r, &f, "destination");
         if let Some((n, p)) = f.get("http") {
-            rule.http = http(r, n, &p);
+            rule.http = http(r, n, &p).map(Box::new);
         }
         if let Some((n, p)) = f.get("metadata") {
             if let Some(m) = r.fields(n, &p, "rule metadata", &["annotations"]) {
@@ -173,34 +173,34 @@ fn entity(r: &mut Reader, f: &Fields<'_>, key: &str) -> EntityRule {
         nets: nets(r, &e, "nets", true),
         not_nets: nets(r, &e, "notNets", true),
         selector: selector_field(r, &e, "selector"),
-        not_selector: selector_field(r, &e, "notSelector"),
-        namespace_selector: selector_field(r, &e, "namespaceSelector"),
+        not_selector: selector_field(r, &e, "notSelector").map(Box::new),
+        namespace_selector: selector_field(r, &e, "namespaceSelector").map(Box::new),
         ports: r.opt_list(&e, "ports", |r, n, p| r.port(n, &p)),
         not_ports: r.opt_list(&e, "notPorts", |r, n, p| r.port(n, &p)),
         ..EntityRule::default()
     };
     if let Some((n, p)) = e.get("serviceAccounts") {
         if let Some(sa) = r.fields(n, &p, "serviceAccounts", &["names", "selector"]) {
-            entity.service_accounts = Some(ServiceAccountMatch {
+            entity.service_accounts = Some(Box::new(ServiceAccountMatch {
                 span: n.span,
                 names: r.string_list(&sa, "names"),
                 selector: selector_field(r, &sa, "selector"),
-            });
+            }));
         }
     } else if let Some(span) = e.key_span("serviceAccounts") {
         // `serviceAccounts:` with a null value still counts as present (it excludes services).
-        entity.service_accounts = Some(ServiceAccountMatch {
+        entity.service_accounts = Some(Box::new(ServiceAccountMatch {
             span,
             ..ServiceAccountMatch::default()
-        });
+        }));
     }
     if let Some((n, p)) = e.get("services") {
         if let Some(s) = r.fields(n, &p, "services", &["name", "namespace"]) {
-            entity.services = Some(ServiceMatch {
+            entity.services = Some(Box::new(ServiceMatch {
                 span: n.span,
                 name: r.opt_string(&s, "name"),
                 namespace: r.opt_string(&s, "namespace"),
-            });
+            }));
         }
     }
     entity

@@ -201,12 +201,12 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
         } else {
             join_terms(None, &terms)
         };
-        entity.namespace_selector = Some(r.selector(Spanned::new(text, n.span)));
+        entity.namespace_selector = Some(Box::new(r.selector(Spanned::new(text, n.span))));
     } else if f.has("namespaceSelector") {
-        entity.namespace_selector = Some(r.selector(Spanned::new(
+        entity.namespace_selector = Some(Box::new(r.selector(Spanned::new(
             "all()".to_string(),
             f.key_span("namespaceSelector").unwrap_or(node.span),
-        )));
+        ))));
     }
     Some(entity)
 }
@@ -391,7 +391,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: Pointer, direction: Direction) -> 
                 pointer: ptr.clone(),
                 action: Some(action.clone()),
                 protocol,
-                piece,
+                piece: piece.map(Box::new),
                 ..Rule::default()
             };
             let (peer_side, port_side) = match direction {

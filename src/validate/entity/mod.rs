@@ -20,10 +20,14 @@ pub const MAX_SERVICE_NAME: usize = 253;
 /// Checks of one `source` / `destination` (whose JSON Pointer is `base`).
 pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
     let selectors = [
-        (&ent.selector, "selector", Place::EntitySelector),
-        (&ent.not_selector, "notSelector", Place::EntityNotSelector),
+        (ent.selector.as_ref(), "selector", Place::EntitySelector),
         (
-            &ent.namespace_selector,
+            ent.not_selector.as_deref(),
+            "notSelector",
+            Place::EntityNotSelector,
+        ),
+        (
+            ent.namespace_selector.as_deref(),
             "namespaceSelector",
             Place::EntityNamespaceSelector,
         ),
@@ -352,22 +356,20 @@ fn check_services(cx: &mut Cx, ent: &EntityRule, svc: &ServiceMatch, base: &str)
         check_service_name(cx, ns, &ptr(&svc_ptr, "namespace"), "service namespace");
     }
 
-    let non_empty = |f: &Option<crate::model::SelectorField>| {
-        f.as_ref()
-            .filter(|f| !f.raw.value.is_empty())
-            .map(|f| f.raw.span)
+    let non_empty = |f: Option<&crate::model::SelectorField>| {
+        f.filter(|f| !f.raw.value.is_empty()).map(|f| f.raw.span)
     };
     let mut conflicts: Vec<(Span, Pointer, &str)> = Vec::new();
-    if let Some(span) = non_empty(&ent.namespace_selector) {
+    if let Some(span) = non_empty(ent.namespace_selector.as_deref()) {
         conflicts.push((
             span,
             ptr(base, "namespaceSelector"),
             "cannot specify NamespaceSelector and Services on the same rule",
         ));
     }
-    let selector = non_empty(&ent.selector)
+    let selector = non_empty(ent.selector.as_ref())
         .map(|s| (s, "selector"))
-        .or_else(|| non_empty(&ent.not_selector).map(|s| (s, "notSelector")));
+        .or_else(|| non_empty(ent.not_selector.as_deref()).map(|s| (s, "notSelector")));
     if let Some((span, field)) = selector {
         conflicts.push((
             span,

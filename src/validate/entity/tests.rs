@@ -197,14 +197,14 @@ fn net_list_limits_and_duplicates() {
 fn entity_selectors() {
     let mut r = rule("Allow");
     r.source.selector = Some(sel("global()"));
-    r.source.not_selector = Some(sel("global()"));
-    r.source.namespace_selector = Some(sel("global() && a == 'b'"));
-    r.destination.namespace_selector = Some(sel("global()"));
-    r.destination.service_accounts = Some(ServiceAccountMatch {
+    r.source.not_selector = Some(Box::new(sel("global()")));
+    r.source.namespace_selector = Some(Box::new(sel("global() && a == 'b'")));
+    r.destination.namespace_selector = Some(Box::new(sel("global()")));
+    r.destination.service_accounts = Some(Box::new(ServiceAccountMatch {
         span: Span::new(900, 950),
         names: vec![],
         selector: Some(sel("global()")),
-    });
+    }));
     let v = validate_rule(r);
     let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
     assert_eq!(
@@ -216,11 +216,11 @@ fn entity_selectors() {
     );
 
     let mut r = rule("Allow");
-    r.destination.service_accounts = Some(ServiceAccountMatch {
+    r.destination.service_accounts = Some(Box::new(ServiceAccountMatch {
         span: Span::new(900, 950),
         names: vec![],
         selector: Some(sel("a == 'b'\n")),
-    });
+    }));
     let v = validate_rule(r);
     assert_pointer(
         &v,
@@ -232,11 +232,11 @@ fn entity_selectors() {
 #[test]
 fn service_account_names_are_a_set() {
     let mut r = rule("Allow");
-    r.source.service_accounts = Some(ServiceAccountMatch {
+    r.source.service_accounts = Some(Box::new(ServiceAccountMatch {
         span: Span::new(900, 950),
         names: vec![s("a"), s("b"), s("a")],
         selector: None,
-    });
+    }));
     let v = validate_rule(r.clone());
     assert_pointer(
         &v,
@@ -246,12 +246,12 @@ fn service_account_names_are_a_set() {
     assert_clean(&validate_rule_at(r, V3_31));
 }
 
-fn svc(name: Option<&str>) -> Option<ServiceMatch> {
-    Some(ServiceMatch {
+fn svc(name: Option<&str>) -> Option<Box<ServiceMatch>> {
+    Some(Box::new(ServiceMatch {
         span: Span::new(900, 950),
         name: name.map(s),
         namespace: Some(s("ns")),
-    })
+    }))
 }
 
 #[test]
@@ -286,9 +286,9 @@ fn services_need_a_valid_name() {
 fn services_are_exclusive() {
     let mut r = rule("Allow");
     r.source.services = svc(Some("web"));
-    r.source.namespace_selector = Some(sel("a == 'b'"));
-    r.source.not_selector = Some(sel("has(x)"));
-    r.source.service_accounts = Some(ServiceAccountMatch::default());
+    r.source.namespace_selector = Some(Box::new(sel("a == 'b'")));
+    r.source.not_selector = Some(Box::new(sel("has(x)")));
+    r.source.service_accounts = Some(Box::new(ServiceAccountMatch::default()));
     r.source.not_nets = vec![net("10.0.0.0/8")];
     let v = validate_rule(r.clone());
     assert_eq!(v.len(), 4, "{v:#?}");

@@ -402,12 +402,12 @@ fn services_and_http_placement() {
     };
     // Egress: source services and http rejected; destination services fine.
     let mut r = rule_at("Allow", "/spec/egress/0");
-    r.source.services = Some(svc(Some("ns")));
-    r.http = Some(HttpMatch {
+    r.source.services = Some(Box::new(svc(Some("ns"))));
+    r.http = Some(Box::new(HttpMatch {
         span: Span::new(960, 990),
         ..Default::default()
-    });
-    r.destination.services = Some(svc(Some("ns")));
+    }));
+    r.destination.services = Some(Box::new(svc(Some("ns"))));
     let v = run(Kind::NetworkPolicy, egress_policy(vec![r]));
     assert_eq!(v.len(), 1, "{v:#?}");
     assert_pointer(
@@ -418,15 +418,15 @@ fn services_and_http_placement() {
 
     // Ingress: destination services rejected.
     let mut r = rule("Allow");
-    r.destination.services = Some(svc(Some("ns")));
-    r.source.services = Some(svc(Some("ns")));
+    r.destination.services = Some(Box::new(svc(Some("ns"))));
+    r.source.services = Some(Box::new(svc(Some("ns"))));
     let v = run(Kind::NetworkPolicy, with_ingress(vec![r]));
     assert_eq!(v.len(), 1);
     find(&v, "not allowed in ingress rule destination");
 
     // GNP: namespace required where services are allowed.
     let mut r = rule("Allow");
-    r.source.services = Some(svc(None));
+    r.source.services = Some(Box::new(svc(None)));
     let v = run(Kind::GlobalNetworkPolicy, with_ingress(vec![r.clone()]));
     let f = find(&v, "must specify a namespace");
     assert_eq!(
@@ -435,7 +435,7 @@ fn services_and_http_placement() {
     );
     assert_clean(&run(Kind::NetworkPolicy, with_ingress(vec![r])));
     let mut r = rule_at("Allow", "/spec/egress/0");
-    r.destination.services = Some(svc(Some("")));
+    r.destination.services = Some(Box::new(svc(Some(""))));
     find(
         &run(Kind::StagedGlobalNetworkPolicy, egress_policy(vec![r])),
         "must specify a namespace",

@@ -126,11 +126,11 @@ fn ports_need_a_port_protocol() {
 #[test]
 fn icmp_requires_icmp_protocol() {
     let mut r = rule("Allow");
-    r.icmp = Some(IcmpMatch {
+    r.icmp = Some(Box::new(IcmpMatch {
         span: Span::new(650, 660),
         icmp_type: Some(sp(8)),
         code: None,
-    });
+    }));
     let v = validate_rule(r.clone());
     let f = find(&v, "ICMP fields require protocol to be ICMP or ICMPv6");
     assert_eq!(
@@ -201,16 +201,16 @@ fn icmp_and_ip_version() {
 fn icmp_fields() {
     let mut r = rule("Allow");
     r.protocol = Some(proto("ICMP"));
-    r.icmp = Some(IcmpMatch {
+    r.icmp = Some(Box::new(IcmpMatch {
         span: Span::new(650, 660),
         icmp_type: Some(sp(255)),
         code: Some(sp(256)),
-    });
-    r.not_icmp = Some(IcmpMatch {
+    }));
+    r.not_icmp = Some(Box::new(IcmpMatch {
         span: Span::new(670, 680),
         icmp_type: None,
         code: Some(sp(0)),
-    });
+    }));
     let v = validate_rule(r.clone());
     assert_eq!(v.len(), 3, "{v:#?}");
     assert_pointer(&v, "invalid ICMP type `255`", "/spec/ingress/0/icmp/type");
@@ -220,25 +220,25 @@ fn icmp_fields() {
         "ICMP code specified without an ICMP type",
         "/spec/ingress/0/notICMP",
     );
-    r.icmp = Some(IcmpMatch {
+    r.icmp = Some(Box::new(IcmpMatch {
         span: Span::new(650, 660),
         icmp_type: Some(sp(254)),
         code: Some(sp(255)),
-    });
-    r.not_icmp = Some(IcmpMatch {
+    }));
+    r.not_icmp = Some(Box::new(IcmpMatch {
         span: Span::new(670, 680),
         icmp_type: Some(sp(0)),
         code: Some(sp(0)),
-    });
+    }));
     assert_clean(&validate_rule(r));
 }
 
-fn http(methods: &[&str], paths: Vec<HttpPath>) -> Option<HttpMatch> {
-    Some(HttpMatch {
+fn http(methods: &[&str], paths: Vec<HttpPath>) -> Option<Box<HttpMatch>> {
+    Some(Box::new(HttpMatch {
         span: Span::new(800, 900),
         methods: methods.iter().map(|m| s(m)).collect(),
         paths,
-    })
+    }))
 }
 
 fn exact(p: &str) -> HttpPath {

@@ -133,10 +133,10 @@ pub(super) fn peer(
     };
     if let Some((n, p)) = f.get("namespaces") {
         let ns = namespace_selector_text(r, n, &p)?;
-        entity.namespace_selector = Some(r.selector(Spanned::new(ns, n.span)));
+        entity.namespace_selector = Some(Box::new(r.selector(Spanned::new(ns, n.span))));
     } else if let Some((n, p)) = f.get("pods") {
         let (ns, pods) = pods_selectors(r, n, &p, flavor.kind != Kind::ClusterNetworkPolicy)?;
-        entity.namespace_selector = Some(r.selector(ns));
+        entity.namespace_selector = Some(Box::new(r.selector(ns)));
         entity.selector = Some(r.selector(pods));
     } else if let Some((n, p)) = f.get("networks") {
         let nets = r.list(n, &p, |r, n, p| r.string(n, &p).map(|s| (s, p)));

@@ -29,8 +29,8 @@ fn cnp(spec: &str) -> String {
     )
 }
 
-fn sel(f: &Option<SelectorField>) -> &str {
-    f.as_ref().map_or("<none>", |f| f.raw.value.as_str())
+fn sel(f: Option<&SelectorField>) -> &str {
+    f.map_or("<none>", |f| f.raw.value.as_str())
 }
 
 #[test]
@@ -65,8 +65,11 @@ fn admin_network_policy_converts_as_calico_does() {
         Some(ClusterTier::Admin)
     );
     assert!(p.tier.is_none(), "the tier name depends on the version");
-    assert_eq!(sel(&p.namespace_selector), "team == 'a'");
-    assert_eq!(sel(&p.selector), "projectcalico.org/orchestrator == 'k8s'");
+    assert_eq!(sel(p.namespace_selector.as_ref()), "team == 'a'");
+    assert_eq!(
+        sel(p.selector.as_ref()),
+        "projectcalico.org/orchestrator == 'k8s'"
+    );
     // Protocols sorted (TCP, UDP), then peers: 2 × 2 rules, all Pass.
     assert_eq!(p.ingress.len(), 4);
     let r0 = &p.ingress[0];
@@ -88,11 +91,14 @@ fn admin_network_policy_converts_as_calico_does() {
             Port::Range { min: 443, max: 443 }
         ]
     );
-    assert_eq!(sel(&r0.source.namespace_selector), "team == 'b'");
-    assert_eq!(sel(&r0.source.selector), "<none>");
-    assert_eq!(sel(&p.ingress[1].source.namespace_selector), "all()");
+    assert_eq!(sel(r0.source.namespace_selector.as_deref()), "team == 'b'");
+    assert_eq!(sel(r0.source.selector.as_ref()), "<none>");
     assert_eq!(
-        sel(&p.ingress[1].source.selector),
+        sel(p.ingress[1].source.namespace_selector.as_deref()),
+        "all()"
+    );
+    assert_eq!(
+        sel(p.ingress[1].source.selector.as_ref()),
         "projectcalico.org/orchestrator == 'k8s' && app == 'x'"
     );
     assert_eq!(
@@ -286,9 +292,9 @@ fn cluster_network_policy_converts_as_calico_does() {
         Some(ClusterTier::Baseline)
     );
     assert_eq!(p.order.as_ref().map(|o| o.value), Some(3.0));
-    assert_eq!(sel(&p.namespace_selector), "all()");
+    assert_eq!(sel(p.namespace_selector.as_ref()), "all()");
     assert_eq!(
-        sel(&p.selector),
+        sel(p.selector.as_ref()),
         "projectcalico.org/orchestrator == 'k8s' && app == 'web'"
     );
     assert_eq!(p.ingress.len(), 2);
