@@ -6,7 +6,7 @@
 //! `lints` read it. It owns the posture settings' types (`config` reads `.calint.yaml` into
 //! them).
 
-use crate::analysis::exposure::{Flow, Policied, policied, world_ingress};
+use crate::analysis::exposure::{Flow, NamespaceScopes, Policied, policied_in, world_ingress};
 use crate::analysis::groups::{Group, GroupKind, discover, resolve_named_in};
 use crate::analysis::ir::PolicySet;
 use crate::analysis::paths::{nodes, search};
@@ -143,13 +143,15 @@ pub fn evaluate(project: &Project, inputs: &PostureInputs<'_>) -> Option<Posture
         .filter(|g| g.kind == GroupKind::Workload)
         .cloned()
         .collect();
-    // One pass over every policy per workload and direction: in parallel, collected in order.
+    // Per workload and direction, the policies of its namespace and the cluster-wide ones:
+    // in parallel, collected in order.
+    let scopes = NamespaceScopes::new(&set);
     let policied_list = workloads
         .par_iter()
         .map(|g| {
             (
-                policied(&set, g, Direction::Ingress),
-                policied(&set, g, Direction::Egress),
+                policied_in(&set, &scopes, g, Direction::Ingress),
+                policied_in(&set, &scopes, g, Direction::Egress),
             )
         })
         .collect();

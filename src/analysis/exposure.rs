@@ -159,9 +159,66 @@ pub fn namespace_of(g: &Group) -> Option<&str> {
     ns
 }
 
+/// The namespace a compiled policy selector requires (`projectcalico.org/namespace == N`,
+/// alone or in a top-level conjunction): every namespaced policy has one, and selects nothing
+/// outside it.
+fn required_namespace(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Eq(k, v) if k == NAMESPACE_LABEL => Some(v),
+        Expr::And(items) => items.iter().find_map(required_namespace),
+        _ => None,
+    }
+}
+
+/// The policies of a set by the namespace their selector requires, so that the policies that
+/// may select an endpoint of a known namespace are found without reading the others.
+pub struct NamespaceScopes<'s> {
+    by_namespace: std::collections::HashMap<&'s str, Vec<usize>>,
+    anywhere: Vec<usize>,
+}
+
+impl<'s> NamespaceScopes<'s> {
+    pub fn new(set: &'s PolicySet) -> Self {
+        let mut scopes = NamespaceScopes {
+            by_namespace: std::collections::HashMap::new(),
+            anywhere: Vec::new(),
+        };
+        for (i, p) in set.policies.iter().enumerate() {
+            match required_namespace(&p.selector) {
+                Some(ns) => scopes.by_namespace.entry(ns).or_default().push(i),
+                None => scopes.anywhere.push(i),
+            }
+        }
+        scopes
+    }
+
+    /// The positions of the policies that may select an endpoint whose namespace label is
+    /// `ns` (every policy when it is unknown).
+    fn candidates(&self, ns: Option<&str>, all: usize) -> Vec<usize> {
+        match ns {
+            None => (0..all).collect(),
+            Some(ns) => {
+                let mut found = self.anywhere.clone();
+                found.extend(self.by_namespace.get(ns).into_iter().flatten());
+                found
+            }
+        }
+    }
+}
+
 /// Whether a policy selects the group in direction `d`: exact for a group of one member with
 /// closed labels (a discovered workload), else whether one may.
 pub fn policied(set: &PolicySet, g: &Group, d: Direction) -> Policied {
+    policied_in(set, &NamespaceScopes::new(set), g, d)
+}
+
+/// [`policied`] with the set's [`NamespaceScopes`] built once, for many groups.
+pub fn policied_in(
+    set: &PolicySet,
+    scopes: &NamespaceScopes<'_>,
+    g: &Group,
+    d: Direction,
+) -> Policied {
     if let [m] = g.members.as_slice() {
         if m.identity.entity && m.identity.closed && m.identity.selector.is_none() {
             let side = Side {
@@ -179,9 +236,9 @@ pub fn policied(set: &PolicySet, g: &Group, d: Direction) -> Policied {
                     ..Packet::default()
                 },
             };
-            let selected = set
-                .policies
-                .iter()
+            let ns = m.identity.fixed.get(NAMESPACE_LABEL).map(String::as_str);
+            let selected = (scopes.candidates(ns, set.policies.len()).into_iter())
+                .filter_map(|i| set.policies.get(i))
                 .any(|p| !p.staged && concrete::policy_selects(p, d, &pkt));
             return if selected {
                 Policied::Yes
@@ -397,6 +454,7 @@ pub fn exposure(
     let universe = Universe::with_extra(set, &extra);
     let world_sel = world.selectable(set);
     let any_sel = any.selectable(set);
+    let scopes = NamespaceScopes::new(set);
     targets
         .par_iter()
         .zip(others.par_iter())
@@ -417,8 +475,8 @@ pub fn exposure(
                 });
             Some(Exposure {
                 group: i,
-                ingress_policied: policied(set, g, Direction::Ingress),
-                egress_policied: policied(set, g, Direction::Egress),
+                ingress_policied: policied_in(set, &scopes, g, Direction::Ingress),
+                egress_policied: policied_in(set, &scopes, g, Direction::Egress),
                 from_world,
                 from_other_namespaces: from_other,
                 from_any_pod: from_any,

@@ -14,9 +14,19 @@ struct Restriction {
 }
 
 /// What every label map matching a selector must satisfy (an over-approximation of the
-/// selector's matches). `None` means the selector matches nothing.
+/// selector's matches). `None` means the selector matches nothing. The second field is a
+/// 64-bit summary of the restricted keys (a bit per key hash), so that two restrictions
+/// without a key in common are known to overlap without looking at their maps.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Restrictions(Option<BTreeMap<String, Restriction>>);
+pub struct Restrictions(Option<BTreeMap<String, Restriction>>, u64);
+
+/// The bit of `key` in [`Restrictions`]' key summary (FNV-1a, stable across runs).
+fn key_bit(key: &str) -> u64 {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    1 << (hash % 64)
+}
 
 fn merge_and(
     mut a: BTreeMap<String, Restriction>,
@@ -112,7 +122,9 @@ fn compute(e: &Expr) -> Option<BTreeMap<String, Restriction>> {
 
 impl Restrictions {
     pub fn of(e: &Expr) -> Restrictions {
-        Restrictions(compute(e))
+        let map = compute(e);
+        let keys = map.iter().flatten().fold(0, |m, (k, _)| m | key_bit(k));
+        Restrictions(map, keys)
     }
 
     /// False only when no label map can satisfy both.
@@ -120,6 +132,9 @@ impl Restrictions {
         // `merge_and(a, b).is_some()` without building the merged map (this runs for
         // every pair of candidate policies): merging contradicts only at a key of `b`.
         match (&self.0, &other.0) {
+            // Every restriction of a satisfiable map is satisfiable on its own (`merge_and`
+            // and `merge_or` keep them so): without a common key there is no contradiction.
+            (Some(_), Some(_)) if self.1 & other.1 == 0 => true,
             (Some(a), Some(b)) => b.iter().all(|(k, rb)| match a.get(k) {
                 None => {
                     !((rb.present && rb.absent)
@@ -194,6 +209,12 @@ mod tests {
             "all()",
             "!has(app)",
             "app != 'a'",
+            // Keys the others do not use (the key summary's fast answer), and branches that
+            // disagree on a key.
+            "env == 'prod' && !has(debug)",
+            "team == 't' || !has(team)",
+            "(b == '1' && has(c)) || (b == '2' && !has(c))",
+            "has(debug)",
         ];
         for a in sels {
             for b in sels {

@@ -354,9 +354,16 @@ impl LocalEndpoint {
         pre: &Precedents,
     ) -> Self {
         let labels = side_labels(&[&p.selector], None, true).map(|(_, l)| l);
+        let memo = std::cell::RefCell::new(std::collections::HashMap::new());
+        let namespace = (labels.as_ref())
+            .and_then(|l| l.get(ir::NAMESPACE_LABEL))
+            .map(String::as_str);
         let selects = |q: ir::PolicyId| {
             cx.policy(q).is_some_and(|qp| {
-                qp.applies(d) && labels.as_ref().is_some_and(|l| qp.selector.eval(l))
+                qp.applies(d)
+                    && labels
+                        .as_ref()
+                        .is_some_and(|l| cx.selects_memo(q, (l, namespace), &mut memo.borrow_mut()))
             })
         };
         let narrowed = Precedents {

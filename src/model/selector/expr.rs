@@ -61,7 +61,9 @@ impl Expr {
             And(&'e [Expr], usize),
             Or(&'e [Expr], usize),
         }
-        let mut stack: Vec<Frame<'_>> = Vec::new();
+        // Evaluated millions of times per check (concrete refutation, exposure): the frames of
+        // a usual selector fit on the stack.
+        let mut stack: smallvec::SmallVec<[Frame<'_>; 8]> = smallvec::SmallVec::new();
         let mut node = self;
         'descend: loop {
             let mut result = match node {
