@@ -35,8 +35,8 @@ pub fn examples(
     ports: Option<(u16, u16)>,
 ) -> Option<Examples> {
     let (src, dst) = (decided_member(from)?, decided_member(to)?);
-    let mut allowed: Vec<(IpFamily, Box7)> = Vec::new();
-    let mut denied: Vec<(IpFamily, Box7)> = Vec::new();
+    let mut allowed: Option<Best> = None;
+    let mut denied: Option<Best> = None;
     let mut budget = BUDGET;
     for fam in [IpFamily::V4, IpFamily::V6] {
         let pair = Pair { fam, src, dst };
@@ -68,20 +68,28 @@ pub fn examples(
         };
         let (out_ok, out_no) = direction(from.policed, Direction::Egress, fp, &rules.egress)?;
         let (in_ok, in_no) = direction(to.policed, Direction::Ingress, tp, &rules.ingress)?;
-        denied.extend(out_no.into_iter().map(|b| (fam, b)));
-        for e in &out_ok {
-            for (into, list) in [(&in_ok, &mut allowed), (&in_no, &mut denied)] {
+        // Every pair of an egress and an ingress piece counts against the budget, as if all
+        // were met: where the search below stops must not change the answer.
+        let meets = u64::try_from(out_ok.len().checked_mul(in_ok.len() + in_no.len())?).ok()?;
+        budget = budget.checked_sub(meets)?;
+        for b in out_no {
+            offer(&mut denied, fam, b);
+        }
+        for (into, best) in [(&in_ok, &mut allowed), (&in_no, &mut denied)] {
+            'pieces: for e in &out_ok {
                 for i in into {
-                    budget = budget.checked_sub(1)?;
+                    if settled(best) {
+                        break 'pieces;
+                    }
                     if let Some(both) = meet(e, i) {
-                        list.push((fam, both));
+                        offer(best, fam, both);
                     }
                 }
             }
         }
     }
-    let allowed = best(&allowed).map(|(fam, b)| packet(fam, b, src, dst));
-    let denied = best(&denied).map(|(fam, b)| packet(fam, b, src, dst));
+    let allowed = allowed.map(|b| packet(b.fam, &b.piece, src, dst));
+    let denied = denied.map(|b| packet(b.fam, &b.piece, src, dst));
     let passes = |pkt: &Packet| {
         (!from.policed || concrete::allows_among(set, Direction::Egress, pkt, fp))
             && (!to.policed || concrete::allows_among(set, Direction::Ingress, pkt, tp))
@@ -103,25 +111,41 @@ fn meet(a: &Box7, b: &Box7) -> Option<Box7> {
     Some(both)
 }
 
-/// The piece examples read best from: IPv4 before IPv6, then one holding TCP, then UDP; the
+/// The piece examples are read from: IPv4 before IPv6, then one holding TCP, then UDP; the
 /// first such piece in walk order (deterministic).
-fn best(pieces: &[(IpFamily, Box7)]) -> Option<(IpFamily, &Box7)> {
-    let rank = |(fam, b): &(IpFamily, Box7)| {
-        let p = b.get(Field::Protocol);
-        let protocol = if p.contains(6) {
-            0
-        } else if p.contains(17) {
-            1
-        } else {
-            2
-        };
-        (*fam == IpFamily::V6, protocol)
+struct Best {
+    rank: (bool, u8),
+    fam: IpFamily,
+    piece: Box7,
+}
+
+fn rank(fam: IpFamily, b: &Box7) -> (bool, u8) {
+    let p = b.get(Field::Protocol);
+    let protocol = if p.contains(6) {
+        0
+    } else if p.contains(17) {
+        1
+    } else {
+        2
     };
-    pieces
-        .iter()
-        .enumerate()
-        .min_by_key(|(i, piece)| (rank(piece), *i))
-        .map(|(_, (fam, b))| (*fam, b))
+    (fam == IpFamily::V6, protocol)
+}
+
+/// Keep `piece` (the next in walk order) if it reads better than the best so far.
+fn offer(best: &mut Option<Best>, fam: IpFamily, piece: Box7) {
+    let r = rank(fam, &piece);
+    if best.as_ref().is_none_or(|b| r < b.rank) {
+        *best = Some(Best {
+            rank: r,
+            fam,
+            piece,
+        });
+    }
+}
+
+/// Nothing later in walk order can read better: an IPv4 TCP piece was found.
+fn settled(best: &Option<Best>) -> bool {
+    best.as_ref().is_some_and(|b| b.rank == (false, 0))
 }
 
 /// The documentation addresses the solver's examples prefer (RFC 5737, RFC 3849).
