@@ -29,12 +29,27 @@ fn calint(args: &[&str]) -> (i32, String, String) {
     calint_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, None)
 }
 
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
+/// A fresh scratch directory for one test, removed when the test ends (pass or fail).
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("calint-adoption-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    Scratch(dir)
 }
 
 fn write(dir: &Path, rel: &str, text: &str) {
@@ -178,7 +193,7 @@ fn progress_reports_each_real_stage_with_its_own_count() {
 }
 
 /// Copy the example tree into a scratch directory (tests edit it).
-fn example_copy(name: &str) -> PathBuf {
+fn example_copy(name: &str) -> Scratch {
     let dir = scratch(name);
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     for entry in walkdir::WalkDir::new(&src).into_iter().flatten() {
