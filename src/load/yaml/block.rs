@@ -320,11 +320,7 @@ impl<'t> Reader<'t> {
     /// A `key: value` line of the mapping on top of the stack, the key at `c`.
     fn entry(&mut self, c: usize, eol: usize) -> Step {
         let colon = match self.byte(c)? {
-            q @ (b'\'' | b'"') => {
-                let close = self.closing_quote(c, q, eol)?;
-                self.quoted(c, q, close);
-                close + 1
-            }
+            b'\'' | b'"' => self.quoted(c, eol)?,
             b'-' if self.is_dash_item(c, eol) => return None,
             first if plain_first(first) => {
                 let mut pos = c;
@@ -367,11 +363,7 @@ impl<'t> Reader<'t> {
     fn value(&mut self, v: usize, eol: usize) -> Step {
         let end = match self.byte(v)? {
             b'[' | b'{' => self.flow_collection(v, eol)?,
-            q @ (b'\'' | b'"') => {
-                let close = self.closing_quote(v, q, eol)?;
-                self.quoted(v, q, close);
-                close + 1
-            }
+            b'\'' | b'"' => self.quoted(v, eol)?,
             b'-' if self.is_dash_item(v, eol) => return None,
             first if plain_first(first) => {
                 let mut pos = v;
@@ -418,7 +410,10 @@ impl<'t> Reader<'t> {
         None
     }
 
-    fn quoted(&mut self, open: usize, quote: u8, close: usize) {
+    /// The one-line quoted scalar at `open`; returns the offset after its closing quote.
+    fn quoted(&mut self, open: usize, eol: usize) -> Option<usize> {
+        let quote = self.byte(open)?;
+        let close = self.closing_quote(open, quote, eol)?;
         let inner = self.text.get(open + 1..close).unwrap_or_default();
         let (value, style) = if quote == b'"' {
             (inner.to_string(), ScalarStyle::DoubleQuoted)
@@ -427,6 +422,7 @@ impl<'t> Reader<'t> {
         };
         self.builder
             .scalar(value, style, 0, None, (open, close + 1));
+        Some(close + 1)
     }
 
     /// A one-line flow collection of scalars (`[a, 'b']`, `{k: v, 'k2': v2}`) at `open`;
@@ -475,11 +471,7 @@ impl<'t> Reader<'t> {
     /// offset after it.
     fn flow_scalar(&mut self, mut pos: usize, eol: usize, key: bool) -> Option<usize> {
         match self.byte(pos)? {
-            q @ (b'\'' | b'"') => {
-                let close = self.closing_quote(pos, q, eol)?;
-                self.quoted(pos, q, close);
-                Some(close + 1)
-            }
+            b'\'' | b'"' => self.quoted(pos, eol),
             b'-' if matches!(self.byte(pos + 1), Some(b' ' | b',' | b']' | b'}')) => None,
             first if plain_first(first) => {
                 let (item, mut end) = (pos, pos);
