@@ -410,36 +410,50 @@ impl Pair<'_> {
             Direction::Egress => self.src,
             Direction::Ingress => self.dst,
         };
-        let mut out = Vec::new();
-        for tier in &set.tiers {
-            let mut applies = false;
+        // One pass over the policies, the cheap test of whether one takes part first (most
+        // do not), and the tier names compared only for those that do.
+        let mut tiers: Vec<(bool, Vec<(usize, usize)>)> =
+            vec![(false, Vec::new()); set.tiers.len()];
+        let in_a_tier = |p: &crate::analysis::ir::CompiledPolicy| {
+            set.tiers.iter().any(|tier| tier.name == p.tier)
+        };
+        for (pi, p) in set.policies.iter().enumerate() {
+            // A policy of no tier of the set takes no part (and its selector is not read).
+            match selects_end(p, candidates, pi, local, d) {
+                Some(true) if in_a_tier(p) => {}
+                Some(_) => continue,
+                None if in_a_tier(p) => return None,
+                None => continue,
+            }
             let mut taking_part = Vec::new();
-            for (pi, p) in set.policies.iter().enumerate() {
-                if p.tier != tier.name || !selects_end(p, candidates, pi, local, d)? {
+            for (position, r) in p.rules(d).iter().enumerate() {
+                if !r.is_terminal() || !mask.keeps(pi, position) {
                     continue;
                 }
-                applies = true;
-                for (position, r) in p.rules(d).iter().enumerate() {
-                    if !r.is_terminal() || !mask.keeps(pi, position) {
-                        continue;
-                    }
-                    // Undecided parts are found here, before any walk; a rule whose
-                    // selectors the labels decide false is left out, so equal keys mean
-                    // equal boxes.
-                    if self.takes_part(r)? {
-                        taking_part.push((pi, position));
-                    }
+                // Undecided parts are found here, before any walk; a rule whose selectors the
+                // labels decide false is left out, so equal keys mean equal boxes.
+                if self.takes_part(r)? {
+                    taking_part.push((pi, position));
                 }
             }
-            if applies {
+            for (_, (applies, taking)) in
+                (set.tiers.iter().zip(&mut tiers)).filter(|(tier, _)| tier.name == p.tier)
+            {
+                *applies = true;
+                taking.extend_from_slice(&taking_part);
+            }
+        }
+        let out = (set.tiers.iter().zip(tiers))
+            .filter(|(_, (applies, _))| *applies)
+            .map(|(tier, (_, taking_part))| {
                 let end = if tier.default_pass {
                     Step::Pass
                 } else {
                     Step::Deny
                 };
-                out.push((taking_part, end));
-            }
-        }
+                (taking_part, end)
+            })
+            .collect();
         Some(out)
     }
 
