@@ -204,10 +204,7 @@ fn answers(
 
 #[test]
 fn decided_pairs_agree_with_the_solver() {
-    let seeds: u64 = std::env::var("CALINT_DECIDED_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(150);
+    let seeds: u64 = common::env_number("CALINT_DECIDED_CASES", 150);
     let mut compared = 0;
     let mut seen = BTreeMap::new();
     for seed in 0..seeds {
@@ -409,10 +406,7 @@ fn mutate(base: &PolicySet, g: &mut Gen) -> PolicySet {
 #[test]
 fn change_screen_never_hides_a_change() {
     use calint::analysis::decided_pair::{ChangeScreen, ScreenSide};
-    let seeds: u64 = std::env::var("CALINT_CHANGE_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+    let seeds: u64 = common::env_number("CALINT_CHANGE_CASES", 400);
     let (mut screened, mut changed, mut kept_unchanged) = (0, 0, 0);
     for seed in 0..seeds {
         let mut g = Gen(seed ^ 0xc4a6_e5c3_ee70);

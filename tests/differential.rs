@@ -545,10 +545,7 @@ fn tree_regressions() {
 }
 
 fn cases() -> u32 {
-    std::env::var("CALINT_DIFF_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24)
+    common::env_number("CALINT_DIFF_CASES", 24)
 }
 
 proptest! {
@@ -590,10 +587,7 @@ fn count_kind(v: &Verdicts, kind: PairKind) -> usize {
 #[test]
 #[ignore = "debugging aid: CALINT_DIFF_SEED=<seed> cargo test --test differential one_seed -- --ignored"]
 fn one_seed() {
-    let seed = std::env::var("CALINT_DIFF_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let seed = common::env_number("CALINT_DIFF_SEED", 0);
     check_seed(seed, &universe());
 }
 

@@ -234,10 +234,7 @@ fn solver(set: &PolicySet, from: &Group, to: &Group) -> (Verdict, Vec<u16>) {
 
 #[test]
 fn reach_agrees_with_exhaustive_evaluation() {
-    let cases: u64 = std::env::var("CALINT_REACH_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
+    let cases: u64 = common::env_number("CALINT_REACH_CASES", 12);
     let mut compared = 0;
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..cases {

@@ -8,10 +8,12 @@
 //! `CALINT_YAML_CASES` sets the number of mutated texts (default 6,000), `CALINT_YAML_SEED`
 //! their random seed.
 
+mod common;
 #[path = "../tools/tree_gen.rs"]
 mod tree_gen;
 
 use calint::load::yaml::{ParseLimits, parse_plain_block, parse_with_saphyr};
+use common::Gen;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -83,58 +85,46 @@ fn the_readers_agree_on_generated_policy_trees_and_the_fast_one_reads_all_of_the
     }
 }
 
-/// A small deterministic generator (xorshift), so a failure is reproducible from its case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// A position below `n` (`common::Gen` draws are `u64`).
+fn below(rng: &mut Gen, n: usize) -> usize {
+    usize::try_from(rng.below(n.max(1) as u64)).unwrap_or(0)
 }
 
 /// Bytes that mean something to YAML, and a few that do not.
 const ALPHABET: &[u8] = b" \n:-#'\"[]{},&*!|>?%@`~.\\\tab1 ";
 
-fn mutate(text: &str, rng: &mut Rng) -> String {
+fn mutate(text: &str, rng: &mut Gen) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     if lines.is_empty() {
         lines.push(String::new());
     }
-    for _ in 0..1 + rng.below(3) {
-        let i = rng.below(lines.len());
-        match rng.below(7) {
+    for _ in 0..1 + below(rng, 3) {
+        let i = below(rng, lines.len());
+        match below(rng, 7) {
             0 => {
                 let line = &mut lines[i];
-                let at = rng.below(line.len() + 1);
-                let b = ALPHABET[rng.below(ALPHABET.len())];
+                let at = below(rng, line.len() + 1);
+                let b = ALPHABET[below(rng, ALPHABET.len())];
                 line.insert(at, char::from(b));
             }
             1 => {
                 let line = &mut lines[i];
                 if !line.is_empty() {
-                    line.remove(rng.below(line.len()));
+                    line.remove(below(rng, line.len()));
                 }
             }
             2 => {
                 let line = &mut lines[i];
                 if !line.is_empty() {
-                    let at = rng.below(line.len());
-                    let b = ALPHABET[rng.below(ALPHABET.len())];
+                    let at = below(rng, line.len());
+                    let b = ALPHABET[below(rng, ALPHABET.len())];
                     line.replace_range(at..=at, &char::from(b).to_string());
                 }
             }
-            3 => lines[i].insert_str(0, &" ".repeat(1 + rng.below(3))),
+            3 => lines[i].insert_str(0, &" ".repeat(1 + below(rng, 3))),
             4 => {
                 let trimmed = lines[i].trim_start().to_string();
-                let keep = rng.below(lines[i].len() - trimmed.len() + 1);
+                let keep = below(rng, lines[i].len() - trimmed.len() + 1);
                 lines[i] = format!("{}{trimmed}", " ".repeat(keep));
             }
             5 => {
@@ -142,13 +132,13 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
                 lines.insert(i, copy);
             }
             _ => {
-                let j = rng.below(lines.len());
+                let j = below(rng, lines.len());
                 lines.swap(i, j);
             }
         }
     }
     let mut out = lines.join("\n");
-    if rng.below(4) != 0 {
+    if below(rng, 4) != 0 {
         out.push('\n');
     }
     out
@@ -156,10 +146,7 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 
 #[test]
 fn the_readers_agree_on_mutated_texts() {
-    let cases: usize = std::env::var("CALINT_YAML_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6_000);
+    let cases: usize = common::env_number("CALINT_YAML_CASES", 6_000);
     // Seeds: the repository's smaller files the fast reader accepts, and the generated ones
     // cut into pieces of a few documents.
     let mut seeds: Vec<String> = repository_texts()
@@ -171,14 +158,11 @@ fn the_readers_agree_on_mutated_texts() {
         seeds.extend(text.split("---\n").take(8).map(str::to_string));
     }
     assert!(seeds.len() > 50, "{} seeds", seeds.len());
-    let seed = std::env::var("CALINT_YAML_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
-    let mut rng = Rng(seed | 1);
+    let seed = common::env_number("CALINT_YAML_SEED", 0x9e37_79b9_7f4a_7c15_u64);
+    let mut rng = Gen(seed);
     let mut accepted = 0;
     for case in 0..cases {
-        let seed = &seeds[rng.below(seeds.len())];
+        let seed = &seeds[below(&mut rng, seeds.len())];
         let text = mutate(seed, &mut rng);
         if agree(&format!("mutation case {case}"), &text) {
             accepted += 1;

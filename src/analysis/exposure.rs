@@ -207,12 +207,8 @@ impl<'s> NamespaceScopes<'s> {
 }
 
 /// Whether a policy selects the group in direction `d`: exact for a group of one member with
-/// closed labels (a discovered workload), else whether one may.
-pub fn policied(set: &PolicySet, g: &Group, d: Direction) -> Policied {
-    policied_in(set, &NamespaceScopes::new(set), g, d)
-}
-
-/// [`policied`] with the set's [`NamespaceScopes`] built once, for many groups.
+/// closed labels (a discovered workload), else whether one may. `scopes` is the set's
+/// [`NamespaceScopes`], built once for many groups.
 pub fn policied_in(
     set: &PolicySet,
     scopes: &NamespaceScopes<'_>,

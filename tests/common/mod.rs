@@ -11,6 +11,15 @@ use calint::model::selector::Expr;
 
 pub mod k8s;
 
+/// The number in environment variable `name` (a case count or a seed of a long run), else
+/// `default`.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// splitmix64: a tiny deterministic generator driven by the proptest seed.
 pub struct Gen(pub u64);
 
