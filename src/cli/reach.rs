@@ -62,26 +62,26 @@ pub fn run(args: ReachArgs) -> u8 {
     };
     let timeout_ms = q.timeout_ms;
     let project = q.project;
-    let result = reach(
-        &set,
-        &from,
-        &to,
-        &ReachOptions {
-            protocol,
-            port: args.port,
-            timeout_ms,
-        },
+    let options = ReachOptions {
+        protocol,
+        port: args.port,
+        timeout_ms,
+    };
+    // The examples' namespace names (a pass over every selector) while the solver answers.
+    let (result, namer) = rayon::join(
+        || reach(&set, &from, &to, &options),
+        || report::reach::example_namer(&project, &set, &from, &to),
     );
     let text = match args.format {
-        Format::Human => report::reach::render_human(&project, &set, &from, &to, &result),
-        Format::Json => report::reach::render_json(&project, &set, &from, &to, &result),
+        Format::Human => report::reach::render_human(&project, &set, &from, &to, &result, &namer),
+        Format::Json => report::reach::render_json(&project, &set, &from, &to, &result, &namer),
     };
     print(&text);
     let code = match args.expect {
         Some(e) if e != result.verdict => EXIT_FINDINGS,
         _ => EXIT_CLEAN,
     };
-    super::keep_until_exit((project, set, result));
+    super::keep_until_exit((project, set, result, from, to, namer));
     code
 }
 

@@ -40,8 +40,9 @@ pub enum ScalarStyle {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scalar {
-    /// The scalar's value after YAML unescaping/folding (not yet typed).
-    pub value: String,
+    /// The scalar's value after YAML unescaping/folding (not yet typed). Inline up to 24
+    /// bytes (keys and most values): a tree holds millions of them.
+    pub value: compact_str::CompactString,
     pub style: ScalarStyle,
     /// Explicit tag such as `!!str`, if any, in its shorthand form.
     pub tag: Option<String>,

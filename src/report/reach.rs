@@ -58,8 +58,15 @@ fn example_json(pkt: &Option<Packet>, namer: &NamespaceNamer) -> Value {
     })
 }
 
-/// Real namespace names for the examples (see [`NamespaceNamer`]).
-fn namer(project: &Project, set: &PolicySet, from: &Group, to: &Group) -> NamespaceNamer {
+/// Real namespace names for the examples of a reach answer between `from` and `to` (see
+/// [`NamespaceNamer`]). It reads every selector of the set: the CLI builds it on one core while
+/// the solver answers on the other.
+pub fn example_namer(
+    project: &Project,
+    set: &PolicySet,
+    from: &Group,
+    to: &Group,
+) -> NamespaceNamer {
     let extra: Vec<&crate::model::selector::Expr> =
         [from, to].into_iter().flat_map(Group::selectors).collect();
     NamespaceNamer::new(project, set, &extra)
@@ -71,13 +78,13 @@ pub fn render_json(
     from: &Group,
     to: &Group,
     r: &ReachResult,
+    namer: &NamespaceNamer,
 ) -> String {
     let allowed: Vec<Value> = r
         .allowed
         .iter()
         .map(|(p, ports)| json!({"protocol": p.name(), "ports": ports.as_ref().map(|p| format_ports(p)).unwrap_or_default()}))
         .collect();
-    let namer = namer(project, set, from, to);
     let doc = json!({
         "version": 1,
         "from": {"group": from.name, "evaluation": if from.concrete { "concrete" } else { "symbolic" }},
@@ -89,8 +96,8 @@ pub fn render_json(
         },
         "verdict": r.verdict.as_str(),
         "allowed": allowed,
-        "allowed_example": example_json(&r.allowed_example, &namer),
-        "denied_example": example_json(&r.denied_example, &namer),
+        "allowed_example": example_json(&r.allowed_example, namer),
+        "denied_example": example_json(&r.denied_example, namer),
         "decisions": r.decisions.iter().map(|d| decision_json(project, set, d)).collect::<Vec<_>>(),
         "undecided": r.undecided,
     });
@@ -173,6 +180,7 @@ pub fn render_human(
     from: &Group,
     to: &Group,
     r: &ReachResult,
+    namer: &NamespaceNamer,
 ) -> String {
     let mode = |g: &Group| {
         if g.concrete {
@@ -214,7 +222,6 @@ pub fn render_human(
             }
         }
     }
-    let namer = namer(project, set, from, to);
     for (name, ex) in [
         ("allowed", &r.allowed_example),
         ("denied", &r.denied_example),

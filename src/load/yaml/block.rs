@@ -16,6 +16,7 @@
 
 use super::{Builder, ParseLimits, ScalarStyle};
 use crate::load::tree::ParsedFile;
+use compact_str::CompactString;
 
 /// Parse `text` if it is plain block YAML; `None` when it is not (parse it with saphyr).
 pub(super) fn parse(text: &str, limits: &ParseLimits) -> Option<ParsedFile> {
@@ -250,7 +251,8 @@ impl<'t> Reader<'t> {
 
     fn null(&mut self, at: usize) {
         let style = ScalarStyle::Plain;
-        self.builder.scalar(String::new(), style, 0, None, (at, at));
+        self.builder
+            .scalar(CompactString::default(), style, 0, None, (at, at));
     }
 
     fn end_document(&mut self) {
@@ -337,7 +339,7 @@ impl<'t> Reader<'t> {
                 if self.byte(pos - 1) == Some(b' ') {
                     return None;
                 }
-                let key = self.text.get(c..pos)?.to_string();
+                let key = CompactString::from(self.text.get(c..pos)?);
                 self.builder
                     .scalar(key, ScalarStyle::Plain, 0, None, (c, pos));
                 pos
@@ -379,7 +381,7 @@ impl<'t> Reader<'t> {
                         }
                     }
                 }
-                let value = self.text.get(v..end)?.to_string();
+                let value = CompactString::from(self.text.get(v..end)?);
                 self.builder
                     .scalar(value, ScalarStyle::Plain, 0, None, (v, end));
                 end
@@ -416,9 +418,9 @@ impl<'t> Reader<'t> {
         let close = self.closing_quote(open, quote, eol)?;
         let inner = self.text.get(open + 1..close).unwrap_or_default();
         let (value, style) = if quote == b'"' {
-            (inner.to_string(), ScalarStyle::DoubleQuoted)
+            (CompactString::from(inner), ScalarStyle::DoubleQuoted)
         } else {
-            (inner.replace("''", "'"), ScalarStyle::SingleQuoted)
+            (inner.replace("''", "'").into(), ScalarStyle::SingleQuoted)
         };
         self.builder
             .scalar(value, style, 0, None, (open, close + 1));
@@ -491,7 +493,7 @@ impl<'t> Reader<'t> {
                     // A space between a key and its colon.
                     return None;
                 }
-                let value = self.text.get(item..end)?.to_string();
+                let value = CompactString::from(self.text.get(item..end)?);
                 self.builder
                     .scalar(value, ScalarStyle::Plain, 0, None, (item, end));
                 Some(end)

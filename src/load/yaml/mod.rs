@@ -62,6 +62,7 @@ mod block;
 mod mapping;
 mod spans;
 
+use compact_str::CompactString;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -228,7 +229,7 @@ fn null_node(span: Span) -> Node {
     Node {
         span,
         kind: NodeKind::Scalar(Scalar {
-            value: String::new(),
+            value: CompactString::default(),
             style: ScalarStyle::Plain,
             tag: None,
         }),
@@ -272,7 +273,7 @@ impl<'t> Builder<'t> {
                     SaphyrStyle::Folded => ScalarStyle::Folded,
                 };
                 self.scalar(
-                    value.into_owned(),
+                    CompactString::from(value),
                     style,
                     anchor,
                     tag.as_deref(),
@@ -325,7 +326,7 @@ impl<'t> Builder<'t> {
     /// A scalar event; `(start, end)` are the byte offsets of saphyr's markers.
     fn scalar(
         &mut self,
-        value: String,
+        value: CompactString,
         style: ScalarStyle,
         anchor: usize,
         tag: Option<&Tag>,
