@@ -95,6 +95,64 @@ impl PartialEq<&str> for Pointer {
     }
 }
 
+/// A JSON Pointer not written out yet: a base and the tokens below it. Validation visits every
+/// field of every rule and nearly all of them have nothing to report, so it carries these and
+/// writes the text ([`Lazy::pointer`], or `Pointer::from`) only for a problem it reports.
+#[derive(Clone, Copy, Debug)]
+pub enum Lazy<'a> {
+    /// A pointer already written (`/spec/ingress/0`).
+    Text(&'a str),
+    /// The parent followed by one reference token (escaped when written).
+    Child(&'a Lazy<'a>, &'a str),
+    /// The parent followed by an array index.
+    Index(&'a Lazy<'a>, usize),
+}
+
+impl<'a> Lazy<'a> {
+    /// This pointer followed by `token`.
+    pub fn child(&'a self, token: &'a str) -> Lazy<'a> {
+        Lazy::Child(self, token)
+    }
+
+    /// This pointer followed by an array index.
+    pub fn index(&'a self, i: usize) -> Lazy<'a> {
+        Lazy::Index(self, i)
+    }
+
+    /// The pointer, written out.
+    pub fn pointer(&self) -> Pointer {
+        match self {
+            Lazy::Text(text) => Pointer::from(*text),
+            Lazy::Child(parent, token) => child(&parent.pointer(), token),
+            Lazy::Index(parent, i) => index(&parent.pointer(), *i),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Lazy<'a> {
+    fn from(text: &'a str) -> Lazy<'a> {
+        Lazy::Text(text)
+    }
+}
+
+impl<'a> From<&'a Pointer> for Lazy<'a> {
+    fn from(p: &'a Pointer) -> Lazy<'a> {
+        Lazy::Text(p.as_str())
+    }
+}
+
+impl From<Lazy<'_>> for Pointer {
+    fn from(p: Lazy<'_>) -> Pointer {
+        p.pointer()
+    }
+}
+
+impl From<&Lazy<'_>> for Pointer {
+    fn from(p: &Lazy<'_>) -> Pointer {
+        p.pointer()
+    }
+}
+
 /// Escape one reference token: `~` → `~0`, `/` → `~1`.
 pub fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
@@ -153,6 +211,24 @@ mod tests {
         let back: Vec<String> = tokens(&child(&index("", 0), "~1/x")).collect();
         assert_eq!(back, ["0", "~1/x"]);
         assert_eq!(tokens("").count(), 0);
+    }
+
+    #[test]
+    fn lazy_pointers_write_what_the_functions_build() {
+        let base = Pointer::from("/spec/ingress/0");
+        let rule = Lazy::from(&base);
+        let side = rule.child("source");
+        let nets = side.child("nets");
+        assert_eq!(
+            Pointer::from(nets.index(3)),
+            "/spec/ingress/0/source/nets/3"
+        );
+        let label = Lazy::Text("/metadata/labels");
+        assert_eq!(
+            label.child("app.kubernetes.io/name").pointer(),
+            child("/metadata/labels", "app.kubernetes.io/name")
+        );
+        assert_eq!(Lazy::from("").index(0).pointer(), "/0");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::util::{
 };
 use super::{Cx, Diagnostic};
 use crate::model::Kind;
+use crate::pointer::Lazy;
 use crate::source::{Span, Spanned};
 
 /// Maximum total size of annotation keys and values (256 KiB).
@@ -63,7 +64,7 @@ pub fn check_metadata(cx: &mut Cx) {
             );
         }
     }
-    check_annotations(cx, &cx.res.meta.annotations, "/metadata/annotations");
+    check_annotations(cx, &cx.res.meta.annotations, "/metadata/annotations".into());
 }
 
 /// The `metadata.name` grammar of a kind at a version (§1.3).
@@ -287,14 +288,14 @@ pub fn check_labels(cx: &mut Cx, labels: &[(Spanned<String>, Spanned<String>)], 
 pub fn check_annotations(
     cx: &mut Cx,
     annotations: &[(Spanned<String>, Spanned<String>)],
-    base: &str,
+    base: Lazy<'_>,
 ) {
     let mut total = 0usize;
     for (key, value) in annotations {
         if let Some(err) = qualified_name_error(&key.value.to_lowercase()) {
             cx.report(
                 key.span,
-                ptr(base, &key.value),
+                base.child(&key.value),
                 format!("invalid annotation key {}: {err}", quote(&key.value)),
             );
         }

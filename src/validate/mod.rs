@@ -21,7 +21,7 @@ pub use crate::diagnostic::Diagnostic;
 use crate::diagnostic::RelatedSpan;
 pub use crate::model::version::CalicoVersion;
 use crate::model::{Body, Kind, Resource};
-use crate::pointer::Pointer;
+use crate::pointer::{Lazy, Pointer};
 use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -156,19 +156,27 @@ impl<'a> Cx<'a> {
     pub fn check_set<'v>(
         &mut self,
         items: impl IntoIterator<Item = (&'v str, Span)>,
-        pointer: &str,
+        pointer: Lazy<'_>,
         field: &str,
         since: (u32, u32),
     ) {
         if !self.at_least(since.0, since.1) || self.is_k8s() {
             return;
         }
+        // Nearly every list has a few entries: compare them pairwise, without a hash set.
+        let items: smallvec::SmallVec<[(&str, Span); 8]> = items.into_iter().collect();
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for (i, (value, span)) in items.into_iter().enumerate() {
-            if !seen.insert(value) {
+        let long = items.len() > 16;
+        for (i, &(value, span)) in items.iter().enumerate() {
+            let repeated = if long {
+                !seen.insert(value)
+            } else {
+                items[..i].iter().any(|(earlier, _)| *earlier == value)
+            };
+            if repeated {
                 self.report(
                     span,
-                    util::ptr_i(pointer, i),
+                    pointer.index(i),
                     format!(
                         "duplicate entry {} in `{field}` (the list is a set since Calico v{}.{})",
                         util::quote(value),

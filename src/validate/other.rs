@@ -122,7 +122,7 @@ pub fn check_network_set(cx: &mut Cx, set: &NetworkSet) {
     }
     cx.check_set(
         set.nets.iter().map(|n| (n.raw.value.as_str(), n.raw.span)),
-        "/spec/nets",
+        "/spec/nets".into(),
         "nets",
         (3, 32),
     );
@@ -208,13 +208,13 @@ pub fn check_host_endpoint(cx: &mut Cx, hep: &HostEndpoint) {
         hep.expected_ips
             .iter()
             .map(|n| (n.raw.value.as_str(), n.raw.span)),
-        "/spec/expectedIPs",
+        "/spec/expectedIPs".into(),
         "expectedIPs",
         (3, 32),
     );
     cx.check_set(
         hep.profiles.iter().map(|p| (p.value.as_str(), p.span)),
-        "/spec/profiles",
+        "/spec/profiles".into(),
         "profiles",
         (3, 32),
     );

@@ -5,6 +5,7 @@ use super::Cx;
 use super::Diagnostic;
 use super::util::{char_len, char_span, quote, sub_span};
 use crate::model::SelectorField;
+use crate::pointer::Lazy;
 
 /// CRD `MaxLength` of selector strings (v3.33+).
 pub const MAX_SELECTOR_CHARS: usize = 1024;
@@ -27,7 +28,13 @@ pub enum Place {
 
 /// Run every selector check on `field` (whose JSON Pointer is `pointer`; `name` is the field name
 /// used in messages).
-pub fn check_selector(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &str, place: Place) {
+pub fn check_selector(
+    cx: &mut Cx,
+    field: &SelectorField,
+    pointer: Lazy<'_>,
+    name: &str,
+    place: Place,
+) {
     let raw = &field.raw;
     let value = raw.value.as_str();
 
@@ -94,7 +101,13 @@ pub fn check_selector(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &
 }
 
 /// P4 / E2: `global(` (v3.33+ CEL substring test; `global()` before) is rejected.
-fn check_no_global(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &str, place: Place) {
+fn check_no_global(
+    cx: &mut Cx,
+    field: &SelectorField,
+    pointer: Lazy<'_>,
+    name: &str,
+    place: Place,
+) {
     let needle = if cx.at_least(3, 33) {
         "global("
     } else {
@@ -124,7 +137,7 @@ fn check_no_global(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &str
 
 /// E3: an entity `namespaceSelector` that mentions `global(` must be exactly `global()`
 /// (whitespace around and inside the parentheses allowed).
-fn check_lone_global(cx: &mut Cx, field: &SelectorField, pointer: &str, name: &str) {
+fn check_lone_global(cx: &mut Cx, field: &SelectorField, pointer: Lazy<'_>, name: &str) {
     let value = field.raw.value.as_str();
     if !value.contains("global(") || is_lone_global(value) {
         return;
@@ -169,7 +182,7 @@ mod tests {
     ) -> Vec<Diagnostic> {
         let res = policy_resource(kind, "p", Default::default());
         let mut cx = Cx::new(&res, target);
-        check_selector(&mut cx, field, "/spec/selector", "selector", place);
+        check_selector(&mut cx, field, "/spec/selector".into(), "selector", place);
         cx.out
     }
 

@@ -7,7 +7,7 @@ use super::{Cx, Diagnostic};
 use crate::model::net::{Cidr, IpFamily, parse_cidr};
 use crate::model::port::{Port, is_valid_port_name};
 use crate::model::{EntityRule, NetField, Rule, ServiceMatch};
-use crate::pointer::Pointer;
+use crate::pointer::{Lazy, Pointer};
 use crate::source::{Span, Spanned};
 
 /// CRD `MaxItems` of `nets` / `notNets` (v3.33+).
@@ -18,7 +18,7 @@ pub const MAX_PORTS: usize = 50;
 pub const MAX_SERVICE_NAME: usize = 253;
 
 /// Checks of one `source` / `destination` (whose JSON Pointer is `base`).
-pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
+pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: Lazy<'_>) {
     let selectors = [
         (ent.selector.as_ref(), "selector", Place::EntitySelector),
         (
@@ -34,14 +34,14 @@ pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
     ];
     for (field, name, place) in selectors {
         if let Some(f) = field {
-            check_selector(cx, f, &ptr(base, name), name, place);
+            check_selector(cx, f, base.child(name), name, place);
         }
     }
 
     for (ports, name) in [(&ent.ports, "ports"), (&ent.not_ports, "notPorts")] {
-        let list_ptr = ptr(base, name);
+        let list_ptr = base.child(name);
         for (i, p) in ports.iter().enumerate() {
-            check_port(cx, p, &ptr_i(&list_ptr, i));
+            check_port(cx, p, list_ptr.index(i));
         }
         if cx.size_limits() && ports.len() > MAX_PORTS {
             cx.report(
@@ -60,30 +60,30 @@ pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
         (&ent.nets, "nets", (3, 32)),
         (&ent.not_nets, "notNets", (3, 33)),
     ] {
-        let pointer = ptr(base, name);
-        check_net_list_limit(cx, nets, &pointer, name);
+        let pointer = base.child(name);
+        check_net_list_limit(cx, nets, pointer, name);
         cx.check_set(
             nets.iter().map(|n| (n.raw.value.as_str(), n.raw.span)),
-            &pointer,
+            pointer,
             name,
             set_since,
         );
     }
 
     if let Some(sa) = &ent.service_accounts {
-        let sa_ptr = ptr(base, "serviceAccounts");
+        let sa_ptr = base.child("serviceAccounts");
         if let Some(f) = &sa.selector {
             check_selector(
                 cx,
                 f,
-                &ptr(&sa_ptr, "selector"),
+                sa_ptr.child("selector"),
                 "serviceAccounts.selector",
                 Place::ServiceAccounts,
             );
         }
         cx.check_set(
             sa.names.iter().map(|n| (n.value.as_str(), n.span)),
-            &ptr(&sa_ptr, "names"),
+            sa_ptr.child("names"),
             "serviceAccounts.names",
             (3, 32),
         );
@@ -95,7 +95,7 @@ pub fn check_entity(cx: &mut Cx, ent: &EntityRule, base: &str) {
 }
 
 /// R5: a port is 1-65535 (ranges too), or a valid IANA port name.
-fn check_port(cx: &mut Cx, p: &Spanned<Port>, pointer: &str) {
+fn check_port(cx: &mut Cx, p: &Spanned<Port>, pointer: Lazy<'_>) {
     match &p.value {
         Port::Range { min, max } => {
             if *min > *max {
@@ -184,7 +184,7 @@ pub fn port_name_help(name: &str) -> Option<String> {
 }
 
 /// E5 for one nets list: at most 256 entries (v3.33+).
-fn check_net_list_limit(cx: &mut Cx, nets: &[NetField], pointer: &str, name: &str) {
+fn check_net_list_limit(cx: &mut Cx, nets: &[NetField], pointer: Lazy<'_>, name: &str) {
     if !cx.size_limits() {
         return;
     }
@@ -215,12 +215,16 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
         (&rule.destination.nets, ("destination", "nets"), false),
         (&rule.destination.not_nets, ("destination", "notNets"), true),
     ];
-    let mut first: Option<(Cidr, Span, Pointer, &str)> = None;
+    // The first CIDR and where it is: (side, field, index), written out only if reported.
+    let mut first: Option<(Cidr, Span, (&str, &str, usize), &str)> = None;
     let mut mixed_reported = false;
     let mut version_reported = false;
+    let at = Lazy::from(base);
     for (nets, (side, field), negated) in lists {
+        let side_at = at.child(side);
+        let list_at = side_at.child(field);
         for (i, n) in nets.iter().enumerate() {
-            let pointer = base.child(side).child(field).index(i);
+            let pointer = list_at.index(i);
             // Rules parse CIDR-only, whatever the lowering stored.
             let cidr = match parse_cidr(&n.raw.value) {
                 Ok(c) => c,
@@ -234,7 +238,7 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
                 cx.push(
                     Diagnostic::new(
                         n.raw.span,
-                        pointer.as_str(),
+                        pointer,
                         format!(
                             "invalid CIDR {}: host bits are set (Calico requires a network address; did you mean `{network}`?)",
                             quote(&n.raw.value)
@@ -247,7 +251,7 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
                 cx.push(
                     Diagnostic::new(
                         n.raw.span,
-                        pointer.as_str(),
+                        pointer,
                         format!(
                             "catch-all CIDR in negation creates logical contradiction (matches no traffic): {} excludes every address",
                             quote(&n.raw.value)
@@ -257,12 +261,15 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
                 );
             }
             match &first {
-                None => first = Some((cidr, n.raw.span, pointer.clone(), n.raw.value.as_str())),
-                Some((f, span, fptr, fval)) if f.family != cidr.family && !mixed_reported => {
+                None => first = Some((cidr, n.raw.span, (side, field, i), n.raw.value.as_str())),
+                Some((f, span, (fside, ffield, fi), fval))
+                    if f.family != cidr.family && !mixed_reported =>
+                {
                     mixed_reported = true;
+                    let fptr = base.child(fside).child(ffield).index(*fi);
                     let v = Diagnostic::new(
                         n.raw.span,
-                        pointer.as_str(),
+                        pointer,
                         format!(
                             "rule contains both IPv4 and IPv6 CIDRs ({} is IPv{}, {} is IPv{})",
                             quote(&n.raw.value),
@@ -286,7 +293,7 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
                     version_reported = true;
                     let v = Diagnostic::new(
                         n.raw.span,
-                        pointer.as_str(),
+                        pointer,
                         format!(
                             "rule IP version doesn't match CIDR version: {} is IPv{} but ipVersion is {}",
                             quote(&n.raw.value),
@@ -335,7 +342,8 @@ pub fn check_service_ports(cx: &mut Cx, rule: &Rule) {
 }
 
 /// E4: services need a name, valid names, and exclude other peer criteria.
-fn check_services(cx: &mut Cx, ent: &EntityRule, svc: &ServiceMatch, base: &str) {
+fn check_services(cx: &mut Cx, ent: &EntityRule, svc: &ServiceMatch, base: Lazy<'_>) {
+    let base = &base.pointer();
     let svc_ptr = ptr(base, "services");
     match &svc.name {
         Some(name) if !name.value.is_empty() => {

@@ -195,13 +195,13 @@ fn check_policy_selectors(cx: &mut Cx, p: &Policy) {
         } else {
             ("/spec/selector", "selector")
         };
-        check_selector(cx, f, pointer, name, Place::PolicyLevel);
+        check_selector(cx, f, pointer.into(), name, Place::PolicyLevel);
     }
     if let Some(f) = &p.service_account_selector {
         check_selector(
             cx,
             f,
-            "/spec/serviceAccountSelector",
+            "/spec/serviceAccountSelector".into(),
             "serviceAccountSelector",
             Place::PolicyLevel,
         );
@@ -210,7 +210,7 @@ fn check_policy_selectors(cx: &mut Cx, p: &Policy) {
         check_selector(
             cx,
             f,
-            "/spec/namespaceSelector",
+            "/spec/namespaceSelector".into(),
             "namespaceSelector",
             Place::PolicyLevel,
         );

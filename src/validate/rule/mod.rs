@@ -7,7 +7,7 @@ use super::util::{char_len, cover, ptr, ptr_i, quote};
 use super::{Cx, Diagnostic};
 use crate::model::port::{PROTOCOL_NAMES, Port, Protocol};
 use crate::model::{Action, IcmpMatch, Rule};
-use crate::pointer::Pointer;
+use crate::pointer::{Lazy, Pointer};
 use crate::source::Spanned;
 
 /// Calico's message when a rule's ports need a port-capable protocol (≤v3.31, or a set
@@ -45,13 +45,11 @@ pub fn check_rule(cx: &mut Cx, rule: &Rule) {
     check_rule_nets(cx, rule);
     check_http(cx, rule);
     check_service_ports(cx, rule);
-    check_annotations(
-        cx,
-        &rule.annotations,
-        &rule.pointer.child("metadata").child("annotations"),
-    );
-    check_entity(cx, &rule.source, &ptr(&rule.pointer, "source"));
-    check_entity(cx, &rule.destination, &ptr(&rule.pointer, "destination"));
+    let at = Lazy::from(&rule.pointer);
+    let metadata = at.child("metadata");
+    check_annotations(cx, &rule.annotations, metadata.child("annotations"));
+    check_entity(cx, &rule.source, at.child("source"));
+    check_entity(cx, &rule.destination, at.child("destination"));
 }
 
 /// R1: `action` is required and one of Allow, Deny, Log, Pass (case-sensitive).
