@@ -13,7 +13,7 @@ pub(super) fn is_merge_key(key: &Node) -> bool {
     if s.value == "<<"
         && match &s.tag {
             None => s.style == ScalarStyle::Plain,
-            Some(t) => t == "!!merge" || t == "tag:yaml.org,2002:merge",
+            Some(t) => matches!(&**t, "!!merge" | "tag:yaml.org,2002:merge"),
         })
 }
 

@@ -378,7 +378,11 @@ impl<'t> Builder<'t> {
         };
         let node = Node {
             span: node_span,
-            kind: NodeKind::Scalar(Scalar { value, style, tag }),
+            kind: NodeKind::Scalar(Scalar {
+                value,
+                style,
+                tag: tag.map(String::into_boxed_str),
+            }),
         };
         self.complete(node, anchor);
     }
