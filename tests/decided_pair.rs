@@ -257,13 +257,38 @@ fn decided_pair_examples_exist_exactly_when_the_region_says() {
             let rules = inputs.rules(pair);
             let whole =
                 region(&set, (from, fp), (to, tp), &rules, &WalkCache::new()).expect("decided");
-            let found = examples(&set, (from, fp), (to, tp), &rules, None, None)
-                .expect("examples of a decided pair");
+            // The examples' walks go into the cache `reach` then reads the region from: the
+            // same region as walked afresh.
+            let shared = WalkCache::new();
+            let found = examples(
+                &set,
+                (from, fp),
+                (to, tp),
+                &rules,
+                None,
+                None,
+                Some(&shared),
+            )
+            .expect("examples of a decided pair");
+            let reused = region(&set, (from, fp), (to, tp), &rules, &shared).expect("decided");
+            assert_eq!(reused, whole, "seed {seed}");
             assert_eq!(found.allowed.is_some(), whole.any_allowed, "seed {seed}");
             assert_eq!(found.denied.is_some(), whole.any_denied, "seed {seed}");
             let tcp = whole.allowed(Some(6), Some((2, 2)));
-            let on_port = examples(&set, (from, fp), (to, tp), &rules, Some(6), Some((2, 2)))
-                .expect("examples of a decided pair");
+            let on_port = examples(
+                &set,
+                (from, fp),
+                (to, tp),
+                &rules,
+                Some(6),
+                Some((2, 2)),
+                Some(&shared),
+            )
+            .expect("examples of a decided pair");
+            // A question narrowed to a port adds nothing to the cache (its walks are not the
+            // pair's): the region read from it stays the same.
+            let after = region(&set, (from, fp), (to, tp), &rules, &shared).expect("decided");
+            assert_eq!(after, whole, "seed {seed}");
             assert_eq!(on_port.allowed.is_some(), !tcp.is_empty(), "seed {seed}");
             if let Some(p) = &on_port.allowed {
                 assert_eq!((p.protocol, p.dst.port), (6, 2), "seed {seed}");

@@ -183,6 +183,23 @@ struct Piece {
     ports: u64,
 }
 
+impl Walked {
+    /// The walk of a key from what [`Pair::pieces`] found over the key's whole space: the
+    /// allowed pieces and whether any was denied.
+    fn of(found: Option<(Vec<Box7>, bool)>) -> Walked {
+        match found {
+            Some((allowed, any_denied)) => Walked {
+                allowed: Some(coalesce(allowed).into_iter().map(Piece::new).collect()),
+                any_denied,
+            },
+            None => Walked {
+                allowed: None,
+                any_denied: false,
+            },
+        }
+    }
+}
+
 impl Piece {
     fn new(region: Box7) -> Piece {
         let p = region.get(Field::Protocol);
@@ -261,8 +278,12 @@ pub fn region(
             let walked = cache.get_or_walk(key, |key| pair.walk(set, key));
             walked.allowed.is_some().then_some(walked)
         };
-        let egress = direction(from.policed, Direction::Egress, fp, &rules.egress)?;
-        let ingress = direction(to.policed, Direction::Ingress, tp, &rules.ingress)?;
+        // The two directions' walks are independent: one on each core.
+        let (egress, ingress) = rayon::join(
+            || direction(from.policed, Direction::Egress, fp, &rules.egress),
+            || direction(to.policed, Direction::Ingress, tp, &rules.ingress),
+        );
+        let (egress, ingress) = (egress?, ingress?);
         acc.any_denied |= egress.any_denied || ingress.any_denied;
         let (Some(out), Some(into)) = (&egress.allowed, &ingress.allowed) else {
             return None;
@@ -459,16 +480,8 @@ impl Pair<'_> {
 
     /// Walk the chain `key` names over its space.
     fn walk(&self, set: &PolicySet, key: &WalkKey) -> Walked {
-        match self.pieces(set, key, key.space.clone(), false) {
-            Some((allowed, denied)) => Walked {
-                allowed: Some(coalesce(allowed).into_iter().map(Piece::new).collect()),
-                any_denied: !denied.is_empty(),
-            },
-            None => Walked {
-                allowed: None,
-                any_denied: false,
-            },
-        }
+        let found = self.pieces(set, key, key.space.clone(), false);
+        Walked::of(found.map(|(allowed, denied)| (allowed, !denied.is_empty())))
     }
 
     /// The pieces of `region` the chain `key` names allows and denies (the denied ones only

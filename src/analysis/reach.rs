@@ -247,8 +247,20 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
     // from the box engine: Z3 needs minutes for a model of thousands of rules. Smaller ones
     // keep the solver's examples, whatever the engine could do, so they read as they always
     // have (the choice depends on the tree only, never on time).
+    let walks = super::decided_pair::WalkCache::new();
     let engine_examples = (verdict_rules(set, (from, fp), (to, tp)) > SOLVER_EXAMPLES_UP_TO_RULES)
-        .then(|| super::decided_pair::examples(set, (from, fp), (to, tp), &rules, protocol, ports))
+        .then(|| {
+            let ends = ((from, fp), (to, tp));
+            super::decided_pair::examples(
+                set,
+                ends.0,
+                ends.1,
+                &rules,
+                protocol,
+                ports,
+                Some(&walks),
+            )
+        })
         .flatten();
     with_fresh_session(&universe, set, opts.timeout_ms, |s| {
         let mut undecided = 0;
@@ -317,7 +329,6 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             (None, _) => Verdict::Denied,
             (Some(_), Some(_)) => Verdict::Partial,
         };
-        let walks = super::decided_pair::WalkCache::new();
         let allowed = if allowed_example.is_none() {
             Vec::new()
         } else if let Some(region) =
@@ -572,6 +583,7 @@ pub fn engine_example(
         rules,
         protocol,
         port.map(|p| (p, p)),
+        None,
     )?;
     let packet = if allowed { found.allowed } else { found.denied };
     packet.map(|p| with_known_labels(p, from, to))

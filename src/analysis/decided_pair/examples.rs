@@ -7,7 +7,7 @@
 //! evaluate as it should (a bug, never expected) gives no examples, and the caller asks the
 //! solver.
 
-use super::{BUDGET, Pair, WalkKey, decided_member};
+use super::{BUDGET, Pair, WalkCache, WalkKey, Walked, decided_member};
 use crate::analysis::concrete::{self, Packet, Side};
 use crate::analysis::groups::{Group, Member};
 use crate::analysis::ir::PolicySet;
@@ -26,6 +26,10 @@ pub struct Examples {
 /// Examples for packets from `from` to `to` of protocol `protocol` and destination ports
 /// `ports` when given. `None`: the labels do not decide the pair, a walk ran over its budget,
 /// or an example did not evaluate as expected.
+///
+/// Without a protocol or ports, a direction's walk here is the walk [`super::region`] does
+/// for the pair (same key, same space; only the denied pieces are kept too): it goes into
+/// `cache`, so `reach` walks each direction once for both examples and allowed ports.
 pub fn examples(
     set: &PolicySet,
     (from, fp): (&Group, &[bool]),
@@ -33,7 +37,9 @@ pub fn examples(
     rules: &PairRules,
     protocol: Option<u8>,
     ports: Option<(u16, u16)>,
+    cache: Option<&WalkCache>,
 ) -> Option<Examples> {
+    let whole_space = protocol.is_none() && ports.is_none();
     let (src, dst) = (decided_member(from)?, decided_member(to)?);
     let mut allowed: Option<Best> = None;
     let mut denied: Option<Best> = None;
@@ -64,10 +70,20 @@ pub fn examples(
                 ends: [src, dst].map(|m| (m.identity.entity, m.named_ports.clone())),
                 tiers: pair.chain(set, d, candidates, mask)?,
             };
-            pair.pieces(set, &key, space.clone(), true)
+            let found = pair.pieces(set, &key, space.clone(), true);
+            if let (true, Some(cache)) = (whole_space, cache) {
+                let walked =
+                    || Walked::of(found.as_ref().map(|(ok, no)| (ok.clone(), !no.is_empty())));
+                cache.get_or_walk(key, |_| walked());
+            }
+            found
         };
-        let (out_ok, out_no) = direction(from.policed, Direction::Egress, fp, &rules.egress)?;
-        let (in_ok, in_no) = direction(to.policed, Direction::Ingress, tp, &rules.ingress)?;
+        // The two directions' walks are independent: one on each core.
+        let (out, into) = rayon::join(
+            || direction(from.policed, Direction::Egress, fp, &rules.egress),
+            || direction(to.policed, Direction::Ingress, tp, &rules.ingress),
+        );
+        let ((out_ok, out_no), (in_ok, in_no)) = (out?, into?);
         // Every pair of an egress and an ingress piece counts against the budget, as if all
         // were met: where the search below stops must not change the answer.
         let meets = u64::try_from(out_ok.len().checked_mul(in_ok.len() + in_no.len())?).ok()?;
