@@ -4,7 +4,7 @@ use super::ir::{CompiledPolicy, CompiledTier};
 use std::cmp::Ordering;
 
 /// Absent orders sort after every number; NaN cannot occur (lowering rejects non-finite).
-fn order_cmp(a: Option<f64>, b: Option<f64>) -> Ordering {
+pub(crate) fn order_cmp(a: Option<f64>, b: Option<f64>) -> Ordering {
     match (a, b) {
         (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
         (Some(_), None) => Ordering::Less,
@@ -55,6 +55,46 @@ mod tests {
             legacy_key,
             class: Default::default(),
         }
+    }
+
+    /// `PolicySet::finish` sorts by computed keys; it must give the order the comparison of
+    /// tier positions and then `policy_cmp` gives, ties (same name in two namespaces, equal
+    /// orders, absent orders) kept in input order.
+    #[test]
+    fn finish_orders_as_policy_cmp_does() {
+        use crate::analysis::ir::PolicySet;
+        let mut policies = Vec::new();
+        for (i, (name, tier, order, ns)) in [
+            ("b", "default", Some(1.0), "x"),
+            ("a", "security", None, "x"),
+            ("a", "default", Some(1.0), "y"),
+            ("a", "default", Some(1.0), "x"),
+            ("c", "default", None, "x"),
+            ("a", "default", Some(0.5), "x"),
+            ("z", "security", Some(3.0), "x"),
+            ("b", "default", Some(1.0), "x"),
+            ("a-b", "default", Some(1.0), "x"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut p = policy(name, i % 2 == 0);
+            p.tier = tier.into();
+            p.order = order;
+            p.namespace = Some(ns.into());
+            p.resource = crate::project::ResourceId(i);
+            policies.push(p);
+        }
+        let mut set = PolicySet {
+            policies: policies.clone(),
+            tiers: Vec::new(),
+        };
+        set.finish();
+        let position = |p: &CompiledPolicy| set.tiers.iter().position(|t| t.name == p.tier);
+        policies.sort_by(|a, b| position(a).cmp(&position(b)).then_with(|| policy_cmp(a, b)));
+        let ids = |ps: &[CompiledPolicy]| ps.iter().map(|p| p.resource.0).collect::<Vec<_>>();
+        assert_eq!(ids(&set.policies), ids(&policies));
+        assert_eq!(set.policies.len(), 9);
     }
 
     /// v3.32+ compares `a/ns/NetworkPolicy` with `a-b/ns/NetworkPolicy` (`-` < `/`);

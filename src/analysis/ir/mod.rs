@@ -330,12 +330,29 @@ impl PolicySet {
         }
         self.tiers.sort_by(crate::analysis::order::tier_cmp);
         self.tiers.dedup_by(|a, b| a.name == b.name);
-        self.policies.sort_by(|a, b| {
-            let ta = self.tiers.iter().position(|t| t.name == a.tier);
-            let tb = self.tiers.iter().position(|t| t.name == b.tier);
-            ta.cmp(&tb)
-                .then_with(|| crate::analysis::order::policy_cmp(a, b))
+        // Tier by tier, then `order::policy_cmp`. Each policy's tier position and name key
+        // are computed once, not once per comparison (ten thousand policies, a hundred and
+        // fifty thousand comparisons); the sort is stable, as before.
+        let keys: Vec<(Option<usize>, String)> = (self.policies.iter())
+            .map(|p| {
+                let tier = self.tiers.iter().position(|t| t.name == p.tier);
+                (tier, p.sort_key())
+            })
+            .collect();
+        let mut by_order: Vec<usize> = (0..self.policies.len()).collect();
+        by_order.sort_by(|&a, &b| {
+            let (pa, pb) = (&self.policies[a], &self.policies[b]);
+            (keys[a].0.cmp(&keys[b].0))
+                .then_with(|| crate::analysis::order::order_cmp(pa.order, pb.order))
+                .then_with(|| keys[a].1.cmp(&keys[b].1))
         });
+        let mut policies: Vec<Option<CompiledPolicy>> = std::mem::take(&mut self.policies)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.policies = (by_order.into_iter())
+            .filter_map(|i| policies.get_mut(i).and_then(Option::take))
+            .collect();
     }
 
     pub fn tier(&self, name: &str) -> Option<&CompiledTier> {
