@@ -160,7 +160,7 @@ pub enum Field {
 pub const FIELDS: usize = 7;
 
 /// A product of one value set per field.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Box7(pub [Values; FIELDS]);
 
 impl Box7 {
@@ -192,18 +192,26 @@ pub fn coalesce(mut pieces: Vec<Box7>) -> Vec<Box7> {
         if pieces.len() < 2 {
             break;
         }
-        fn others(b: &Box7, f: usize) -> [&[(u128, u128)]; FIELDS - 1] {
-            let mut key: [&[(u128, u128)]; FIELDS - 1] = [&[]; FIELDS - 1];
-            for (slot, g) in key.iter_mut().zip((0..FIELDS).filter(|g| *g != f)) {
-                *slot = b.0[g].ranges();
-            }
-            key
-        }
-        pieces.sort_by(|a, b| others(a, f).cmp(&others(b, f)));
+        // Field by field but `f`, each field's ranges compared as a slice.
+        let others = |a: &Box7, b: &Box7| {
+            (0..FIELDS)
+                .filter(|&g| g != f)
+                .map(|g| a.0[g].ranges().cmp(b.0[g].ranges()))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        // A piece is seven small vectors (about 500 bytes): sort positions, not pieces. An
+        // unstable sort is enough: pieces equal in every other field become one piece, and
+        // the union of their values (normalised by `from_ranges`) is the same in any order.
+        let mut order: Vec<usize> = (0..pieces.len()).collect();
+        order.sort_unstable_by(|&a, &b| others(&pieces[a], &pieces[b]));
         let mut out: Vec<Box7> = Vec::with_capacity(pieces.len());
-        for piece in pieces {
+        for i in order {
+            let Some(piece) = pieces.get_mut(i).map(std::mem::take) else {
+                continue;
+            };
             match out.last_mut() {
-                Some(last) if others(last, f) == others(&piece, f) => {
+                Some(last) if others(last, &piece).is_eq() => {
                     last.0[f] = Values::from_ranges(
                         last.0[f]
                             .ranges()
