@@ -207,7 +207,7 @@ fn verdict_rules(
 
 /// Answer "can `from` reach `to`?" over every packet matching the options.
 pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> ReachResult {
-    use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, with_fresh_session};
+    use super::solver::{Answer, FlowQuestion, ProtocolClass, Universe, in_fresh_context};
     let extra: Vec<&Expr> = [from, to]
         .iter()
         .flat_map(|g| {
@@ -262,7 +262,11 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             )
         })
         .flatten();
-    with_fresh_session(&universe, set, opts.timeout_ms, |s| {
+    // A fresh context, its session created on first use: a pair the box engine answers asks
+    // Z3 nothing, and a session over a large tree's vocabulary takes tens of milliseconds to
+    // create (the Z3 context and the domain facts).
+    in_fresh_context(|| {
+        let mut lazy = super::lazy_session::LazySession::new(&universe, set, opts.timeout_ms);
         let mut undecided = 0;
         let mut ask = |s: &mut super::solver::Session<'_>, protocol, dst_ports, allowed| {
             let q = FlowQuestion {
@@ -283,7 +287,10 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         };
         let (allowed_example, denied_example) = match &engine_examples {
             Some(found) => (found.allowed.clone(), found.denied.clone()),
-            None => (ask(s, base, ports, true), ask(s, base, ports, false)),
+            None => {
+                let s = lazy.get();
+                (ask(s, base, ports, true), ask(s, base, ports, false))
+            }
         };
         // Examples read better as IPv4 TCP (or UDP) when such a packet exists.
         let nicer = |s: &mut super::solver::Session<'_>,
@@ -318,8 +325,8 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             // Already read as `nicer` would.
             Some(_) => (allowed_example, denied_example),
             None => (
-                nicer(s, &allowed_example, true),
-                nicer(s, &denied_example, false),
+                nicer(lazy.get(), &allowed_example, true),
+                nicer(lazy.get(), &denied_example, false),
             ),
         };
         let allowed_example = allowed_example.map(|p| with_known_labels(p, from, to));
@@ -337,8 +344,8 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
             // Labels decide the pair: its allowed region without the solver.
             region.allowed(protocol, ports)
         } else {
-            let (list, und) =
-                s.in_scope(|s| allowed_list(s, set, (from, fp), (to, tp), &rules, protocol, ports));
+            let (list, und) = (lazy.get())
+                .in_scope(|s| allowed_list(s, set, (from, fp), (to, tp), &rules, protocol, ports));
             undecided += und;
             list
         };

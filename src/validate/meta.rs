@@ -261,18 +261,18 @@ fn check_namespace(cx: &mut Cx) {
 /// label values.
 pub fn check_labels(cx: &mut Cx, labels: &[(Spanned<String>, Spanned<String>)], base: &str) {
     for (key, value) in labels {
-        let pointer = ptr(base, &key.value);
+        let pointer = || ptr(base, &key.value);
         if let Some(err) = qualified_name_error(&key.value) {
             cx.report(
                 key.span,
-                pointer.clone(),
+                pointer(),
                 format!("invalid label key {}: {err}", quote(&key.value)),
             );
         }
         if let Some(err) = label_value_error(&value.value) {
             cx.report(
                 value.span,
-                pointer,
+                pointer(),
                 format!(
                     "invalid value {} for label {}: {err}",
                     quote(&value.value),

@@ -241,12 +241,12 @@ fn check_types(cx: &mut Cx, p: &Policy) {
     }
     let mut seen: Vec<&str> = Vec::new();
     for (i, t) in types.value.iter().enumerate() {
-        let pointer = ptr_i(base, i);
+        let pointer = || ptr_i(base, i);
         let value = t.value.as_str();
         if value != "Ingress" && value != "Egress" {
             let mut v = Diagnostic::new(
                 t.span,
-                pointer,
+                pointer(),
                 format!(
                     "invalid policy type {}: must be `Ingress` or `Egress`",
                     quote(value)
@@ -262,7 +262,7 @@ fn check_types(cx: &mut Cx, p: &Policy) {
         } else if seen.contains(&value) {
             cx.report(
                 t.span,
-                pointer,
+                pointer(),
                 format!("'{value}' type specified more than once"),
             );
         } else {

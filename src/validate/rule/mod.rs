@@ -137,41 +137,37 @@ fn check_protocols(cx: &mut Cx, rule: &Rule) {
     }
 }
 
-/// The four port lists of a rule with their JSON Pointers.
-fn port_lists(rule: &Rule) -> [(&[Spanned<Port>], Pointer); 4] {
-    let base = &rule.pointer;
+/// The four port lists of a rule, each with where it is (side, field).
+fn port_lists(rule: &Rule) -> [(&[Spanned<Port>], (&'static str, &'static str)); 4] {
     [
-        (
-            rule.source.ports.as_slice(),
-            base.child("source").child("ports"),
-        ),
-        (
-            rule.source.not_ports.as_slice(),
-            base.child("source").child("notPorts"),
-        ),
-        (
-            rule.destination.ports.as_slice(),
-            base.child("destination").child("ports"),
-        ),
+        (rule.source.ports.as_slice(), ("source", "ports")),
+        (rule.source.not_ports.as_slice(), ("source", "notPorts")),
+        (rule.destination.ports.as_slice(), ("destination", "ports")),
         (
             rule.destination.not_ports.as_slice(),
-            base.child("destination").child("notPorts"),
+            ("destination", "notPorts"),
         ),
     ]
+}
+
+/// The pointer of entry `i` of the port list at (side, field) of `rule`.
+fn port_pointer(rule: &Rule, (side, field): (&str, &str), i: usize) -> Pointer {
+    rule.pointer.child(side).child(field).index(i)
 }
 
 /// R4: ports need a port-capable protocol (≤v3.31: always; v3.32+: named ports may go without
 /// a protocol).
 fn check_port_protocol(cx: &mut Cx, rule: &Rule) {
     let lists = port_lists(rule);
-    let first_port = lists.iter().find_map(|(ports, pointer)| {
-        ports
-            .first()
-            .map(|p| (p.span, ptr_i(pointer, 0), p.value.to_string()))
-    });
-    let Some((port_span, port_pointer, port_text)) = first_port else {
+    // Pointers and texts are written only for a problem: nearly every rule has none.
+    let first_port = lists
+        .iter()
+        .find_map(|(ports, place)| ports.first().map(|p| (p, *place)));
+    let Some((first, first_place)) = first_port else {
         return;
     };
+    let (port_span, port_text) = (first.span, || first.value.to_string());
+    let first_pointer = || port_pointer(rule, first_place, 0);
     match &rule.protocol {
         Some(p) => {
             if !p.value.is_valid() || p.value.supports_ports() {
@@ -189,16 +185,18 @@ fn check_port_protocol(cx: &mut Cx, rule: &Rule) {
             )
             .with_help(help)
             .with_related(cx.related(
-                format!("port `{port_text}` specified here"),
+                format!("port `{}` specified here", port_text()),
                 port_span,
-                port_pointer,
+                first_pointer(),
             ));
             cx.push(v);
         }
         None if cx.at_least(3, 32) => {
-            let numeric = lists.iter().find_map(|(ports, pointer)| {
+            let numeric = lists.iter().find_map(|(ports, place)| {
                 ports.iter().enumerate().find_map(|(i, p)| match p.value {
-                    Port::Range { .. } => Some((p.span, ptr_i(pointer, i), p.value.to_string())),
+                    Port::Range { .. } => {
+                        Some((p.span, port_pointer(rule, *place, i), p.value.to_string()))
+                    }
                     Port::Named(_) => None,
                 })
             });
@@ -217,7 +215,7 @@ fn check_port_protocol(cx: &mut Cx, rule: &Rule) {
             cx.push(
                 Diagnostic::new(
                     port_span,
-                    port_pointer,
+                    first_pointer(),
                     format!("{PROTOCOL_PORTS_MSG} (protocol is not set)"),
                 )
                 .with_help(format!(
