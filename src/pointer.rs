@@ -119,13 +119,43 @@ impl<'a> Lazy<'a> {
         Lazy::Index(self, i)
     }
 
-    /// The pointer, written out.
+    /// The pointer, written out (one allocation).
     pub fn pointer(&self) -> Pointer {
+        let mut text = String::with_capacity(self.len());
+        self.write(&mut text);
+        Pointer(text)
+    }
+
+    /// An upper bound of the written length (escapes aside).
+    fn len(&self) -> usize {
         match self {
-            Lazy::Text(text) => Pointer::from(*text),
-            Lazy::Child(parent, token) => child(&parent.pointer(), token),
-            Lazy::Index(parent, i) => index(&parent.pointer(), *i),
+            Lazy::Text(text) => text.len(),
+            Lazy::Child(parent, token) => parent.len() + 1 + token.len(),
+            Lazy::Index(parent, _) => parent.len() + 1 + 20,
         }
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Lazy::Text(text) => out.push_str(text),
+            Lazy::Child(parent, token) => {
+                parent.write(out);
+                out.push('/');
+                push_escaped(out, token);
+            }
+            Lazy::Index(parent, i) => {
+                use std::fmt::Write;
+                parent.write(out);
+                let _ = write!(out, "/{i}");
+            }
+        }
+    }
+}
+
+/// A lazy pointer passed on as it is (so readers take `&p` and `p` alike).
+impl<'a> From<&Lazy<'a>> for Lazy<'a> {
+    fn from(p: &Lazy<'a>) -> Lazy<'a> {
+        *p
     }
 }
 
@@ -170,18 +200,23 @@ pub fn child(base: &str, token: &str) -> Pointer {
     let mut s = String::with_capacity(base.len() + token.len() + 1);
     s.push_str(base);
     s.push('/');
+    push_escaped(&mut s, token);
+    Pointer(s)
+}
+
+/// Append `token` escaped (`~` → `~0`, `/` → `~1`).
+fn push_escaped(out: &mut String, token: &str) {
     if token.contains(['~', '/']) {
         for c in token.chars() {
             match c {
-                '~' => s.push_str("~0"),
-                '/' => s.push_str("~1"),
-                c => s.push(c),
+                '~' => out.push_str("~0"),
+                '/' => out.push_str("~1"),
+                c => out.push(c),
             }
         }
     } else {
-        s.push_str(token);
+        out.push_str(token);
     }
-    Pointer(s)
 }
 
 /// `base` followed by an array index.
@@ -229,6 +264,14 @@ mod tests {
             child("/metadata/labels", "app.kubernetes.io/name")
         );
         assert_eq!(Lazy::from("").index(0).pointer(), "/0");
+        let escaped = Lazy::Text("/a");
+        let deep = escaped.child("b/c");
+        let deeper = deep.index(12);
+        assert_eq!(deeper.child("~").pointer(), "/a/b~1c/12/~0");
+        assert_eq!(
+            Lazy::from(&deeper).pointer(),
+            index(&child("/a", "b/c"), 12)
+        );
     }
 
     #[test]

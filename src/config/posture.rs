@@ -14,6 +14,7 @@
 use crate::analysis::reach::AllowedProtocol;
 use crate::load::tree::Node;
 use crate::model::lower::reader::Reader;
+use crate::pointer::Lazy;
 pub use crate::posture::{NoPathDef, PostureConfig, PublicDef};
 use crate::source::Spanned;
 
@@ -59,15 +60,16 @@ pub fn parse_ports(text: &str) -> Result<Vec<AllowedProtocol>, String> {
 }
 
 /// `public:`: a list of `{group, ports}`.
-pub fn read_public(node: &Node, ptr: &str, r: &mut Reader) -> Vec<PublicDef> {
+pub fn read_public<'p>(node: &Node, ptr: impl Into<Lazy<'p>>, r: &mut Reader) -> Vec<PublicDef> {
+    let ptr = ptr.into();
     r.list(node, ptr, |r, n, p| {
-        let f = r.fields(n, &p, "public entry", &["group", "ports"])?;
+        let f = r.fields(n, p, "public entry", &["group", "ports"])?;
         let group = r.opt_string(&f, "group");
         let ports = r.opt_string(&f, "ports");
         let (Some(group), Some(ports)) = (group, ports) else {
             r.report(
                 n.span,
-                &p,
+                p,
                 "a public entry needs `group` and `ports` (e.g. `{group: shop/frontend, ports: \"TCP 443\"}`)",
             );
             return None;
@@ -80,7 +82,7 @@ pub fn read_public(node: &Node, ptr: &str, r: &mut Reader) -> Vec<PublicDef> {
                 allowed,
             }),
             Err(e) => {
-                r.report(ports.span, &p, format!("invalid `ports`: {e}"));
+                r.report(ports.span, p, format!("invalid `ports`: {e}"));
                 None
             }
         }
@@ -88,7 +90,13 @@ pub fn read_public(node: &Node, ptr: &str, r: &mut Reader) -> Vec<PublicDef> {
 }
 
 /// `isolation:`: `{ingress: bool, egress: bool}`.
-pub fn read_isolation(node: &Node, ptr: &str, r: &mut Reader, config: &mut PostureConfig) {
+pub fn read_isolation<'p>(
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+    r: &mut Reader,
+    config: &mut PostureConfig,
+) {
+    let ptr = ptr.into();
     if let Some(f) = r.fields(node, ptr, "isolation", &["ingress", "egress"]) {
         config.isolation_ingress = r.opt_bool(&f, "ingress");
         config.isolation_egress = r.opt_bool(&f, "egress");
@@ -96,7 +104,13 @@ pub fn read_isolation(node: &Node, ptr: &str, r: &mut Reader, config: &mut Postu
 }
 
 /// The value of an assertion's `no-path` key: `{from, to, max-hops}`.
-pub fn read_no_path(item: &Node, node: &Node, ptr: &str, r: &mut Reader) -> Option<NoPathDef> {
+pub fn read_no_path<'p>(
+    item: &Node,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+    r: &mut Reader,
+) -> Option<NoPathDef> {
+    let ptr = ptr.into();
     let f = r.fields(node, ptr, "no-path assertion", &["from", "to", "max-hops"])?;
     let from = r.opt_string(&f, "from");
     let to = r.opt_string(&f, "to");
@@ -110,7 +124,7 @@ pub fn read_no_path(item: &Node, node: &Node, ptr: &str, r: &mut Reader) -> Opti
             _ => {
                 r.report(
                     h.span,
-                    &crate::pointer::child(ptr, "max-hops"),
+                    ptr.child("max-hops"),
                     format!(
                         "`max-hops` must be a positive whole number, found {}",
                         h.value

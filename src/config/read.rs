@@ -12,7 +12,7 @@ use crate::finding::Severity;
 use crate::lints;
 use crate::load::tree::{Node, NodeKind};
 use crate::model::lower::reader::{Reader, child, did_you_mean};
-use crate::pointer::Pointer;
+use crate::pointer::{Lazy, Pointer};
 use crate::source::{Span, Spanned};
 use crate::validate::CalicoVersion;
 
@@ -65,22 +65,22 @@ pub(super) fn read_root(
         config.rules = read_rules(node, r, problems);
     }
     if let Some((node, ptr)) = fields.get("limits") {
-        config.limits = read_limits(node, &ptr, r);
+        config.limits = read_limits(node, ptr, r);
     }
     if let Some((node, ptr)) = fields.get("tiers") {
-        config.tier_defs = tiers::read_tiers(node, &ptr, r);
+        config.tier_defs = tiers::read_tiers(node, ptr, r);
     }
     if let Some((node, ptr)) = fields.get("public") {
-        config.posture.public = posture::read_public(node, &ptr, r);
+        config.posture.public = posture::read_public(node, ptr, r);
     }
     if let Some((node, ptr)) = fields.get("isolation") {
-        posture::read_isolation(node, &ptr, r, &mut config.posture);
+        posture::read_isolation(node, ptr, r, &mut config.posture);
     }
     if let Some((node, ptr)) = fields.get("fail-on") {
         config.fail_on = if scalar_text(node) == Some("never") {
             Some(Spanned::new(None, node.span))
         } else {
-            read_level(node, &ptr, r, problems, false)
+            read_level(node, ptr, r, problems, false)
                 .and_then(|l| l.value.map(|s| Spanned::new(Some(s), l.span)))
         };
     }
@@ -135,15 +135,15 @@ pub(super) fn read_root(
         if node.as_seq().is_some() {
             config.assertions = Some(node.clone());
             let mut no_paths = Vec::new();
-            config.assertion_defs = r.list(node, &ptr, |r, n, p| {
+            config.assertion_defs = r.list(node, ptr, |r, n, p| {
                 let f = r.fields(
                     n,
-                    &p,
+                    p,
                     "assertion",
                     &["from", "to", "protocol", "port", "expect", "no-path"],
                 )?;
                 if let Some((node, ptr)) = f.get("no-path") {
-                    if let Some(def) = posture::read_no_path(n, node, &ptr, r) {
+                    if let Some(def) = posture::read_no_path(n, node, ptr, r) {
                         no_paths.push(def);
                     }
                     return None;
@@ -155,7 +155,7 @@ pub(super) fn read_root(
                 let (Some(from), Some(to), Some(expect)) = (from, to, expect) else {
                     r.report(
                         n.span,
-                        &p,
+                        p,
                         "an assertion needs `from`, `to` and `expect` (or `no-path: {from, to}`)",
                     );
                     return None;
@@ -163,7 +163,7 @@ pub(super) fn read_root(
                 let Some(verdict) = crate::analysis::reach::Verdict::parse(&expect.value) else {
                     r.report(
                         expect.span,
-                        &p,
+                        p,
                         format!(
                             "`expect` must be allowed, denied or partial, found `{}`",
                             expect.value
@@ -178,7 +178,7 @@ pub(super) fn read_root(
                         _ => {
                             r.report(
                                 p16.span,
-                                &p,
+                                p,
                                 format!("port {} is out of range (1-65535)", p16.value),
                             );
                             return None;
@@ -274,7 +274,8 @@ pub(super) fn read_views(node: &Node, problems: &mut Vec<Diagnostic>) -> Vec<Vie
 
 /// `limits:`: positive whole numbers (a bound of zero would reject everything; only the
 /// analysis budget takes `0`, meaning none).
-pub(super) fn read_limits(node: &Node, ptr: &str, r: &mut Reader) -> Limits {
+pub(super) fn read_limits<'p>(node: &Node, ptr: impl Into<Lazy<'p>>, r: &mut Reader) -> Limits {
+    let ptr = ptr.into();
     let mut limits = Limits::default();
     let Some(f) = r.fields(node, ptr, "limits", LIMIT_KEYS) else {
         return limits;
@@ -286,7 +287,7 @@ pub(super) fn read_limits(node: &Node, ptr: &str, r: &mut Reader) -> Limits {
             _ => {
                 r.report(
                     v.span,
-                    &child(ptr, key),
+                    ptr.child(key),
                     format!("`{key}` must be a positive whole number, found {}", v.value),
                 );
                 None
@@ -320,13 +321,14 @@ pub(super) const LEVELS: &[&str] = &["off", "info", "warning", "error"];
 pub(super) const SEVERITIES: &[&str] = &["info", "warning", "error"];
 
 /// `off|info|warning|error` (`off` only when `allow_off`); `value: None` means off.
-pub(super) fn read_level(
+pub(super) fn read_level<'p>(
     node: &Node,
-    ptr: &str,
+    ptr: impl Into<Lazy<'p>>,
     r: &mut Reader,
     problems: &mut Vec<Diagnostic>,
     allow_off: bool,
 ) -> Option<Spanned<Option<Severity>>> {
+    let ptr = ptr.into();
     let allowed = if allow_off { LEVELS } else { SEVERITIES };
     let Some(text) = scalar_text(node) else {
         r.report(

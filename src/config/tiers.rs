@@ -10,6 +10,7 @@
 use crate::analysis::ir::CompiledTier;
 use crate::load::tree::Node;
 use crate::model::lower::reader::Reader;
+use crate::pointer::Lazy;
 use crate::source::{Span, Spanned};
 
 /// Keys of one `tiers:` entry.
@@ -42,22 +43,23 @@ impl TierDef {
 }
 
 /// Read `tiers:` (a list of `{name, order, default-action}`); problems go to `r`.
-pub fn read_tiers(node: &Node, ptr: &str, r: &mut Reader) -> Vec<TierDef> {
+pub fn read_tiers<'p>(node: &Node, ptr: impl Into<Lazy<'p>>, r: &mut Reader) -> Vec<TierDef> {
+    let ptr = ptr.into();
     let mut seen: Vec<String> = Vec::new();
     r.list(node, ptr, |r, n, p| {
-        let f = r.fields(n, &p, "tier", TIER_KEYS)?;
+        let f = r.fields(n, p, "tier", TIER_KEYS)?;
         let name = r.opt_string(&f, "name");
         let order = r.opt_number(&f, "order");
         let default_action = r.opt_string(&f, "default-action");
         let Some(name) = name.filter(|n| !n.value.is_empty()) else {
-            r.report(n.span, &p, "a tier needs a `name`");
+            r.report(n.span, p, "a tier needs a `name`");
             return None;
         };
         if let Some(a) = &default_action {
             if a.value != "Deny" && a.value != "Pass" {
                 r.report(
                     a.span,
-                    &p,
+                    p,
                     format!("`default-action` must be Deny or Pass, found `{}`", a.value),
                 );
                 return None;
@@ -66,7 +68,7 @@ pub fn read_tiers(node: &Node, ptr: &str, r: &mut Reader) -> Vec<TierDef> {
         if seen.contains(&name.value) {
             r.report(
                 name.span,
-                &p,
+                p,
                 format!("tier `{}` is declared twice", name.value),
             );
             return None;

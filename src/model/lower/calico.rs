@@ -6,7 +6,7 @@ use crate::load::tree::Node;
 use crate::model::net::parse_cidr;
 use crate::model::net::parse_ip_or_cidr;
 use crate::model::resource::*;
-use crate::pointer::Pointer;
+use crate::pointer::Lazy;
 use crate::source::{Span, Spanned};
 
 const POLICY_FIELDS: &[&str] = &[
@@ -55,7 +55,8 @@ pub fn selector_field(r: &mut Reader, f: &Fields<'_>, key: &str) -> Option<Selec
 }
 
 /// NetworkPolicy, GlobalNetworkPolicy and their staged variants.
-pub fn policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Policy {
+pub fn policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Policy {
+    let ptr = ptr.into();
     let global = matches!(
         kind,
         Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
@@ -84,7 +85,7 @@ pub fn policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Policy {
     policy.selector = selector_field(r, &f, "selector");
     policy.service_account_selector = selector_field(r, &f, "serviceAccountSelector");
     if let Some((node, p)) = f.get("types") {
-        let items = r.list(node, &p, |r, n, p| r.string(n, &p));
+        let items = r.list(node, p, |r, n, p| r.string(n, p));
         policy.types = Some(Spanned::new(items, node.span));
     }
     (policy.ingress, policy.ingress_span) = rules(r, &f, "ingress");
@@ -105,19 +106,20 @@ pub fn policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Policy {
 pub fn rules(r: &mut Reader, f: &Fields<'_>, key: &str) -> (Vec<Rule>, Option<Span>) {
     match f.get(key) {
         Some((node, p)) => (
-            r.list(node, &p, |r, n, p| Some(rule(r, n, p))),
+            r.list(node, p, |r, n, p| Some(rule(r, n, p))),
             Some(node.span),
         ),
         None => (Vec::new(), None),
     }
 }
 
-pub fn rule(r: &mut Reader, node: &Node, ptr: Pointer) -> Rule {
+pub fn rule<'p>(r: &mut Reader, node: &Node, ptr: impl Into<Lazy<'p>>) -> Rule {
+    let ptr = ptr.into();
     let mut rule = Rule {
         span: node.span,
         ..Rule::default()
     };
-    if let Some(f) = r.fields(node, &ptr, "rule", RULE_FIELDS) {
+    if let Some(f) = r.fields(node, ptr, "rule", RULE_FIELDS) {
         rule.action = r.opt_string(&f, "action");
         rule.ip_version = r.opt_int(&f, "ipVersion");
         rule.protocol = r.protocol(&f, "protocol");
@@ -127,21 +129,21 @@ pub fn rule(r: &mut Reader, node: &Node, ptr: Pointer) -> Rule {
         rule.source = entity(r, &f, "source");
         rule.destination = entity(r, &f, "destination");
         if let Some((n, p)) = f.get("http") {
-            rule.http = http(r, n, &p).map(Box::new);
+            rule.http = http(r, n, p).map(Box::new);
         }
         if let Some((n, p)) = f.get("metadata") {
-            if let Some(m) = r.fields(n, &p, "rule metadata", &["annotations"]) {
+            if let Some(m) = r.fields(n, p, "rule metadata", &["annotations"]) {
                 rule.annotations = r.string_map(&m, "annotations");
             }
         }
     }
-    rule.pointer = ptr;
+    rule.pointer = ptr.pointer();
     rule
 }
 
 fn icmp(r: &mut Reader, f: &Fields<'_>, key: &str) -> Option<IcmpMatch> {
     let (node, p) = f.get(key)?;
-    let m = r.fields(node, &p, key, &["type", "code"])?;
+    let m = r.fields(node, p, key, &["type", "code"])?;
     Some(IcmpMatch {
         span: node.span,
         icmp_type: r.opt_int(&m, "type"),
@@ -151,7 +153,7 @@ fn icmp(r: &mut Reader, f: &Fields<'_>, key: &str) -> Option<IcmpMatch> {
 
 pub fn nets(r: &mut Reader, f: &Fields<'_>, key: &str, strict_cidr: bool) -> Vec<NetField> {
     r.opt_list(f, key, |r, n, p| {
-        let raw = r.string(n, &p)?;
+        let raw = r.string(n, p)?;
         let parsed = if strict_cidr {
             parse_cidr(&raw.value)
         } else {
@@ -165,7 +167,7 @@ fn entity(r: &mut Reader, f: &Fields<'_>, key: &str) -> EntityRule {
     let Some((node, p)) = f.get(key) else {
         return EntityRule::default();
     };
-    let Some(e) = r.fields(node, &p, key, ENTITY_FIELDS) else {
+    let Some(e) = r.fields(node, p, key, ENTITY_FIELDS) else {
         return EntityRule::default();
     };
     let mut entity = EntityRule {
@@ -175,12 +177,12 @@ fn entity(r: &mut Reader, f: &Fields<'_>, key: &str) -> EntityRule {
         selector: selector_field(r, &e, "selector"),
         not_selector: selector_field(r, &e, "notSelector").map(Box::new),
         namespace_selector: selector_field(r, &e, "namespaceSelector").map(Box::new),
-        ports: r.opt_list(&e, "ports", |r, n, p| r.port(n, &p)),
-        not_ports: r.opt_list(&e, "notPorts", |r, n, p| r.port(n, &p)),
+        ports: r.opt_list(&e, "ports", |r, n, p| r.port(n, p)),
+        not_ports: r.opt_list(&e, "notPorts", |r, n, p| r.port(n, p)),
         ..EntityRule::default()
     };
     if let Some((n, p)) = e.get("serviceAccounts") {
-        if let Some(sa) = r.fields(n, &p, "serviceAccounts", &["names", "selector"]) {
+        if let Some(sa) = r.fields(n, p, "serviceAccounts", &["names", "selector"]) {
             entity.service_accounts = Some(Box::new(ServiceAccountMatch {
                 span: n.span,
                 names: r.string_list(&sa, "names"),
@@ -195,7 +197,7 @@ fn entity(r: &mut Reader, f: &Fields<'_>, key: &str) -> EntityRule {
         }));
     }
     if let Some((n, p)) = e.get("services") {
-        if let Some(s) = r.fields(n, &p, "services", &["name", "namespace"]) {
+        if let Some(s) = r.fields(n, p, "services", &["name", "namespace"]) {
             entity.services = Some(Box::new(ServiceMatch {
                 span: n.span,
                 name: r.opt_string(&s, "name"),
@@ -206,11 +208,12 @@ fn entity(r: &mut Reader, f: &Fields<'_>, key: &str) -> EntityRule {
     entity
 }
 
-fn http(r: &mut Reader, node: &Node, ptr: &str) -> Option<HttpMatch> {
+fn http<'p>(r: &mut Reader, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<HttpMatch> {
+    let ptr = ptr.into();
     let f = r.fields(node, ptr, "http", &["methods", "paths"])?;
     let methods = r.string_list(&f, "methods");
     let paths = r.opt_list(&f, "paths", |r, n, p| {
-        let pf = r.fields(n, &p, "http path", &["exact", "prefix"])?;
+        let pf = r.fields(n, p, "http path", &["exact", "prefix"])?;
         Some(HttpPath {
             span: n.span,
             exact: r.opt_string(&pf, "exact"),
@@ -224,7 +227,8 @@ fn http(r: &mut Reader, node: &Node, ptr: &str) -> Option<HttpMatch> {
     })
 }
 
-pub fn tier(r: &mut Reader, spec: &Node, ptr: &str) -> Tier {
+pub fn tier<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Tier {
+    let ptr = ptr.into();
     let mut tier = Tier {
         spec_span: spec.span,
         ..Tier::default()
@@ -236,7 +240,13 @@ pub fn tier(r: &mut Reader, spec: &Node, ptr: &str) -> Tier {
     tier
 }
 
-pub fn network_set(r: &mut Reader, spec: &Node, ptr: &str, what: &str) -> NetworkSet {
+pub fn network_set<'p>(
+    r: &mut Reader,
+    spec: &Node,
+    ptr: impl Into<Lazy<'p>>,
+    what: &str,
+) -> NetworkSet {
+    let ptr = ptr.into();
     let mut set = NetworkSet {
         spec_span: spec.span,
         ..NetworkSet::default()
@@ -247,7 +257,8 @@ pub fn network_set(r: &mut Reader, spec: &Node, ptr: &str, what: &str) -> Networ
     set
 }
 
-pub fn profile(r: &mut Reader, spec: &Node, ptr: &str) -> Profile {
+pub fn profile<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Profile {
+    let ptr = ptr.into();
     let mut profile = Profile {
         spec_span: spec.span,
         ..Profile::default()
@@ -265,7 +276,8 @@ pub fn profile(r: &mut Reader, spec: &Node, ptr: &str) -> Profile {
     profile
 }
 
-pub fn host_endpoint(r: &mut Reader, spec: &Node, ptr: &str) -> HostEndpoint {
+pub fn host_endpoint<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> HostEndpoint {
+    let ptr = ptr.into();
     let mut hep = HostEndpoint {
         spec_span: spec.span,
         ..HostEndpoint::default()
@@ -277,7 +289,7 @@ pub fn host_endpoint(r: &mut Reader, spec: &Node, ptr: &str) -> HostEndpoint {
         hep.expected_ips = nets(r, &f, "expectedIPs", false);
         hep.profiles = r.string_list(&f, "profiles");
         hep.ports = r.opt_list(&f, "ports", |r, n, p| {
-            let pf = r.fields(n, &p, "endpoint port", &["name", "protocol", "port"])?;
+            let pf = r.fields(n, p, "endpoint port", &["name", "protocol", "port"])?;
             Some(EndpointPort {
                 span: n.span,
                 name: r.opt_string(&pf, "name"),

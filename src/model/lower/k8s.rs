@@ -7,7 +7,7 @@ use crate::load::tree::{Node, ScalarValue};
 use crate::model::net::parse_cidr;
 use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
 use crate::model::resource::*;
-use crate::pointer::Pointer;
+use crate::pointer::{Lazy, Pointer};
 use crate::source::Spanned;
 
 pub(super) const ORCHESTRATOR_TERM: &str = "projectcalico.org/orchestrator == 'k8s'";
@@ -28,7 +28,12 @@ fn quote(v: &str) -> String {
 
 /// Translate a Kubernetes LabelSelector into Calico selector terms (sorted matchLabels, then
 /// matchExpressions in order). Returns `None` when the selector is malformed (reported).
-pub(super) fn label_selector_terms(r: &mut Reader, node: &Node, ptr: &str) -> Option<Vec<String>> {
+pub(super) fn label_selector_terms<'p>(
+    r: &mut Reader,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Option<Vec<String>> {
+    let ptr = ptr.into();
     let f = r.fields(
         node,
         ptr,
@@ -43,7 +48,7 @@ pub(super) fn label_selector_terms(r: &mut Reader, node: &Node, ptr: &str) -> Op
         .collect();
     let mut ok = true;
     let exprs = r.opt_list(&f, "matchExpressions", |r, n, p| {
-        let e = r.fields(n, &p, "match expression", &["key", "operator", "values"])?;
+        let e = r.fields(n, p, "match expression", &["key", "operator", "values"])?;
         let key = r.opt_string(&e, "key")?;
         let op = r.opt_string(&e, "operator")?;
         let values = r.string_list(&e, "values");
@@ -60,7 +65,7 @@ pub(super) fn label_selector_terms(r: &mut Reader, node: &Node, ptr: &str) -> Op
             other => {
                 r.report(
                     op.span,
-                    &child(&p, "operator"),
+                    p.child("operator"),
                     format!(
                         "unknown operator `{other}` (expected In, NotIn, Exists or DoesNotExist)"
                     ),
@@ -91,7 +96,13 @@ pub(super) fn join_terms(prefix: Option<&str>, terms: &[String]) -> String {
 
 /// A Kubernetes NetworkPolicy (or StagedKubernetesNetworkPolicy) as the Calico policy it
 /// becomes: tier `default`, order 1000, one Allow rule per (peer × protocol).
-pub fn network_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Policy {
+pub fn network_policy<'p>(
+    r: &mut Reader,
+    kind: Kind,
+    spec: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Policy {
+    let ptr = ptr.into();
     let staged = kind == Kind::StagedKubernetesNetworkPolicy;
     let mut known = vec!["podSelector", "policyTypes", "ingress", "egress"];
     if staged {
@@ -109,7 +120,7 @@ pub fn network_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
         policy.staged_action = r.opt_string(&f, "stagedAction");
     }
     let selector = match f.get("podSelector") {
-        Some((node, p)) => label_selector_terms(r, node, &p)
+        Some((node, p)) => label_selector_terms(r, node, p)
             .map(|terms| Spanned::new(join_terms(Some(ORCHESTRATOR_TERM), &terms), node.span)),
         None => Some(Spanned::new(ORCHESTRATOR_TERM.to_string(), spec.span)),
     };
@@ -142,7 +153,7 @@ pub fn network_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
 
     policy.k8s_policy_types_written = f.has("policyTypes");
     let types = match f.get("policyTypes") {
-        Some((node, p)) => Spanned::new(r.list(node, &p, |r, n, p| r.string(n, &p)), node.span),
+        Some((node, p)) => Spanned::new(r.list(node, p, |r, n, p| r.string(n, p)), node.span),
         None => {
             // The Kubernetes API server defaults policyTypes (Ingress, plus Egress when egress
             // rules exist); nothing defaults it for the staged kind, so Calico uses Ingress.
@@ -161,7 +172,8 @@ pub fn network_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
 }
 
 /// A Calico-side peer: the entity fields one Kubernetes peer becomes.
-fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
+fn peer<'p>(r: &mut Reader, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<EntityRule> {
+    let ptr = ptr.into();
     let f = r.fields(
         node,
         ptr,
@@ -173,7 +185,7 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
         ..EntityRule::default()
     };
     if let Some((ib, p)) = f.get("ipBlock") {
-        let b = r.fields(ib, &p, "ipBlock", &["cidr", "except"])?;
+        let b = r.fields(ib, p, "ipBlock", &["cidr", "except"])?;
         let cidr = r.opt_string(&b, "cidr")?;
         // Calico normalises ipBlock CIDRs to their network address.
         let parsed = parse_cidr(&cidr.value).map(|c| c.network());
@@ -185,7 +197,7 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
         return Some(entity);
     }
     let pod_terms = match f.get("podSelector") {
-        Some((n, p)) => Some((label_selector_terms(r, n, &p)?, n.span)),
+        Some((n, p)) => Some((label_selector_terms(r, n, p)?, n.span)),
         None => None,
     };
     let pod_span = pod_terms.as_ref().map_or(node.span, |(_, s)| *s);
@@ -195,7 +207,7 @@ fn peer(r: &mut Reader, node: &Node, ptr: &str) -> Option<EntityRule> {
         pod_span,
     )));
     if let Some((n, p)) = f.get("namespaceSelector") {
-        let terms = label_selector_terms(r, n, &p)?;
+        let terms = label_selector_terms(r, n, p)?;
         let text = if terms.is_empty() {
             "all()".to_string()
         } else {
@@ -225,7 +237,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
     let entries = r.opt_list(f, "ports", |r, n, p| {
         let pf = r.fields(
             n,
-            &p,
+            p,
             "network policy port",
             &["protocol", "port", "endPort"],
         )?;
@@ -247,7 +259,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
                 match decoded {
                     Ok(port) => Some(Spanned::new(port, pn.span)),
                     Err(msg) => {
-                        r.report(pn.span, &pp, msg);
+                        r.report(pn.span, pp, msg);
                         return None;
                     }
                 }
@@ -269,7 +281,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
                 _ => {
                     r.report(
                         end.span,
-                        &child(&p, "endPort"),
+                        p.child("endPort"),
                         format!(
                             "endPort {} must be between port ({min}) and 65535",
                             end.value
@@ -280,7 +292,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
             },
             (port, _) => port,
         };
-        Some((protocol, port, p, n.span))
+        Some((protocol, port, p.pointer(), n.span))
     });
     for (protocol, port, entry_ptr, entry_span) in entries {
         let group = match groups
@@ -309,21 +321,27 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
 }
 
 /// One Kubernetes rule → Calico Allow rules (one per peer × protocol).
-fn k8s_rule(r: &mut Reader, node: &Node, ptr: Pointer, direction: Direction) -> Vec<Rule> {
+fn k8s_rule<'p>(
+    r: &mut Reader,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+    direction: Direction,
+) -> Vec<Rule> {
+    let ptr = ptr.into();
     let peers_key = match direction {
         Direction::Ingress => "from",
         Direction::Egress => "to",
     };
-    let Some(f) = r.fields(node, &ptr, "network policy rule", &[peers_key, "ports"]) else {
+    let Some(f) = r.fields(node, ptr, "network policy rule", &[peers_key, "ports"]) else {
         return Vec::new();
     };
     // Each peer with its pointer and span (the rule itself when there is no peer list).
     let peers: Vec<(Pointer, crate::source::Span, Option<EntityRule>)> = match f.get(peers_key) {
-        Some((n, p)) => r.list(n, &p, |r, n, p| {
-            let converted = peer(r, n, &p);
-            Some((p, n.span, converted))
+        Some((n, p)) => r.list(n, p, |r, n, p| {
+            let converted = peer(r, n, p);
+            Some((p.pointer(), n.span, converted))
         }),
-        None => vec![(ptr.clone(), node.span, Some(EntityRule::default()))],
+        None => vec![(ptr.pointer(), node.span, Some(EntityRule::default()))],
     };
     let groups = k8s_ports(r, &f);
     let per_peer: usize = groups
@@ -337,7 +355,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: Pointer, direction: Direction) -> 
     if r.converted > MAX_CONVERTED_PORT_ENTRIES {
         r.report(
             node.span,
-            &ptr,
+            ptr,
             format!(
                 "converting this policy as Calico does makes more than \
                  {MAX_CONVERTED_PORT_ENTRIES} (peer, port) entries ({} peers × {per_peer} \
@@ -388,7 +406,7 @@ fn k8s_rule(r: &mut Reader, node: &Node, ptr: Pointer, direction: Direction) -> 
                     piece: Option<RulePiece>| {
             let mut rule = Rule {
                 span: node.span,
-                pointer: ptr.clone(),
+                pointer: ptr.pointer(),
                 action: Some(action.clone()),
                 protocol,
                 piece: piece.map(Box::new),
@@ -433,9 +451,10 @@ pub fn workload(
     let pod_spec: Option<(&Node, Pointer)>;
     if kind == Kind::Pod {
         workload.pod_labels = meta_labels.to_vec();
-        pod_spec = root.get("spec");
+        pod_spec = root.get("spec").map(|(n, p)| (n, p.pointer()));
     } else {
-        let mut node = root.get("spec");
+        // Workloads are few: their pointers are written out as they are read.
+        let mut node = root.get("spec").map(|(n, p)| (n, p.pointer()));
         if kind == Kind::CronJob {
             node = node
                 .and_then(|(n, p)| n.get("jobTemplate").map(|j| (j, child(&p, "jobTemplate"))))
@@ -446,7 +465,7 @@ pub fn workload(
         if let Some((t, p)) = &template {
             if let Some(tf) = r.fields(t, p, "pod template", &[]) {
                 if let Some((m, mp)) = tf.get("metadata") {
-                    if let Some(mf) = r.fields(m, &mp, "pod template metadata", &[]) {
+                    if let Some(mf) = r.fields(m, mp, "pod template metadata", &[]) {
                         workload.pod_labels = r.string_map(&mf, "labels");
                     }
                 }
@@ -460,9 +479,9 @@ pub fn workload(
                 .opt_string(&sf, "serviceAccountName")
                 .or_else(|| r.opt_string(&sf, "serviceAccount"));
             let containers = r.opt_list(&sf, "containers", |r, n, p| {
-                let cf = r.fields(n, &p, "container", &[])?;
+                let cf = r.fields(n, p, "container", &[])?;
                 Some(r.opt_list(&cf, "ports", |r, n, p| {
-                    let pf = r.fields(n, &p, "container port", &[])?;
+                    let pf = r.fields(n, p, "container port", &[])?;
                     Some(EndpointPort {
                         span: n.span,
                         name: r.opt_string(&pf, "name"),

@@ -16,8 +16,9 @@ use crate::finding::ResourceRef;
 use crate::load::tree::{Document, Node};
 use crate::model::resource::*;
 use crate::model::selector::SelectorLimits;
+use crate::pointer::Lazy;
 use crate::source::{FileId, Spanned};
-use reader::{Reader, child, index};
+use reader::{Reader, index};
 use std::collections::BTreeMap;
 
 /// A problem found while lowering, with the resource it belongs to (when known).
@@ -121,14 +122,15 @@ struct Cx<'a> {
 }
 
 /// `inherited`: apiVersion/kind of the enclosing `<Kind>List`, for items that omit them.
-fn lower_object(
+fn lower_object<'p>(
     cx: &Cx<'_>,
     document: usize,
     node: &Node,
-    base: &str,
+    base: impl Into<Lazy<'p>>,
     inherited: Option<(&str, &str)>,
     out: &mut Lowered,
 ) {
+    let base = base.into();
     if node.as_map().is_none() {
         return;
     }
@@ -147,9 +149,9 @@ fn lower_object(
         let inherited = item_kind.map(|k| (api, k));
         match items.as_seq() {
             Some(seq) => {
+                let list = base.child("items");
                 for (i, item) in seq.iter().enumerate() {
-                    let ptr = child(base, "items").index(i);
-                    lower_object(cx, document, item, &ptr, inherited, out);
+                    lower_object(cx, document, item, list.index(i), inherited, out);
                 }
             }
             None if !items.is_null() => out.problems.push(LowerProblem {
@@ -157,7 +159,7 @@ fn lower_object(
                 resource: None,
                 violation: Diagnostic::new(
                     items.span,
-                    child(base, "items"),
+                    base.child("items"),
                     format!(
                         "`items` of a {kind} must be a list, found {}",
                         items.describe()
@@ -186,13 +188,14 @@ fn lower_object(
     out.resources.push(resource);
 }
 
-fn lower_resource(
+fn lower_resource<'p>(
     cx: &Cx<'_>,
     document: usize,
     node: &Node,
-    base: &str,
+    base: impl Into<Lazy<'p>>,
     kind: Kind,
 ) -> (Resource, Vec<Diagnostic>) {
+    let base = base.into();
     let strict = !kind.is_workload() && kind != Kind::Namespace;
     let mut r = Reader::new(strict);
     r.selector_limits = *cx.limits;
@@ -216,7 +219,7 @@ fn lower_resource(
     if let Some((m, p)) = root.as_ref().and_then(|f| f.get("metadata")) {
         meta.span = m.span;
         let strict_meta = r.strict;
-        if let Some(mf) = r.fields(m, &p, "metadata", META_FIELDS) {
+        if let Some(mf) = r.fields(m, p, "metadata", META_FIELDS) {
             meta.name = r.opt_string(&mf, "name");
             meta.namespace = r.opt_string(&mf, "namespace");
             meta.labels = r.string_map(&mf, "labels");
@@ -233,14 +236,14 @@ fn lower_resource(
         | Kind::GlobalNetworkPolicy
         | Kind::StagedNetworkPolicy
         | Kind::StagedGlobalNetworkPolicy => match spec {
-            Some((s, p)) => Body::Policy(Box::new(calico::policy(&mut r, kind, s, &p))),
+            Some((s, p)) => Body::Policy(Box::new(calico::policy(&mut r, kind, s, p))),
             None => {
                 missing_spec(&mut r, node, kind);
                 Body::Policy(Box::default())
             }
         },
         Kind::KubernetesNetworkPolicy | Kind::StagedKubernetesNetworkPolicy => match spec {
-            Some((s, p)) => Body::Policy(Box::new(k8s::network_policy(&mut r, kind, s, &p))),
+            Some((s, p)) => Body::Policy(Box::new(k8s::network_policy(&mut r, kind, s, p))),
             None => {
                 missing_spec(&mut r, node, kind);
                 Body::Policy(Box::default())
@@ -249,26 +252,26 @@ fn lower_resource(
         Kind::AdminNetworkPolicy
         | Kind::BaselineAdminNetworkPolicy
         | Kind::ClusterNetworkPolicy => match spec {
-            Some((s, p)) => Body::Policy(Box::new(cluster::cluster_policy(&mut r, kind, s, &p))),
+            Some((s, p)) => Body::Policy(Box::new(cluster::cluster_policy(&mut r, kind, s, p))),
             None => {
                 missing_spec(&mut r, node, kind);
                 Body::Policy(Box::default())
             }
         },
         Kind::Tier => Body::Tier(match spec {
-            Some((s, p)) => calico::tier(&mut r, s, &p),
+            Some((s, p)) => calico::tier(&mut r, s, p),
             None => Tier::default(),
         }),
         Kind::NetworkSet | Kind::GlobalNetworkSet => Body::NetworkSet(match spec {
-            Some((s, p)) => calico::network_set(&mut r, s, &p, &format!("{} spec", kind.name())),
+            Some((s, p)) => calico::network_set(&mut r, s, p, &format!("{} spec", kind.name())),
             None => NetworkSet::default(),
         }),
         Kind::Profile => Body::Profile(match spec {
-            Some((s, p)) => calico::profile(&mut r, s, &p),
+            Some((s, p)) => calico::profile(&mut r, s, p),
             None => Profile::default(),
         }),
         Kind::HostEndpoint => Body::HostEndpoint(match spec {
-            Some((s, p)) => calico::host_endpoint(&mut r, s, &p),
+            Some((s, p)) => calico::host_endpoint(&mut r, s, p),
             None => {
                 missing_spec(&mut r, node, kind);
                 HostEndpoint::default()

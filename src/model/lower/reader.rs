@@ -9,7 +9,7 @@ use crate::load::tree::{Entry, Node, NodeKind, ScalarValue};
 use crate::model::port::{Port, Protocol, port_from_int, port_from_str};
 use crate::model::resource::SelectorField;
 use crate::model::selector::SelectorLimits;
-use crate::pointer::Pointer;
+use crate::pointer::{Lazy, Pointer};
 use crate::source::{Span, Spanned};
 
 /// Collects problems while lowering one resource.
@@ -33,17 +33,19 @@ pub use crate::pointer::{child, escape as escape_pointer, index};
 pub struct Fields<'n> {
     entries: &'n [Entry],
     pub span: Span,
-    pub ptr: Pointer,
+    /// Where the mapping is; pointers are written only for problems (and the model's rules),
+    /// not for every field read.
+    pub ptr: Lazy<'n>,
 }
 
 impl<'n> Fields<'n> {
     /// The value of `key` (first occurrence) and its pointer. Explicit nulls count as absent.
-    pub fn get(&self, key: &str) -> Option<(&'n Node, Pointer)> {
+    pub fn get<'s>(&'s self, key: &'s str) -> Option<(&'n Node, Lazy<'s>)> {
         self.entries
             .iter()
             .find(|e| e.key.scalar_str() == Some(key))
             .filter(|e| !e.value.is_null())
-            .map(|e| (&e.value, child(&self.ptr, key)))
+            .map(|e| (&e.value, self.ptr.child(key)))
     }
 
     /// Span of `key` itself (for "missing"/"not allowed" messages about a present field).
@@ -78,11 +80,11 @@ impl Reader {
         SelectorField::with_limits(raw, &self.selector_limits)
     }
 
-    pub fn report(&mut self, span: Span, ptr: &str, message: impl Into<String>) {
+    pub fn report(&mut self, span: Span, ptr: impl Into<Pointer>, message: impl Into<String>) {
         self.problems.push(Diagnostic::new(span, ptr, message));
     }
 
-    fn wrong_type(&mut self, node: &Node, ptr: &str, expected: &str) {
+    fn wrong_type(&mut self, node: &Node, ptr: Lazy<'_>, expected: &str) {
         let found = node.describe();
         let msg = match &node.kind {
             NodeKind::Alias(name) => {
@@ -97,10 +99,11 @@ impl Reader {
     pub fn fields<'n>(
         &mut self,
         node: &'n Node,
-        ptr: &str,
+        ptr: impl Into<Lazy<'n>>,
         what: &str,
         known: &[&str],
     ) -> Option<Fields<'n>> {
+        let ptr = ptr.into();
         let Some(entries) = node.as_map() else {
             if !node.is_null() {
                 self.wrong_type(node, ptr, &format!("a mapping for {what}"));
@@ -116,7 +119,7 @@ impl Reader {
                 if !known.contains(&key) {
                     let mut v = Diagnostic::new(
                         entry.key.span,
-                        child(ptr, key),
+                        ptr.child(key),
                         format!("unknown field `{key}` in {what}"),
                     );
                     if ENTERPRISE_FIELDS.contains(&key) {
@@ -142,16 +145,16 @@ impl Reader {
         Some(Fields {
             entries,
             span: node.span,
-            ptr: ptr.into(),
+            ptr,
         })
     }
 
-    pub fn string(&mut self, node: &Node, ptr: &str) -> Option<Spanned<String>> {
+    pub fn string<'p>(&mut self, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<Spanned<String>> {
         match node.as_scalar().map(|s| s.typed()) {
             Some(ScalarValue::Str(s)) => Some(Spanned::new(s.to_string(), node.span)),
             Some(ScalarValue::Null) => None,
             _ => {
-                self.wrong_type(node, ptr, "a string");
+                self.wrong_type(node, ptr.into(), "a string");
                 None
             }
         }
@@ -159,15 +162,15 @@ impl Reader {
 
     pub fn opt_string(&mut self, f: &Fields<'_>, key: &str) -> Option<Spanned<String>> {
         let (node, ptr) = f.get(key)?;
-        self.string(node, &ptr)
+        self.string(node, ptr)
     }
 
-    pub fn int(&mut self, node: &Node, ptr: &str) -> Option<Spanned<i64>> {
+    pub fn int<'p>(&mut self, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<Spanned<i64>> {
         match node.as_scalar().map(|s| s.typed()) {
             Some(ScalarValue::Int(i)) => Some(Spanned::new(i, node.span)),
             Some(ScalarValue::Null) => None,
             _ => {
-                self.wrong_type(node, ptr, "an integer");
+                self.wrong_type(node, ptr.into(), "an integer");
                 None
             }
         }
@@ -175,7 +178,7 @@ impl Reader {
 
     pub fn opt_int(&mut self, f: &Fields<'_>, key: &str) -> Option<Spanned<i64>> {
         let (node, ptr) = f.get(key)?;
-        self.int(node, &ptr)
+        self.int(node, ptr)
     }
 
     pub fn opt_number(&mut self, f: &Fields<'_>, key: &str) -> Option<Spanned<f64>> {
@@ -184,7 +187,7 @@ impl Reader {
             Some(ScalarValue::Int(i)) => Some(Spanned::new(i as f64, node.span)),
             Some(ScalarValue::Float(x)) if x.is_finite() => Some(Spanned::new(x, node.span)),
             _ => {
-                self.wrong_type(node, &ptr, "a finite number");
+                self.wrong_type(node, ptr, "a finite number");
                 None
             }
         }
@@ -195,19 +198,20 @@ impl Reader {
         match node.as_scalar().map(|s| s.typed()) {
             Some(ScalarValue::Bool(b)) => Some(Spanned::new(b, node.span)),
             _ => {
-                self.wrong_type(node, &ptr, "a boolean (true or false)");
+                self.wrong_type(node, ptr, "a boolean (true or false)");
                 None
             }
         }
     }
 
     /// A list, with `each` called on every element and its pointer.
-    pub fn list<'n, T>(
+    pub fn list<'n, 'p, T>(
         &mut self,
         node: &'n Node,
-        ptr: &str,
-        mut each: impl FnMut(&mut Reader, &'n Node, Pointer) -> Option<T>,
+        ptr: impl Into<Lazy<'p>>,
+        mut each: impl FnMut(&mut Reader, &'n Node, Lazy<'_>) -> Option<T>,
     ) -> Vec<T> {
+        let ptr = ptr.into();
         let Some(items) = node.as_seq() else {
             if !node.is_null() {
                 self.wrong_type(node, ptr, "a list");
@@ -217,7 +221,7 @@ impl Reader {
         items
             .iter()
             .enumerate()
-            .filter_map(|(i, item)| each(self, item, index(ptr, i)))
+            .filter_map(|(i, item)| each(self, item, ptr.index(i)))
             .collect()
     }
 
@@ -225,16 +229,16 @@ impl Reader {
         &mut self,
         f: &Fields<'n>,
         key: &str,
-        each: impl FnMut(&mut Reader, &'n Node, Pointer) -> Option<T>,
+        each: impl FnMut(&mut Reader, &'n Node, Lazy<'_>) -> Option<T>,
     ) -> Vec<T> {
         match f.get(key) {
-            Some((node, ptr)) => self.list(node, &ptr, each),
+            Some((node, ptr)) => self.list(node, ptr, each),
             None => Vec::new(),
         }
     }
 
     pub fn string_list(&mut self, f: &Fields<'_>, key: &str) -> Vec<Spanned<String>> {
-        self.opt_list(f, key, |r, n, p| r.string(n, &p))
+        self.opt_list(f, key, |r, n, p| r.string(n, p))
     }
 
     /// A string → string map (labels, annotations). Values must be strings: Kubernetes rejects
@@ -248,16 +252,16 @@ impl Reader {
             return Vec::new();
         };
         let Some(entries) = node.as_map() else {
-            self.wrong_type(node, &ptr, "a mapping of strings");
+            self.wrong_type(node, ptr, "a mapping of strings");
             return Vec::new();
         };
         let mut out = Vec::new();
         for entry in entries {
             let Some(k) = entry.key.scalar_str() else {
-                self.report(entry.key.span, &ptr, "keys must be strings");
+                self.report(entry.key.span, ptr, "keys must be strings");
                 continue;
             };
-            let entry_ptr = child(&ptr, k);
+            let entry_ptr = ptr.child(k);
             let value = match entry.value.as_scalar().map(|s| s.typed()) {
                 Some(ScalarValue::Str(s)) => s.to_string(),
                 Some(ScalarValue::Null) => String::new(),
@@ -285,7 +289,8 @@ impl Reader {
         out
     }
 
-    pub fn port(&mut self, node: &Node, ptr: &str) -> Option<Spanned<Port>> {
+    pub fn port<'p>(&mut self, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<Spanned<Port>> {
+        let ptr = ptr.into();
         let decoded = match node.as_scalar().map(|s| s.typed()) {
             Some(ScalarValue::Int(i)) => port_from_int(i),
             Some(ScalarValue::Str(s)) => port_from_str(s),
@@ -309,14 +314,14 @@ impl Reader {
             Some(ScalarValue::Int(i)) => Protocol::from_int(i),
             Some(ScalarValue::Str(s)) => Ok(Protocol::from_str(s)),
             _ => {
-                self.wrong_type(node, &ptr, "a protocol name or number");
+                self.wrong_type(node, ptr, "a protocol name or number");
                 return None;
             }
         };
         match decoded {
             Ok(p) => Some(Spanned::new(p, node.span)),
             Err(msg) => {
-                self.report(node.span, &ptr, msg);
+                self.report(node.span, ptr, msg);
                 None
             }
         }

@@ -215,8 +215,10 @@ pub fn check_rule_nets(cx: &mut Cx, rule: &Rule) {
         (&rule.destination.nets, ("destination", "nets"), false),
         (&rule.destination.not_nets, ("destination", "notNets"), true),
     ];
-    // The first CIDR and where it is: (side, field, index), written out only if reported.
-    let mut first: Option<(Cidr, Span, (&str, &str, usize), &str)> = None;
+    // The first CIDR, its span, where it is (side, field, index; written out only if
+    // reported) and its text.
+    type Place<'a> = (&'a str, &'a str, usize);
+    let mut first: Option<(Cidr, Span, Place<'_>, &str)> = None;
     let mut mixed_reported = false;
     let mut version_reported = false;
     let at = Lazy::from(base);

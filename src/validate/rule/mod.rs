@@ -137,8 +137,11 @@ fn check_protocols(cx: &mut Cx, rule: &Rule) {
     }
 }
 
-/// The four port lists of a rule, each with where it is (side, field).
-fn port_lists(rule: &Rule) -> [(&[Spanned<Port>], (&'static str, &'static str)); 4] {
+/// Where a port list is in a rule: (side, field).
+type PortPlace = (&'static str, &'static str);
+
+/// The four port lists of a rule, each with where it is.
+fn port_lists(rule: &Rule) -> [(&[Spanned<Port>], PortPlace); 4] {
     [
         (rule.source.ports.as_slice(), ("source", "ports")),
         (rule.source.not_ports.as_slice(), ("source", "notPorts")),

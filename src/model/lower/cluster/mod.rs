@@ -39,12 +39,12 @@
 //! is a lowering problem (CAL002) and the policy is not analysed.
 
 use super::k8s::{ORCHESTRATOR_TERM, join_terms, label_selector_terms};
-use super::reader::{Fields, Reader, child};
+use super::reader::{Fields, Reader};
 use crate::load::tree::Node;
 use crate::model::net::parse_cidr;
 use crate::model::port::{Port, Protocol};
 use crate::model::resource::*;
-use crate::pointer::Pointer;
+use crate::pointer::Lazy;
 use crate::source::Spanned;
 use peers::*;
 use ports::*;
@@ -109,7 +109,13 @@ const MAX_NETWORKS: usize = 25;
 const BANP_ORDER: f64 = 1000.0;
 
 /// The Calico policy a cluster-scoped Kubernetes policy becomes.
-pub fn cluster_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Policy {
+pub fn cluster_policy<'p>(
+    r: &mut Reader,
+    kind: Kind,
+    spec: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Policy {
+    let ptr = ptr.into();
     let flavor = match kind {
         Kind::BaselineAdminNetworkPolicy => BANP,
         Kind::ClusterNetworkPolicy => CNP,
@@ -148,13 +154,13 @@ pub fn cluster_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
         let Some((node, p)) = f.get(direction.as_str()) else {
             continue;
         };
-        let rules = r.list(node, &p, |r, n, p| {
+        let rules = r.list(node, p, |r, n, p| {
             rule(r, flavor, n, p, direction, &mut policy.unconverted)
         });
         if let Some(seq) = node.as_seq().filter(|s| s.len() > flavor.max_rules) {
             r.report(
                 node.span,
-                &p,
+                p,
                 format!(
                     "at most {} {} rules are allowed (found {})",
                     flavor.max_rules,
@@ -198,12 +204,13 @@ pub fn cluster_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: &str) -> Pol
     policy
 }
 
-fn cnp_tier(
+fn cnp_tier<'p>(
     r: &mut Reader,
     f: &Fields<'_>,
     spec: &Node,
-    ptr: &str,
+    ptr: impl Into<Lazy<'p>>,
 ) -> Option<Spanned<ClusterTier>> {
+    let ptr = ptr.into();
     let Some(t) = r.opt_string(f, "tier") else {
         if !f.has("tier") {
             r.report(spec.span, ptr, "`tier` is required (Admin or Baseline)");
@@ -216,7 +223,7 @@ fn cnp_tier(
         other => {
             r.report(
                 t.span,
-                &child(ptr, "tier"),
+                ptr.child("tier"),
                 format!("unsupported tier `{other}` (expected Admin or Baseline)"),
             );
             None
@@ -225,7 +232,13 @@ fn cnp_tier(
 }
 
 /// `priority`: required, an integer from 0 to 1000.
-fn priority(r: &mut Reader, f: &Fields<'_>, spec: &Node, ptr: &str) -> Option<Spanned<f64>> {
+fn priority<'p>(
+    r: &mut Reader,
+    f: &Fields<'_>,
+    spec: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Option<Spanned<f64>> {
+    let ptr = ptr.into();
     let Some(p) = r.opt_int(f, "priority") else {
         if !f.has("priority") {
             r.report(spec.span, ptr, "`priority` is required (0 to 1000)");
@@ -235,7 +248,7 @@ fn priority(r: &mut Reader, f: &Fields<'_>, spec: &Node, ptr: &str) -> Option<Sp
     if !(0..=1000).contains(&p.value) {
         r.report(
             p.span,
-            &child(ptr, "priority"),
+            ptr.child("priority"),
             format!("priority {} is out of range (0 to 1000)", p.value),
         );
         return None;
@@ -244,32 +257,33 @@ fn priority(r: &mut Reader, f: &Fields<'_>, spec: &Node, ptr: &str) -> Option<Sp
 }
 
 /// `subject`: exactly one of `namespaces` or `pods`.
-fn subject(
+fn subject<'p>(
     r: &mut Reader,
     kind: Kind,
     f: &Fields<'_>,
     spec: &Node,
-    ptr: &str,
+    ptr: impl Into<Lazy<'p>>,
     policy: &mut Policy,
 ) {
+    let ptr = ptr.into();
     let Some((node, p)) = f.get("subject") else {
         r.report(spec.span, ptr, "`subject` is required");
         return;
     };
-    let Some(sf) = r.fields(node, &p, "subject", &["namespaces", "pods"]) else {
+    let Some(sf) = r.fields(node, p, "subject", &["namespaces", "pods"]) else {
         return;
     };
-    if !exactly_one(r, &sf, node, &p, "subject", &["namespaces", "pods"]) {
+    if !exactly_one(r, &sf, node, p, "subject", &["namespaces", "pods"]) {
         return;
     }
     if let Some((n, np)) = sf.get("namespaces") {
-        let Some(ns) = namespace_selector_text(r, n, &np) else {
+        let Some(ns) = namespace_selector_text(r, n, np) else {
             return;
         };
         policy.namespace_selector = Some(r.selector(Spanned::new(ns, n.span)));
         policy.selector = Some(r.selector(Spanned::new(ORCHESTRATOR_TERM.to_string(), n.span)));
     } else if let Some((n, pp)) = sf.get("pods") {
-        let Some((ns, pods)) = pods_selectors(r, n, &pp, kind != Kind::ClusterNetworkPolicy) else {
+        let Some((ns, pods)) = pods_selectors(r, n, pp, kind != Kind::ClusterNetworkPolicy) else {
             return;
         };
         policy.namespace_selector = Some(r.selector(ns));
@@ -279,14 +293,15 @@ fn subject(
 
 /// One rule → its Calico rules (see the module docs). `None`-free: a rule that is malformed
 /// (reported) yields nothing.
-fn rule(
+fn rule<'p>(
     r: &mut Reader,
     flavor: Flavor,
     node: &Node,
-    ptr: Pointer,
+    ptr: impl Into<Lazy<'p>>,
     direction: Direction,
     unconverted: &mut Vec<UnconvertedRule>,
 ) -> Option<Vec<Rule>> {
+    let ptr = ptr.into();
     let peers_key = match direction {
         Direction::Ingress => "from",
         Direction::Egress => "to",
@@ -294,16 +309,16 @@ fn rule(
     let f = r
         .fields(
             node,
-            &ptr,
+            ptr,
             &format!("{} rule", direction.as_str()),
             &["name", "action", peers_key, flavor.ports_key],
         )
-        .or_else(|| null_entry(r, node, &ptr))?;
+        .or_else(|| null_entry(r, node, ptr))?;
     if let Some(name) = r.opt_string(&f, "name") {
         if name.value.chars().count() > 100 {
             r.report(
                 name.span,
-                &child(&ptr, "name"),
+                ptr.child("name"),
                 "rule names are at most 100 characters",
             );
         }
@@ -315,7 +330,7 @@ fn rule(
                 let allowed: Vec<&str> = flavor.actions.iter().map(|(w, _)| *w).collect();
                 r.report(
                     a.span,
-                    &child(&ptr, "action"),
+                    ptr.child("action"),
                     format!(
                         "unsupported action `{}` in a {} (expected {})",
                         a.value,
@@ -328,21 +343,21 @@ fn rule(
         },
         None => {
             if !f.has("action") {
-                r.report(node.span, &ptr, "`action` is required");
+                r.report(node.span, ptr, "`action` is required");
             }
             None
         }
     };
     let Some((pn, pp)) = f.get(peers_key) else {
-        r.report(node.span, &ptr, format!("`{peers_key}` is required"));
+        r.report(node.span, ptr, format!("`{peers_key}` is required"));
         return None;
     };
     let peer_count = pn.as_seq().map_or(0, <[Node]>::len);
-    let peers = r.list(pn, &pp, |r, n, p| peer(r, flavor, n, &p, direction));
+    let peers = r.list(pn, pp, |r, n, p| peer(r, flavor, n, p, direction));
     if pn.as_seq().is_some() && !(1..=flavor.max_peers).contains(&peer_count) {
         r.report(
             pn.span,
-            &pp,
+            pp,
             format!(
                 "`{peers_key}` must have 1 to {} peers (found {peer_count})",
                 flavor.max_peers
@@ -364,7 +379,7 @@ fn rule(
         if named && node_or_net {
             r.report(
                 node.span,
-                &ptr,
+                ptr,
                 "networks/nodes peers cannot be used with named ports (they have none)",
             );
             return None;
@@ -387,7 +402,7 @@ fn rule(
         };
         unconverted.push(UnconvertedRule {
             span: action.span,
-            pointer: ptr.clone(),
+            pointer: ptr.pointer(),
             action: action.value,
             reason,
         });
@@ -395,7 +410,7 @@ fn rule(
         return Some(match action.value {
             Action::Deny | Action::Pass => vec![Rule {
                 span: node.span,
-                pointer: ptr,
+                pointer: ptr.pointer(),
                 action: Some(Spanned::new("Deny".to_string(), action.span)),
                 ..Rule::default()
             }],
@@ -411,7 +426,7 @@ fn rule(
         for peer in peers.iter().filter_map(|p| p.as_ref().ok()) {
             let mut rule = Rule {
                 span: node.span,
-                pointer: ptr.clone(),
+                pointer: ptr.pointer(),
                 action: Some(Spanned::new(action.value.as_str().to_string(), action.span)),
                 protocol: protocol.clone().map(|p| Spanned::new(p, node.span)),
                 ..Rule::default()

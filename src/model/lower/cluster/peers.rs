@@ -5,7 +5,12 @@ use super::*;
 
 /// A `null` list entry (the API server rejects it: entries are objects). `Fields` reads treat
 /// null as absent, so without this report the entry would vanish silently.
-pub(super) fn null_entry<T>(r: &mut Reader, node: &Node, ptr: &str) -> Option<T> {
+pub(super) fn null_entry<'p, T>(
+    r: &mut Reader,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Option<T> {
+    let ptr = ptr.into();
     if node.is_null() {
         r.report(node.span, ptr, "list entries must be objects, found null");
     }
@@ -13,14 +18,15 @@ pub(super) fn null_entry<T>(r: &mut Reader, node: &Node, ptr: &str) -> Option<T>
 }
 
 /// Exactly one of `keys` is set (CRD `minProperties: 1`, `maxProperties: 1`).
-pub(super) fn exactly_one(
+pub(super) fn exactly_one<'p>(
     r: &mut Reader,
     f: &Fields<'_>,
     node: &Node,
-    ptr: &str,
+    ptr: impl Into<Lazy<'p>>,
     what: &str,
     keys: &[&str],
 ) -> bool {
+    let ptr = ptr.into();
     // A null value is an absent one for the API server.
     let set: Vec<&str> = keys
         .iter()
@@ -53,7 +59,12 @@ pub(super) fn exactly_one(
 }
 
 /// A Kubernetes label selector used as a namespace selector: empty = `all()`.
-pub(super) fn namespace_selector_text(r: &mut Reader, node: &Node, ptr: &str) -> Option<String> {
+pub(super) fn namespace_selector_text<'p>(
+    r: &mut Reader,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Option<String> {
+    let ptr = ptr.into();
     let terms = label_selector_terms(r, node, ptr)?;
     Some(if terms.is_empty() {
         "all()".to_string()
@@ -65,12 +76,13 @@ pub(super) fn namespace_selector_text(r: &mut Reader, node: &Node, ptr: &str) ->
 /// `pods: {namespaceSelector, podSelector}` → (namespace selector, pod selector) texts.
 /// AdminNetworkPolicy and BaselineAdminNetworkPolicy require both selectors;
 /// ClusterNetworkPolicy requires `podSelector` (an absent namespace selector is empty).
-pub(super) fn pods_selectors(
+pub(super) fn pods_selectors<'p>(
     r: &mut Reader,
     node: &Node,
-    ptr: &str,
+    ptr: impl Into<Lazy<'p>>,
     require_ns: bool,
 ) -> Option<(Spanned<String>, Spanned<String>)> {
+    let ptr = ptr.into();
     let f = r.fields(
         node,
         ptr,
@@ -94,11 +106,11 @@ pub(super) fn pods_selectors(
         return None;
     }
     let ns = match f.get("namespaceSelector") {
-        Some((n, p)) => Spanned::new(namespace_selector_text(r, n, &p)?, n.span),
+        Some((n, p)) => Spanned::new(namespace_selector_text(r, n, p)?, n.span),
         None => Spanned::new("all()".to_string(), node.span),
     };
     let (pn, pp) = f.get("podSelector")?;
-    let terms = label_selector_terms(r, pn, &pp)?;
+    let terms = label_selector_terms(r, pn, pp)?;
     let pods = Spanned::new(join_terms(Some(ORCHESTRATOR_TERM), &terms), pn.span);
     Some((ns, pods))
 }
@@ -110,13 +122,14 @@ pub(super) enum Unconvertible {
 }
 
 /// One peer → the entity it becomes; `Err` when Calico's conversion fails on it.
-pub(super) fn peer(
+pub(super) fn peer<'p>(
     r: &mut Reader,
     flavor: Flavor,
     node: &Node,
-    ptr: &str,
+    ptr: impl Into<Lazy<'p>>,
     direction: Direction,
 ) -> Option<Result<EntityRule, Unconvertible>> {
+    let ptr = ptr.into();
     let allowed: &[&str] = match direction {
         Direction::Ingress => INGRESS_PEERS,
         Direction::Egress => flavor.egress_peers,
@@ -132,19 +145,19 @@ pub(super) fn peer(
         ..EntityRule::default()
     };
     if let Some((n, p)) = f.get("namespaces") {
-        let ns = namespace_selector_text(r, n, &p)?;
+        let ns = namespace_selector_text(r, n, p)?;
         entity.namespace_selector = Some(Box::new(r.selector(Spanned::new(ns, n.span))));
     } else if let Some((n, p)) = f.get("pods") {
-        let (ns, pods) = pods_selectors(r, n, &p, flavor.kind != Kind::ClusterNetworkPolicy)?;
+        let (ns, pods) = pods_selectors(r, n, p, flavor.kind != Kind::ClusterNetworkPolicy)?;
         entity.namespace_selector = Some(Box::new(r.selector(ns)));
         entity.selector = Some(r.selector(pods));
     } else if let Some((n, p)) = f.get("networks") {
-        let nets = r.list(n, &p, |r, n, p| r.string(n, &p).map(|s| (s, p)));
+        let nets = r.list(n, p, |r, n, p| r.string(n, p).map(|s| (s, p.pointer())));
         let count = n.as_seq().map_or(0, <[Node]>::len);
         if !(1..=MAX_NETWORKS).contains(&count) {
             r.report(
                 n.span,
-                &p,
+                p,
                 format!("`networks` must have 1 to {MAX_NETWORKS} entries (found {count})"),
             );
             return None;

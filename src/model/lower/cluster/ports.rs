@@ -20,7 +20,7 @@ pub(super) fn ports(
     if !(min..=flavor.max_ports).contains(&count) && node.as_seq().is_some() {
         r.report(
             node.span,
-            &ptr,
+            ptr,
             format!(
                 "`{}` must have {min} to {} entries (found {count})",
                 flavor.ports_key, flavor.max_ports
@@ -28,11 +28,11 @@ pub(super) fn ports(
         );
         return None;
     }
-    let entries = r.list(node, &ptr, |r, n, p| {
+    let entries = r.list(node, ptr, |r, n, p| {
         if flavor.kind == Kind::ClusterNetworkPolicy {
-            cnp_port(r, n, &p)
+            cnp_port(r, n, p)
         } else {
-            anp_port(r, n, &p)
+            anp_port(r, n, p)
         }
     });
     if entries.len() != count {
@@ -81,7 +81,12 @@ pub(super) enum PortEntry {
     Unconvertible(Unconvertible),
 }
 
-pub(super) fn port_number(r: &mut Reader, node: &Node, ptr: &str) -> Option<Spanned<u16>> {
+pub(super) fn port_number<'p>(
+    r: &mut Reader,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Option<Spanned<u16>> {
+    let ptr = ptr.into();
     let n = r.int(node, ptr)?;
     match u16::try_from(n.value) {
         Ok(v) if v >= 1 => Some(Spanned::new(v, n.span)),
@@ -106,7 +111,7 @@ pub(super) fn protocol_name(r: &mut Reader, f: &Fields<'_>) -> Option<Protocol> 
         other => {
             r.report(
                 p.span,
-                &child(&f.ptr, "protocol"),
+                f.ptr.child("protocol"),
                 format!("unsupported protocol `{other}` (expected TCP, UDP or SCTP)"),
             );
             None
@@ -120,10 +125,11 @@ pub(super) fn protocol_name(r: &mut Reader, f: &Fields<'_>) -> Option<Protocol> 
 fn one_of_entry<'n>(
     r: &mut Reader,
     node: &'n Node,
-    ptr: &str,
+    ptr: impl Into<Lazy<'n>>,
     what: (&str, &str),
     keys: &[&str],
 ) -> Option<Fields<'n>> {
+    let ptr = ptr.into();
     let f = r
         .fields(node, ptr, what.0, keys)
         .or_else(|| null_entry(r, node, ptr))?;
@@ -139,26 +145,31 @@ fn single_port(protocol: Protocol, port: Spanned<u16>) -> PortEntry {
     PortEntry::Port(protocol, Some(Spanned::new(value, port.span)))
 }
 
-pub(super) fn anp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
+pub(super) fn anp_port<'p>(
+    r: &mut Reader,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Option<PortEntry> {
+    let ptr = ptr.into();
     let keys = ["portNumber", "portRange", "namedPort"];
     let f = one_of_entry(r, node, ptr, ("port", "a port"), &keys)?;
     if let Some((n, p)) = f.get("portNumber") {
-        let pf = r.fields(n, &p, "portNumber", &["protocol", "port"])?;
+        let pf = r.fields(n, p, "portNumber", &["protocol", "port"])?;
         let protocol = protocol_name(r, &pf)?;
         let Some((pn, pp)) = pf.get("port") else {
-            r.report(n.span, &p, "`port` is required in `portNumber`");
+            r.report(n.span, p, "`port` is required in `portNumber`");
             return None;
         };
-        return Some(single_port(protocol, port_number(r, pn, &pp)?));
+        return Some(single_port(protocol, port_number(r, pn, pp)?));
     }
     if let Some((n, p)) = f.get("portRange") {
-        let pf = r.fields(n, &p, "portRange", &["protocol", "start", "end"])?;
+        let pf = r.fields(n, p, "portRange", &["protocol", "start", "end"])?;
         let protocol = protocol_name(r, &pf)?;
         let (Some((sn, sp)), Some((en, ep))) = (pf.get("start"), pf.get("end")) else {
-            r.report(n.span, &p, "`start` and `end` are required in `portRange`");
+            r.report(n.span, p, "`start` and `end` are required in `portRange`");
             return None;
         };
-        let (start, end) = (port_number(r, sn, &sp)?, port_number(r, en, &ep)?);
+        let (start, end) = (port_number(r, sn, sp)?, port_number(r, en, ep)?);
         if start.value > end.value {
             // The v1alpha1 CRD does not check the order; Calico's `PortFromRange` fails.
             return Some(PortEntry::Unconvertible(Unconvertible::Other(format!(
@@ -173,16 +184,21 @@ pub(super) fn anp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEnt
         return Some(PortEntry::Port(protocol, Some(Spanned::new(value, n.span))));
     }
     let (n, p) = f.get("namedPort")?;
-    r.string(n, &p)?;
+    r.string(n, p)?;
     Some(PortEntry::Anything)
 }
 
 /// A v1alpha2 protocol entry: exactly one of `tcp`, `udp`, `sctp`, `destinationNamedPort`.
-pub(super) fn cnp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEntry> {
+pub(super) fn cnp_port<'p>(
+    r: &mut Reader,
+    node: &Node,
+    ptr: impl Into<Lazy<'p>>,
+) -> Option<PortEntry> {
+    let ptr = ptr.into();
     let keys = ["tcp", "udp", "sctp", "destinationNamedPort"];
     let f = one_of_entry(r, node, ptr, ("protocol", "a protocol entry"), &keys)?;
     if let Some((n, p)) = f.get("destinationNamedPort") {
-        let name = r.string(n, &p)?;
+        let name = r.string(n, p)?;
         // `k8sCNPPortToCalicoFields`: "named ports are not supported yet" → the rule fails.
         return Some(PortEntry::Unconvertible(Unconvertible::Other(format!(
             "named port `{}` is not supported by Calico",
@@ -193,30 +209,30 @@ pub(super) fn cnp_port(r: &mut Reader, node: &Node, ptr: &str) -> Option<PortEnt
         .into_iter()
         .zip(["tcp", "udp", "sctp"])
         .find_map(|(proto, key)| f.get(key).map(|v| (proto, v)))?;
-    let pf = r.fields(n, &p, "protocol match", &["destinationPort"])?;
+    let pf = r.fields(n, p, "protocol match", &["destinationPort"])?;
     let Some((dn, dp)) = pf.get("destinationPort") else {
-        r.report(n.span, &p, "`destinationPort` is required");
+        r.report(n.span, p, "`destinationPort` is required");
         return None;
     };
-    let df = r.fields(dn, &dp, "destinationPort", &["number", "range"])?;
-    if !exactly_one(r, &df, dn, &dp, "destinationPort", &["number", "range"]) {
+    let df = r.fields(dn, dp, "destinationPort", &["number", "range"])?;
+    if !exactly_one(r, &df, dn, dp, "destinationPort", &["number", "range"]) {
         return None;
     }
     let protocol = Protocol::Name(proto.into());
     if let Some((nn, np)) = df.get("number") {
-        return Some(single_port(protocol, port_number(r, nn, &np)?));
+        return Some(single_port(protocol, port_number(r, nn, np)?));
     }
     let (rn, rp) = df.get("range")?;
-    let rf = r.fields(rn, &rp, "port range", &["start", "end"])?;
+    let rf = r.fields(rn, rp, "port range", &["start", "end"])?;
     let (Some((sn, sp)), Some((en, ep))) = (rf.get("start"), rf.get("end")) else {
-        r.report(rn.span, &rp, "`start` and `end` are required in `range`");
+        r.report(rn.span, rp, "`start` and `end` are required in `range`");
         return None;
     };
-    let (start, end) = (port_number(r, sn, &sp)?, port_number(r, en, &ep)?);
+    let (start, end) = (port_number(r, sn, sp)?, port_number(r, en, ep)?);
     if start.value >= end.value {
         r.report(
             rn.span,
-            &rp,
+            rp,
             format!(
                 "port range {}-{}: the start port must be less than the end port",
                 start.value, end.value
