@@ -11,6 +11,7 @@ use calint::analysis::decided_pair::{WalkCache, examples, region};
 use calint::analysis::graph::{PairInputs, policed_pairs, universe_for};
 use calint::analysis::groups::{Group, GroupKind, Identity, Member};
 use calint::analysis::ir::{Http, Icmp, PolicyClass, PolicySet, PortMatch};
+use calint::analysis::pair_rules::{PairRules, PeerGroup, PeerIndex};
 use calint::analysis::reach::{Verdict, pair_summary_solved};
 use calint::analysis::solver::Session;
 use calint::model::net::{Cidr, IpFamily};
@@ -255,6 +256,16 @@ fn decided_pair_examples_exist_exactly_when_the_region_says() {
         for pair in policed_pairs(&groups) {
             let ((from, fp), (to, tp)) = inputs.ends(pair).expect("a pair of the list");
             let rules = inputs.rules(pair);
+            // `reach` indexes only the peers of the rules its two ends' policies apply to
+            // them: the same rules take part as with the whole set indexed (`graph`).
+            let peers = PeerIndex::for_ends(&set, fp, tp);
+            let for_ends = PairRules::new(
+                &peers,
+                (&PeerGroup::new(from), fp),
+                (&PeerGroup::new(to), tp),
+            );
+            assert_eq!(for_ends.egress, rules.egress, "seed {seed}");
+            assert_eq!(for_ends.ingress, rules.ingress, "seed {seed}");
             let whole =
                 region(&set, (from, fp), (to, tp), &rules, &WalkCache::new()).expect("decided");
             // The examples' walks go into the cache `reach` then reads the region from: the

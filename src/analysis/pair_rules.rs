@@ -40,6 +40,26 @@ fn slot(d: Direction) -> usize {
 
 impl<'s> PeerIndex<'s> {
     pub fn new(set: &'s PolicySet) -> PeerIndex<'s> {
+        PeerIndex::of_policies(set, |_, _| true)
+    }
+
+    /// The index for one pair of ends: only the egress rules of the policies `fp` marks (that
+    /// may select the sender) and the ingress rules of those `tp` marks, the only rules
+    /// [`PairRules::new`] reads for them. A 10,000-policy tree has a hundred thousand peer
+    /// selectors; one end is selected by a few hundred policies.
+    pub fn for_ends(set: &'s PolicySet, fp: &[bool], tp: &[bool]) -> PeerIndex<'s> {
+        PeerIndex::of_policies(set, |pi, d| {
+            let marks = match d {
+                Direction::Egress => fp,
+                Direction::Ingress => tp,
+            };
+            marks.get(pi).copied().unwrap_or(false)
+        })
+    }
+
+    /// The index of the rules of direction `d` of policy `pi` for which `wanted(pi, d)`; the
+    /// others are left out (and must not be asked for).
+    fn of_policies(set: &'s PolicySet, wanted: impl Fn(usize, Direction) -> bool) -> PeerIndex<'s> {
         let mut ids: HashMap<&'s Expr, usize> = HashMap::new();
         let mut selectors: Vec<Peer<'s>> = Vec::new();
         let mut peers = |p: &'s super::ir::CompiledPolicy, d: Direction| -> Vec<Option<usize>> {
@@ -59,10 +79,20 @@ impl<'s> PeerIndex<'s> {
                 })
                 .collect()
         };
-        let rules = set
-            .policies
-            .iter()
-            .map(|p| [peers(p, Direction::Ingress), peers(p, Direction::Egress)])
+        let mut peers_if = |pi: usize, p, d| {
+            if wanted(pi, d) {
+                peers(p, d)
+            } else {
+                Vec::new()
+            }
+        };
+        let rules = (set.policies.iter().enumerate())
+            .map(|(pi, p)| {
+                [
+                    peers_if(pi, p, Direction::Ingress),
+                    peers_if(pi, p, Direction::Egress),
+                ]
+            })
             .collect();
         PeerIndex { rules, selectors }
     }

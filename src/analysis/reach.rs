@@ -217,13 +217,22 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         })
         .collect();
     // The vocabulary and the rules that can take part are independent: built side by side.
-    let (universe, ((from_policies, to_policies), peers)) = rayon::join(
+    // The peer selectors indexed are those of the rules of the policies that may select an
+    // end, in the direction they apply to it.
+    let (universe, ((from_policies, to_policies), rules)) = rayon::join(
         || Universe::with_extra(set, &extra),
         || {
-            rayon::join(
-                || (from.selectable_narrowed(set), to.selectable_narrowed(set)),
-                || PeerIndex::new(set),
-            )
+            let (fp, tp) = rayon::join(
+                || from.selectable_narrowed(set),
+                || to.selectable_narrowed(set),
+            );
+            let peers = PeerIndex::for_ends(set, &fp, &tp);
+            let rules = PairRules::new(
+                &peers,
+                (&PeerGroup::new(from), &fp),
+                (&PeerGroup::new(to), &tp),
+            );
+            ((fp, tp), rules)
         },
     );
     // A port without a protocol means TCP.
@@ -238,11 +247,6 @@ pub fn reach(set: &PolicySet, from: &Group, to: &Group, opts: &ReachOptions) -> 
         None => ProtocolClass::Any,
     };
     let (fp, tp) = (&from_policies[..], &to_policies[..]);
-    let rules = PairRules::new(
-        &peers,
-        (&PeerGroup::new(from), fp),
-        (&PeerGroup::new(to), tp),
-    );
     // A pair whose verdict formula is large and whose labels decide it takes its examples
     // from the box engine: Z3 needs minutes for a model of thousands of rules. Smaller ones
     // keep the solver's examples, whatever the engine could do, so they read as they always
