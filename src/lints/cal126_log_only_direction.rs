@@ -25,6 +25,15 @@ impl Lint for LogOnlyDirection {
     }
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
+        // A tier defined in the tree with `defaultAction: Pass` has no end-of-tier drop. Read
+        // once: a scan of the tree per policy is quadratic (0.26 s at 10,000 policies).
+        let passing_tiers: std::collections::HashSet<&str> = (project.resources.iter())
+            .filter(|r| {
+                r.kind == Kind::Tier
+                    && matches!(&r.body, Body::Tier(t) if t.default_action.as_ref().is_some_and(|a| a.value == "Pass"))
+            })
+            .map(|r| r.name())
+            .collect();
         for (res, policy) in calico_policies(project) {
             if res.lowering_problems > 0 {
                 continue; // rules may be missing (CAL002)
@@ -36,13 +45,7 @@ impl Lint for LogOnlyDirection {
                 continue;
             }
             let tier = policy.tier_name();
-            // A tier defined in the tree with `defaultAction: Pass` has no end-of-tier drop.
-            let passes = project.resources.iter().any(|r| {
-                r.kind == Kind::Tier
-                    && r.name() == tier
-                    && matches!(&r.body, Body::Tier(t) if t.default_action.as_ref().is_some_and(|a| a.value == "Pass"))
-            });
-            if passes {
+            if passing_tiers.contains(tier) {
                 continue;
             }
             for d in [Direction::Ingress, Direction::Egress] {

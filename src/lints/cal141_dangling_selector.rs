@@ -13,7 +13,7 @@ use crate::finding::Severity;
 use crate::model::resource::{Body, Direction, Kind, SelectorField};
 use crate::model::selector::Selector;
 use crate::project::Project;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub struct DanglingSelector;
 
@@ -86,6 +86,11 @@ impl Lint for DanglingSelector {
 
     fn check(&self, project: &LintContext<'_>, sink: &mut Sink<'_>) {
         let labels = tree_labels(project);
+        // Whether a rule selector (by its text) matches something the tree defines in a
+        // namespace, `None` when it cannot be decided: asked once per namespace and text (the
+        // rules of a namespace's policies repeat their selectors; at 10,000 policies this is
+        // millions of label-map matches otherwise).
+        let mut rule_selector_matches: HashMap<(&str, &str), Option<bool>> = HashMap::new();
         for (_, res) in project.policies() {
             if !res.kind.is_namespaced() {
                 continue;
@@ -143,12 +148,16 @@ impl Lint for DanglingSelector {
                         let Some(field) = e.selector.as_ref().filter(|s| !s.is_empty()) else {
                             continue;
                         };
-                        let Some(sel) = decidable(field) else {
-                            continue;
-                        };
-                        if workloads.iter().any(|(_, l)| sel.matches(l))
-                            || sets.iter().any(|l| sel.matches(l))
-                        {
+                        let matches = *rule_selector_matches
+                            .entry((ns, field.raw.value.as_str()))
+                            .or_insert_with(|| {
+                                let sel = decidable(field)?;
+                                Some(
+                                    workloads.iter().any(|(_, l)| sel.matches(l))
+                                        || sets.iter().any(|l| sel.matches(l)),
+                                )
+                            });
+                        if matches != Some(false) {
                             continue;
                         }
                         sink.at(

@@ -412,7 +412,12 @@ pub fn run_all(cx: &LintContext<'_>, settings: &LintSettings, progress: &dyn Pro
 /// Sort by file name, position, code, message; drop exact duplicates.
 pub fn sort_findings(project: &Project, findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| {
-        let name = |f: &Finding| project.sources.get(f.location.file).map(|s| s.name.clone());
+        let name = |f: &Finding| {
+            project
+                .sources
+                .get(f.location.file)
+                .map(|s| s.name.as_str())
+        };
         name(a)
             .cmp(&name(b))
             .then_with(|| a.sort_key().cmp(&b.sort_key()))
