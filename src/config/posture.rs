@@ -60,8 +60,7 @@ pub fn parse_ports(text: &str) -> Result<Vec<AllowedProtocol>, String> {
 }
 
 /// `public:`: a list of `{group, ports}`.
-pub fn read_public<'p>(node: &Node, ptr: impl Into<Lazy<'p>>, r: &mut Reader) -> Vec<PublicDef> {
-    let ptr = ptr.into();
+pub fn read_public<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader) -> Vec<PublicDef> {
     r.list(node, ptr, |r, n, p| {
         let f = r.fields(n, p, "public entry", &["group", "ports"])?;
         let group = r.opt_string(&f, "group");
@@ -90,13 +89,7 @@ pub fn read_public<'p>(node: &Node, ptr: impl Into<Lazy<'p>>, r: &mut Reader) ->
 }
 
 /// `isolation:`: `{ingress: bool, egress: bool}`.
-pub fn read_isolation<'p>(
-    node: &Node,
-    ptr: impl Into<Lazy<'p>>,
-    r: &mut Reader,
-    config: &mut PostureConfig,
-) {
-    let ptr = ptr.into();
+pub fn read_isolation<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader, config: &mut PostureConfig) {
     if let Some(f) = r.fields(node, ptr, "isolation", &["ingress", "egress"]) {
         config.isolation_ingress = r.opt_bool(&f, "ingress");
         config.isolation_egress = r.opt_bool(&f, "egress");
@@ -107,10 +100,9 @@ pub fn read_isolation<'p>(
 pub fn read_no_path<'p>(
     item: &Node,
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
     r: &mut Reader,
 ) -> Option<NoPathDef> {
-    let ptr = ptr.into();
     let f = r.fields(node, ptr, "no-path assertion", &["from", "to", "max-hops"])?;
     let from = r.opt_string(&f, "from");
     let to = r.opt_string(&f, "to");

@@ -274,8 +274,7 @@ pub(super) fn read_views(node: &Node, problems: &mut Vec<Diagnostic>) -> Vec<Vie
 
 /// `limits:`: positive whole numbers (a bound of zero would reject everything; only the
 /// analysis budget takes `0`, meaning none).
-pub(super) fn read_limits<'p>(node: &Node, ptr: impl Into<Lazy<'p>>, r: &mut Reader) -> Limits {
-    let ptr = ptr.into();
+pub(super) fn read_limits<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader) -> Limits {
     let mut limits = Limits::default();
     let Some(f) = r.fields(node, ptr, "limits", LIMIT_KEYS) else {
         return limits;
@@ -323,12 +322,11 @@ pub(super) const SEVERITIES: &[&str] = &["info", "warning", "error"];
 /// `off|info|warning|error` (`off` only when `allow_off`); `value: None` means off.
 pub(super) fn read_level<'p>(
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
     r: &mut Reader,
     problems: &mut Vec<Diagnostic>,
     allow_off: bool,
 ) -> Option<Spanned<Option<Severity>>> {
-    let ptr = ptr.into();
     let allowed = if allow_off { LEVELS } else { SEVERITIES };
     let Some(text) = scalar_text(node) else {
         r.report(
@@ -411,7 +409,7 @@ pub(super) fn read_rules(
             continue;
         }
         let ptr = child("/rules", key);
-        if let Some(level) = read_level(&entry.value, &ptr, r, problems, true) {
+        if let Some(level) = read_level(&entry.value, Lazy::from(&ptr), r, problems, true) {
             out.push(RuleSetting {
                 key: Spanned::new(key.to_string(), entry.key.span),
                 lint: meta,

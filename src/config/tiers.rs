@@ -43,8 +43,7 @@ impl TierDef {
 }
 
 /// Read `tiers:` (a list of `{name, order, default-action}`); problems go to `r`.
-pub fn read_tiers<'p>(node: &Node, ptr: impl Into<Lazy<'p>>, r: &mut Reader) -> Vec<TierDef> {
-    let ptr = ptr.into();
+pub fn read_tiers<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader) -> Vec<TierDef> {
     let mut seen: Vec<String> = Vec::new();
     r.list(node, ptr, |r, n, p| {
         let f = r.fields(n, p, "tier", TIER_KEYS)?;

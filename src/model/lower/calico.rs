@@ -55,8 +55,7 @@ pub fn selector_field(r: &mut Reader, f: &Fields<'_>, key: &str) -> Option<Selec
 }
 
 /// NetworkPolicy, GlobalNetworkPolicy and their staged variants.
-pub fn policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Policy {
-    let ptr = ptr.into();
+pub fn policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>) -> Policy {
     let global = matches!(
         kind,
         Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
@@ -113,8 +112,7 @@ pub fn rules(r: &mut Reader, f: &Fields<'_>, key: &str) -> (Vec<Rule>, Option<Sp
     }
 }
 
-pub fn rule<'p>(r: &mut Reader, node: &Node, ptr: impl Into<Lazy<'p>>) -> Rule {
-    let ptr = ptr.into();
+pub fn rule<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Rule {
     let mut rule = Rule {
         span: node.span,
         ..Rule::default()
@@ -208,8 +206,7 @@ fn entity(r: &mut Reader, f: &Fields<'_>, key: &str) -> EntityRule {
     entity
 }
 
-fn http<'p>(r: &mut Reader, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<HttpMatch> {
-    let ptr = ptr.into();
+fn http<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<HttpMatch> {
     let f = r.fields(node, ptr, "http", &["methods", "paths"])?;
     let methods = r.string_list(&f, "methods");
     let paths = r.opt_list(&f, "paths", |r, n, p| {
@@ -227,8 +224,7 @@ fn http<'p>(r: &mut Reader, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<Htt
     })
 }
 
-pub fn tier<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Tier {
-    let ptr = ptr.into();
+pub fn tier<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> Tier {
     let mut tier = Tier {
         spec_span: spec.span,
         ..Tier::default()
@@ -240,13 +236,7 @@ pub fn tier<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Tier {
     tier
 }
 
-pub fn network_set<'p>(
-    r: &mut Reader,
-    spec: &Node,
-    ptr: impl Into<Lazy<'p>>,
-    what: &str,
-) -> NetworkSet {
-    let ptr = ptr.into();
+pub fn network_set<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>, what: &str) -> NetworkSet {
     let mut set = NetworkSet {
         spec_span: spec.span,
         ..NetworkSet::default()
@@ -257,8 +247,7 @@ pub fn network_set<'p>(
     set
 }
 
-pub fn profile<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Profile {
-    let ptr = ptr.into();
+pub fn profile<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> Profile {
     let mut profile = Profile {
         spec_span: spec.span,
         ..Profile::default()
@@ -276,8 +265,7 @@ pub fn profile<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> Pro
     profile
 }
 
-pub fn host_endpoint<'p>(r: &mut Reader, spec: &Node, ptr: impl Into<Lazy<'p>>) -> HostEndpoint {
-    let ptr = ptr.into();
+pub fn host_endpoint<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> HostEndpoint {
     let mut hep = HostEndpoint {
         spec_span: spec.span,
         ..HostEndpoint::default()

@@ -31,9 +31,8 @@ fn quote(v: &str) -> String {
 pub(super) fn label_selector_terms<'p>(
     r: &mut Reader,
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
 ) -> Option<Vec<String>> {
-    let ptr = ptr.into();
     let f = r.fields(
         node,
         ptr,
@@ -96,13 +95,7 @@ pub(super) fn join_terms(prefix: Option<&str>, terms: &[String]) -> String {
 
 /// A Kubernetes NetworkPolicy (or StagedKubernetesNetworkPolicy) as the Calico policy it
 /// becomes: tier `default`, order 1000, one Allow rule per (peer × protocol).
-pub fn network_policy<'p>(
-    r: &mut Reader,
-    kind: Kind,
-    spec: &Node,
-    ptr: impl Into<Lazy<'p>>,
-) -> Policy {
-    let ptr = ptr.into();
+pub fn network_policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>) -> Policy {
     let staged = kind == Kind::StagedKubernetesNetworkPolicy;
     let mut known = vec!["podSelector", "policyTypes", "ingress", "egress"];
     if staged {
@@ -172,8 +165,7 @@ pub fn network_policy<'p>(
 }
 
 /// A Calico-side peer: the entity fields one Kubernetes peer becomes.
-fn peer<'p>(r: &mut Reader, node: &Node, ptr: impl Into<Lazy<'p>>) -> Option<EntityRule> {
-    let ptr = ptr.into();
+fn peer<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<EntityRule> {
     let f = r.fields(
         node,
         ptr,
@@ -321,13 +313,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
 }
 
 /// One Kubernetes rule → Calico Allow rules (one per peer × protocol).
-fn k8s_rule<'p>(
-    r: &mut Reader,
-    node: &Node,
-    ptr: impl Into<Lazy<'p>>,
-    direction: Direction,
-) -> Vec<Rule> {
-    let ptr = ptr.into();
+fn k8s_rule<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>, direction: Direction) -> Vec<Rule> {
     let peers_key = match direction {
         Direction::Ingress => "from",
         Direction::Egress => "to",

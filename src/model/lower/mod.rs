@@ -107,10 +107,11 @@ pub fn lower_file_with(
             // A top-level sequence of objects (calicoctl input form).
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    lower_object(&cx, doc.index, item, &index("", i), None, out);
+                    let at = index("", i);
+                    lower_object(&cx, doc.index, item, Lazy::from(&at), None, out);
                 }
             }
-            None => lower_object(&cx, doc.index, &doc.root, "", None, out),
+            None => lower_object(&cx, doc.index, &doc.root, Lazy::Text(""), None, out),
         }
     }
 }
@@ -126,11 +127,10 @@ fn lower_object<'p>(
     cx: &Cx<'_>,
     document: usize,
     node: &Node,
-    base: impl Into<Lazy<'p>>,
+    base: Lazy<'p>,
     inherited: Option<(&str, &str)>,
     out: &mut Lowered,
 ) {
-    let base = base.into();
     if node.as_map().is_none() {
         return;
     }
@@ -192,10 +192,9 @@ fn lower_resource<'p>(
     cx: &Cx<'_>,
     document: usize,
     node: &Node,
-    base: impl Into<Lazy<'p>>,
+    base: Lazy<'p>,
     kind: Kind,
 ) -> (Resource, Vec<Diagnostic>) {
-    let base = base.into();
     let strict = !kind.is_workload() && kind != Kind::Namespace;
     let mut r = Reader::new(strict);
     r.selector_limits = *cx.limits;

@@ -109,13 +109,7 @@ const MAX_NETWORKS: usize = 25;
 const BANP_ORDER: f64 = 1000.0;
 
 /// The Calico policy a cluster-scoped Kubernetes policy becomes.
-pub fn cluster_policy<'p>(
-    r: &mut Reader,
-    kind: Kind,
-    spec: &Node,
-    ptr: impl Into<Lazy<'p>>,
-) -> Policy {
-    let ptr = ptr.into();
+pub fn cluster_policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>) -> Policy {
     let flavor = match kind {
         Kind::BaselineAdminNetworkPolicy => BANP,
         Kind::ClusterNetworkPolicy => CNP,
@@ -208,9 +202,8 @@ fn cnp_tier<'p>(
     r: &mut Reader,
     f: &Fields<'_>,
     spec: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
 ) -> Option<Spanned<ClusterTier>> {
-    let ptr = ptr.into();
     let Some(t) = r.opt_string(f, "tier") else {
         if !f.has("tier") {
             r.report(spec.span, ptr, "`tier` is required (Admin or Baseline)");
@@ -236,9 +229,8 @@ fn priority<'p>(
     r: &mut Reader,
     f: &Fields<'_>,
     spec: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
 ) -> Option<Spanned<f64>> {
-    let ptr = ptr.into();
     let Some(p) = r.opt_int(f, "priority") else {
         if !f.has("priority") {
             r.report(spec.span, ptr, "`priority` is required (0 to 1000)");
@@ -262,10 +254,9 @@ fn subject<'p>(
     kind: Kind,
     f: &Fields<'_>,
     spec: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
     policy: &mut Policy,
 ) {
-    let ptr = ptr.into();
     let Some((node, p)) = f.get("subject") else {
         r.report(spec.span, ptr, "`subject` is required");
         return;
@@ -297,11 +288,10 @@ fn rule<'p>(
     r: &mut Reader,
     flavor: Flavor,
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
     direction: Direction,
     unconverted: &mut Vec<UnconvertedRule>,
 ) -> Option<Vec<Rule>> {
-    let ptr = ptr.into();
     let peers_key = match direction {
         Direction::Ingress => "from",
         Direction::Egress => "to",

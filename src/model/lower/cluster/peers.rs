@@ -5,12 +5,7 @@ use super::*;
 
 /// A `null` list entry (the API server rejects it: entries are objects). `Fields` reads treat
 /// null as absent, so without this report the entry would vanish silently.
-pub(super) fn null_entry<'p, T>(
-    r: &mut Reader,
-    node: &Node,
-    ptr: impl Into<Lazy<'p>>,
-) -> Option<T> {
-    let ptr = ptr.into();
+pub(super) fn null_entry<'p, T>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<T> {
     if node.is_null() {
         r.report(node.span, ptr, "list entries must be objects, found null");
     }
@@ -22,11 +17,10 @@ pub(super) fn exactly_one<'p>(
     r: &mut Reader,
     f: &Fields<'_>,
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
     what: &str,
     keys: &[&str],
 ) -> bool {
-    let ptr = ptr.into();
     // A null value is an absent one for the API server.
     let set: Vec<&str> = keys
         .iter()
@@ -62,9 +56,8 @@ pub(super) fn exactly_one<'p>(
 pub(super) fn namespace_selector_text<'p>(
     r: &mut Reader,
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
 ) -> Option<String> {
-    let ptr = ptr.into();
     let terms = label_selector_terms(r, node, ptr)?;
     Some(if terms.is_empty() {
         "all()".to_string()
@@ -79,10 +72,9 @@ pub(super) fn namespace_selector_text<'p>(
 pub(super) fn pods_selectors<'p>(
     r: &mut Reader,
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
     require_ns: bool,
 ) -> Option<(Spanned<String>, Spanned<String>)> {
-    let ptr = ptr.into();
     let f = r.fields(
         node,
         ptr,
@@ -126,10 +118,9 @@ pub(super) fn peer<'p>(
     r: &mut Reader,
     flavor: Flavor,
     node: &Node,
-    ptr: impl Into<Lazy<'p>>,
+    ptr: Lazy<'p>,
     direction: Direction,
 ) -> Option<Result<EntityRule, Unconvertible>> {
-    let ptr = ptr.into();
     let allowed: &[&str] = match direction {
         Direction::Ingress => INGRESS_PEERS,
         Direction::Egress => flavor.egress_peers,

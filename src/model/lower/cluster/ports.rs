@@ -81,12 +81,7 @@ pub(super) enum PortEntry {
     Unconvertible(Unconvertible),
 }
 
-pub(super) fn port_number<'p>(
-    r: &mut Reader,
-    node: &Node,
-    ptr: impl Into<Lazy<'p>>,
-) -> Option<Spanned<u16>> {
-    let ptr = ptr.into();
+pub(super) fn port_number<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<Spanned<u16>> {
     let n = r.int(node, ptr)?;
     match u16::try_from(n.value) {
         Ok(v) if v >= 1 => Some(Spanned::new(v, n.span)),
@@ -125,11 +120,10 @@ pub(super) fn protocol_name(r: &mut Reader, f: &Fields<'_>) -> Option<Protocol> 
 fn one_of_entry<'n>(
     r: &mut Reader,
     node: &'n Node,
-    ptr: impl Into<Lazy<'n>>,
+    ptr: Lazy<'n>,
     what: (&str, &str),
     keys: &[&str],
 ) -> Option<Fields<'n>> {
-    let ptr = ptr.into();
     let f = r
         .fields(node, ptr, what.0, keys)
         .or_else(|| null_entry(r, node, ptr))?;
@@ -145,12 +139,7 @@ fn single_port(protocol: Protocol, port: Spanned<u16>) -> PortEntry {
     PortEntry::Port(protocol, Some(Spanned::new(value, port.span)))
 }
 
-pub(super) fn anp_port<'p>(
-    r: &mut Reader,
-    node: &Node,
-    ptr: impl Into<Lazy<'p>>,
-) -> Option<PortEntry> {
-    let ptr = ptr.into();
+pub(super) fn anp_port<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<PortEntry> {
     let keys = ["portNumber", "portRange", "namedPort"];
     let f = one_of_entry(r, node, ptr, ("port", "a port"), &keys)?;
     if let Some((n, p)) = f.get("portNumber") {
@@ -189,12 +178,7 @@ pub(super) fn anp_port<'p>(
 }
 
 /// A v1alpha2 protocol entry: exactly one of `tcp`, `udp`, `sctp`, `destinationNamedPort`.
-pub(super) fn cnp_port<'p>(
-    r: &mut Reader,
-    node: &Node,
-    ptr: impl Into<Lazy<'p>>,
-) -> Option<PortEntry> {
-    let ptr = ptr.into();
+pub(super) fn cnp_port<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<PortEntry> {
     let keys = ["tcp", "udp", "sctp", "destinationNamedPort"];
     let f = one_of_entry(r, node, ptr, ("protocol", "a protocol entry"), &keys)?;
     if let Some((n, p)) = f.get("destinationNamedPort") {
