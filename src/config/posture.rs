@@ -60,7 +60,7 @@ pub fn parse_ports(text: &str) -> Result<Vec<AllowedProtocol>, String> {
 }
 
 /// `public:`: a list of `{group, ports}`.
-pub fn read_public<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader) -> Vec<PublicDef> {
+pub fn read_public(node: &Node, ptr: Lazy<'_>, r: &mut Reader) -> Vec<PublicDef> {
     r.list(node, ptr, |r, n, p| {
         let f = r.fields(n, p, "public entry", &["group", "ports"])?;
         let group = r.opt_string(&f, "group");
@@ -89,7 +89,7 @@ pub fn read_public<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader) -> Vec<Public
 }
 
 /// `isolation:`: `{ingress: bool, egress: bool}`.
-pub fn read_isolation<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader, config: &mut PostureConfig) {
+pub fn read_isolation(node: &Node, ptr: Lazy<'_>, r: &mut Reader, config: &mut PostureConfig) {
     if let Some(f) = r.fields(node, ptr, "isolation", &["ingress", "egress"]) {
         config.isolation_ingress = r.opt_bool(&f, "ingress");
         config.isolation_egress = r.opt_bool(&f, "egress");
@@ -97,12 +97,7 @@ pub fn read_isolation<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader, config: &m
 }
 
 /// The value of an assertion's `no-path` key: `{from, to, max-hops}`.
-pub fn read_no_path<'p>(
-    item: &Node,
-    node: &Node,
-    ptr: Lazy<'p>,
-    r: &mut Reader,
-) -> Option<NoPathDef> {
+pub fn read_no_path(item: &Node, node: &Node, ptr: Lazy<'_>, r: &mut Reader) -> Option<NoPathDef> {
     let f = r.fields(node, ptr, "no-path assertion", &["from", "to", "max-hops"])?;
     let from = r.opt_string(&f, "from");
     let to = r.opt_string(&f, "to");

@@ -274,7 +274,7 @@ pub(super) fn read_views(node: &Node, problems: &mut Vec<Diagnostic>) -> Vec<Vie
 
 /// `limits:`: positive whole numbers (a bound of zero would reject everything; only the
 /// analysis budget takes `0`, meaning none).
-pub(super) fn read_limits<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader) -> Limits {
+pub(super) fn read_limits(node: &Node, ptr: Lazy<'_>, r: &mut Reader) -> Limits {
     let mut limits = Limits::default();
     let Some(f) = r.fields(node, ptr, "limits", LIMIT_KEYS) else {
         return limits;
@@ -320,9 +320,9 @@ pub(super) const LEVELS: &[&str] = &["off", "info", "warning", "error"];
 pub(super) const SEVERITIES: &[&str] = &["info", "warning", "error"];
 
 /// `off|info|warning|error` (`off` only when `allow_off`); `value: None` means off.
-pub(super) fn read_level<'p>(
+pub(super) fn read_level(
     node: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
     r: &mut Reader,
     problems: &mut Vec<Diagnostic>,
     allow_off: bool,

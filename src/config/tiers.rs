@@ -43,7 +43,7 @@ impl TierDef {
 }
 
 /// Read `tiers:` (a list of `{name, order, default-action}`); problems go to `r`.
-pub fn read_tiers<'p>(node: &Node, ptr: Lazy<'p>, r: &mut Reader) -> Vec<TierDef> {
+pub fn read_tiers(node: &Node, ptr: Lazy<'_>, r: &mut Reader) -> Vec<TierDef> {
     let mut seen: Vec<String> = Vec::new();
     r.list(node, ptr, |r, n, p| {
         let f = r.fields(n, p, "tier", TIER_KEYS)?;

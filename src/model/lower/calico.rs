@@ -55,7 +55,7 @@ pub fn selector_field(r: &mut Reader, f: &Fields<'_>, key: &str) -> Option<Selec
 }
 
 /// NetworkPolicy, GlobalNetworkPolicy and their staged variants.
-pub fn policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>) -> Policy {
+pub fn policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'_>) -> Policy {
     let global = matches!(
         kind,
         Kind::GlobalNetworkPolicy | Kind::StagedGlobalNetworkPolicy
@@ -112,7 +112,7 @@ pub fn rules(r: &mut Reader, f: &Fields<'_>, key: &str) -> (Vec<Rule>, Option<Sp
     }
 }
 
-pub fn rule<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Rule {
+pub fn rule(r: &mut Reader, node: &Node, ptr: Lazy<'_>) -> Rule {
     let mut rule = Rule {
         span: node.span,
         ..Rule::default()
@@ -206,7 +206,7 @@ fn entity(r: &mut Reader, f: &Fields<'_>, key: &str) -> EntityRule {
     entity
 }
 
-fn http<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<HttpMatch> {
+fn http(r: &mut Reader, node: &Node, ptr: Lazy<'_>) -> Option<HttpMatch> {
     let f = r.fields(node, ptr, "http", &["methods", "paths"])?;
     let methods = r.string_list(&f, "methods");
     let paths = r.opt_list(&f, "paths", |r, n, p| {
@@ -224,7 +224,7 @@ fn http<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<HttpMatch> {
     })
 }
 
-pub fn tier<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> Tier {
+pub fn tier(r: &mut Reader, spec: &Node, ptr: Lazy<'_>) -> Tier {
     let mut tier = Tier {
         spec_span: spec.span,
         ..Tier::default()
@@ -236,7 +236,7 @@ pub fn tier<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> Tier {
     tier
 }
 
-pub fn network_set<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>, what: &str) -> NetworkSet {
+pub fn network_set(r: &mut Reader, spec: &Node, ptr: Lazy<'_>, what: &str) -> NetworkSet {
     let mut set = NetworkSet {
         spec_span: spec.span,
         ..NetworkSet::default()
@@ -247,7 +247,7 @@ pub fn network_set<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>, what: &str) -
     set
 }
 
-pub fn profile<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> Profile {
+pub fn profile(r: &mut Reader, spec: &Node, ptr: Lazy<'_>) -> Profile {
     let mut profile = Profile {
         spec_span: spec.span,
         ..Profile::default()
@@ -265,7 +265,7 @@ pub fn profile<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> Profile {
     profile
 }
 
-pub fn host_endpoint<'p>(r: &mut Reader, spec: &Node, ptr: Lazy<'p>) -> HostEndpoint {
+pub fn host_endpoint(r: &mut Reader, spec: &Node, ptr: Lazy<'_>) -> HostEndpoint {
     let mut hep = HostEndpoint {
         spec_span: spec.span,
         ..HostEndpoint::default()

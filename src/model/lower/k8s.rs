@@ -28,10 +28,10 @@ fn quote(v: &str) -> String {
 
 /// Translate a Kubernetes LabelSelector into Calico selector terms (sorted matchLabels, then
 /// matchExpressions in order). Returns `None` when the selector is malformed (reported).
-pub(super) fn label_selector_terms<'p>(
+pub(super) fn label_selector_terms(
     r: &mut Reader,
     node: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
 ) -> Option<Vec<String>> {
     let f = r.fields(
         node,
@@ -95,7 +95,7 @@ pub(super) fn join_terms(prefix: Option<&str>, terms: &[String]) -> String {
 
 /// A Kubernetes NetworkPolicy (or StagedKubernetesNetworkPolicy) as the Calico policy it
 /// becomes: tier `default`, order 1000, one Allow rule per (peer × protocol).
-pub fn network_policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>) -> Policy {
+pub fn network_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'_>) -> Policy {
     let staged = kind == Kind::StagedKubernetesNetworkPolicy;
     let mut known = vec!["podSelector", "policyTypes", "ingress", "egress"];
     if staged {
@@ -165,7 +165,7 @@ pub fn network_policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>
 }
 
 /// A Calico-side peer: the entity fields one Kubernetes peer becomes.
-fn peer<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<EntityRule> {
+fn peer(r: &mut Reader, node: &Node, ptr: Lazy<'_>) -> Option<EntityRule> {
     let f = r.fields(
         node,
         ptr,
@@ -313,7 +313,7 @@ fn k8s_ports(r: &mut Reader, f: &Fields<'_>) -> Vec<PortGroup> {
 }
 
 /// One Kubernetes rule → Calico Allow rules (one per peer × protocol).
-fn k8s_rule<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>, direction: Direction) -> Vec<Rule> {
+fn k8s_rule(r: &mut Reader, node: &Node, ptr: Lazy<'_>, direction: Direction) -> Vec<Rule> {
     let peers_key = match direction {
         Direction::Ingress => "from",
         Direction::Egress => "to",

@@ -123,11 +123,11 @@ struct Cx<'a> {
 }
 
 /// `inherited`: apiVersion/kind of the enclosing `<Kind>List`, for items that omit them.
-fn lower_object<'p>(
+fn lower_object(
     cx: &Cx<'_>,
     document: usize,
     node: &Node,
-    base: Lazy<'p>,
+    base: Lazy<'_>,
     inherited: Option<(&str, &str)>,
     out: &mut Lowered,
 ) {
@@ -188,11 +188,11 @@ fn lower_object<'p>(
     out.resources.push(resource);
 }
 
-fn lower_resource<'p>(
+fn lower_resource(
     cx: &Cx<'_>,
     document: usize,
     node: &Node,
-    base: Lazy<'p>,
+    base: Lazy<'_>,
     kind: Kind,
 ) -> (Resource, Vec<Diagnostic>) {
     let strict = !kind.is_workload() && kind != Kind::Namespace;

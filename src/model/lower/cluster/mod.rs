@@ -109,7 +109,7 @@ const MAX_NETWORKS: usize = 25;
 const BANP_ORDER: f64 = 1000.0;
 
 /// The Calico policy a cluster-scoped Kubernetes policy becomes.
-pub fn cluster_policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>) -> Policy {
+pub fn cluster_policy(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'_>) -> Policy {
     let flavor = match kind {
         Kind::BaselineAdminNetworkPolicy => BANP,
         Kind::ClusterNetworkPolicy => CNP,
@@ -198,11 +198,11 @@ pub fn cluster_policy<'p>(r: &mut Reader, kind: Kind, spec: &Node, ptr: Lazy<'p>
     policy
 }
 
-fn cnp_tier<'p>(
+fn cnp_tier(
     r: &mut Reader,
     f: &Fields<'_>,
     spec: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
 ) -> Option<Spanned<ClusterTier>> {
     let Some(t) = r.opt_string(f, "tier") else {
         if !f.has("tier") {
@@ -225,12 +225,7 @@ fn cnp_tier<'p>(
 }
 
 /// `priority`: required, an integer from 0 to 1000.
-fn priority<'p>(
-    r: &mut Reader,
-    f: &Fields<'_>,
-    spec: &Node,
-    ptr: Lazy<'p>,
-) -> Option<Spanned<f64>> {
+fn priority(r: &mut Reader, f: &Fields<'_>, spec: &Node, ptr: Lazy<'_>) -> Option<Spanned<f64>> {
     let Some(p) = r.opt_int(f, "priority") else {
         if !f.has("priority") {
             r.report(spec.span, ptr, "`priority` is required (0 to 1000)");
@@ -249,12 +244,12 @@ fn priority<'p>(
 }
 
 /// `subject`: exactly one of `namespaces` or `pods`.
-fn subject<'p>(
+fn subject(
     r: &mut Reader,
     kind: Kind,
     f: &Fields<'_>,
     spec: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
     policy: &mut Policy,
 ) {
     let Some((node, p)) = f.get("subject") else {
@@ -284,11 +279,11 @@ fn subject<'p>(
 
 /// One rule → its Calico rules (see the module docs). `None`-free: a rule that is malformed
 /// (reported) yields nothing.
-fn rule<'p>(
+fn rule(
     r: &mut Reader,
     flavor: Flavor,
     node: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
     direction: Direction,
     unconverted: &mut Vec<UnconvertedRule>,
 ) -> Option<Vec<Rule>> {

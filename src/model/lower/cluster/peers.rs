@@ -5,7 +5,7 @@ use super::*;
 
 /// A `null` list entry (the API server rejects it: entries are objects). `Fields` reads treat
 /// null as absent, so without this report the entry would vanish silently.
-pub(super) fn null_entry<'p, T>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<T> {
+pub(super) fn null_entry<T>(r: &mut Reader, node: &Node, ptr: Lazy<'_>) -> Option<T> {
     if node.is_null() {
         r.report(node.span, ptr, "list entries must be objects, found null");
     }
@@ -13,11 +13,11 @@ pub(super) fn null_entry<'p, T>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> O
 }
 
 /// Exactly one of `keys` is set (CRD `minProperties: 1`, `maxProperties: 1`).
-pub(super) fn exactly_one<'p>(
+pub(super) fn exactly_one(
     r: &mut Reader,
     f: &Fields<'_>,
     node: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
     what: &str,
     keys: &[&str],
 ) -> bool {
@@ -53,10 +53,10 @@ pub(super) fn exactly_one<'p>(
 }
 
 /// A Kubernetes label selector used as a namespace selector: empty = `all()`.
-pub(super) fn namespace_selector_text<'p>(
+pub(super) fn namespace_selector_text(
     r: &mut Reader,
     node: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
 ) -> Option<String> {
     let terms = label_selector_terms(r, node, ptr)?;
     Some(if terms.is_empty() {
@@ -69,10 +69,10 @@ pub(super) fn namespace_selector_text<'p>(
 /// `pods: {namespaceSelector, podSelector}` → (namespace selector, pod selector) texts.
 /// AdminNetworkPolicy and BaselineAdminNetworkPolicy require both selectors;
 /// ClusterNetworkPolicy requires `podSelector` (an absent namespace selector is empty).
-pub(super) fn pods_selectors<'p>(
+pub(super) fn pods_selectors(
     r: &mut Reader,
     node: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
     require_ns: bool,
 ) -> Option<(Spanned<String>, Spanned<String>)> {
     let f = r.fields(
@@ -114,11 +114,11 @@ pub(super) enum Unconvertible {
 }
 
 /// One peer → the entity it becomes; `Err` when Calico's conversion fails on it.
-pub(super) fn peer<'p>(
+pub(super) fn peer(
     r: &mut Reader,
     flavor: Flavor,
     node: &Node,
-    ptr: Lazy<'p>,
+    ptr: Lazy<'_>,
     direction: Direction,
 ) -> Option<Result<EntityRule, Unconvertible>> {
     let allowed: &[&str] = match direction {

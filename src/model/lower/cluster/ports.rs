@@ -81,7 +81,7 @@ pub(super) enum PortEntry {
     Unconvertible(Unconvertible),
 }
 
-pub(super) fn port_number<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<Spanned<u16>> {
+pub(super) fn port_number(r: &mut Reader, node: &Node, ptr: Lazy<'_>) -> Option<Spanned<u16>> {
     let n = r.int(node, ptr)?;
     match u16::try_from(n.value) {
         Ok(v) if v >= 1 => Some(Spanned::new(v, n.span)),
@@ -139,7 +139,7 @@ fn single_port(protocol: Protocol, port: Spanned<u16>) -> PortEntry {
     PortEntry::Port(protocol, Some(Spanned::new(value, port.span)))
 }
 
-pub(super) fn anp_port<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<PortEntry> {
+pub(super) fn anp_port(r: &mut Reader, node: &Node, ptr: Lazy<'_>) -> Option<PortEntry> {
     let keys = ["portNumber", "portRange", "namedPort"];
     let f = one_of_entry(r, node, ptr, ("port", "a port"), &keys)?;
     if let Some((n, p)) = f.get("portNumber") {
@@ -178,7 +178,7 @@ pub(super) fn anp_port<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option
 }
 
 /// A v1alpha2 protocol entry: exactly one of `tcp`, `udp`, `sctp`, `destinationNamedPort`.
-pub(super) fn cnp_port<'p>(r: &mut Reader, node: &Node, ptr: Lazy<'p>) -> Option<PortEntry> {
+pub(super) fn cnp_port(r: &mut Reader, node: &Node, ptr: Lazy<'_>) -> Option<PortEntry> {
     let keys = ["tcp", "udp", "sctp", "destinationNamedPort"];
     let f = one_of_entry(r, node, ptr, ("protocol", "a protocol entry"), &keys)?;
     if let Some((n, p)) = f.get("destinationNamedPort") {
